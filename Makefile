@@ -1,0 +1,62 @@
+# pixi-htc: `make build` compiles specs/project.yaml; `make test` checks everything.
+# Only python3 is needed: the first run makes .venv and installs what each target needs.
+
+PYTHON ?= python3
+SPEC ?= specs/project.yaml
+OUT ?= build
+VENV := .venv
+BIN := $(VENV)/bin
+PIXI_HTC := $(BIN)/pixi-htc
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: build check test lock pack image data submit bench clean-venv
+
+$(VENV)/.core: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+# torch and torchvision are the payload's; the tests train it on a small offline data set.
+$(VENV)/.test: $(VENV)/.core
+	$(PIP) install -e '.[test,payload]'
+	touch $@
+
+build: $(VENV)/.core
+	$(PIXI_HTC) build $(SPEC) --out $(OUT)
+	@if command -v pixi >/dev/null 2>&1; then $(MAKE) --no-print-directory lock; fi
+
+check: $(VENV)/.core
+	$(PIXI_HTC) check $(SPEC) --out $(OUT)
+
+test: $(VENV)/.test
+	$(PIXI_HTC) check $(SPEC) --out $(OUT)
+	$(BIN)/python -m pytest
+
+lock:
+	@if command -v pixi >/dev/null 2>&1; then \
+		cd $(OUT) && CONDA_OVERRIDE_CUDA=12 pixi lock; \
+	else \
+		echo "make lock: pixi is not installed; get it from https://pixi.sh (curl -fsSL https://pixi.sh/install.sh | bash)"; \
+	fi
+
+pack:
+	bash $(OUT)/pack.sh
+
+image:
+	@if docker info >/dev/null 2>&1; then \
+		docker build --file $(OUT)/Dockerfile --tag pixi-htc-local:latest $(OUT); \
+	else \
+		echo "make image: no Docker engine is running here; CI builds the image (.github/workflows), or install Docker"; \
+	fi
+
+data: $(VENV)/.test
+	$(BIN)/python -m compiler.mnist_data --out $(OUT)/MNIST_data.tar.gz
+
+submit: $(VENV)/.core
+	$(PIXI_HTC) submit $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(DRY_RUN),--dry-run)
+
+bench: $(VENV)/.test
+	$(BIN)/python -m tests.bench_trainer
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,48 @@
+"""Typed errors. Stages raise these; only cli.main() turns them into exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_STALE = 1
+EXIT_INVALID = 2
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in the spec, located at a line and column (both 1-based)."""
+
+    line: int
+    column: int
+    key_path: str
+    message: str
+
+    def format(self, file: str) -> str:
+        where = f"{self.key_path}: " if self.key_path else ""
+        return f"{file}:{self.line}:{self.column}: error: {where}{self.message}"
+
+
+class PixiHtcError(Exception):
+    """Base of every error the CLI reports without a traceback."""
+
+    exit_code = EXIT_INVALID
+
+
+class SpecError(PixiHtcError):
+    """The spec is unreadable or invalid; carries every diagnostic found."""
+
+    def __init__(self, file: str, diagnostics: list[Diagnostic]) -> None:
+        self.file = file
+        self.diagnostics = sorted(diagnostics)
+        super().__init__("\n".join(d.format(file) for d in self.diagnostics))
+
+
+class UsageError(PixiHtcError):
+    """The command line or the environment is wrong (missing file, foreign file in the way, no schedd)."""
+
+
+class StaleError(PixiHtcError):
+    """Generated files differ from what the spec produces (pixi-htc check)."""
+
+    exit_code = EXIT_STALE

@@ -1,0 +1,90 @@
+"""Escaping for each language a value can reach. Every template filter lives here.
+
+The schema already narrows most values; these functions make the output safe even for the values
+it lets through (and are property-tested with hostile strings in tests/test_escape.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+_TOML_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_CONDOR_SAFE = re.compile(r"^[A-Za-z0-9_.,:=/@%+-]+$")
+_CONDOR_MACRO = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string. JSON string escapes are a subset of TOML's, except for \\u007f, which TOML
+    wants escaped and json leaves alone."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def toml_key(value: str) -> str:
+    return value if _TOML_BARE_KEY.match(value) else toml_string(value)
+
+
+def toml_array(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
+
+
+def shell_quote(value: str) -> str:
+    """One POSIX shell word, taken literally."""
+    return shlex.quote(value)
+
+
+def docker_json(value: str) -> str:
+    """A JSON string as Dockerfile exec form and LABEL values accept it (no variable expansion in
+    exec form; in LABEL a quoted value is one value). '$' is escaped for LABEL's expansion."""
+    return json.dumps(value, ensure_ascii=True).replace("$", "\\$")
+
+
+def yaml_string(value: str) -> str:
+    """A double-quoted YAML scalar; the JSON escape set is valid YAML. Refuses GitHub expressions,
+    which Actions would evaluate inside any scalar."""
+    if "${{" in value:
+        raise ValueError(f"refusing to write a GitHub expression from the spec: {value!r}")
+    return json.dumps(value, ensure_ascii=True)
+
+
+def condor_value(value: str) -> str:
+    """A right-hand side of a submit-file line. Values come from the schema's narrow patterns; this
+    is the last guard against a newline (a new command) or '$(' (a macro)."""
+    if "\n" in value or "\r" in value or "$(" in value:
+        raise ValueError(f"unsafe value for a submit file: {value!r}")
+    return value
+
+
+def condor_string(value: str) -> str:
+    """A ClassAd string literal, for +Attribute = "..." lines."""
+    return '"' + condor_value(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def condor_arguments(arguments: list[str] | tuple[str, ...]) -> str:
+    """The `arguments` value in HTCondor's new syntax: the whole in double quotes, an argument with
+    spaces or quotes in single quotes, a literal ' written '' and a literal " written "".
+    An argument that is exactly one macro reference, $(Name), is the compiler's own and passes."""
+    words = []
+    for argument in arguments:
+        if _CONDOR_MACRO.fullmatch(argument):
+            words.append(argument)
+            continue
+        text = condor_value(argument).replace('"', '""')
+        if argument == "" or not _CONDOR_SAFE.match(argument):
+            text = "'" + text.replace("'", "''") + "'"
+        words.append(text)
+    return '"' + " ".join(words) + '"'
+
+
+FILTERS = {
+    "toml": toml_string,
+    "toml_key": toml_key,
+    "toml_array": toml_array,
+    "sh": shell_quote,
+    "docker_json": docker_json,
+    "yaml": yaml_string,
+    "condor": condor_value,
+    "condor_string": condor_string,
+    "condor_arguments": condor_arguments,
+}

@@ -1,0 +1,280 @@
+"""The typed, frozen model of a valid spec, with every default applied here and only here.
+
+Templates see this model and nothing else. tests/test_schema.py proves that the `default`s the
+schema states are the ones applied below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Runtime = Literal["container", "pixi-pack"]
+
+DEFAULT_CHANNELS = ("conda-forge",)
+DEFAULT_PLATFORMS = ("linux-64", "osx-arm64", "win-64")
+DEFAULT_WORKSPACE_DEPENDENCIES = {"python": "3.12.*"}
+CUDA_DEFAULT_PLATFORMS = ("linux-64",)
+# Placeholders a command may use besides sweep variables; the .sh receives them as $1 and $2.
+BUILTIN_PLACEHOLDERS = ("cluster", "process")
+# Unpacking a pixi-pack archive in every job needs room (REFERENCE.md, from the CHTC lesson).
+RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB")}
+TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workspace:
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
+    dependencies: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_WORKSPACE_DEPENDENCIES.items()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    name: str
+    cuda: str | None = None
+    platforms: tuple[str, ...]
+    platforms_narrowed: bool
+    dependencies: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def driver_version(self) -> str | None:
+        """The lowest GPUs_DriverVersion that runs this CUDA: 12 -> 12.0, 12.4 -> 12.4."""
+        if self.cuda is None:
+            return None
+        major, _, minor = self.cuda.partition(".")
+        return f"{int(major)}.{int(minor or 0)}"
+
+    @property
+    def cuda_major(self) -> str | None:
+        return None if self.cuda is None else self.cuda.split(".")[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    name: str
+    cmd: str
+    description: str = ""
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Container:
+    environment: str = "gpu"
+    pixi_image: str = "ghcr.io/prefix-dev/pixi:0.77.0-noble"
+    image: str
+    tag: str = "latest"
+    apptainer: bool = False
+
+    @property
+    def docker_reference(self) -> str:
+        return f"docker://{self.image}:{self.tag}"
+
+    @property
+    def sif_tag(self) -> str:
+        return f"{self.tag}-sif"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CI:
+    workflow: str = "pixi-htc.yml"
+    branches: tuple[str, ...] = ("main",)
+    pixi_version: str = "v0.77.0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pack:
+    environment: str = "gpu"
+    platform: str = "linux-64"
+    archive: str = "environment.sh"
+
+    @property
+    def archive_name(self) -> str:
+        """The file name the archive has in the job's sandbox."""
+        return self.archive.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    cpus: int = 1
+    gpus: int = 1
+    memory: str
+    disk: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuConstraints:
+    min_capability: float | None = None
+    min_memory: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chtc:
+    gpu_lab: bool = True
+    job_length: Literal["short", "medium", "long"] = "short"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint:
+    files: tuple[str, ...]
+    exit_code: int = 85
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    name: str
+    runtime: Runtime
+    environment: str
+    image: str | None = None
+    command: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    resources: Resources
+    gpu: GpuConstraints = field(default_factory=GpuConstraints)
+    chtc: Chtc = field(default_factory=Chtc)
+    checkpoint: Checkpoint | None = None
+    sweep: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def sweep_variables(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.sweep)
+
+    @property
+    def sweep_rows(self) -> list[tuple[str, ...]]:
+        """Every combination, variables in sorted order, values in the order the spec gives them."""
+        return list(itertools.product(*(values for _, values in self.sweep))) if self.sweep else []
+
+    @property
+    def archives(self) -> tuple[str, ...]:
+        """Inputs the .sh unpacks before running the command (by basename, as they land in the sandbox)."""
+        return tuple(path.rsplit("/", 1)[-1] for path in self.inputs if TARBALL.search(path))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    """Everything the renderers may use. spec_path and spec_sha256 go into every file's header."""
+
+    spec_path: str
+    spec_sha256: str
+    name: str
+    version: str = "0.1.0"
+    description: str = ""
+    workspace: Workspace = field(default_factory=Workspace)
+    environments: tuple[Environment, ...]
+    tasks: tuple[Task, ...] = ()
+    container: Container
+    ci: CI = field(default_factory=CI)
+    pack: Pack = field(default_factory=Pack)
+    jobs: tuple[Job, ...] = ()
+
+    def environment(self, name: str) -> Environment:
+        return next(env for env in self.environments if env.name == name)
+
+    @property
+    def has_pixi_pack_jobs(self) -> bool:
+        return any(job.runtime == "pixi-pack" for job in self.jobs)
+
+
+def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
+
+
+def _argument(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> Project:
+    """Build the model from a schema-valid document. Names come out sorted, so output order never
+    depends on how the spec is ordered."""
+    ws = doc.get("workspace", {})
+    workspace = Workspace(
+        channels=tuple(ws.get("channels", DEFAULT_CHANNELS)),
+        platforms=tuple(ws.get("platforms", DEFAULT_PLATFORMS)),
+        dependencies=_pairs(ws.get("dependencies", DEFAULT_WORKSPACE_DEPENDENCIES)),
+    )
+    environments = tuple(
+        _environment(name, body, workspace) for name, body in sorted(doc["environments"].items())
+    )
+    tasks = tuple(_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
+    c = doc.get("container", {})
+    container = Container(
+        environment=c.get("environment", Container.environment),
+        pixi_image=c.get("pixi_image", Container.pixi_image),
+        image=c.get("image", f"ghcr.io/{doc['name']}/{doc['name']}"),
+        tag=c.get("tag", Container.tag),
+        apptainer=c.get("apptainer", Container.apptainer),
+    )
+    ci_doc = doc.get("ci", {})
+    ci = CI(
+        workflow=ci_doc.get("workflow", CI.workflow),
+        branches=tuple(ci_doc.get("branches", CI.branches)),
+        pixi_version=ci_doc.get("pixi_version", CI.pixi_version),
+    )
+    p = doc.get("pack", {})
+    pack = Pack(
+        environment=p.get("environment", Pack.environment),
+        platform=p.get("platform", Pack.platform),
+        archive=p.get("archive", Pack.archive),
+    )
+    jobs = tuple(_job(name, body, container, pack) for name, body in sorted(doc.get("jobs", {}).items()))
+    return Project(
+        spec_path=spec_path,
+        spec_sha256=spec_sha256,
+        name=doc["name"],
+        version=doc.get("version", Project.version),
+        description=doc.get("description", Project.description),
+        workspace=workspace,
+        environments=environments,
+        tasks=tasks,
+        container=container,
+        ci=ci,
+        pack=pack,
+        jobs=jobs,
+    )
+
+
+def _environment(name: str, body: dict[str, Any], workspace: Workspace) -> Environment:
+    cuda = body.get("cuda")
+    default_platforms = CUDA_DEFAULT_PLATFORMS if cuda is not None else workspace.platforms
+    platforms = tuple(body.get("platforms", default_platforms))
+    return Environment(
+        name=name,
+        cuda=None if cuda is None else str(cuda),
+        platforms=platforms,
+        platforms_narrowed=platforms != workspace.platforms,
+        dependencies=_pairs(body.get("dependencies")),
+    )
+
+
+def _task(name: str, body: str | dict[str, Any]) -> Task:
+    if isinstance(body, str):
+        return Task(name=name, cmd=body)
+    return Task(name=name, cmd=body["cmd"], description=body.get("description", ""),
+                depends_on=tuple(body.get("depends_on", ())))
+
+
+def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> Job:
+    runtime: Runtime = body["runtime"]
+    memory, disk = RESOURCE_DEFAULTS[runtime]
+    r = body.get("resources", {})
+    g = body.get("gpu", {})
+    h = body.get("chtc", {})
+    cp = body.get("checkpoint")
+    return Job(
+        name=name,
+        runtime=runtime,
+        environment=body.get("environment", container.environment if runtime == "container" else pack.environment),
+        image=body.get("image"),
+        command=tuple(_argument(a) for a in body["command"]),
+        inputs=tuple(body.get("inputs", ())),
+        outputs=tuple(body.get("outputs", ())),
+        resources=Resources(cpus=r.get("cpus", Resources.cpus), gpus=r.get("gpus", Resources.gpus),
+                            memory=r.get("memory", memory), disk=r.get("disk", disk)),
+        gpu=GpuConstraints(min_capability=g.get("min_capability"), min_memory=g.get("min_memory")),
+        chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length", Chtc.job_length)),
+        checkpoint=None if cp is None else Checkpoint(files=tuple(cp["files"]),
+                                                      exit_code=cp.get("exit_code", Checkpoint.exit_code)),
+        sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),
+    )

@@ -1,0 +1,28 @@
+"""The one Jinja environment every artifact family renders with."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+
+from compiler.escape import FILTERS
+from compiler.resources import TEMPLATES_DIR
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    return environment().get_template(template).render(**context)
