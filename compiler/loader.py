@@ -29,6 +29,15 @@ class LoadedSpec:
     display_path: str
     sha256: str
 
+    def has(self, path: KeyPath) -> bool:
+        node: Any = self.data
+        for step in path:
+            if isinstance(node, dict) and step in node or isinstance(node, list) and isinstance(step, int) and step < len(node):
+                node = node[step]
+            else:
+                return False
+        return True
+
     def locate(self, path: KeyPath, *, at_key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the value at `path`, or of its key when `at_key`."""
         node: Any = self.data

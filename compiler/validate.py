@@ -39,6 +39,8 @@ def validate(spec: LoadedSpec) -> Project:
 
 def _at(spec: LoadedSpec, path: KeyPath, message: str, at_key: bool = False) -> Diagnostic:
     line, column = spec.locate(path, at_key=at_key)
+    if not spec.has(path):
+        message += " (this is the default value; set the key in the spec)"
     return Diagnostic(line, column, format_key_path(path), message)
 
 
@@ -71,30 +73,23 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         names = " or ".join(NAMED_TYPES.get(w, w) for w in wanted)
         yield _at(spec, path, f"expected {names}, got {_kind(instance)}")
+    elif "propertyNames" in error.relative_schema_path:
+        hint = schema.get("description") or f"must match {error.validator_value}"
+        yield _at(spec, (*path, instance), f"invalid name {instance!r}: {hint}", True)
     elif error.validator == "pattern":
         hint = schema.get("description", "")
         yield _at(spec, path, f"{instance!r} is not valid" + (f": {hint}" if hint else f" (must match {error.validator_value})"))
-    elif error.validator == "propertyNames":
-        bad = error.instance if isinstance(error.instance, str) else None
-        for sub in error.context or []:
-            bad = sub.instance
-        hint = _property_names_hint(schema)
-        yield _at(spec, (*path, bad) if isinstance(bad, str) else path, f"invalid name {bad!r}: {hint}", True)
     elif error.validator in ("anyOf", "oneOf") and error.context:
-        best = best_match(error.context)
+        # Prefer the alternative of the instance's own type: "a b" should fail the string pattern,
+        # not "expected a number".
+        same_type = [e for e in error.context if e.validator != "type"] or list(error.context)
+        best = best_match(same_type)
         others = len({tuple(e.schema_path)[:1] for e in error.context}) - 1
         for diagnostic in _describe(best, spec):
             extra = f" (or {others} other accepted form{'s' if others != 1 else ''})" if others > 0 else ""
             yield Diagnostic(diagnostic.line, diagnostic.column, diagnostic.key_path, diagnostic.message + extra)
     else:
         yield _at(spec, path, error.message)
-
-
-def _property_names_hint(schema: dict[str, Any]) -> str:
-    names = schema.get("propertyNames", {})
-    if "$ref" in names:
-        return "lower-case letters, digits and '-', starting with a letter"
-    return f"must match {names.get('pattern', '')}"
 
 
 def _kind(value: Any) -> str:
@@ -127,7 +122,7 @@ def semantic_problems(project: Project) -> Iterator[tuple[KeyPath, str, bool]]:
             if name not in environments:
                 yield ((section, "environment"), f"environment '{name}' is not defined{did_you_mean(name, environments)} "
                        f"(defined: {', '.join(sorted(environments))})", False)
-    if project.pack.environment in environments and project.pack.platform not in environments[project.pack.environment].platforms:
+    if project.has_pixi_pack_jobs and project.pack.environment in environments and project.pack.platform not in environments[project.pack.environment].platforms:
         yield (("pack", "platform"), f"environment '{project.pack.environment}' is not solved for "
                f"{project.pack.platform}", False)
     if project.container.environment in environments and "linux-64" not in environments[project.container.environment].platforms:

@@ -1,0 +1,46 @@
+"""Shared helpers: the repository, a copy of the project in a temporary directory, the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SPEC = REPO / "specs" / "project.yaml"
+PIXI_SCHEMA = Path(os.environ.get("PIXI_MANIFEST_SCHEMA",
+                                  REPO.parent / "shared" / "reference" / "pixi-manifest-schema-v0.77.0.json"))
+
+MINIMAL_SPEC = """\
+schema_version: 1
+name: demo
+environments:
+  gpu:
+    cuda: "12"
+    dependencies: {pytorch-gpu: "*"}
+jobs:
+  train:
+    runtime: container
+    command: [python, train.py]
+"""
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, check=False)
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A project root holding a copy of the default spec and no build/ yet."""
+    (tmp_path / "specs").mkdir()
+    shutil.copy(DEFAULT_SPEC, tmp_path / "specs" / "project.yaml")
+    return tmp_path
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -1,0 +1,63 @@
+"""Bad specs and the exact diagnostic each must produce (file:line:col: error: key.path: message).
+
+Each case is (name, spec text, expected substrings). Every case must exit 2 and leave build/ alone.
+"""
+
+from __future__ import annotations
+
+HEAD = "schema_version: 1\nname: demo\n"
+ENVS = 'environments:\n  gpu:\n    cuda: "12"\n    dependencies: {pytorch-gpu: "*"}\n'
+JOB = "jobs:\n  train:\n    runtime: container\n    command: [python, train.py]\n"
+
+
+def job(extra: str) -> str:
+    return HEAD + ENVS + JOB + extra
+
+
+CASES: list[tuple[str, str, list[str]]] = [
+    ("empty", "", [":1:1: error: the spec is empty"]),
+    ("comments-only", "# nothing\n", [":1:1: error: the spec is empty"]),
+    ("top-level-list", "- a\n- b\n", [":1:1: error: the top level must be a mapping", "not a list"]),
+    ("top-level-scalar", "hello\n", [":1:1: error: the top level must be a mapping"]),
+    ("bad-yaml", "name: [unclosed\n", [":2:1: error:", "expected ',' or ']'"]),
+    ("tab-indent", "name: demo\n\tschema_version: 1\n", [":2:1: error:"]),
+    ("duplicate-key", HEAD + "name: again\n" + ENVS, [":3:1: error: duplicate key \"name\""]),
+    ("missing-version", "name: demo\n" + ENVS, [":1:1: error: missing required key 'schema_version'"]),
+    ("wrong-version", "schema_version: 2\nname: demo\n" + ENVS, [":1:17: error: schema_version: must be 1, not 2"]),
+    ("typo-top-key", HEAD + ENVS + "enviroments: {}\n", [":7:1: error: enviroments: unknown key 'enviroments'; did you mean 'environments'?"]),
+    ("name-upper", "schema_version: 1\nname: Demo\n" + ENVS, [":2:7: error: name: 'Demo' is not valid"]),
+    ("no-environments", HEAD + "environments: {}\n", [":3:15: error: environments:", "should be non-empty"]),
+    ("environments-list", HEAD + "environments: [cpu, gpu]\n", [":3:15: error: environments: expected a mapping, got a list"]),
+    ("env-underscore", HEAD + 'environments:\n  gpu_env:\n    cuda: "12"\n', [":4:3: error: environments.gpu_env: pixi rejects environment name 'gpu_env'", "try 'gpu-env'"]),
+    ("env-upper", HEAD + "environments:\n  GPU: {}\n", [":4:3: error: environments.GPU: pixi rejects environment name 'GPU'"]),
+    ("env-typo-key", HEAD + 'environments:\n  gpu:\n    cudaa: "12"\n', [":5:5: error: environments.gpu.cudaa: unknown key 'cudaa'; did you mean 'cuda'?"]),
+    ("cuda-float", HEAD + "environments:\n  gpu:\n    cuda: 12.5\n", [":5:11: error: environments.gpu.cuda: expected a string or an integer, got a number"]),
+    ("cuda-text", HEAD + "environments:\n  gpu:\n    cuda: twelve\n", [":5:11: error: environments.gpu.cuda: 'twelve' is not valid"]),
+    ("platform-typo", HEAD + "workspace:\n  platforms: [linux64]\n" + ENVS, [":4:15: error: workspace.platforms[0]: 'linux64' is not allowed; did you mean 'linux-64'?"]),
+    ("cuda-on-mac", HEAD + 'workspace:\n  platforms: [osx-arm64]\nenvironments:\n  gpu:\n    cuda: "12"\n    platforms: [osx-arm64]\n', ["container.environment: the image is linux-64", "(this is the default value; set the key in the spec)", ":8:16: error: environments.gpu.platforms: a CUDA environment needs a linux platform"]),
+    ("dep-version-quote", HEAD + 'environments:\n  cpu:\n    dependencies: {numpy: ">=1\\"; rm"}\n', [":5:27: error: environments.cpu.dependencies.numpy:", "is not valid"]),
+    ("container-env-missing", HEAD + ENVS + "container: {environment: gpux}\n", [":7:26: error: container.environment: environment 'gpux' is not defined; did you mean 'gpu'?"]),
+    ("job-env-missing", job("    environment: cpu\n"), [":11:18: error: jobs.train.environment: environment 'cpu' is not defined"]),
+    ("job-runtime-typo", HEAD + ENVS + "jobs:\n  train:\n    runtime: containr\n    command: [python]\n", [":9:14: error: jobs.train.runtime: 'containr' is not allowed; did you mean 'container'?"]),
+    ("job-no-command", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n", [":9:5: error: jobs.train: missing required key 'command'"]),
+    ("job-name-underscore", HEAD + ENVS + "jobs:\n  my_job:\n    runtime: container\n    command: [x]\n", [":8:3: error: jobs.my_job: invalid name 'my_job'"]),
+    ("gpu-job-cpu-env", HEAD + "environments:\n  cpu: {}\ncontainer: {environment: cpu}\n" + JOB, [":8:5: error: jobs.train.resources.gpus: a GPU job needs a CUDA environment", "(this is the default value"]),
+    ("zero-cpus", job("    resources: {cpus: 0}\n"), [":11:23: error: jobs.train.resources.cpus:", "less than the minimum of 1"]),
+    ("memory-unit", job("    resources: {memory: 2 gigs}\n"), [":11:25: error: jobs.train.resources.memory: '2 gigs' is not valid"]),
+    ("job-length", job("    chtc: {job_length: forever}\n"), [":11:24: error: jobs.train.chtc.job_length: 'forever' is not allowed", "(allowed: short, medium, long)"]),
+    ("macro-injection", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '$(Cluster)']\n", [":10:23: error: jobs.train.command[1]: '$(' is an HTCondor macro or shell substitution"]),
+    ("newline-injection", HEAD + ENVS + 'jobs:\n  train:\n    runtime: container\n    command: [python, "a\\nqueue 100"]\n', [":10:23: error: jobs.train.command[1]:", "is not valid: one line", "(or 1 other accepted form)"]),
+    ("input-comma", job("    inputs: ['a,b']\n"), [":11:14: error: jobs.train.inputs[0]: 'a,b' is not valid"]),
+    ("input-trailing-slash", job("    inputs: [src/]\n"), [":11:14: error: jobs.train.inputs[0]: 'src/' is not valid"]),
+    ("unknown-placeholder", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{lr}']\n    sweep: {lrate: [1]}\n",
+     [":10:23: error: jobs.train.command[1]: '{lr}' names no sweep variable", ":11:13: error: jobs.train.sweep.lrate: sweep variable 'lrate' is not used"]),
+    ("sweep-reserved", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{process}']\n    sweep: {process: [1]}\n", [":11:13: error: jobs.train.sweep.process: 'process' is an HTCondor macro"]),
+    ("sweep-value-space", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{lr}']\n    sweep: {lr: ['a b']}\n", [":11:18: error: jobs.train.sweep.lr[0]: 'a b' is not valid"]),
+    ("image-injection", job('    image: "docker://evil\\nqueue"\n'), [":11:12: error: jobs.train.image:", "is not valid"]),
+    ("workflow-expression", HEAD + ENVS + "ci: {branches: ['${{ github.token }}']}\n", [":7:17: error: ci.branches[0]:", "is not valid"]),
+    ("pack-on-cpu", HEAD + ENVS + "pack: {environment: gpu, platform: osx-arm64}\njobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n",
+     [":7:36: error: pack.platform: environment 'gpu' is not solved for osx-arm64"]),
+    ("pack-job-image", HEAD + ENVS + "jobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n    image: a.sif\n", [":11:5: error: jobs.p.image: a pixi-pack job runs in the vanilla universe"]),
+    ("many-errors", "schema_version: 1\nname: Demo\nenvironments: {gpu: {cudaa: 1}}\nbogus: 1\n",
+     [":2:7: error: name:", ":3:22: error: environments.gpu.cudaa: unknown key", ":4:1: error: bogus: unknown key"]),
+]
