@@ -107,10 +107,10 @@ def write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]
             target = root / artifact.path
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            staged.append((Path(temp), target))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(artifact.data)
             os.chmod(temp, 0o755 if artifact.executable else 0o644)
-            staged.append((Path(temp), target))
     except OSError as error:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)

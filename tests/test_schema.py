@@ -1,0 +1,124 @@
+"""The schema and the code agree: the schema is valid, the default spec passes, defaults match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from compiler import model
+from compiler.loader import load_spec, to_plain
+from compiler.resources import project_schema
+from compiler.validate import validate
+from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC
+
+
+def test_schema_is_valid_against_its_metaschema() -> None:
+    Draft202012Validator.check_schema(project_schema())
+
+
+def test_default_spec_declares_the_schema_for_editors() -> None:
+    assert DEFAULT_SPEC.read_text().startswith("# yaml-language-server: $schema=../schema/project.schema.json\n")
+
+
+def test_default_spec_is_valid() -> None:
+    project = validate(load_spec(DEFAULT_SPEC, "specs/project.yaml"))
+    assert {env.name for env in project.environments} == {"cpu", "gpu"}
+    assert {job.runtime for job in project.jobs} == {"container", "pixi-pack"}
+
+
+def _walk(schema: dict[str, Any], path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    found = []
+    for key, sub in schema.get("properties", {}).items():
+        found.append(((*path, key), sub))
+        found.extend(_walk(sub, (*path, key)))
+    return found
+
+
+def _every_property_schema() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    schema = project_schema()
+    found = _walk(schema)
+    for name, definition in schema["$defs"].items():
+        found.extend(_walk(definition, ("$defs", name)))
+    return found
+
+
+def test_every_property_has_a_description() -> None:
+    missing = [".".join(p) for p, sub in _every_property_schema() if "description" not in sub]
+    assert missing == []
+
+
+def test_every_object_forbids_unknown_keys() -> None:
+    def objects(node: Any) -> list[dict[str, Any]]:
+        if isinstance(node, dict):
+            own = [node] if node.get("type") == "object" else []
+            return own + [o for value in node.values() for o in objects(value)]
+        if isinstance(node, list):
+            return [o for item in node for o in objects(item)]
+        return []
+
+    for obj in objects(project_schema()):
+        assert "additionalProperties" in obj, obj.get("description")
+
+
+def _model_value(project: model.Project, path: tuple[str, ...]) -> Any:
+    """The value the model applied at a schema path, for the minimal spec (which sets none of them)."""
+    job = project.jobs[0]
+    env = project.environments[0]
+    roots: dict[str, Any] = {"$defs.job": job, "$defs.environment": env}
+    if path[0] == "$defs":
+        node: Any = roots[".".join(path[:2])]
+        rest = path[2:]
+    else:
+        node, rest = project, path
+    for step in rest:
+        node = getattr(node, step)
+    if isinstance(node, tuple) and node and isinstance(node[0], tuple):
+        return dict(node)
+    if isinstance(node, tuple):
+        return list(node)
+    return node
+
+
+# Schema defaults of containers ({} or []) that the model represents as a nested default object.
+CONTAINER_DEFAULTS = {"workspace", "tasks", "container", "ci", "pack", "jobs", "$defs.job.resources", "$defs.job.gpu",
+                      "$defs.job.chtc", "$defs.job.sweep", "$defs.job.inputs", "$defs.job.outputs",
+                      "$defs.environment.dependencies"}
+
+
+def test_every_schema_default_is_the_default_the_model_applies() -> None:
+    document = to_plain(load_spec_text(MINIMAL_SPEC))
+    project = model.build_project(document, spec_path="x", spec_sha256="0")
+    checked = 0
+    for path, sub in _every_property_schema():
+        if "default" not in sub or ".".join(path) in CONTAINER_DEFAULTS:
+            continue
+        if path[:2] == ("$defs", "job") and path[2] == "checkpoint":
+            continue  # checkpoint is absent in the minimal spec; checked below
+        assert _model_value(project, path) == sub["default"], ".".join(path)
+        checked += 1
+    assert checked >= 15
+    assert model.Checkpoint(files=("c",)).exit_code == project_schema()["$defs"]["job"]["properties"]["checkpoint"]["properties"]["exit_code"]["default"]
+
+
+def test_schema_examples_are_valid_values() -> None:
+    for path, sub in _every_property_schema():
+        examples = sub.get("examples", [])
+        local = {**sub, "$defs": project_schema()["$defs"]}
+        for example in examples:
+            errors = list(Draft202012Validator(local).iter_errors(example))
+            assert not errors, (".".join(path), example, errors[0].message)
+
+
+def load_spec_text(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="rt").load(text)
+
+
+@pytest.mark.parametrize("runtime,memory,disk", [("container", "2GB", "2GB"), ("pixi-pack", "10GB", "14GB")])
+def test_runtime_resource_defaults(runtime: str, memory: str, disk: str) -> None:
+    text = MINIMAL_SPEC.replace("runtime: container", f"runtime: {runtime}")
+    project = model.build_project(to_plain(load_spec_text(text)), spec_path="x", spec_sha256="0")
+    assert (project.jobs[0].resources.memory, project.jobs[0].resources.disk) == (memory, disk)
