@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.artifacts import pixi
+from compiler.artifacts import htcondor, pixi
 from compiler.artifacts.base import Artifact, Layout
 from compiler.model import Project
 
 Family = Callable[[Project, Layout], list[Artifact]]
 
 FAMILIES: dict[str, Family] = {
+    "htcondor": htcondor.render,
     "pixi": pixi.render,
 }
 

@@ -1,0 +1,109 @@
+"""build/htcondor/: per job a .sub and a .sh, plus submit.sh and interact.sh; and build/pack.sh.
+
+Decisions live here (requirements, transfers, the queue table); the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from compiler.artifacts.base import Artifact, Layout, header
+from compiler.escape import shell_quote
+from compiler.model import BUILTIN_PLACEHOLDERS, Job, Project
+from compiler.templating import render as render_template
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+# CHTC execute points older than EL8 cannot run current CUDA containers (the seed lesson's line).
+OS_REQUIREMENT = "(OpSysMajorVer > 7)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitPlan:
+    """Everything a job's .sub and .sh say, decided once."""
+
+    job: Job
+    universe: str
+    image: str | None
+    arguments: tuple[str, ...]
+    transfer_inputs: tuple[str, ...]
+    output_remaps: tuple[tuple[str, str], ...]
+    requirements: str
+    resumable: bool
+    gpu_lab: bool
+    command: str
+    runs_gpu_checks: bool
+    archive_name: str | None
+
+
+def shell_word(argument: str) -> str:
+    """One shell word: literal text quoted, {name} placeholders expanded from the .sh's variables."""
+    parts: list[str] = []
+    position = 0
+    for match in PLACEHOLDER.finditer(argument):
+        if match.start() > position:
+            parts.append(shell_quote(argument[position:match.start()]))
+        parts.append(f'"${{{match.group(1)}}}"')
+        position = match.end()
+    if position < len(argument) or not parts:
+        parts.append(shell_quote(argument[position:]))
+    return "".join(parts)
+
+
+def requirements(project: Project, job: Job) -> str:
+    """ONE requirements expression. The lesson files set `requirements` twice, and HTCondor keeps the
+    last, silently dropping the GPU driver check; every constraint goes into this single line."""
+    clauses = []
+    driver = project.environment(job.environment).driver_version
+    if job.resources.gpus > 0 and driver is not None:
+        clauses.append(f"(GPUs_DriverVersion >= {driver})")
+    clauses.append(OS_REQUIREMENT)
+    return " && ".join(clauses)
+
+
+def plan(project: Project, job: Job) -> SubmitPlan:
+    container = job.runtime == "container"
+    inputs = list(job.inputs)
+    archive_name = None
+    if not container:
+        inputs.insert(0, project.pack.archive)
+        archive_name = project.pack.archive_name
+    # Sweep processes would overwrite each other's outputs in the submit directory.
+    remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}") for name in job.outputs) if job.sweep else ()
+    return SubmitPlan(
+        job=job,
+        universe="container" if container else "vanilla",
+        image=(job.image or project.container.docker_reference) if container else None,
+        arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in job.sweep_variables)),
+        transfer_inputs=tuple(inputs),
+        output_remaps=remaps,
+        requirements=requirements(project, job),
+        resumable=job.checkpoint is not None or (job.resources.gpus > 0 and job.chtc.job_length == "short"),
+        gpu_lab=job.resources.gpus > 0 and job.chtc.gpu_lab,
+        command=" ".join(shell_word(argument) for argument in job.command),
+        runs_gpu_checks=job.resources.gpus > 0 and "src" in job.inputs,
+        archive_name=archive_name,
+    )
+
+
+def queue_table(job: Job) -> list[str]:
+    """The rows of `queue a, b from ( ... )`: one per combination, comma-separated."""
+    return [", ".join(row) for row in job.sweep_rows]
+
+
+def render(project: Project, layout: Layout) -> list[Artifact]:
+    artifacts: list[Artifact] = []
+    plans = [plan(project, job) for job in project.jobs]
+    for p in plans:
+        base = layout.build("htcondor", p.job.name)
+        artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(
+            "job.sub.j2", p=p, job=p.job, header=header(project), queue_rows=queue_table(p.job))))
+        artifacts.append(Artifact(path=base.with_suffix(".sh"), executable=True, text=render_template(
+            "job.sh.j2", p=p, job=p.job, header=header(project), builtins=BUILTIN_PLACEHOLDERS)))
+    if plans:
+        for script in ("submit.sh", "interact.sh"):
+            artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
+                f"{script}.j2", jobs=[p.job.name for p in plans], header=header(project))))
+    artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
+        "pack.sh.j2", pack=project.pack, header=header(project))))
+    return artifacts

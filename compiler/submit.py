@@ -1,0 +1,90 @@
+"""`pixi-htc submit`: queue a generated job through htcondor2, or list what would be queued."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from compiler.errors import EXIT_OK, UsageError
+from compiler.pipeline import Compiled
+
+MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def load_submit(path: Path):  # type: ignore[no-untyped-def]  # htcondor2 ships no type hints
+    import htcondor2
+
+    try:
+        return htcondor2.Submit(path.read_text(encoding="utf-8"))
+    except Exception as error:  # htcondor2 raises plain exceptions for parse errors
+        raise UsageError(f"{path}: HTCondor cannot parse it: {error}") from error
+
+
+def rows(submit) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The queue table's rows, or one empty row for `queue 1`."""
+    items = submit.itemdata()
+    return [dict(row) for row in items] if items is not None else [{}]
+
+
+def expand(value: str, macros: dict[str, str]) -> str:
+    return MACRO.sub(lambda m: macros.get(m.group(1), macros.get(m.group(1).lower(), m.group(0))), value)
+
+
+def describe(job: str, submit, cluster: str = "<cluster>") -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """One line per job that would be queued: its arguments and resources, as HTCondor parsed them."""
+    for process, row in enumerate(rows(submit)):
+        macros = {"Cluster": cluster, "Process": str(process), **row}
+        resources = " ".join(f"{name}={submit.get('request_' + name, '-')}" for name in ("cpus", "gpus", "memory", "disk"))
+        image = submit.get("container_image")
+        where = f" image={image}" if image else " universe=vanilla"
+        yield f"{job}.{process}: arguments={expand(submit.get('arguments', ''), macros)} {resources}{where}"
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
+    names = [job.name for job in compiled.project.jobs]
+    if job_name is not None and job_name not in names:
+        raise UsageError(f"no job named {job_name!r}; jobs: {', '.join(names) or 'none'}")
+    if job_name is None and not dry_run and len(names) != 1:
+        raise UsageError(f"say which job to submit with JOB=name (make) or --job: {', '.join(names)}")
+    chosen = [job_name] if job_name else names
+    build_dir = compiled.root / compiled.layout.build_dir
+    submits = {name: load_submit(build_dir / "htcondor" / f"{name}.sub") for name in chosen}
+
+    if dry_run:
+        for name, description in submits.items():
+            for line in describe(name, description):
+                print(line)
+        return EXIT_OK
+
+    import htcondor2
+
+    try:
+        schedd = htcondor2.Schedd()
+    except Exception as error:
+        raise UsageError(f"no HTCondor schedd reachable from here ({str(error).strip()}); "
+                         "run make submit on your pool's access point, or use DRY_RUN=1") from error
+    (build_dir / "logs").mkdir(exist_ok=True)
+    (build_dir / "outputs").mkdir(exist_ok=True)
+    for name, description in submits.items():
+        items = description.itemdata()
+        with working_directory(build_dir):  # the .sub's paths are relative to the build directory
+            try:
+                result = schedd.submit(description, itemdata=iter(rows(description))) if items is not None \
+                    else schedd.submit(description, count=1)
+            except Exception as error:
+                raise UsageError(f"submitting {name} failed: {str(error).strip()}") from error
+        print(f"{name}: submitted {result.num_procs()} job(s) to cluster {result.cluster()}")
+    return EXIT_OK
