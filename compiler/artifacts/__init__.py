@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.artifacts import htcondor, pixi
+from compiler.artifacts import container, htcondor, pixi, workflow
 from compiler.artifacts.base import Artifact, Layout
 from compiler.model import Project
 
 Family = Callable[[Project, Layout], list[Artifact]]
 
 FAMILIES: dict[str, Family] = {
+    "container": container.render,
     "htcondor": htcondor.render,
     "pixi": pixi.render,
+    "workflow": workflow.render,
 }
 
 
