@@ -1,0 +1,237 @@
+"""Dockerfile, .dockerignore, apptainer.def and the workflow: parsed, linted with the real tools, and
+re-checked over many generated specs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import dockerfile
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from compiler.artifacts import render_all
+from compiler.artifacts.base import Layout
+from compiler.escape import docker_json, yaml_string
+from compiler.loader import load_spec
+from compiler.model import Project
+from compiler.validate import validate
+from tests.conftest import DEFAULT_SPEC
+
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed (make test installs it)")
+    return str(path)
+
+
+def project_from(text: str, tmp_path: Path) -> Project:
+    spec = tmp_path / "project.yaml"
+    spec.write_text(text)
+    return validate(load_spec(spec, "specs/project.yaml"))
+
+
+def outputs(project: Project) -> dict[str, str]:
+    return {str(a.path): a.text for a in render_all(project, Layout())}
+
+
+DEFAULT = outputs(validate(load_spec(DEFAULT_SPEC, "specs/project.yaml")))
+
+
+def instructions(text: str) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    return [(c.cmd, c.value, c.flags) for c in dockerfile.parse_string(text)]
+
+
+def lint_dockerfile(text: str, tmp_path: Path) -> str:
+    path = tmp_path / "Dockerfile"
+    path.write_text(text)
+    result = subprocess.run([tool("hadolint"), "--no-color", str(path)], capture_output=True, text=True)
+    return result.stdout if result.returncode else ""
+
+
+def lint_workflow(text: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / ".github" / "workflows" / "w.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    problems = []
+    for command in ([tool("actionlint"), "-no-color", str(path)],
+                    [tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "plain", str(path)],
+                    [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode:
+            problems.append(f"{Path(command[0]).name}: {result.stdout}{result.stderr}")
+    return problems
+
+
+# --- Dockerfile ---------------------------------------------------------------------------------
+
+def test_dockerfile_is_hadolint_clean(tmp_path: Path) -> None:
+    assert lint_dockerfile(DEFAULT["build/Dockerfile"], tmp_path) == ""
+
+
+def test_dockerfile_holds_exactly_the_instructions_the_spec_implies() -> None:
+    spec = YAML(typ="safe").load(DEFAULT_SPEC.read_text())
+    base = spec["container"]["pixi_image"]
+    env = spec["container"]["environment"]
+    parsed = instructions(DEFAULT["build/Dockerfile"])
+    assert [cmd for cmd, _, _ in parsed] == [
+        "FROM", "WORKDIR", "COPY", "ENV", "RUN", "RUN",
+        "FROM", "LABEL", "WORKDIR", "COPY", "COPY", "COPY", "COPY", "COPY", "COPY", "COPY", "ENTRYPOINT"]
+    assert parsed[0][1] == (base, "AS", "build") and parsed[6][1] == (base, "AS", "production")
+    assert parsed[3][1] == ("CONDA_OVERRIDE_CUDA", spec["environments"][env]["cuda"])
+    assert parsed[4][1] == (f"pixi install --locked --environment {env}",)
+    assert f"pixi shell-hook --environment {env} -s bash" in parsed[5][1][0]
+    assert parsed[9][1] == (f"/app/.pixi/envs/{env}", f"/app/.pixi/envs/{env}"), "same path: prefixes are not relocatable"
+    assert parsed[14][2] == ("--from=build", "--chmod=0755") and parsed[15][1] == ("src/", "/app/src/")
+    assert parsed[16][1] == ("/app/entrypoint.sh",)
+    labels = dict(zip(parsed[7][1][::2], parsed[7][1][1::2]))
+    manifest = json.loads(DEFAULT["build/.pixi-htc-manifest.json"])
+    assert json.loads(labels["io.github.pixi-htc.spec-sha256"]) == manifest["spec_sha256"]
+    assert json.loads(labels["org.opencontainers.image.description"]) == spec["description"]
+
+
+def test_cpu_image_has_no_cuda_override(tmp_path: Path) -> None:
+    p = project_from("schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n", tmp_path)
+    parsed = instructions(outputs(p)["build/Dockerfile"])
+    assert "ENV" not in [cmd for cmd, _, _ in parsed]
+    assert lint_dockerfile(outputs(p)["build/Dockerfile"], tmp_path) == ""
+
+
+def test_build_context_holds_only_what_the_dockerfile_copies() -> None:
+    ignore = [line for line in DEFAULT["build/.dockerignore"].splitlines() if line and not line.startswith("#")]
+    assert ignore == ["*", "!pixi.toml", "!pixi.lock", "!src/"]
+    copied = {v for cmd, values, flags in instructions(DEFAULT["build/Dockerfile"])
+              if cmd == "COPY" and not any(f.startswith("--from") for f in flags) for v in values[:-1]}
+    assert copied == {"pixi.toml", "pixi.lock", "src/"}
+
+
+def test_apptainer_definition_matches_the_dockerfile() -> None:
+    text = DEFAULT["build/apptainer.def"]
+    assert text.count("Bootstrap: docker") == 2
+    assert "From: ghcr.io/prefix-dev/pixi:0.77.0-noble\nStage: build" in text
+    assert "export CONDA_OVERRIDE_CUDA=12" in text and "pixi install --locked --environment gpu" in text
+    assert "%files from build\n    /app/.pixi/envs/gpu /app/.pixi/envs/gpu" in text
+    assert 'exec /app/entrypoint.sh "$@"' in text
+
+
+def test_docker_values_are_escaped() -> None:
+    assert docker_json('a "b" $HOME \\') == '"a \\"b\\" \\$HOME \\\\"'
+    parsed = dockerfile.parse_string(f"LABEL x={docker_json('a b $X')}\n")
+    assert parsed[0].value == ("x", '"a b \\$X"')
+
+
+# --- workflow -----------------------------------------------------------------------------------
+
+WORKFLOW = DEFAULT[".github/workflows/pixi-htc.yml"]
+
+
+def test_workflow_is_lint_clean(tmp_path: Path) -> None:
+    assert lint_workflow(WORKFLOW, tmp_path) == []
+
+
+def test_workflow_shape() -> None:
+    workflow: dict[str, Any] = YAML(typ="safe").load(WORKFLOW)
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    triggers = workflow["on"]
+    assert "build/**" in triggers["push"]["paths"] and triggers["push"]["paths"] == triggers["pull_request"]["paths"]
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"check", "lock", "image", "apptainer"}
+    assert jobs["check"]["permissions"] == {"contents": "read"}
+    assert any(step.get("run") == "make check" for step in jobs["check"]["steps"])
+    assert any("pixi lock --check" in step.get("run", "") for step in jobs["lock"]["steps"])
+    image = jobs["image"]
+    assert image["needs"] == ["check", "lock"]
+    assert image["permissions"] == {"contents": "read", "packages": "write"}
+    steps = {step.get("name", step["uses"].split("@")[0]): step for step in image["steps"]}
+    assert "type=sha" in steps["Docker metadata"]["with"]["tags"]
+    assert "type=raw,value=noble-cuda-12" in steps["Docker metadata"]["with"]["tags"]
+    assert steps["Docker metadata"]["with"]["images"] == "ghcr.io/pixi-htc/hello-pytorch"
+    assert steps["Log in to ghcr.io"]["if"] == "github.event_name != 'pull_request'"
+    build = steps["Build, and push unless this is a pull request"]["with"]
+    assert build["push"] == "${{ github.event_name != 'pull_request' }}"
+    assert build["context"] == "build" and build["file"] == "build/Dockerfile"
+    assert "oras://ghcr.io/pixi-htc/hello-pytorch:noble-cuda-12-sif" in jobs["apptainer"]["steps"][-1]["run"]
+
+
+def test_every_action_is_pinned_to_a_commit() -> None:
+    uses = re.findall(r"uses: (\S+)", WORKFLOW)
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+
+
+def test_job_image_tag_is_what_ci_pushes() -> None:
+    import htcondor2
+
+    sub = htcondor2.Submit(DEFAULT["build/htcondor/mnist-gpu-docker.sub"])
+    workflow = YAML(typ="safe").load(WORKFLOW)
+    meta = next(s for s in workflow["jobs"]["image"]["steps"] if s.get("id") == "meta")["with"]
+    tag = re.search(r"type=raw,value=([^\s,]+)\n", meta["tags"]).group(1)
+    assert sub["container_image"] == f"docker://{meta['images']}:{tag}"
+
+
+def test_no_expression_injection_from_the_spec() -> None:
+    with pytest.raises(ValueError):
+        yaml_string("${{ github.event.pull_request.title }}")
+    spec_values = [line for line in WORKFLOW.splitlines() if "${{" in line]
+    allowed = ("github.workflow", "github.ref", "github.actor", "secrets.GITHUB_TOKEN", "github.event_name",
+               "steps.meta.outputs")
+    for line in spec_values:
+        assert any(name in line for name in allowed), line
+
+
+# --- property-based: vary the spec, re-check everything ----------------------------------------
+
+names = st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,4})?", fullmatch=True)
+cudas = st.one_of(st.integers(min_value=11, max_value=13).map(str),
+                  st.tuples(st.integers(11, 13), st.integers(0, 9)).map(lambda t: f"{t[0]}.{t[1]}"))
+platform_sets = st.lists(st.sampled_from(["linux-64", "linux-aarch64", "osx-arm64", "osx-64", "win-64"]),
+                         min_size=1, unique=True).map(lambda ps: sorted(set(ps) | {"linux-64"}))
+images = st.tuples(names, names).map(lambda t: f"ghcr.io/{t[0]}/{t[1]}")
+
+
+def random_spec(env: str, cuda: str | None, platforms: list[str], image: str, tag: str, apptainer: bool) -> str:
+    cuda_line = f'    cuda: "{cuda}"\n' if cuda else ""
+    return (f"schema_version: 1\nname: {env}-proj\nworkspace:\n  platforms: [{', '.join(platforms)}]\n"
+            f"environments:\n  {env}:\n{cuda_line}    dependencies: {{numpy: '*'}}\n"
+            f"container: {{environment: {env}, image: {image}, tag: {tag}, apptainer: {str(apptainer).lower()}}}\n"
+            f"pack: {{environment: {env}}}\n"
+            f"jobs:\n  run-{env}:\n    runtime: container\n    command: [python, x.py]\n"
+            f"    resources: {{gpus: {1 if cuda else 0}}}\n")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(env=names, cuda=st.one_of(st.none(), cudas), platforms=platform_sets, image=images, tag=names)
+def test_generated_files_parse_for_many_specs(tmp_path: Path, env: str, cuda: str | None, platforms: list[str],
+                                              image: str, tag: str) -> None:
+    import htcondor2
+
+    files = outputs(project_from(random_spec(env, cuda, platforms, image, tag, True), tmp_path))
+    parsed = instructions(files["build/Dockerfile"])
+    envs = [values for cmd, values, _ in parsed if cmd == "ENV"]
+    assert envs == ([("CONDA_OVERRIDE_CUDA", cuda)] if cuda else [])
+    assert ("pixi install --locked --environment " + env,) in [v for c, v, _ in parsed if c == "RUN"]
+    workflow = YAML(typ="safe").load(files[".github/workflows/pixi-htc.yml"])
+    assert workflow["jobs"]["image"]["steps"][1]["with"]["images"] == image
+    sub = htcondor2.Submit(files[f"build/htcondor/run-{env}.sub"])
+    assert sub["container_image"] == f"docker://{image}:{tag}"
+    if cuda:
+        major, _, minor = cuda.partition(".")
+        assert sub["requirements"] == f"(GPUs_DriverVersion >= {int(major)}.{int(minor or 0)}) && (OpSysMajorVer > 7)"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(env=names, cuda=st.one_of(st.none(), cudas), image=images, tag=names, apptainer=st.booleans())
+def test_linters_stay_clean_for_many_specs(tmp_path: Path, env: str, cuda: str | None, image: str, tag: str,
+                                           apptainer: bool) -> None:
+    files = outputs(project_from(random_spec(env, cuda, ["linux-64"], image, tag, apptainer), tmp_path))
+    assert lint_dockerfile(files["build/Dockerfile"], tmp_path) == ""
+    assert lint_workflow(files[".github/workflows/pixi-htc.yml"], tmp_path) == []
