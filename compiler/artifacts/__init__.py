@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.artifacts import container, htcondor, pixi, workflow
+from compiler.artifacts import container, htcondor, payload, pixi, workflow
 from compiler.artifacts.base import Artifact, Layout
 from compiler.model import Project
 
@@ -17,6 +17,7 @@ Family = Callable[[Project, Layout], list[Artifact]]
 FAMILIES: dict[str, Family] = {
     "container": container.render,
     "htcondor": htcondor.render,
+    "payload": payload.render,
     "pixi": pixi.render,
     "workflow": workflow.render,
 }
