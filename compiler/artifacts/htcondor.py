@@ -16,6 +16,8 @@ from compiler.templating import render as render_template
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 # CHTC execute points older than EL8 cannot run current CUDA containers (the seed lesson's line).
 OS_REQUIREMENT = "(OpSysMajorVer > 7)"
+WRAPPERS = (("submit.sh", False, "Submit one job to HTCondor as a batch job"),
+            ("interact.sh", True, "Start one job as an interactive session, to debug it by hand"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,9 +103,10 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         artifacts.append(Artifact(path=base.with_suffix(".sh"), executable=True, text=render_template(
             "job.sh.j2", p=p, job=p.job, header=header(project), builtins=BUILTIN_PLACEHOLDERS)))
     if plans:
-        for script in ("submit.sh", "interact.sh"):
+        for script, interactive, purpose in WRAPPERS:
             artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
-                f"{script}.j2", jobs=[p.job.name for p in plans], header=header(project))))
+                "wrapper.sh.j2", jobs=[p.job.name for p in plans], header=header(project), script=script,
+                interactive=interactive, purpose=purpose)))
     artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
         "pack.sh.j2", pack=project.pack, header=header(project))))
     return artifacts
