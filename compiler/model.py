@@ -19,6 +19,8 @@ DEFAULT_WORKSPACE_DEPENDENCIES = {"python": "3.12.*"}
 CUDA_DEFAULT_PLATFORMS = ("linux-64",)
 # Placeholders a command may use besides sweep variables; the .sh receives them as $1 and $2.
 BUILTIN_PLACEHOLDERS = ("cluster", "process")
+# `{name}` in a command argument; validation allows only sweep variables and the built-ins above.
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # Unpacking a pixi-pack archive in every job needs room (REFERENCE.md, from the CHTC lesson).
 RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB")}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)$")

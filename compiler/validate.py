@@ -12,11 +12,10 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from compiler.errors import Diagnostic, SpecError
 from compiler.loader import KeyPath, LoadedSpec, format_key_path, to_plain
-from compiler.model import BUILTIN_PLACEHOLDERS, Project, build_project
+from compiler.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project, build_project
 from compiler.resources import project_schema
 
 PIXI_ENVIRONMENT_NAME = re.compile(r"^[a-z\d\-]+$")  # pixi's own rule (manifest schema v0.77.0)
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # HTCondor defines these macros itself; a sweep variable of the same name would shadow them.
 RESERVED_SWEEP_NAMES = frozenset({"cluster", "clusterid", "process", "procid", "item", "itemindex", "step", "row", "node"})
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -139,7 +138,7 @@ def semantic_problems(project: Project) -> Iterator[tuple[KeyPath, str, bool]]:
         yield from _job_problems(project, job, environments)
 
 
-def _job_problems(project: Project, job: Any, environments: dict[str, Any]) -> Iterator[tuple[KeyPath, str, bool]]:
+def _job_problems(project: Project, job: Job, environments: dict[str, Environment]) -> Iterator[tuple[KeyPath, str, bool]]:
     where: KeyPath = ("jobs", job.name)
     env = environments.get(job.environment)
     if env is None:

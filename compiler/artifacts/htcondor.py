@@ -5,15 +5,13 @@ Decisions live here (requirements, transfers, the queue table); the templates on
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from compiler.artifacts.base import Artifact, Layout, header
 from compiler.escape import shell_quote
-from compiler.model import BUILTIN_PLACEHOLDERS, Job, Project
+from compiler.model import PLACEHOLDER, Job, Project
 from compiler.templating import render as render_template
 
-PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 # CHTC execute points older than EL8 cannot run current CUDA containers (the seed lesson's line).
 OS_REQUIREMENT = "(OpSysMajorVer > 7)"
 WRAPPERS = (("submit.sh", False, "Submit one job to HTCondor as a batch job"),
@@ -101,7 +99,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(
             "job.sub.j2", p=p, job=p.job, header=header(project), queue_rows=queue_table(p.job))))
         artifacts.append(Artifact(path=base.with_suffix(".sh"), executable=True, text=render_template(
-            "job.sh.j2", p=p, job=p.job, header=header(project), builtins=BUILTIN_PLACEHOLDERS)))
+            "job.sh.j2", p=p, job=p.job, header=header(project))))
     if plans:
         for script, interactive, purpose in WRAPPERS:
             artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
