@@ -55,8 +55,9 @@ data: $(VENV)/.test
 submit: $(VENV)/.core
 	$(PIXI_HTC) submit $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(DRY_RUN),--dry-run)
 
+# BENCH_ARGS: e.g. --size mnist --epochs 3 -- --bf16 --channels-last (python -m tests.bench_trainer --help)
 bench: $(VENV)/.test
-	$(BIN)/python -m tests.bench_trainer
+	$(BIN)/python -m tests.bench_trainer $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
