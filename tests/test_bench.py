@@ -53,10 +53,17 @@ def record(accuracy: float, seconds: float, rate: float) -> dict[str, float]:
 def test_summary_skips_the_warm_up_epoch_in_rates_but_not_in_time_to_accuracy() -> None:
     seed = [record(0.90, 10.0, 100.0), record(0.95, 8.0, 125.0), record(0.97, 8.0, 125.0)]
     fast = [record(0.93, 4.0, 250.0), record(0.975, 1.0, 1000.0), record(0.98, 1.0, 1000.0)]
-    summary = summarise({"dataloader": seed, "tensor": fast})
+    summary = summarise({"dataloader": seed, "tensor": fast}, tolerance=0.0)
     assert summary["seed_final_accuracy"] == 0.97
     assert summary["ratio"] == 8.0
     assert summary["tensor"]["seconds_per_epoch"] == 1.0 and summary["tensor"]["first_epoch_seconds"] == 4.0
     assert summary["dataloader"]["seconds_to_seed_accuracy"] == 26.0
     assert summary["tensor"]["seconds_to_seed_accuracy"] == 5.0
     assert seconds_to_accuracy(fast, 0.99) is None
+
+
+def test_accuracy_within_tolerance_counts_as_reaching_the_seed() -> None:
+    seed = [record(0.98, 2.0, 100.0), record(0.9917, 2.0, 100.0)]
+    fast = [record(0.98, 1.0, 200.0), record(0.9911, 1.0, 200.0)]
+    assert summarise({"dataloader": seed, "tensor": fast}, tolerance=0.0)["tensor"]["seconds_to_seed_accuracy"] is None
+    assert summarise({"dataloader": seed, "tensor": fast}, tolerance=0.001)["tensor"]["seconds_to_seed_accuracy"] == 2.0
