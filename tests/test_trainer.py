@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -72,6 +73,24 @@ def test_both_data_paths_feed_the_same_normalised_images(data_dir: Path) -> None
     for index in (0, 7, len(train_set) - 1):
         image, label = train_set[index]
         assert torch.allclose(images[index], image, atol=1e-6) and labels[index] == label
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("clang++")),
+                    reason="torch.compile on the CPU needs a C++ compiler (g++ or clang++)")
+def test_compiled_channels_last_path_learns_and_saves_plain_weights(tmp_path: Path, data_dir: Path) -> None:
+    """The GPU fast path's optional flags, run on the CPU: they must train, and the saved state dict
+    must be the plain model's (no torch.compile `_orig_mod.` prefix), so the seed's loader reads it."""
+    import torch
+
+    result = train("--data-dir", str(data_dir), "--epochs", "2", "--batch-size", "128", "--loader", "tensor",
+                   "--compile", "--compile-mode", "reduce-overhead", "--channels-last", "--save-model",
+                   "--checkpoint", "ck.pt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert metrics(tmp_path / "metrics.jsonl")[-1]["accuracy"] >= 0.75, "chance is 10%"
+    weights = torch.load(tmp_path / "mnist_cnn.pt")
+    assert set(weights) == set(torch.load(tmp_path / "ck.pt", weights_only=False)["model"])
+    assert {name.split(".")[0] for name in weights} == {"conv1", "conv2", "fc1", "fc2"}
 
 
 def test_checkpoint_exit_85_then_resume_matches_an_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
