@@ -97,9 +97,10 @@ def main() -> int:
     for loader in PATHS:
         row = summary[loader]
         reached = row["seconds_to_seed_accuracy"]
+        when = f"after {reached:.3f} s" if reached is not None else f"not within {args.epochs} epochs"
         print(f"{loader:>10}: {row['samples_per_second']:>12,.0f} samples/s  {row['seconds_per_epoch']:8.3f} s/epoch  "
               f"(first {row['first_epoch_seconds']:.3f} s)  final accuracy {row['final_accuracy']:.4f}  "
-              f"reached it after {f'{reached:.3f} s' if reached is not None else f'(not in {args.epochs} epochs)'}")
+              f"reached it {when}")
     print(f"ratio tensor/dataloader: {summary['ratio']:.2f}x")
     if args.json:
         summary.update(data=name, epochs=args.epochs, flags=args.extra)
