@@ -1,10 +1,12 @@
-"""Check a loaded spec: the JSON Schema first, then the rules a schema cannot say."""
+"""Check a loaded spec against the JSON Schema and the rules a schema cannot say, reporting both at once."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -23,17 +25,91 @@ NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "
 
 
 def validate(spec: LoadedSpec) -> Project:
-    """Return the typed model, or raise SpecError with every problem found."""
+    """Return the typed model, or raise SpecError with every problem found.
+
+    The cross-key rules need a typed model, and a typed model needs a schema-valid document. So the
+    values the schema rejects are set aside, the rules run on what is left, and a rule that read a
+    value set aside stays quiet: it would be judging a default the user never wrote.
+    """
     document = to_plain(spec.data)
     validator = Draft202012Validator(project_schema())
-    diagnostics = [d for error in validator.iter_errors(document) for d in _describe(error, spec)]
-    if diagnostics:
-        raise SpecError(spec.display_path, diagnostics)
-    project = build_project(document, spec_path=spec.display_path, spec_sha256=spec.sha256)
-    diagnostics = [_at(spec, path, message, at_key) for path, message, at_key in semantic_problems(project)]
-    if diagnostics:
+    errors = list(validator.iter_errors(document))
+    diagnostics = [d for error in errors for d in _describe(error, spec)]
+    checkable, set_aside = _set_aside_invalid(document, errors, validator)
+    project = None
+    if checkable is not None:
+        project = build_project(checkable, spec_path=spec.display_path, spec_sha256=spec.sha256)
+        diagnostics += [_at(spec, problem.path, problem.message, problem.at_key)
+                        for problem in semantic_problems(project)
+                        if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
+    if diagnostics or project is None:
         raise SpecError(spec.display_path, diagnostics)
     return project
+
+
+def _set_aside_invalid(document: dict[str, Any], errors: list[ValidationError],
+                       validator: Draft202012Validator) -> tuple[dict[str, Any] | None, list[KeyPath]]:
+    """The document less every value the schema rejected, and the paths set aside.
+
+    Removing a value can break its parent (a required key gone), so this repeats until the rest is
+    valid. A top-level key the model cannot do without is replaced by the schema's own example, so
+    one bad `name` does not hide every other problem. (None, ...) when nothing valid is left.
+    """
+    remaining: dict[str, Any] = copy.deepcopy(document)
+    set_aside: list[KeyPath] = []
+    while errors:
+        paths = {path for error in errors for path in _paths_to_remove(error)}
+        if () in paths or paths <= set(set_aside):  # the document itself, or removing did not help
+            return None, set_aside
+        for path in sorted(paths, key=len, reverse=True):
+            _remove(remaining, path)
+            if len(path) == 1 and path[0] in validator.schema["required"]:
+                remaining[path[0]] = validator.schema["properties"][path[0]]["examples"][0]
+        set_aside += sorted(paths, key=str)
+        errors = list(validator.iter_errors(remaining))
+    return remaining, set_aside
+
+
+def _paths_to_remove(error: ValidationError) -> Iterator[KeyPath]:
+    """The mapping keys that hold what the schema rejected: an unknown or badly named key itself, a
+    missing top-level key, otherwise the key holding the bad value. A bad list item takes its whole
+    list with it, so the indexes of the items left do not shift."""
+    path: KeyPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        yield from ((*path, key) for key in _unknown_keys(error))
+    elif "propertyNames" in error.relative_schema_path:
+        yield (*path, error.instance)
+    elif error.validator == "required" and not path:
+        yield (_missing_key(error),)
+    else:
+        while path and isinstance(path[-1], int):
+            path = path[:-1]
+        yield path
+
+
+def _unknown_keys(error: ValidationError) -> list[str]:
+    """The keys an additionalProperties error rejects, sorted."""
+    known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return sorted(set(error.instance) - set(known))
+
+
+def _missing_key(error: ValidationError) -> str:
+    missing = re.match(r"'([^']*)'", error.message)
+    return missing.group(1) if missing else error.message
+
+
+def _remove(document: dict[str, Any], path: KeyPath) -> None:
+    parent: Any = document
+    for step in path[:-1]:
+        parent = parent.get(step) if isinstance(parent, dict) else None
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+
+
+def _overlap(read: KeyPath, removed: KeyPath) -> bool:
+    """Whether a rule reading `read` saw any part of `removed` (one path contains the other)."""
+    shorter = min(len(read), len(removed))
+    return read[:shorter] == removed[:shorter]
 
 
 def _at(spec: LoadedSpec, path: KeyPath, message: str, at_key: bool = False) -> Diagnostic:
@@ -55,13 +131,11 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
     instance = error.instance
     if error.validator == "additionalProperties" and isinstance(instance, dict):
         known = schema.get("properties", {})
-        for key in sorted(set(instance) - set(known)):
+        for key in _unknown_keys(error):
             allowed = ", ".join(sorted(known))
             yield _at(spec, (*path, key), f"unknown key '{key}'{did_you_mean(key, known)} (allowed: {allowed})", True)
     elif error.validator == "required":
-        missing = re.match(r"'([^']*)'", error.message)
-        name = missing.group(1) if missing else error.message
-        yield _at(spec, path, f"missing required key '{name}'")
+        yield _at(spec, path, f"missing required key '{_missing_key(error)}'")
     elif error.validator == "enum":
         options = [str(option) for option in error.validator_value]
         yield _at(spec, path, f"{instance!r} is not allowed{did_you_mean(str(instance), options)} "
@@ -99,83 +173,110 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-def semantic_problems(project: Project) -> Iterator[tuple[KeyPath, str, bool]]:
-    """Rules across keys. Each yields (key path, message saying how to fix it, point at the key?)."""
+@dataclass(frozen=True)
+class Problem:
+    """A rule across keys that the spec breaks. `reads` lists the keys the rule looked at, so that
+    it can stay quiet when one of them was set aside for failing the schema."""
+
+    path: KeyPath
+    message: str
+    reads: tuple[KeyPath, ...]
+    at_key: bool = False
+
+
+def semantic_problems(project: Project) -> Iterator[Problem]:
+    """Rules across keys, each with a message that says how to fix it."""
     environments = {env.name: env for env in project.environments}
     for env in project.environments:
+        e: KeyPath = ("environments", env.name)
         if not PIXI_ENVIRONMENT_NAME.match(env.name):
             fixed = re.sub(r"[^a-z\d\-]", "-", env.name.lower())
-            yield (("environments", env.name), f"pixi rejects environment name '{env.name}' (only lower-case "
-                   f"letters, digits and '-'); try '{fixed}'", True)
+            yield Problem(e, f"pixi rejects environment name '{env.name}' (only lower-case letters, digits "
+                          f"and '-'); try '{fixed}'", reads=(), at_key=True)
         elif env.name in ("default", "pack"):
-            yield (("environments", env.name), f"'{env.name}' is reserved: pixi-htc generates it", True)
+            yield Problem(e, f"'{env.name}' is reserved: pixi-htc generates it", reads=(), at_key=True)
+        platforms_read = ((*e, "cuda"), (*e, "platforms"))  # a CUDA environment defaults to linux-64
         if env.cuda and not set(env.platforms) & {"linux-64", "linux-aarch64"}:
-            yield (("environments", env.name, "platforms"), "a CUDA environment needs a linux platform", False)
+            yield Problem((*e, "platforms"), "a CUDA environment needs a linux platform", platforms_read)
         outside = sorted(set(env.platforms) - set(project.workspace.platforms))
         if outside:
-            yield (("environments", env.name, "platforms"), f"{', '.join(outside)} not in workspace.platforms "
-                   f"({', '.join(project.workspace.platforms)})", False)
+            yield Problem((*e, "platforms"), f"{', '.join(outside)} not in workspace.platforms "
+                          f"({', '.join(project.workspace.platforms)})", (*platforms_read, ("workspace", "platforms")))
 
     for section, name in (("container", project.container.environment), ("pack", project.pack.environment)):
-        if section == "container" or project.has_pixi_pack_jobs:
-            if name not in environments:
-                yield ((section, "environment"), f"environment '{name}' is not defined{did_you_mean(name, environments)} "
-                       f"(defined: {', '.join(sorted(environments))})", False)
-    if project.has_pixi_pack_jobs and project.pack.environment in environments and project.pack.platform not in environments[project.pack.environment].platforms:
-        yield (("pack", "platform"), f"environment '{project.pack.environment}' is not solved for "
-               f"{project.pack.platform}", False)
-    if project.container.environment in environments and "linux-64" not in environments[project.container.environment].platforms:
-        yield (("container", "environment"), f"the image is linux-64, and '{project.container.environment}' is not "
-               "solved for linux-64", False)
+        if (section == "container" or project.has_pixi_pack_jobs) and name not in environments:
+            yield Problem((section, "environment"), f"environment '{name}' is not defined"
+                          f"{did_you_mean(name, environments)} (defined: {', '.join(sorted(environments))})",
+                          ((section, "environment"), ("environments", name)))
+    pack_env = environments.get(project.pack.environment)
+    if project.has_pixi_pack_jobs and pack_env and project.pack.platform not in pack_env.platforms:
+        yield Problem(("pack", "platform"), f"environment '{pack_env.name}' is not solved for {project.pack.platform}",
+                      (("pack",), ("environments", pack_env.name)))
+    image_env = environments.get(project.container.environment)
+    if image_env and "linux-64" not in image_env.platforms:
+        yield Problem(("container", "environment"), f"the image is linux-64, and '{image_env.name}' is not "
+                      "solved for linux-64", (("container", "environment"), ("environments", image_env.name)))
 
+    task_names = [t.name for t in project.tasks]
     for task in project.tasks:
         for dependency in task.depends_on:
-            if dependency not in {t.name for t in project.tasks}:
-                yield (("tasks", task.name, "depends_on"), f"task '{dependency}' is not defined"
-                       f"{did_you_mean(dependency, [t.name for t in project.tasks])}", False)
+            if dependency not in task_names:
+                yield Problem(("tasks", task.name, "depends_on"), f"task '{dependency}' is not defined"
+                              f"{did_you_mean(dependency, task_names)}",
+                              (("tasks", task.name, "depends_on"), ("tasks", dependency)))
 
     for job in project.jobs:
         yield from _job_problems(project, job, environments)
 
 
-def _job_problems(project: Project, job: Job, environments: dict[str, Environment]) -> Iterator[tuple[KeyPath, str, bool]]:
-    where: KeyPath = ("jobs", job.name)
+def _job_problems(project: Project, job: Job, environments: dict[str, Environment]) -> Iterator[Problem]:
+    def j(*keys: str | int) -> KeyPath:
+        return ("jobs", job.name, *keys)
+
+    # The job's environment, where the job leaves it out, comes from container or pack.
+    env_read = (j("environment"), j("runtime"), ("container", "environment"), ("pack", "environment"))
     env = environments.get(job.environment)
     if env is None:
-        yield ((*where, "environment"), f"environment '{job.environment}' is not defined"
-               f"{did_you_mean(job.environment, environments)} (defined: {', '.join(sorted(environments))})", False)
+        yield Problem(j("environment"), f"environment '{job.environment}' is not defined"
+                      f"{did_you_mean(job.environment, environments)} (defined: {', '.join(sorted(environments))})",
+                      (*env_read, ("environments", job.environment)))
     else:
         if job.runtime == "container" and job.image is None and job.environment != project.container.environment:
-            yield ((*where, "environment"), f"the image bakes only '{project.container.environment}' "
-                   f"(container.environment); run this job there or give it its own image", False)
+            yield Problem(j("environment"), f"the image bakes only '{project.container.environment}' "
+                          "(container.environment); run this job there or give it its own image", (*env_read, j("image")))
         if job.runtime == "pixi-pack" and job.environment != project.pack.environment:
-            yield ((*where, "environment"), f"the pixi-pack archive holds only '{project.pack.environment}' "
-                   "(pack.environment)", False)
+            yield Problem(j("environment"), f"the pixi-pack archive holds only '{project.pack.environment}' "
+                          "(pack.environment)", env_read)
         if job.resources.gpus > 0 and env.cuda is None:
-            yield ((*where, "resources", "gpus"), f"a GPU job needs a CUDA environment, and '{env.name}' has no "
-                   "cuda; set environments." + env.name + ".cuda or request gpus: 0", False)
+            yield Problem(j("resources", "gpus"), f"a GPU job needs a CUDA environment, and '{env.name}' has no "
+                          f"cuda; set environments.{env.name}.cuda or request gpus: 0",
+                          (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda")))
     if job.resources.gpus == 0 and (job.gpu.min_capability is not None or job.gpu.min_memory is not None):
-        yield ((*where, "gpu"), "GPU constraints on a job that requests no GPU", False)
+        yield Problem(j("gpu"), "GPU constraints on a job that requests no GPU", (j("resources", "gpus"), j("gpu")))
     if job.runtime == "pixi-pack" and job.image is not None:
-        yield ((*where, "image"), "a pixi-pack job runs in the vanilla universe and takes no image", True)
+        yield Problem(j("image"), "a pixi-pack job runs in the vanilla universe and takes no image",
+                      (j("runtime"), j("image")), at_key=True)
 
     names = set(job.sweep_variables)
     known = names | set(BUILTIN_PLACEHOLDERS)
-    for variable in names & RESERVED_SWEEP_NAMES:
-        yield ((*where, "sweep", variable), f"'{variable}' is an HTCondor macro; choose another name", True)
+    for variable in sorted(names & RESERVED_SWEEP_NAMES):
+        yield Problem(j("sweep", variable), f"'{variable}' is an HTCondor macro; choose another name", (), at_key=True)
     used: set[str] = set()
     for index, argument in enumerate(job.command):
         for name in PLACEHOLDER.findall(argument):
             used.add(name)
             if name not in known:
-                yield ((*where, "command", index), f"'{{{name}}}' names no sweep variable"
-                       f"{did_you_mean(name, known)} (known: {', '.join(sorted(known))})", False)
+                yield Problem(j("command", index), f"'{{{name}}}' names no sweep variable"
+                              f"{did_you_mean(name, known)} (known: {', '.join(sorted(known))})",
+                              (j("command"), j("sweep")))
         if "$(" in argument:
-            yield ((*where, "command", index), "'$(' is an HTCondor macro or shell substitution; arguments are "
-                   "passed literally: write {process}, {cluster} or {<sweep variable>}", False)
+            yield Problem(j("command", index), "'$(' is an HTCondor macro or shell substitution; arguments are "
+                          "passed literally: write {process}, {cluster} or {<sweep variable>}", (j("command"),))
     for name in sorted(names - used):
-        yield ((*where, "sweep", name), f"sweep variable '{name}' is not used in command (write {{{name}}})", True)
+        yield Problem(j("sweep", name), f"sweep variable '{name}' is not used in command (write {{{name}}})",
+                      (j("command"), j("sweep")), at_key=True)
     if job.checkpoint is not None:
         for file in job.checkpoint.files:
             if file in job.outputs:
-                yield ((*where, "outputs"), f"'{file}' is a checkpoint file; list it under checkpoint.files only", False)
+                yield Problem(j("outputs"), f"'{file}' is a checkpoint file; list it under checkpoint.files only",
+                              (j("outputs"), j("checkpoint")))

@@ -58,6 +58,20 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("pack-on-cpu", HEAD + ENVS + "pack: {environment: gpu, platform: osx-arm64}\njobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n",
      [":7:36: error: pack.platform: environment 'gpu' is not solved for osx-arm64"]),
     ("pack-job-image", HEAD + ENVS + "jobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n    image: a.sif\n", [":11:5: error: jobs.p.image: a pixi-pack job runs in the vanilla universe"]),
+    # Schema errors and cross-key errors in one run; a rule that would read a rejected value stays quiet.
+    ("schema-and-cross-key", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{lr}']\n    resourcs: {}\n",
+     [":10:23: error: jobs.train.command[1]: '{lr}' names no sweep variable", ":11:5: error: jobs.train.resourcs: unknown key",
+      "2 error(s); nothing was written."]),
+    ("bad-name-and-cross-key", "schema_version: 1\nname: Demo\n" + ENVS + "jobs:\n  train:\n    runtime: container\n    command: ['{lr}']\n",
+     [":2:7: error: name:", ":10:15: error: jobs.train.command[0]: '{lr}' names no sweep variable", "2 error(s)"]),
+    ("no-environments-and-cross-key", HEAD + "jobs:\n  train:\n    runtime: container\n    command: ['$(Process)']\n",
+     [":1:1: error: missing required key 'environments'", ":6:15: error: jobs.train.command[0]: '$('", "2 error(s)"]),
+    ("cuda-text-no-follow-on", HEAD + "environments:\n  gpu:\n    cuda: twelve\n" + JOB,
+     [":5:11: error: environments.gpu.cuda: 'twelve' is not valid", "1 error(s); nothing was written."]),
+    ("workspace-typo-no-follow-on", HEAD + "workspace:\n  platforms: [linux64]\nenvironments:\n  cpu:\n    platforms: [linux-64, linux-aarch64]\n"
+     "container: {environment: cpu}\n", [":4:15: error: workspace.platforms[0]:", "1 error(s); nothing was written."]),
+    ("rejected-job-no-follow-on", HEAD + ENVS + "jobs:\n  train:\n    runtime: containr\n    command: ['{x}']\n",
+     [":9:14: error: jobs.train.runtime: 'containr' is not allowed", "1 error(s); nothing was written."]),
     ("many-errors", "schema_version: 1\nname: Demo\nenvironments: {gpu: {cudaa: 1}}\nbogus: 1\n",
      [":2:7: error: name:", ":3:22: error: environments.gpu.cudaa: unknown key", ":4:1: error: bogus: unknown key"]),
 ]

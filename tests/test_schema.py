@@ -111,6 +111,13 @@ def test_schema_examples_are_valid_values() -> None:
             assert not errors, (".".join(path), example, errors[0].message)
 
 
+def test_every_required_top_level_key_has_an_example() -> None:
+    """Validation stands the first example in for a rejected required key, to go on checking the rest."""
+    schema = project_schema()
+    for key in schema["required"]:
+        assert schema["properties"][key].get("examples"), key
+
+
 def load_spec_text(text: str) -> Any:
     from ruamel.yaml import YAML
 
