@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
-from tests.conftest import run_cli, tree_bytes
+from compiler.errors import SpecError
+from compiler.loader import load_spec, to_plain
+from compiler.validate import validate
+from tests.conftest import DEFAULT_SPEC, run_cli, tree_bytes
 from tests.invalid_cases import CASES
 
 
@@ -84,3 +92,52 @@ def test_validate_command_reports_the_same(built_project: Path) -> None:
 
 
 CASES_BY_NAME = [(name, text) for name, text, _ in CASES]
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    return [prefix] + [p for key, child in children for p in _paths(child, (*prefix, key))]
+
+
+def _damage(document: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Replace (or, given DELETE, remove) the value at `path`, if earlier damage left the path there."""
+    *steps, last = path
+    parent = document
+    for step in steps:
+        try:
+            parent = parent[step]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(parent, dict):
+        if value is DELETE:
+            parent.pop(last, None)
+        else:
+            parent[last] = value
+    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent) and value is not DELETE:
+        parent[last] = value
+
+
+DELETE = object()
+DEFAULT_DOCUMENT = to_plain(YAML(typ="rt").load(DEFAULT_SPEC.read_text()))
+junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=8), st.lists(st.integers(0, 2), max_size=2),
+                 st.dictionaries(st.sampled_from(["a", "cuda", "gpus", "Bad_Key"]), st.integers(0, 2), max_size=2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(damage=st.lists(st.tuples(st.sampled_from(_paths(DEFAULT_DOCUMENT)[1:]), st.one_of(st.just(DELETE), junk)),
+                       min_size=1, max_size=3))
+def test_any_damage_to_the_default_spec_is_reported_never_crashes(tmp_path_factory: pytest.TempPathFactory,
+                                                                   damage: list[tuple[tuple[Any, ...], Any]]) -> None:
+    """Break the default spec in up to three places at once: validation either accepts it or reports
+    located diagnostics, whatever it sets aside on the way; it never raises anything else."""
+    document = copy.deepcopy(DEFAULT_DOCUMENT)
+    for path, value in damage:
+        _damage(document, path, value)
+    spec = tmp_path_factory.mktemp("damaged") / "project.yaml"
+    with spec.open("w", encoding="utf-8") as handle:
+        YAML().dump(document, handle)
+    try:
+        validate(load_spec(spec, "project.yaml"))
+    except SpecError as error:
+        assert error.diagnostics
+        assert all(d.line >= 1 and d.column >= 1 and d.message for d in error.diagnostics)
