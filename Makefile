@@ -34,7 +34,7 @@ test: $(VENV)/.test
 
 lock:
 	@if command -v pixi >/dev/null 2>&1; then \
-		cd $(OUT) && CONDA_OVERRIDE_CUDA=12 pixi lock; \
+		bash $(OUT)/lock.sh; \
 	else \
 		echo "make lock: pixi is not installed; get it from https://pixi.sh (curl -fsSL https://pixi.sh/install.sh | bash)"; \
 	fi

