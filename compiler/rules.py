@@ -1,0 +1,131 @@
+"""The rules a JSON Schema cannot say: references between keys, placeholders, names pixi or HTCondor
+reserve. Each broken rule is a Problem with a message that says how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from compiler.loader import KeyPath
+from compiler.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
+
+PIXI_ENVIRONMENT_NAME = re.compile(r"^[a-z\d\-]+$")  # pixi's own rule (manifest schema v0.77.0)
+# HTCondor defines these macros itself; a sweep variable of the same name would shadow them.
+RESERVED_SWEEP_NAMES = frozenset({"cluster", "clusterid", "process", "procid", "item", "itemindex", "step", "row", "node"})
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the closest choice, or nothing when none is close."""
+    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule across keys that the spec breaks. `reads` lists the keys the rule looked at, so that
+    it can stay quiet when one of them was set aside for failing the schema."""
+
+    path: KeyPath
+    message: str
+    reads: tuple[KeyPath, ...]
+    at_key: bool = False
+
+
+def cross_key_problems(project: Project) -> Iterator[Problem]:
+    """Rules across keys, each with a message that says how to fix it."""
+    environments = {env.name: env for env in project.environments}
+    for env in project.environments:
+        e: KeyPath = ("environments", env.name)
+        if not PIXI_ENVIRONMENT_NAME.match(env.name):
+            fixed = re.sub(r"[^a-z\d\-]", "-", env.name.lower())
+            yield Problem(e, f"pixi rejects environment name '{env.name}' (only lower-case letters, digits "
+                          f"and '-'); try '{fixed}'", reads=(), at_key=True)
+        elif env.name in ("default", "pack"):
+            yield Problem(e, f"'{env.name}' is reserved: pixi-htc generates it", reads=(), at_key=True)
+        platforms_read = ((*e, "cuda"), (*e, "platforms"))  # a CUDA environment defaults to linux-64
+        if env.cuda and not set(env.platforms) & {"linux-64", "linux-aarch64"}:
+            yield Problem((*e, "platforms"), "a CUDA environment needs a linux platform", platforms_read)
+        outside = sorted(set(env.platforms) - set(project.workspace.platforms))
+        if outside:
+            yield Problem((*e, "platforms"), f"{', '.join(outside)} not in workspace.platforms "
+                          f"({', '.join(project.workspace.platforms)})", (*platforms_read, ("workspace", "platforms")))
+
+    for section, name in (("container", project.container.environment), ("pack", project.pack.environment)):
+        if (section == "container" or project.has_pixi_pack_jobs) and name not in environments:
+            yield Problem((section, "environment"), f"environment '{name}' is not defined"
+                          f"{did_you_mean(name, environments)} (defined: {', '.join(sorted(environments))})",
+                          ((section, "environment"), ("environments", name)))
+    pack_env = environments.get(project.pack.environment)
+    if project.has_pixi_pack_jobs and pack_env and project.pack.platform not in pack_env.platforms:
+        yield Problem(("pack", "platform"), f"environment '{pack_env.name}' is not solved for {project.pack.platform}",
+                      (("pack",), ("environments", pack_env.name)))
+    image_env = environments.get(project.container.environment)
+    if image_env and "linux-64" not in image_env.platforms:
+        yield Problem(("container", "environment"), f"the image is linux-64, and '{image_env.name}' is not "
+                      "solved for linux-64", (("container", "environment"), ("environments", image_env.name)))
+
+    task_names = [t.name for t in project.tasks]
+    for task in project.tasks:
+        for dependency in task.depends_on:
+            if dependency not in task_names:
+                yield Problem(("tasks", task.name, "depends_on"), f"task '{dependency}' is not defined"
+                              f"{did_you_mean(dependency, task_names)}",
+                              (("tasks", task.name, "depends_on"), ("tasks", dependency)))
+
+    for job in project.jobs:
+        yield from _job_problems(project, job, environments)
+
+
+def _job_problems(project: Project, job: Job, environments: dict[str, Environment]) -> Iterator[Problem]:
+    def j(*keys: str | int) -> KeyPath:
+        return ("jobs", job.name, *keys)
+
+    # The job's environment, where the job leaves it out, comes from container or pack.
+    env_read = (j("environment"), j("runtime"), ("container", "environment"), ("pack", "environment"))
+    env = environments.get(job.environment)
+    if env is None:
+        yield Problem(j("environment"), f"environment '{job.environment}' is not defined"
+                      f"{did_you_mean(job.environment, environments)} (defined: {', '.join(sorted(environments))})",
+                      (*env_read, ("environments", job.environment)))
+    else:
+        if job.runtime == "container" and job.image is None and job.environment != project.container.environment:
+            yield Problem(j("environment"), f"the image bakes only '{project.container.environment}' "
+                          "(container.environment); run this job there or give it its own image", (*env_read, j("image")))
+        if job.runtime == "pixi-pack" and job.environment != project.pack.environment:
+            yield Problem(j("environment"), f"the pixi-pack archive holds only '{project.pack.environment}' "
+                          "(pack.environment)", env_read)
+        if job.resources.gpus > 0 and env.cuda is None:
+            yield Problem(j("resources", "gpus"), f"a GPU job needs a CUDA environment, and '{env.name}' has no "
+                          f"cuda; set environments.{env.name}.cuda or request gpus: 0",
+                          (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda")))
+    if job.resources.gpus == 0 and (job.gpu.min_capability is not None or job.gpu.min_memory is not None):
+        yield Problem(j("gpu"), "GPU constraints on a job that requests no GPU", (j("resources", "gpus"), j("gpu")))
+    if job.runtime == "pixi-pack" and job.image is not None:
+        yield Problem(j("image"), "a pixi-pack job runs in the vanilla universe and takes no image",
+                      (j("runtime"), j("image")), at_key=True)
+
+    names = set(job.sweep_variables)
+    known = names | set(BUILTIN_PLACEHOLDERS)
+    for variable in sorted(names & RESERVED_SWEEP_NAMES):
+        yield Problem(j("sweep", variable), f"'{variable}' is an HTCondor macro; choose another name", (), at_key=True)
+    used: set[str] = set()
+    for index, argument in enumerate(job.command):
+        for name in PLACEHOLDER.findall(argument):
+            used.add(name)
+            if name not in known:
+                yield Problem(j("command", index), f"'{{{name}}}' names no sweep variable"
+                              f"{did_you_mean(name, known)} (known: {', '.join(sorted(known))})",
+                              (j("command"), j("sweep")))
+        if "$(" in argument:
+            yield Problem(j("command", index), "'$(' is an HTCondor macro or shell substitution; arguments are "
+                          "passed literally: write {process}, {cluster} or {<sweep variable>}", (j("command"),))
+    for name in sorted(names - used):
+        yield Problem(j("sweep", name), f"sweep variable '{name}' is not used in command (write {{{name}}})",
+                      (j("command"), j("sweep")), at_key=True)
+    if job.checkpoint is not None:
+        for file in job.checkpoint.files:
+            if file in job.outputs:
+                yield Problem(j("outputs"), f"'{file}' is a checkpoint file; list it under checkpoint.files only",
+                              (j("outputs"), j("checkpoint")))

@@ -1,0 +1,106 @@
+"""The cross-key rules: each one fires where it should, and says which keys it read."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.loader import to_plain
+from compiler.model import build_project
+from compiler.rules import Problem, cross_key_problems
+from tests.test_schema import load_spec_text
+
+# Schema-valid, but breaks one rule per line below.
+BROKEN = """\
+schema_version: 1
+name: demo
+workspace: {platforms: [linux-64, osx-arm64]}
+environments:
+  gpu: {cuda: "12"}
+  cpu: {}
+  mac: {cuda: "12", platforms: [osx-arm64]}
+  arm: {platforms: [linux-aarch64]}
+  Bad_Name: {}
+tasks:
+  train: {cmd: python train.py, depends_on: [prepare]}
+container: {environment: gpux}
+pack: {environment: cpu}
+jobs:
+  a:
+    runtime: container
+    environment: cpu
+    image: docker://x/y:1
+    command: [python, "{lr}", "$(Process)"]
+    sweep: {rate: [1], process: [2]}
+  b:
+    runtime: pixi-pack
+    environment: gpu
+    image: x.sif
+    command: [python]
+    resources: {gpus: 0}
+    gpu: {min_capability: 7.0}
+    outputs: [c.pt]
+    checkpoint: {files: [c.pt]}
+  c:
+    runtime: container
+    environment: nowhere
+    command: [python]
+"""
+
+
+# The rules the spec above cannot break at the same time.
+BROKEN_TOO = """\
+schema_version: 1
+name: demo
+workspace: {platforms: [linux-64, osx-arm64]}
+environments:
+  pack: {}
+  gpu: {cuda: "12"}
+  mac: {platforms: [osx-arm64]}
+container: {environment: mac}
+pack: {environment: mac, platform: linux-64}
+jobs:
+  p: {runtime: pixi-pack, environment: mac, command: [x], resources: {gpus: 0}}
+  d: {runtime: container, environment: gpu, command: [x]}
+"""
+
+
+def problems(text: str) -> list[Problem]:
+    document = to_plain(load_spec_text(text))
+    return list(cross_key_problems(build_project(document, spec_path="p.yaml", spec_sha256="0")))
+
+
+def test_every_rule_fires_where_it_should() -> None:
+    found = {(".".join(map(str, problem.path)), problem.message) for problem in problems(BROKEN) + problems(BROKEN_TOO)}
+    expected_fragments = [
+        ("environments.Bad_Name", "pixi rejects environment name"),
+        ("environments.mac.platforms", "a CUDA environment needs a linux platform"),
+        ("environments.arm.platforms", "linux-aarch64 not in workspace.platforms"),
+        ("tasks.train.depends_on", "task 'prepare' is not defined"),
+        ("container.environment", "environment 'gpux' is not defined"),
+        ("jobs.a.resources.gpus", "a GPU job needs a CUDA environment"),
+        ("jobs.a.command.1", "'{lr}' names no sweep variable"),
+        ("jobs.a.command.2", "'$(' is an HTCondor macro"),
+        ("jobs.a.sweep.rate", "sweep variable 'rate' is not used"),
+        ("jobs.a.sweep.process", "'process' is an HTCondor macro"),
+        ("jobs.b.environment", "the pixi-pack archive holds only 'cpu'"),
+        ("jobs.b.gpu", "GPU constraints on a job that requests no GPU"),
+        ("jobs.b.image", "a pixi-pack job runs in the vanilla universe"),
+        ("jobs.b.outputs", "'c.pt' is a checkpoint file"),
+        ("jobs.c.environment", "environment 'nowhere' is not defined"),
+        ("environments.pack", "'pack' is reserved"),
+        ("container.environment", "the image is linux-64, and 'mac' is not solved for linux-64"),
+        ("pack.platform", "environment 'mac' is not solved for linux-64"),
+        ("jobs.d.environment", "the image bakes only 'mac'"),
+    ]
+    for path, fragment in expected_fragments:
+        assert any(p == path and m.startswith(fragment) for p, m in found), (path, fragment, sorted(found))
+
+
+@pytest.mark.parametrize("text", [BROKEN, BROKEN_TOO], ids=["broken", "broken-too"])
+def test_every_rule_reads_the_key_it_blames(text: str) -> None:
+    """Validation silences a rule that read a key the schema rejected. A rule that forgot to list the
+    key it points at would speak about a value the user never wrote; only rules about a key's own
+    name (which exists if the rule fires at all) read nothing."""
+    for problem in problems(text):
+        assert problem.reads == () and problem.at_key or any(
+            problem.path[:len(read)] == read for read in problem.reads), problem
