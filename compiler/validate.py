@@ -44,7 +44,7 @@ def validate(spec: LoadedSpec) -> Project:
 
 
 def _set_aside_invalid(document: dict[str, Any], errors: list[ValidationError],
-                       validator: Draft202012Validator) -> tuple[dict[str, Any] | None, list[KeyPath]]:
+                       validator: Draft202012Validator) -> tuple[dict[str, Any] | None, set[KeyPath]]:
     """The document less every value the schema rejected, and the paths set aside.
 
     Removing a value can break its parent (a required key gone), so this repeats until the rest is
@@ -52,16 +52,16 @@ def _set_aside_invalid(document: dict[str, Any], errors: list[ValidationError],
     one bad `name` does not hide every other problem. (None, ...) when nothing valid is left.
     """
     remaining: dict[str, Any] = copy.deepcopy(document)
-    set_aside: list[KeyPath] = []
+    set_aside: set[KeyPath] = set()
     while errors:
         paths = {path for error in errors for path in _paths_to_remove(error)}
-        if () in paths or paths <= set(set_aside):  # the document itself, or removing did not help
+        if () in paths or paths <= set_aside:  # the document itself, or removing did not help
             return None, set_aside
         for path in sorted(paths, key=len, reverse=True):
             _remove(remaining, path)
             if len(path) == 1 and path[0] in validator.schema["required"]:
                 remaining[path[0]] = validator.schema["properties"][path[0]]["examples"][0]
-        set_aside += sorted(paths, key=str)
+        set_aside |= paths
         errors = list(validator.iter_errors(remaining))
     return remaining, set_aside
 
