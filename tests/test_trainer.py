@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -33,9 +34,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "data"
 
 
-def train(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def train(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(TRAINER), "--no-cuda", "--log-interval", "5", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=600)
+                          cwd=cwd, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
 
 
 def metrics(path: Path) -> list[dict[str, float]]:
@@ -100,7 +101,8 @@ def test_checkpoint_exit_85_then_resume_matches_an_uninterrupted_run(tmp_path: P
     assert train(*common, "--checkpoint", "ck.pt", cwd=straight).returncode == 0
     interrupted = tmp_path / "interrupted"
     interrupted.mkdir()
-    first = train(*common, "--checkpoint", "ck.pt", "--checkpoint-exit", "--time-budget", "0", cwd=interrupted)
+    # The budget from the environment the first time, from the flag the second.
+    first = train(*common, "--checkpoint", "ck.pt", "--checkpoint-exit", cwd=interrupted, env={"PIXI_HTC_TIME_BUDGET": "0"})
     assert first.returncode == 85, first.stderr
     assert "exiting 85" in first.stdout and [r["epoch"] for r in metrics(interrupted / "metrics.jsonl")] == [1]
     second = train(*common, "--checkpoint", "ck.pt", "--checkpoint-exit", "--time-budget", "0", cwd=interrupted)

@@ -77,8 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default=None, help="checkpoint file, written every epoch and resumed from")
     p.add_argument("--checkpoint-exit", action="store_true",
                    help=f"exit {CHECKPOINT_EXIT_CODE} after a checkpoint when the time budget is near (HTCondor)")
-    p.add_argument("--time-budget", type=float, default=float(os.environ.get("PIXI_HTC_TIME_BUDGET", 6 * 3600)),
-                   help="seconds this process may run before it checkpoints and exits (default: 6 h)")
+    # HTCondor restarts a job that exits with its checkpoint code at once, in the same sandbox, after
+    # copying the checkpoint home; an hour between copies is the interval HTCondor's guides suggest.
+    p.add_argument("--time-budget", type=float, default=float(os.environ.get("PIXI_HTC_TIME_BUDGET", 3600)),
+                   help="seconds this process may run before it checkpoints and exits (default: 1 h)")
     return p.parse_args(argv)
 
 
