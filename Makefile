@@ -55,7 +55,8 @@ data: $(VENV)/.test
 submit: $(VENV)/.core
 	$(PIXI_HTC) submit $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(DRY_RUN),--dry-run)
 
-# BENCH_ARGS: e.g. --size mnist --epochs 3 -- --bf16 --channels-last (python -m tests.bench_trainer --help)
+# BENCH_ARGS: e.g. --size mnist --epochs 3 --fast= --fast="--bf16 --channels-last" (one row per --fast
+# variant of the fast path; the seed's DataLoader run takes none of them). python -m tests.bench_trainer --help
 bench: $(VENV)/.test
 	$(BIN)/python -m tests.bench_trainer $(BENCH_ARGS)
 

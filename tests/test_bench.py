@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.bench_trainer import seconds_to_accuracy, summarise
+from tests.bench_trainer import SEED, plan, seconds_to_accuracy, summarise
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
@@ -53,17 +53,30 @@ def record(accuracy: float, seconds: float, rate: float) -> dict[str, float]:
 def test_summary_skips_the_warm_up_epoch_in_rates_but_not_in_time_to_accuracy() -> None:
     seed = [record(0.90, 10.0, 100.0), record(0.95, 8.0, 125.0), record(0.97, 8.0, 125.0)]
     fast = [record(0.93, 4.0, 250.0), record(0.975, 1.0, 1000.0), record(0.98, 1.0, 1000.0)]
-    summary = summarise({"dataloader": seed, "tensor": fast}, tolerance=0.0)
+    faster = [record(0.93, 4.0, 250.0), record(0.975, 0.5, 2000.0), record(0.98, 0.5, 2000.0)]
+    summary = summarise(seed, {"tensor": fast, "tensor --bf16": faster}, tolerance=0.0)
     assert summary["seed_final_accuracy"] == 0.97
-    assert summary["ratio"] == 8.0
-    assert summary["tensor"]["seconds_per_epoch"] == 1.0 and summary["tensor"]["first_epoch_seconds"] == 4.0
-    assert summary["dataloader"]["seconds_to_seed_accuracy"] == 26.0
-    assert summary["tensor"]["seconds_to_seed_accuracy"] == 5.0
+    runs = summary["runs"]
+    assert list(runs) == [SEED, "tensor", "tensor --bf16"] and "ratio" not in runs[SEED]
+    assert runs["tensor"]["ratio"] == 8.0 and runs["tensor --bf16"]["ratio"] == 16.0
+    assert runs["tensor"]["seconds_per_epoch"] == 1.0 and runs["tensor"]["first_epoch_seconds"] == 4.0
+    assert runs[SEED]["seconds_to_seed_accuracy"] == 26.0
+    assert runs["tensor"]["seconds_to_seed_accuracy"] == 5.0
     assert seconds_to_accuracy(fast, 0.99) is None
 
 
 def test_accuracy_within_tolerance_counts_as_reaching_the_seed() -> None:
     seed = [record(0.98, 2.0, 100.0), record(0.9917, 2.0, 100.0)]
     fast = [record(0.98, 1.0, 200.0), record(0.9911, 1.0, 200.0)]
-    assert summarise({"dataloader": seed, "tensor": fast}, tolerance=0.0)["tensor"]["seconds_to_seed_accuracy"] is None
-    assert summarise({"dataloader": seed, "tensor": fast}, tolerance=0.001)["tensor"]["seconds_to_seed_accuracy"] == 2.0
+    assert summarise(seed, {"tensor": fast}, tolerance=0.0)["runs"]["tensor"]["seconds_to_seed_accuracy"] is None
+    assert summarise(seed, {"tensor": fast}, tolerance=0.001)["runs"]["tensor"]["seconds_to_seed_accuracy"] == 2.0
+
+
+def test_the_seed_runs_as_the_seed_does_whatever_the_fast_flags() -> None:
+    """Speed-up flags go to the fast path only: a compiled or bf16 baseline is not the seed's path."""
+    assert plan(None, []) == {SEED: ["--loader", "dataloader"], "tensor": ["--loader", "tensor"]}
+    assert plan(["", "--bf16 --channels-last"], ["--no-cuda"]) == {
+        SEED: ["--loader", "dataloader", "--no-cuda"],
+        "tensor": ["--loader", "tensor", "--no-cuda"],
+        "tensor --bf16 --channels-last": ["--loader", "tensor", "--bf16", "--channels-last", "--no-cuda"],
+    }
