@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Text with every control character and line separator written as an escape, so that a key or
+    a file name from the spec cannot forge a line of output (`spec.yaml:99:1: error: ...`)."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 EXIT_OK = 0
 EXIT_STALE = 1
@@ -20,7 +29,7 @@ class Diagnostic:
 
     def format(self, file: str) -> str:
         where = f"{self.key_path}: " if self.key_path else ""
-        return f"{file}:{self.line}:{self.column}: error: {where}{self.message}"
+        return printable(f"{file}:{self.line}:{self.column}: error: {where}{self.message}")
 
 
 class PixiHtcError(Exception):

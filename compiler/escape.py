@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 
-_TOML_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_CONDOR_SAFE = re.compile(r"^[A-Za-z0-9_.,:=/@%+-]+$")
+_TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_CONDOR_SAFE = re.compile(r"[A-Za-z0-9_.,:=/@%+-]+")
+# Words a shell takes literally in any position, the first included: shlex.quote's set, except that
+# a leading '%' (`%post` is job control) and a leading `NAME=` (an assignment) are quoted.
+_SHELL_SAFE = re.compile(r"(?![A-Za-z_][A-Za-z0-9_]*=)[A-Za-z0-9_./:,+@-][A-Za-z0-9_./:,+@%=-]*")
 _CONDOR_MACRO = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
 
 
@@ -22,7 +24,7 @@ def toml_string(value: str) -> str:
 
 
 def toml_key(value: str) -> str:
-    return value if _TOML_BARE_KEY.match(value) else toml_string(value)
+    return value if _TOML_BARE_KEY.fullmatch(value) else toml_string(value)
 
 
 def toml_array(values: list[str] | tuple[str, ...]) -> str:
@@ -30,8 +32,8 @@ def toml_array(values: list[str] | tuple[str, ...]) -> str:
 
 
 def shell_quote(value: str) -> str:
-    """One POSIX shell word, taken literally."""
-    return shlex.quote(value)
+    """One POSIX shell word, taken literally wherever it stands, the first word included."""
+    return value if _SHELL_SAFE.fullmatch(value) else "'" + value.replace("'", "'\\''") + "'"
 
 
 def docker_json(value: str) -> str:
@@ -71,7 +73,7 @@ def condor_arguments(arguments: list[str] | tuple[str, ...]) -> str:
             words.append(argument)
             continue
         text = condor_value(argument).replace('"', '""')
-        if argument == "" or not _CONDOR_SAFE.match(argument):
+        if argument == "" or not _CONDOR_SAFE.fullmatch(argument):
             text = "'" + text.replace("'", "''") + "'"
         words.append(text)
     return '"' + " ".join(words) + '"'

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +13,19 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.tokens import DirectiveToken, TagToken
 
 from compiler.errors import Diagnostic, SpecError
 
 MAX_SPEC_BYTES = 1024 * 1024
 # A project spec has hundreds of nodes; aliases that expand past this are a bomb, not a spec.
 MAX_EXPANDED_NODES = 100_000
+# ... and text that expands past the spec's own size limit is a bomb too (a 111 KB alias bomb once
+# wrote a 100 MB pixi.toml).
+MAX_EXPANDED_CHARS = 1024 * 1024
+# Every key and value of a spec is one line: a line break, another control character, or a Unicode
+# line or paragraph separator would start a new line (a new command, table or step) in some output.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 KeyPath = tuple[str | int, ...]
 
@@ -28,6 +37,9 @@ class LoadedSpec:
     data: CommentedMap
     display_path: str
     sha256: str
+    # Values that are not plain one-line JSON-like data (control characters, non-string keys, NaN,
+    # dates), found at load; validation reports them with the schema's errors and sets them aside.
+    problems: tuple[tuple[KeyPath, Diagnostic], ...] = ()
 
     def has(self, path: KeyPath) -> bool:
         node: Any = self.data
@@ -108,19 +120,83 @@ def load_spec(path: Path, display_path: str) -> LoadedSpec:
     if not isinstance(data, CommentedMap):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
         raise fail(f"the top level must be a mapping of keys (schema_version, name, ...), not {kind}")
-    if _count_nodes(data) > MAX_EXPANDED_NODES:
+    nodes, chars = _expanded_size(data)
+    if nodes > MAX_EXPANDED_NODES:
         raise fail(f"the spec expands to more than {MAX_EXPANDED_NODES} nodes through aliases")
-    return LoadedSpec(data=data, display_path=display_path, sha256=hashlib.sha256(raw).hexdigest())
+    if chars > MAX_EXPANDED_CHARS:
+        raise fail(f"the spec expands to more than {MAX_EXPANDED_CHARS // 1024} KiB of text through aliases")
+    loaded = LoadedSpec(data=data, display_path=display_path, sha256=hashlib.sha256(raw).hexdigest())
+    tags = [Diagnostic(line, column, "", message) for line, column, message in _tags_and_directives(yaml, text)]
+    if tags:  # a tagged value is a Python object the rest cannot read
+        raise SpecError(display_path, tags)
+    return LoadedSpec(data=data, display_path=display_path, sha256=loaded.sha256,
+                      problems=tuple(_not_json_like(loaded)))
 
 
-def _count_nodes(data: Any) -> int:
-    """Count nodes as a consumer that follows aliases would see them, stopping at the limit."""
-    count = 0
-    for _ in _walk(data):
-        count += 1
-        if count > MAX_EXPANDED_NODES:
+def _expanded_size(data: Any) -> tuple[int, int]:
+    """Nodes and characters as a consumer that follows aliases would see them, stopping at the limits."""
+    nodes = chars = 0
+    for node in _walk(data):
+        nodes += 1
+        chars += len(node) if isinstance(node, str) else 0
+        if nodes > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS:
             break
-    return count
+    return nodes, chars
+
+
+def _tags_and_directives(yaml: YAML, text: str) -> Iterator[tuple[int, int, str]]:
+    """Tags (`!!set`, `!!binary`, `!custom`) make Python objects, and a `%YAML 1.1` directive changes
+    what plain scalars mean (`010` becomes 8, `1:30` becomes 90): a spec is plain JSON-like data."""
+    for token in yaml.scan(text):
+        if isinstance(token, TagToken):
+            yield token.start_mark.line + 1, token.start_mark.column + 1, \
+                "YAML tags are not allowed; write plain values (quote a string)"
+        elif isinstance(token, DirectiveToken):
+            yield token.start_mark.line + 1, token.start_mark.column + 1, \
+                "YAML directives (%YAML, %TAG) are not allowed"
+
+
+def _not_json_like(spec: LoadedSpec) -> Iterator[tuple[KeyPath, Diagnostic]]:
+    """Keys that are not strings (`1` and `"1"` would merge), numbers that are not finite, values of
+    other YAML types (dates), and control characters in any key or value. A mapping or list that
+    aliases repeat is read once."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, KeyPath]] = [(spec.data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = (*path, str(key))
+                if not isinstance(key, str):
+                    yield _diagnostic(spec, (*path, key), f"key {key!r} must be a string: quote it", at_key=True,
+                                      shown=child)
+                elif CONTROL.search(key):
+                    yield _diagnostic(spec, (*path, key), "a key must not contain control characters or line breaks",
+                                      at_key=True, shown=child)
+                stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((item, (*path, index)) for index, item in enumerate(node))
+        elif isinstance(node, str):
+            if CONTROL.search(node):
+                yield _diagnostic(spec, path, "a value must not contain control characters or line breaks "
+                                  f"(found {CONTROL.search(node).group()!r})")  # type: ignore[union-attr]
+        elif isinstance(node, float) and not math.isfinite(node):
+            yield _diagnostic(spec, path, f"{node!r} is not a number a spec can use")
+        elif not isinstance(node, (bool, int, float)) and node is not None:
+            yield _diagnostic(spec, path, "only strings, numbers, true/false, lists and mappings are allowed "
+                              f"(this is a {type(node).__name__.removeprefix('Commented').lower()}): quote it to make it a string")
+
+
+def _diagnostic(spec: LoadedSpec, path: KeyPath, message: str, *, at_key: bool = False,
+                shown: KeyPath | None = None) -> tuple[KeyPath, Diagnostic]:
+    """The problem's path in the plain document (keys as strings), and its located diagnostic."""
+    line, column = spec.locate(path, at_key=at_key)
+    plain = shown or path
+    return plain, Diagnostic(line, column, format_key_path(plain), message)
 
 
 def _walk(node: Any) -> Iterator[Any]:

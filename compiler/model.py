@@ -23,7 +23,7 @@ BUILTIN_PLACEHOLDERS = ("cluster", "process")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # Unpacking a pixi-pack archive in every job needs room (REFERENCE.md, from the CHTC lesson).
 RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB")}
-TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)$")
+TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,7 +250,7 @@ def _environment(name: str, body: dict[str, Any], workspace: Workspace) -> Envir
     platforms = tuple(body.get("platforms", default_platforms))
     return Environment(
         name=name,
-        cuda=None if cuda is None else str(cuda),
+        cuda=None if cuda is None else str(int(cuda) if isinstance(cuda, (int, float)) else cuda),
         platforms=platforms,
         platforms_narrowed=platforms != workspace.platforms,
         dependencies=_pairs(body.get("dependencies")),
@@ -279,11 +279,13 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         command=tuple(_argument(a) for a in body["command"]),
         inputs=tuple(body.get("inputs", ())),
         outputs=tuple(body.get("outputs", ())),
-        resources=Resources(cpus=r.get("cpus", Resources.cpus), gpus=r.get("gpus", Resources.gpus),
+        # JSON Schema's "integer" accepts 2.0: the model holds ints, so the .sub says 2, not 2.0.
+        resources=Resources(cpus=int(r.get("cpus", Resources.cpus)), gpus=int(r.get("gpus", Resources.gpus)),
                             memory=r.get("memory", memory), disk=r.get("disk", disk)),
-        gpu=GpuConstraints(min_capability=g.get("min_capability"), min_memory=g.get("min_memory")),
+        gpu=GpuConstraints(min_capability=None if "min_capability" not in g else float(g["min_capability"]),
+                           min_memory=g.get("min_memory")),
         chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length", Chtc.job_length)),
         checkpoint=None if cp is None else Checkpoint(files=tuple(cp["files"]),
-                                                      exit_code=cp.get("exit_code", Checkpoint.exit_code)),
+                                                      exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
         sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),
     )

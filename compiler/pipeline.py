@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.artifacts import render_all
 from compiler.artifacts.base import Artifact, Layout
+from compiler.errors import UsageError
 from compiler.loader import load_spec
 from compiler.model import Project
 from compiler.validate import validate
 from compiler.writer import manifest_artifact
+
+# The build directory's name is written into the workflow (`run: bash <dir>/lock.sh --check`, the
+# paths filters) and the Dockerfile, and the spec's path into every header and the paths filter:
+# both are held to portable file name characters, so neither can carry a line break, `$(...)` or `${{`.
+# A leading "-" would make `bash <dir>/lock.sh` read an option.
+BUILD_DIR_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
+SPEC_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 
 
 @dataclass(frozen=True)
@@ -22,24 +32,83 @@ class Compiled:
     artifacts: list[Artifact]  # the manifest last
 
 
-def spec_display_path(spec: Path, root: Path) -> str:
-    """The spec's path as headers and messages show it: relative to the project root, POSIX-style,
-    so the output does not depend on the working directory or the machine."""
-    spec, root = spec.resolve(), root.resolve()
+def _resolve(path: Path, what: str) -> Path:
     try:
-        return spec.relative_to(root).as_posix()
+        return path.resolve()
+    except (OSError, RuntimeError) as error:  # a symlink loop: RuntimeError before Python 3.13
+        raise UsageError(f"cannot follow {what} {str(path)!r}: a symbolic link loop, "
+                         "or a directory that cannot be read") from error
+
+
+def spec_display_path(spec: Path, root: Path, *, inside_root: bool = True) -> str:
+    """The spec's path as headers, the workflow's paths filter and messages show it: relative to the
+    project root, POSIX-style, so the output does not depend on the working directory or the machine.
+
+    With inside_root, a spec outside the root is refused: the workflow's paths filter cannot name it.
+    """
+    real, root = _resolve(spec, "the spec path"), _resolve(root, "the project root")
+    try:
+        shown = real.relative_to(root).as_posix()
     except ValueError:
-        return os.path.relpath(spec, root).replace(os.sep, "/") if spec.anchor == root.anchor else spec.name
+        if inside_root:
+            raise UsageError(f"the spec {str(spec)!r} is outside the project root {str(root)!r} (the build "
+                             "directory's parent); the generated workflow can only watch files inside it") from None
+        shown = os.path.relpath(real, root).replace(os.sep, "/") if real.anchor == root.anchor else real.name
+    if not SPEC_PATH.fullmatch(shown):
+        raise UsageError(f"the spec's path {shown!r} may use only letters, digits, '.', '_', '-' and '/': "
+                         "it is written into every generated file's header and the workflow; rename it")
+    return shown
 
 
-def load_project(spec: Path, root: Path) -> Project:
-    return validate(load_spec(spec, spec_display_path(spec, root)))
+def _require_regular_file(spec: Path, shown: str) -> None:
+    """Stat before opening: reading a FIFO blocks forever, and a directory or device is no spec."""
+    try:
+        mode = spec.stat().st_mode
+    except FileNotFoundError:
+        return  # the loader reports it as `<spec>:1:1: error: cannot read the spec`
+    except OSError as error:
+        raise UsageError(f"cannot read the spec {shown}: {error.strerror}") from error
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file")
+        raise UsageError(f"the spec {shown} is {kind}, not a regular file")
+
+
+def load_project(spec: Path, root: Path, *, inside_root: bool = True) -> Project:
+    shown = spec_display_path(spec, root, inside_root=inside_root)
+    _require_regular_file(spec, shown)
+    return validate(load_spec(spec, shown))
+
+
+def build_dir(out_dir: Path, spec: Path) -> Path:
+    """The build directory's real path, refusing any --out that would write outside a directory of
+    its own: a filesystem root, the working directory or a parent of it, a file, the spec's own
+    directory, a symbolic link (checked without following it), or a name that is not portable."""
+    shown = repr(str(out_dir))
+    if out_dir.absolute().is_symlink():
+        raise UsageError(f"--out {shown} is a symbolic link; pixi-htc never writes through one")
+    out = _resolve(out_dir, "--out")
+    cwd = Path.cwd().resolve()
+    if out == Path(out.anchor):
+        raise UsageError(f"--out {shown} is a filesystem root; name a build directory of its own")
+    if out == cwd or out in cwd.parents:
+        raise UsageError(f"--out {shown} is the working directory or one of its parents; "
+                         "name a build directory of its own (default: build)")
+    if out_dir.name in (".", "..") or not BUILD_DIR_NAME.fullmatch(out_dir.name):
+        raise UsageError(f"--out {shown}: the build directory's name may use only letters, digits, '.', '_' "
+                         "and '-' (not first), and may not be '.' or '..': it is written into the workflow")
+    if os.path.lexists(out) and not out.is_dir():
+        raise UsageError(f"--out {shown} is not a directory")
+    if out in _resolve(spec, "the spec path").parents:
+        raise UsageError(f"--out {shown} contains the spec; name a build directory of its own")
+    return out
 
 
 def compile_spec(spec: Path, out_dir: Path) -> Compiled:
     """Render everything in memory; nothing touches the disk here."""
-    root = out_dir.resolve().parent
-    layout = Layout(build_dir=out_dir.resolve().name)
+    out = build_dir(out_dir, spec)
+    root = out.parent
+    layout = Layout(build_dir=out.name)
     project = load_project(spec, root)
     artifacts = render_all(project, layout)
     manifest = manifest_artifact(artifacts, layout, project.spec_path, project.spec_sha256)

@@ -4,6 +4,7 @@ reserve. Each broken rule is a Problem with a message that says how to fix it.""
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -11,9 +12,12 @@ from dataclasses import dataclass
 from compiler.loader import KeyPath
 from compiler.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
 
-PIXI_ENVIRONMENT_NAME = re.compile(r"^[a-z\d\-]+$")  # pixi's own rule (manifest schema v0.77.0)
-# HTCondor defines these macros itself; a sweep variable of the same name would shadow them.
-RESERVED_SWEEP_NAMES = frozenset({"cluster", "clusterid", "process", "procid", "item", "itemindex", "step", "row", "node"})
+PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest schema v0.77.0)
+# The generated htcondor/ folder holds these scripts beside the jobs' <job>.sh.
+# A queue table larger than this is a mistake, and would take minutes and gigabytes to write.
+MAX_SWEEP_ROWS = 100_000
+MAX_SWEEP_TEXT = 16 * 1024 * 1024
+RESERVED_JOB_NAMES = frozenset({"submit", "interact"})
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -38,7 +42,7 @@ def cross_key_problems(project: Project) -> Iterator[Problem]:
     environments = {env.name: env for env in project.environments}
     for env in project.environments:
         e: KeyPath = ("environments", env.name)
-        if not PIXI_ENVIRONMENT_NAME.match(env.name):
+        if not PIXI_ENVIRONMENT_NAME.fullmatch(env.name):
             fixed = re.sub(r"[^a-z\d\-]", "-", env.name.lower())
             yield Problem(e, f"pixi rejects environment name '{env.name}' (only lower-case letters, digits "
                           f"and '-'); try '{fixed}'", reads=(), at_key=True)
@@ -78,6 +82,15 @@ def cross_key_problems(project: Project) -> Iterator[Problem]:
         yield from _job_problems(project, job, environments)
 
 
+def sweep_size(job: Job) -> tuple[int, int]:
+    """Rows of the job's queue table and its size in characters, by arithmetic: a 724-byte spec once
+    expanded to billions of rows before anything counted them."""
+    rows = math.prod(len(values) for _, values in job.sweep) if job.sweep else 0
+    # Each row: the values, ", " between them, two spaces of indent and a newline.
+    text = sum(rows // len(values) * sum(len(v) for v in values) for _, values in job.sweep)
+    return rows, text + rows * (2 * max(len(job.sweep) - 1, 0) + 3)
+
+
 def _job_problems(project: Project, job: Job, environments: dict[str, Environment]) -> Iterator[Problem]:
     def j(*keys: str | int) -> KeyPath:
         return ("jobs", job.name, *keys)
@@ -106,10 +119,21 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         yield Problem(j("image"), "a pixi-pack job runs in the vanilla universe and takes no image",
                       (j("runtime"), j("image")), at_key=True)
 
+    if job.name in RESERVED_JOB_NAMES:
+        yield Problem(("jobs", job.name), f"'{job.name}' is reserved: pixi-htc writes htcondor/{job.name}.sh "
+                      "itself; choose another job name", (), at_key=True)
     names = set(job.sweep_variables)
     known = names | set(BUILTIN_PLACEHOLDERS)
-    for variable in sorted(names & RESERVED_SWEEP_NAMES):
-        yield Problem(j("sweep", variable), f"'{variable}' is an HTCondor macro; choose another name", (), at_key=True)
+    for variable in sorted(names & set(BUILTIN_PLACEHOLDERS)):
+        yield Problem(j("sweep", variable), f"'{{{variable}}}' is built in (the HTCondor {variable} number); "
+                      "choose another name", (), at_key=True)
+    rows, text = sweep_size(job)
+    if rows > MAX_SWEEP_ROWS:
+        yield Problem(j("sweep"), f"the sweep has {rows:,} combinations; at most {MAX_SWEEP_ROWS:,} per job "
+                      "(split it into several jobs)", (j("sweep"),))
+    elif text > MAX_SWEEP_TEXT:
+        yield Problem(j("sweep"), f"the sweep's queue table would be {text // 1024:,} KiB; at most "
+                      f"{MAX_SWEEP_TEXT // 1024:,} KiB per job (shorter values, or fewer combinations)", (j("sweep"),))
     used: set[str] = set()
     for index, argument in enumerate(job.command):
         for name in PLACEHOLDER.findall(argument):

@@ -8,7 +8,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from compiler.artifacts.htcondor import queue_variables
 from compiler.errors import EXIT_OK, UsageError
+from compiler.model import Job
 from compiler.pipeline import Compiled
 
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
@@ -33,14 +35,17 @@ def expand(value: str, macros: dict[str, str]) -> str:
     return MACRO.sub(lambda m: macros.get(m.group(1), macros.get(m.group(1).lower(), m.group(0))), value)
 
 
-def describe(job: str, submit, cluster: str = "<cluster>") -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """One line per job that would be queued: its arguments and resources, as HTCondor parsed them."""
+def describe(job: Job, submit, cluster: str = "<cluster>") -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """One line per job that would be queued: its sweep values under the spec's names, then its
+    arguments and resources as HTCondor parsed them."""
+    names = dict(zip(queue_variables(job), job.sweep_variables))
     for process, row in enumerate(rows(submit)):
         macros = {"Cluster": cluster, "Process": str(process), **row}
+        values = "".join(f"{names.get(macro, macro)}={value} " for macro, value in row.items())
         resources = " ".join(f"{name}={submit.get('request_' + name, '-')}" for name in ("cpus", "gpus", "memory", "disk"))
         image = submit.get("container_image")
         where = f" image={image}" if image else " universe=vanilla"
-        yield f"{job}.{process}: arguments={expand(submit.get('arguments', ''), macros)} {resources}{where}"
+        yield f"{job.name}.{process}: {values}arguments={expand(submit.get('arguments', ''), macros)} {resources}{where}"
 
 
 @contextlib.contextmanager
@@ -64,8 +69,9 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
     submits = {name: load_submit(build_dir / "htcondor" / f"{name}.sub") for name in chosen}
 
     if dry_run:
+        jobs = {job.name: job for job in compiled.project.jobs}
         for name, description in submits.items():
-            for line in describe(name, description):
+            for line in describe(jobs[name], description):
                 print(line)
         return EXIT_OK
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from compiler.errors import Diagnostic, SpecError
@@ -20,6 +21,35 @@ NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "
                "number": "a number", "boolean": "true or false", "null": "nothing"}
 
 
+@cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema pattern compiled with ECMA-262's meaning of `$`: the end of the string. Python's `$`
+    also matches before a final newline, so "gpu\\n" passed `^[a-z]+$` and broke every output."""
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The 2020-12 validator with `pattern` (and so `propertyNames` patterns) anchored as the schema means it.
+SpecValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
 def validate(spec: LoadedSpec) -> Project:
     """Return the typed model, or raise SpecError with every problem found.
 
@@ -28,10 +58,16 @@ def validate(spec: LoadedSpec) -> Project:
     value set aside stays quiet: it would be judging a default the user never wrote.
     """
     document = to_plain(spec.data)
-    validator = Draft202012Validator(project_schema())
+    load_problems = {_without_indexes(path) for path, _ in spec.problems}
+    validator = SpecValidator(project_schema())
+    for path in sorted(load_problems, key=len, reverse=True):
+        _drop(document, path, validator.schema)
     errors = list(validator.iter_errors(document))
-    diagnostics = [d for error in errors for d in _describe(error, spec)]
+    # A value set aside at load is reported once, not again as missing or as leaving its parent empty.
+    reported = [e for e in errors if not _follows_from(e, load_problems)]
+    diagnostics = [d for _, d in spec.problems] + [d for error in reported for d in _describe(error, spec)]
     checkable, set_aside = _set_aside_invalid(document, errors, validator)
+    set_aside |= load_problems
     project = None
     if checkable is not None:
         project = build_project(checkable, spec_path=spec.display_path, spec_sha256=spec.sha256)
@@ -43,8 +79,17 @@ def validate(spec: LoadedSpec) -> Project:
     return project
 
 
+def _follows_from(error: ValidationError, removed: set[KeyPath]) -> bool:
+    """Whether the schema error is only the absence of values removed before validation."""
+    path = tuple(error.absolute_path)
+    if error.validator == "required":
+        return (*path, _missing_key(error)) in removed
+    return error.validator in ("minProperties", "minItems") and any(
+        len(gone) > len(path) and gone[:len(path)] == path for gone in removed)
+
+
 def _set_aside_invalid(document: dict[str, Any], errors: list[ValidationError],
-                       validator: Draft202012Validator) -> tuple[dict[str, Any] | None, set[KeyPath]]:
+                       validator: Any) -> tuple[dict[str, Any] | None, set[KeyPath]]:
     """The document less every value the schema rejected, and the paths set aside.
 
     Removing a value can break its parent (a required key gone), so this repeats until the rest is
@@ -58,9 +103,7 @@ def _set_aside_invalid(document: dict[str, Any], errors: list[ValidationError],
         if () in paths or paths <= set_aside:  # the document itself, or removing did not help
             return None, set_aside
         for path in sorted(paths, key=len, reverse=True):
-            _remove(remaining, path)
-            if len(path) == 1 and path[0] in validator.schema["required"]:
-                remaining[path[0]] = validator.schema["properties"][path[0]]["examples"][0]
+            _drop(remaining, path, validator.schema)
         set_aside |= paths
         errors = list(validator.iter_errors(remaining))
     return remaining, set_aside
@@ -78,9 +121,14 @@ def _paths_to_remove(error: ValidationError) -> Iterator[KeyPath]:
     elif error.validator == "required" and not path:
         yield (_missing_key(error),)
     else:
-        while path and isinstance(path[-1], int):
-            path = path[:-1]
-        yield path
+        yield _without_indexes(path)
+
+
+def _without_indexes(path: KeyPath) -> KeyPath:
+    """The mapping key that holds a list item: a bad item takes its whole list with it."""
+    while path and isinstance(path[-1], int):
+        path = path[:-1]
+    return path
 
 
 def _unknown_keys(error: ValidationError) -> list[str]:
@@ -94,12 +142,15 @@ def _missing_key(error: ValidationError) -> str:
     return missing.group(1) if missing else error.message
 
 
-def _remove(document: dict[str, Any], path: KeyPath) -> None:
+def _drop(document: dict[str, Any], path: KeyPath, schema: dict[str, Any]) -> None:
+    """Remove the value at `path`; a required top-level key takes the schema's example instead."""
     parent: Any = document
     for step in path[:-1]:
         parent = parent.get(step) if isinstance(parent, dict) else None
     if isinstance(parent, dict):
         parent.pop(path[-1], None)
+    if len(path) == 1 and path[0] in schema["required"]:
+        document[path[0]] = schema["properties"][path[0]]["examples"][0]
 
 
 def _overlap(read: KeyPath, removed: KeyPath) -> bool:

@@ -2,6 +2,11 @@
 
 The manifest (build/.pixi-htc-manifest.json) maps every owned path to its sha256. A file that is
 neither in the manifest nor marked as generated is never overwritten.
+
+The manifest is committed, so it arrives in pull requests: it is untrusted input. Its entries can
+only name files inside the build directory or `.github/workflows/`, and a stale entry is removed
+only while it is still a regular file carrying the generated header. Nothing is ever written or
+removed through a symbolic link.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import difflib
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,13 +27,25 @@ from compiler.artifacts.base import MARKER, Artifact, Layout
 from compiler.errors import UsageError
 
 MANIFEST_NAME = ".pixi-htc-manifest.json"
-Status = Literal["create", "update", "identical", "remove"]
+# "kept": a stale manifest entry that is not (or no longer) a generated regular file; left in place.
+Status = Literal["create", "update", "identical", "remove", "kept"]
+KEPT_NOTE = "not removed: not a regular file with the pixi-htc header"
+
+# A backslash or a control character never appears in a path pixi-htc writes; in a manifest entry
+# it is a forgery (a Windows separator, or a line break that would forge output).
+_UNSAFE_ENTRY = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") draws 8 characters from [a-z0-9_].
+_STAGED_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 @dataclass(frozen=True)
 class Change:
     path: PurePosixPath
     status: Status
+
+    @property
+    def note(self) -> str:
+        return f" ({KEPT_NOTE})" if self.status == "kept" else ""
 
 
 def sha256(data: bytes) -> str:
@@ -43,39 +62,136 @@ def manifest_artifact(artifacts: list[Artifact], layout: Layout, spec_path: str,
     return Artifact(path=layout.build(MANIFEST_NAME), text=json.dumps(body, indent=2, sort_keys=True) + "\n")
 
 
+def is_owned_entry(entry: str, layout: Layout) -> bool:
+    """Whether a manifest entry is a plain relative POSIX path inside what pixi-htc writes: the build
+    directory, or a workflow file directly under .github/workflows/."""
+    parts = entry.split("/")
+    if _UNSAFE_ENTRY.search(entry) or any(part in ("", ".", "..") for part in parts):
+        return False  # a leading "/" shows as an empty first part
+    if parts[0] == layout.build_dir:
+        return len(parts) >= 2
+    return len(parts) == 3 and parts[:2] == [".github", "workflows"] and parts[2].endswith((".yml", ".yaml"))
+
+
 def owned_paths(root: Path, layout: Layout) -> set[str]:
-    """Paths the last build wrote, from its manifest (empty when there is none or it is unreadable)."""
-    try:
-        files = json.loads((root / layout.build(MANIFEST_NAME)).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+    """Paths the last build wrote, from its manifest (empty when there is none).
+
+    A manifest that is present but malformed, or that names anything outside what pixi-htc owns, is
+    refused rather than ignored: it is committed, and a pull request can edit it.
+    """
+    manifest = layout.build(MANIFEST_NAME)
+    data = _read(root, manifest)
+    if data is None:
         return set()
-    return {str(path) for path in files} if isinstance(files, dict) else set()
-
-
-def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise _malformed(manifest, "it is not JSON") from error
+    files = body.get("files") if isinstance(body, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(digest, str) for digest in files.values()):
+        raise _malformed(manifest, 'it has no "files" object mapping paths to sha256 strings')
+    foreign = [entry for entry in files if not is_owned_entry(entry, layout)]
+    if foreign:
+        raise UsageError(f"{manifest} lists paths outside what pixi-htc owns ({layout.build_dir}/... and "
+                         f".github/workflows/*.yml): {', '.join(repr(entry) for entry in sorted(foreign))}; "
+                         "nothing was changed (was the manifest edited by hand, or in a pull request?)")
+    return set(files)
+
+
+def _malformed(manifest: PurePosixPath, why: str) -> UsageError:
+    return UsageError(f"{manifest} is malformed ({why}); delete it and run `pixi-htc build` again")
+
+
+def first_symlink(root: Path, path: PurePosixPath) -> PurePosixPath | None:
+    """The first of the path's directories below the project root, or the file itself, that is a
+    symbolic link; None when there is none."""
+    current = PurePosixPath()
+    for part in path.parts:
+        current /= part
+        if (root / current).is_symlink():
+            return current
+    return None
+
+
+def refuse_symlinks(root: Path, path: PurePosixPath) -> None:
+    """Writing through a symbolic link would land wherever it points (a pull request can add one)."""
+    link = first_symlink(root, path)
+    if link is not None:
+        raise UsageError(f"{link} is a symbolic link; pixi-htc never writes or removes through one "
+                         "(replace it with a real directory or file)")
+
+
+def _read(root: Path, path: PurePosixPath) -> bytes | None:
+    """A file's bytes, or None when it does not exist; lstat first, so that a FIFO or a device in
+    the way is refused instead of blocking the read."""
+    target = root / path
+    try:
+        mode = target.lstat().st_mode
     except FileNotFoundError:
         return None
-    except IsADirectoryError as error:
-        raise UsageError(f"{path} is a directory where pixi-htc writes a file") from error
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from error
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"{path} is a directory where pixi-htc writes a file")
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{path} is not a regular file; pixi-htc writes a file there")
+    try:
+        return target.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from error
+
+
+def _is_generated_file(root: Path, path: PurePosixPath) -> bool:
+    """A regular file, reached without a symlink, that still starts with the generated header."""
+    target = root / path
+    try:
+        if first_symlink(root, path) is not None or not stat.S_ISREG(target.lstat().st_mode):
+            return False
+        with target.open("rb") as handle:
+            return MARKER.encode() in handle.read(512)
+    except OSError:
+        return False
+
+
+def _exists(root: Path, path: PurePosixPath) -> bool:
+    return os.path.lexists(root / path)
 
 
 def _mode_ok(path: Path, artifact: Artifact) -> bool:
     return not artifact.executable or os.access(path, os.X_OK)
 
 
+def _stale_temps(root: Path, artifacts: list[Artifact]) -> list[PurePosixPath]:
+    """Staging files a killed build left behind: `.<artifact name>.XXXXXXXX.tmp`, regular files only,
+    in the directories pixi-htc writes to (checked for symlinks before this runs)."""
+    names: dict[PurePosixPath, set[str]] = {}
+    for artifact in artifacts:
+        names.setdefault(artifact.path.parent, set()).add(artifact.path.name)
+    found: list[PurePosixPath] = []
+    for directory, artifact_names in names.items():
+        try:
+            entries = list(os.scandir(root / directory))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            match = _STAGED_TEMP.fullmatch(entry.name)
+            if match and match.group(1) in artifact_names and entry.is_file(follow_symlinks=False):
+                found.append(directory / entry.name)
+    return found
+
+
 def plan(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
     """What write() would do, refusing to overwrite files pixi-htc does not own."""
+    for artifact in artifacts:
+        refuse_symlinks(root, artifact.path)
     owned = owned_paths(root, layout)
     changes: list[Change] = []
     foreign: list[str] = []
     for artifact in artifacts:
-        target = root / artifact.path
-        current = _read(target)
+        current = _read(root, artifact.path)
         if current is None:
             changes.append(Change(artifact.path, "create"))
-        elif current == artifact.data and _mode_ok(target, artifact):
+        elif current == artifact.data and _mode_ok(root / artifact.path, artifact):
             changes.append(Change(artifact.path, "identical"))
         elif str(artifact.path) in owned or MARKER.encode() in current[:512] or artifact.path.name == MANIFEST_NAME:
             changes.append(Change(artifact.path, "update"))
@@ -85,25 +201,33 @@ def plan(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
         raise UsageError("refusing to overwrite files pixi-htc did not generate: " + ", ".join(foreign)
                          + " (move them away, or rename the output in the spec)")
     produced = {str(a.path) for a in artifacts}
-    for stale in sorted(owned - produced):
-        if (root / stale).is_file():
-            changes.append(Change(PurePosixPath(stale), "remove"))
+    for stale in map(PurePosixPath, sorted(owned - produced)):
+        if _is_generated_file(root, stale):
+            changes.append(Change(stale, "remove"))
+        elif _exists(root, stale):
+            changes.append(Change(stale, "kept"))
+    changes += [Change(temp, "remove") for temp in _stale_temps(root, artifacts)]
     return sorted(changes, key=lambda c: str(c.path))
 
 
 def write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
-    """Stage every changed file next to its target, then rename them into place.
+    """Stage every changed file next to its target, rename them into place, remove what is stale,
+    and only then rename the new manifest into place.
 
-    A failure while staging removes the staged files and leaves every previous output as it was.
-    The manifest is renamed last, so an interrupted rename phase is seen as stale by `check`.
+    A failure while staging removes the staged files and leaves every previous output as it was. A
+    failure after that leaves the previous manifest, which `check` then sees as stale: the installed
+    manifest never claims a state that is not on disk.
     """
     changes = plan(root, layout, artifacts)
     by_path = {a.path: a for a in artifacts}
     to_write = [by_path[c.path] for c in changes if c.status in ("create", "update")]
     to_write.sort(key=lambda a: (a.path.name == MANIFEST_NAME, str(a.path)))
     staged: list[tuple[Path, Path]] = []
+    step = ""
     try:
         for artifact in to_write:
+            # error.filename is None for some errors (EFBIG, ENOSPC from write): name our own target.
+            step = f"write {artifact.path}"
             target = root / artifact.path
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -112,17 +236,33 @@ def write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]
                 handle.write(artifact.data)
             os.chmod(temp, 0o755 if artifact.executable else 0o644)
     except OSError as error:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {error.filename}: {error.strerror}; nothing was changed") from error
-    for temp, target in staged:
-        os.replace(temp, target)
-    for change in changes:
-        if change.status == "identical" and by_path[change.path].executable:
-            os.chmod(root / change.path, 0o755)
-        if change.status == "remove":
-            (root / change.path).unlink()
+        _discard(staged)
+        raise UsageError(f"cannot {step}: {error.strerror or error}; nothing was changed") from error
+    manifest = staged.pop() if to_write and to_write[-1].path.name == MANIFEST_NAME else None
+    try:
+        for temp, target in staged:
+            step = f"write {target.relative_to(root).as_posix()}"
+            os.replace(temp, target)
+        for change in changes:
+            if change.status == "identical" and by_path[change.path].executable:
+                step = f"make {change.path} executable"
+                os.chmod(root / change.path, 0o755)
+            if change.status == "remove":
+                step = f"remove {change.path}"
+                (root / change.path).unlink()
+        if manifest:
+            step = f"write {manifest[1].relative_to(root).as_posix()}"
+            os.replace(*manifest)
+    except OSError as error:
+        _discard([*staged, *([manifest] if manifest else [])])  # those already renamed are gone
+        raise UsageError(f"cannot {step}: {error.strerror or error}; the manifest was not updated, so "
+                         "`pixi-htc check` reports the build as stale until a build succeeds") from error
     return changes
+
+
+def _discard(staged: list[tuple[Path, Path]]) -> None:
+    for temp, _ in staged:
+        temp.unlink(missing_ok=True)
 
 
 def stale_report(root: Path, layout: Layout, artifacts: list[Artifact]) -> str:
@@ -132,10 +272,11 @@ def stale_report(root: Path, layout: Layout, artifacts: list[Artifact]) -> str:
 
 def _diffs(root: Path, layout: Layout, artifacts: list[Artifact]) -> Iterator[str]:
     for artifact in artifacts:
-        target = root / artifact.path
-        current = _read(target)
+        refuse_symlinks(root, artifact.path)
+    for artifact in artifacts:
+        current = _read(root, artifact.path)
         if current == artifact.data:
-            if not _mode_ok(target, artifact):
+            if not _mode_ok(root / artifact.path, artifact):
                 yield f"{artifact.path}: not executable (run make build)\n"
             continue
         old = [] if current is None else current.decode("utf-8", "replace").splitlines(keepends=True)
@@ -144,6 +285,10 @@ def _diffs(root: Path, layout: Layout, artifacts: list[Artifact]) -> Iterator[st
                                         fromfile=f"{name} (on disk)" if current is not None else "/dev/null",
                                         tofile=f"{name} (from spec)")
     produced = {str(a.path) for a in artifacts}
-    for stale in sorted(owned_paths(root, layout) - produced):
-        if (root / stale).is_file():
+    for stale in map(PurePosixPath, sorted(owned_paths(root, layout) - produced)):
+        if _is_generated_file(root, stale):
             yield f"{stale}: generated earlier, no longer produced by the spec (make build removes it)\n"
+        elif _exists(root, stale):
+            yield f"{stale}: listed in the manifest, {KEPT_NOTE} (make build leaves it and drops it from the manifest)\n"
+    for temp in sorted(_stale_temps(root, artifacts)):
+        yield f"{temp}: a staging file left by an interrupted build (make build removes it)\n"

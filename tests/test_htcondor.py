@@ -86,8 +86,8 @@ def test_sweep_queue_table_parses_to_every_combination() -> None:
     rows = [dict(row) for row in sub.itemdata()]
     lrs = [str(v) for v in SPEC["jobs"]["mnist-sweep"]["sweep"]["lr"]]
     sizes = [str(v) for v in SPEC["jobs"]["mnist-sweep"]["sweep"]["batch_size"]]
-    assert rows == [{"batch_size": b, "lr": lr} for b in sizes for lr in lrs]
-    assert sub["arguments"] == '"$(Cluster) $(Process) $(batch_size) $(lr)"'
+    assert rows == [{"PixiHtcSweep0": b, "PixiHtcSweep1": lr} for b in sizes for lr in lrs]
+    assert sub["arguments"] == '"$(Cluster) $(Process) $(PixiHtcSweep0) $(PixiHtcSweep1)"'
     assert "mnist_cnn.pt = outputs/mnist-sweep_$(Cluster)_$(Process)_mnist_cnn.pt" in sub["transfer_output_remaps"]
 
 
@@ -103,7 +103,9 @@ def test_cpu_job_has_no_gpu_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("argument,expected", [
     ("plain", "plain"), ("two words", "'two words'"), ("{lr}", '"${lr}"'), ("--lr={lr}", "--lr="'"${lr}"'),
-    ("it's $(x) `y`", "'it'\"'\"'s $(x) `y`'"), ("", "''"),
+    ("it's $(x) `y`", "'it'\\''s $(x) `y`'"), ("", "''"),
+    # shlex.quote leaves these bare, and as a first word bash takes them as job control or an assignment.
+    ("%post", "'%post'"), ("A=b", "'A=b'"), ("a_1=", "'a_1='"), ("50%", "50%"),
 ])
 def test_shell_words(argument: str, expected: str) -> None:
     assert shell_word(argument) == expected
@@ -120,6 +122,38 @@ def test_hostile_command_arguments_stay_literal(tmp_path: Path) -> None:
     out = subprocess.run(["bash", "-c", f"lr=0.5; {command}"], capture_output=True, text=True, check=True,
                          cwd=tmp_path).stdout.splitlines()
     assert out == [*hostile[:-1], "0.5x"]
+
+
+@pytest.mark.parametrize("name", ["executable", "arguments", "requirements", "container_image", "universe",
+                                  "transfer_input_files", "output", "log", "request_gpus", "environment", "queue"])
+def test_a_sweep_variable_never_becomes_a_submit_command(tmp_path: Path, name: str) -> None:
+    """Issue #10: `sweep: {executable: [...]}` once wrote `queue executable from (...)`, replacing the
+    generated executable for every job. The queue statement's names are the compiler's own."""
+    spec = tmp_path / "p.yaml"
+    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
+                    f"    runtime: container\n    command: [x, '{{{name}}}']\n    sweep: {{{name}: [/tmp/evil.sh, '1']}}\n")
+    sub = htcondor2.Submit(files(project(spec))["build/htcondor/t.sub"])
+    assert sub["executable"] == "htcondor/t.sh"
+    assert [dict(row) for row in sub.itemdata()] == [{"PixiHtcSweep0": "/tmp/evil.sh"}, {"PixiHtcSweep0": "1"}]
+    assert name not in {key.lower() for key in sub.keys()} - {"executable", "arguments", "requirements",
+                                                              "container_image", "universe", "output", "log",
+                                                              "request_gpus"}
+    assert sub["arguments"] == '"$(Cluster) $(Process) $(PixiHtcSweep0)"'
+    assert sub["universe"] == "container" and sub["request_gpus"] == "1"
+
+
+def test_a_percent_word_runs_as_a_command(tmp_path: Path) -> None:
+    """`%post` unquoted is job control in bash (`%post: no such job`); quoted it is a command name."""
+    spec = tmp_path / "p.yaml"
+    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
+                    "    runtime: container\n    command: ['%post', 'A=b']\n    resources: {gpus: 0}\n")
+    command = files(project(spec))["build/htcondor/t.sh"].rstrip("\n").splitlines()[-1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _write_exe(bin_dir / "%post", '#!/bin/sh\necho "ran with $1"\n')
+    out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False)
+    assert out.returncode == 0 and out.stdout == "ran with A=b\n", out.stderr
 
 
 # --- the .sh files: linted, and run in a sandbox with stand-ins ---------------------------------
@@ -240,7 +274,8 @@ def test_dry_run_lists_every_job(project_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1 + 1 + 4
-    assert "mnist-sweep.3: arguments=\"<cluster> 3 128 1.0\" cpus=1 gpus=1 memory=2GB disk=2GB" in result.stdout
+    assert "mnist-sweep.3: batch_size=128 lr=1.0 arguments=\"<cluster> 3 128 1.0\" cpus=1 gpus=1 memory=2GB disk=2GB" \
+        in result.stdout
     assert "mnist-gpu-pixi-pack.0: arguments=\"<cluster> 0\" cpus=1 gpus=1 memory=10GB disk=14GB universe=vanilla" in lines
 
 

@@ -61,7 +61,9 @@ pack: {environment: mac, platform: linux-64}
 jobs:
   p: {runtime: pixi-pack, environment: mac, command: [x], resources: {gpus: 0}}
   d: {runtime: container, environment: gpu, command: [x]}
-"""
+  submit: {runtime: container, environment: mac, command: [x, "{a}", "{b}", "{c}"], resources: {gpus: 0},
+           sweep: {a: [%s], b: [%s], c: [%s]}}
+""" % ((", ".join(map(str, range(50))),) * 3)
 
 
 def problems(text: str) -> list[Problem]:
@@ -81,7 +83,7 @@ def test_every_rule_fires_where_it_should() -> None:
         ("jobs.a.command.1", "'{lr}' names no sweep variable"),
         ("jobs.a.command.2", "'$(' is an HTCondor macro"),
         ("jobs.a.sweep.rate", "sweep variable 'rate' is not used"),
-        ("jobs.a.sweep.process", "'process' is an HTCondor macro"),
+        ("jobs.a.sweep.process", "'{process}' is built in"),
         ("jobs.b.environment", "the pixi-pack archive holds only 'cpu'"),
         ("jobs.b.gpu", "GPU constraints on a job that requests no GPU"),
         ("jobs.b.image", "a pixi-pack job runs in the vanilla universe"),
@@ -91,6 +93,8 @@ def test_every_rule_fires_where_it_should() -> None:
         ("container.environment", "the image is linux-64, and 'mac' is not solved for linux-64"),
         ("pack.platform", "environment 'mac' is not solved for linux-64"),
         ("jobs.d.environment", "the image bakes only 'mac'"),
+        ("jobs.submit", "'submit' is reserved"),
+        ("jobs.submit.sweep", "the sweep has 125,000 combinations; at most 100,000"),
     ]
     for path, fragment in expected_fragments:
         assert any(p == path and m.startswith(fragment) for p, m in found), (path, fragment, sorted(found))

@@ -129,3 +129,28 @@ def test_runtime_resource_defaults(runtime: str, memory: str, disk: str) -> None
     text = MINIMAL_SPEC.replace("runtime: container", f"runtime: {runtime}")
     project = model.build_project(to_plain(load_spec_text(text)), spec_path="x", spec_sha256="0")
     assert (project.jobs[0].resources.memory, project.jobs[0].resources.disk) == (memory, disk)
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return own + [p for value in node.values() for p in _patterns(value)]
+    return [p for value in node for p in _patterns(value)] if isinstance(node, list) else []
+
+
+def test_every_schema_pattern_ends_at_the_end_of_the_string() -> None:
+    """Issue #10: Python's `$` also matches before a final newline, so `gpu\\n` passed `^[a-z]+$`.
+    The validator reads `$` as JSON Schema (ECMA-262) does. Each pattern's own examples, from the
+    schema, pass; with a newline appended they fail."""
+    from compiler.validate import SpecValidator, ecma_pattern
+
+    patterns = _patterns(project_schema())
+    assert len(patterns) >= 15
+    samples = {"^[a-z][a-z0-9-]{0,62}$": "gpu", "^[0-9]+(\\.[0-9]+){0,2}$": "0.1.0", "^[1-9][0-9]*(KB|MB|GB|TB)$": "2GB"}
+    for pattern, sample in samples.items():
+        assert pattern in patterns
+        assert ecma_pattern(pattern).search(sample) and not ecma_pattern(pattern).search(sample + "\n")
+    document = {"schema_version": 1, "name": "demo\n", "version": "0.1.0\n", "environments": {"gpu": {"cuda": "12\n"}}}
+    rejected = {tuple(e.absolute_path) for e in SpecValidator(project_schema()).iter_errors(document)}
+    assert rejected == {("name",), ("version",), ("environments", "gpu", "cuda")}
+    assert not list(Draft202012Validator(project_schema()).iter_errors(document)), "plain jsonschema lets them pass"

@@ -31,4 +31,6 @@ fi
 tar -xf MNIST_data.tar.gz
 
 echo "# Run the payload"
-python src/torch_MNIST.py --data-dir data --epochs 14 --save-model
+# exec: HTCondor's signals (SIGTERM before an eviction) reach the payload itself, and bash cannot
+# take a first word such as %post for job control.
+exec python src/torch_MNIST.py --data-dir data --epochs 14 --save-model

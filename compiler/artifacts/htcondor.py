@@ -14,6 +14,7 @@ from compiler.templating import render as render_template
 
 # CHTC execute points older than EL8 cannot run current CUDA containers (the seed lesson's line).
 OS_REQUIREMENT = "(OpSysMajorVer > 7)"
+QUEUE_VARIABLE_PREFIX = "PixiHtcSweep"
 WRAPPERS = (("submit.sh", False, "Submit one job to HTCondor as a batch job"),
             ("interact.sh", True, "Start one job as an interactive session, to debug it by hand"))
 
@@ -74,7 +75,7 @@ def plan(project: Project, job: Job) -> SubmitPlan:
         job=job,
         universe="container" if container else "vanilla",
         image=(job.image or project.container.docker_reference) if container else None,
-        arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in job.sweep_variables)),
+        arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
         output_remaps=remaps,
         requirements=requirements(project, job),
@@ -84,6 +85,13 @@ def plan(project: Project, job: Job) -> SubmitPlan:
         runs_gpu_checks=job.resources.gpus > 0 and "src" in job.inputs,
         archive_name=archive_name,
     )
+
+
+def queue_variables(job: Job) -> tuple[str, ...]:
+    """The macro names the queue statement sets, one per sweep variable in the job's order. The
+    compiler chooses them: a user's name as a macro could be `executable`, `requirements` or any
+    other submit command, and would replace it for every job."""
+    return tuple(f"{QUEUE_VARIABLE_PREFIX}{index}" for index in range(len(job.sweep)))
 
 
 def queue_table(job: Job) -> list[str]:
@@ -97,7 +105,8 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     for p in plans:
         base = layout.build("htcondor", p.job.name)
         artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(
-            "job.sub.j2", p=p, job=p.job, header=header(project), queue_rows=queue_table(p.job))))
+            "job.sub.j2", p=p, job=p.job, header=header(project), queue_rows=queue_table(p.job),
+            queue_variables=list(zip(queue_variables(p.job), p.job.sweep_variables)))))
         artifacts.append(Artifact(path=base.with_suffix(".sh"), executable=True, text=render_template(
             "job.sh.j2", p=p, job=p.job, header=header(project))))
     if plans:
