@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+from compiler.workspace import Table
+
 _TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _CONDOR_SAFE = re.compile(r"[A-Za-z0-9_.,:=/@%+-]+")
 # Words a shell takes literally in any position, the first included: shlex.quote's set, except that
@@ -29,6 +31,21 @@ def toml_key(value: str) -> str:
 
 def toml_array(values: list[str] | tuple[str, ...]) -> str:
     return "[" + ", ".join(toml_string(v) for v in values) + "]"
+
+
+def toml_value(value: object) -> str:
+    """A TOML value from the model: a string, a boolean, an integer, a list, or a Table (inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, Table):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
 
 
 def shell_quote(value: str) -> str:
@@ -83,6 +100,7 @@ FILTERS = {
     "toml": toml_string,
     "toml_key": toml_key,
     "toml_array": toml_array,
+    "toml_value": toml_value,
     "sh": shell_quote,
     "docker_json": docker_json,
     "yaml": yaml_string,

@@ -1,4 +1,5 @@
-"""The typed, frozen model of a valid spec, with every default applied here and only here.
+"""The typed, frozen model of a valid spec, with every default applied here and only here (the pixi
+side, workspace and environments, in compiler/workspace.py).
 
 Templates see this model and nothing else. tests/test_schema.py proves that the `default`s the
 schema states are the ones applied below.
@@ -11,12 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from compiler.workspace import Environment, Task, Workspace, build_environment, build_task, build_workspace
+
 Runtime = Literal["container", "pixi-pack"]
 
-DEFAULT_CHANNELS = ("conda-forge",)
-DEFAULT_PLATFORMS = ("linux-64", "osx-arm64", "win-64")
-DEFAULT_WORKSPACE_DEPENDENCIES = {"python": "3.12.*"}
-CUDA_DEFAULT_PLATFORMS = ("linux-64",)
 # Placeholders a command may use besides sweep variables; the .sh receives them as $1 and $2.
 BUILTIN_PLACEHOLDERS = ("cluster", "process")
 # `{name}` in a command argument; validation allows only sweep variables and the built-ins above.
@@ -24,42 +23,6 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # Unpacking a pixi-pack archive in every job needs room (REFERENCE.md, from the CHTC lesson).
 RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB")}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Workspace:
-    channels: tuple[str, ...] = DEFAULT_CHANNELS
-    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
-    dependencies: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_WORKSPACE_DEPENDENCIES.items()))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Environment:
-    name: str
-    cuda: str | None = None
-    platforms: tuple[str, ...]
-    platforms_narrowed: bool
-    dependencies: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def driver_version(self) -> str | None:
-        """The lowest GPUs_DriverVersion that runs this CUDA: 12 -> 12.0, 12.4 -> 12.4."""
-        if self.cuda is None:
-            return None
-        major, _, minor = self.cuda.partition(".")
-        return f"{int(major)}.{int(minor or 0)}"
-
-    @property
-    def cuda_major(self) -> str | None:
-        return None if self.cuda is None else self.cuda.split(".")[0]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Task:
-    name: str
-    cmd: str
-    description: str = ""
-    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,12 +145,8 @@ class Project:
     def lock_cuda(self) -> str | None:
         """The CUDA version to claim (CONDA_OVERRIDE_CUDA) when locking on a machine without a GPU:
         `pixi lock` solves every environment, so the highest any of them needs."""
-        versions = [env.cuda for env in self.environments if env.cuda is not None]
+        versions = [env.effective_cuda for env in self.environments if env.effective_cuda is not None]
         return max(versions, key=lambda cuda: tuple(int(part) for part in cuda.split("."))) if versions else None
-
-
-def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
 
 
 def _argument(value: Any) -> str:
@@ -197,16 +156,9 @@ def _argument(value: Any) -> str:
 def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> Project:
     """Build the model from a schema-valid document. Names come out sorted, so output order never
     depends on how the spec is ordered."""
-    ws = doc.get("workspace", {})
-    workspace = Workspace(
-        channels=tuple(ws.get("channels", DEFAULT_CHANNELS)),
-        platforms=tuple(ws.get("platforms", DEFAULT_PLATFORMS)),
-        dependencies=_pairs(ws.get("dependencies", DEFAULT_WORKSPACE_DEPENDENCIES)),
-    )
-    environments = tuple(
-        _environment(name, body, workspace) for name, body in sorted(doc["environments"].items())
-    )
-    tasks = tuple(_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
+    workspace = build_workspace(doc.get("workspace", {}))
+    environments = tuple(build_environment(name, body, workspace) for name, body in sorted(doc["environments"].items()))
+    tasks = tuple(build_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
     c = doc.get("container", {})
     container = Container(
         environment=c.get("environment", Container.environment),
@@ -242,26 +194,6 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         pack=pack,
         jobs=jobs,
     )
-
-
-def _environment(name: str, body: dict[str, Any], workspace: Workspace) -> Environment:
-    cuda = body.get("cuda")
-    default_platforms = CUDA_DEFAULT_PLATFORMS if cuda is not None else workspace.platforms
-    platforms = tuple(body.get("platforms", default_platforms))
-    return Environment(
-        name=name,
-        cuda=None if cuda is None else str(int(cuda) if isinstance(cuda, (int, float)) else cuda),
-        platforms=platforms,
-        platforms_narrowed=platforms != workspace.platforms,
-        dependencies=_pairs(body.get("dependencies")),
-    )
-
-
-def _task(name: str, body: str | dict[str, Any]) -> Task:
-    if isinstance(body, str):
-        return Task(name=name, cmd=body)
-    return Task(name=name, cmd=body["cmd"], description=body.get("description", ""),
-                depends_on=tuple(body.get("depends_on", ())))
 
 
 def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> Job:

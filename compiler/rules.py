@@ -47,9 +47,15 @@ def cross_key_problems(project: Project) -> Iterator[Problem]:
             yield Problem(e, f"pixi rejects environment name '{env.name}' (only lower-case letters, digits "
                           f"and '-'); try '{fixed}'", reads=(), at_key=True)
         elif env.name in ("default", "pack"):
-            yield Problem(e, f"'{env.name}' is reserved: pixi-htc generates it", reads=(), at_key=True)
+            hint = (" (packages for every environment go under workspace.dependencies; workspace.default_environment "
+                    "names the environment plain `pixi run` uses)") if env.name == "default" else ""
+            yield Problem(e, f"'{env.name}' is reserved: pixi-htc generates it{hint}", reads=(), at_key=True)
+        for index, included in enumerate(env.features):
+            if included not in environments or included == env.name:
+                yield Problem((*e, "features", index), f"'{included}' is not another environment of this spec"
+                              f"{did_you_mean(included, set(environments) - {env.name})}", ((*e, "features"),))
         platforms_read = ((*e, "cuda"), (*e, "platforms"))  # a CUDA environment defaults to linux-64
-        if env.cuda and not set(env.platforms) & {"linux-64", "linux-aarch64"}:
+        if env.effective_cuda and not set(env.platforms) & {"linux-64", "linux-aarch64"}:
             yield Problem((*e, "platforms"), "a CUDA environment needs a linux platform", platforms_read)
         outside = sorted(set(env.platforms) - set(project.workspace.platforms))
         if outside:
@@ -70,8 +76,17 @@ def cross_key_problems(project: Project) -> Iterator[Problem]:
         yield Problem(("container", "environment"), f"the image is linux-64, and '{image_env.name}' is not "
                       "solved for linux-64", (("container", "environment"), ("environments", image_env.name)))
 
+    default = project.workspace.default_environment
+    if default is not None and default not in environments:
+        yield Problem(("workspace", "default_environment"), f"environment '{default}' is not defined"
+                      f"{did_you_mean(default, environments)}", (("workspace", "default_environment"),))
     task_names = [t.name for t in project.tasks]
     for task in project.tasks:
+        if task.cmd is None and not task.depends_on:
+            yield Problem(("tasks", task.name), "a task needs cmd, or depends_on for an alias", (("tasks", task.name),))
+        if task.environment is not None and task.environment not in environments:
+            yield Problem(("tasks", task.name, "environment"), f"environment '{task.environment}' is not defined"
+                          f"{did_you_mean(task.environment, environments)}", (("tasks", task.name, "environment"),))
         for dependency in task.depends_on:
             if dependency not in task_names:
                 yield Problem(("tasks", task.name, "depends_on"), f"task '{dependency}' is not defined"
@@ -109,10 +124,10 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if job.runtime == "pixi-pack" and job.environment != project.pack.environment:
             yield Problem(j("environment"), f"the pixi-pack archive holds only '{project.pack.environment}' "
                           "(pack.environment)", env_read)
-        if job.resources.gpus > 0 and env.cuda is None:
+        if job.resources.gpus > 0 and env.effective_cuda is None:
             yield Problem(j("resources", "gpus"), f"a GPU job needs a CUDA environment, and '{env.name}' has no "
                           f"cuda; set environments.{env.name}.cuda or request gpus: 0",
-                          (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda")))
+                          (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda"), ("workspace", "cuda")))
     if job.resources.gpus == 0 and (job.gpu.min_capability is not None or job.gpu.min_memory is not None):
         yield Problem(j("gpu"), "GPU constraints on a job that requests no GPU", (j("resources", "gpus"), j("gpu")))
     if job.runtime == "pixi-pack" and job.image is not None:

@@ -56,7 +56,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("sweep-value-space", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{lr}']\n    sweep: {lr: ['a b']}\n", [":11:18: error: jobs.train.sweep.lr[0]: 'a b' is not valid"]),
     ("image-injection", job('    image: "docker://evil\\nqueue"\n'), [":11:12: error: jobs.train.image:", "must not contain control characters"]),
     ("workflow-expression", HEAD + ENVS + "ci: {branches: ['${{ github.token }}']}\n", [":7:17: error: ci.branches[0]:", "is not valid"]),
-    ("pack-on-cpu", HEAD + ENVS + "pack: {environment: gpu, platform: osx-arm64}\njobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n",
+    ("pack-on-cpu", HEAD + 'environments:\n  gpu:\n    cuda: "12"\n    platforms: [linux-64]\n' + "pack: {environment: gpu, platform: osx-arm64}\njobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n",
      [":7:36: error: pack.platform: environment 'gpu' is not solved for osx-arm64"]),
     ("pack-job-image", HEAD + ENVS + "jobs:\n  p:\n    runtime: pixi-pack\n    command: [x]\n    image: a.sif\n", [":11:5: error: jobs.p.image: a pixi-pack job runs in the vanilla universe"]),
     # Schema errors and cross-key errors in one run; a rule that would read a rejected value stays quiet.

@@ -52,9 +52,11 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
     assert toml["feature"]["cpu"]["dependencies"] == spec["environments"]["cpu"]["dependencies"]
     gpu = toml["feature"]["gpu"]
     assert gpu["system-requirements"] == {"cuda": "12"}
-    assert gpu["platforms"] == ["linux-64"]
-    assert gpu["target"]["linux-64"]["dependencies"] == spec["environments"]["gpu"]["dependencies"]
-    assert "dependencies" not in gpu, "CUDA packages belong under target.linux-64 only"
+    # Issue #11: the seed's shape. The gpu environment keeps every workspace platform, and its CUDA
+    # packages stay where the spec put them (target.linux-64), not copied onto each platform.
+    assert "platforms" not in gpu
+    assert gpu["target"] == {"linux-64": {"dependencies": spec["environments"]["gpu"]["target"]["linux-64"]["dependencies"]}}
+    assert "dependencies" not in gpu
     assert toml["environments"]["cpu"] == ["cpu"] and toml["environments"]["gpu"] == ["gpu"]
     assert toml["environments"]["pack"] == {"features": ["pack"], "no-default-feature": True}
     assert toml["feature"]["pack"]["dependencies"] == {"pixi-pack": "*"}

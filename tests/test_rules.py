@@ -13,15 +13,16 @@ from tests.test_schema import load_spec_text
 BROKEN = """\
 schema_version: 1
 name: demo
-workspace: {platforms: [linux-64, osx-arm64]}
+workspace: {platforms: [linux-64, osx-arm64], default_environment: gpus}
 environments:
-  gpu: {cuda: "12"}
+  gpu: {cuda: "12", features: [cpu, gpu, tset]}
   cpu: {}
   mac: {cuda: "12", platforms: [osx-arm64]}
   arm: {platforms: [linux-aarch64]}
   Bad_Name: {}
 tasks:
-  train: {cmd: python train.py, depends_on: [prepare]}
+  train: {cmd: python train.py, depends_on: [prepare], environment: gpux}
+  empty: {description: nothing to run}
 container: {environment: gpux}
 pack: {environment: cpu}
 jobs:
@@ -94,6 +95,11 @@ def test_every_rule_fires_where_it_should() -> None:
         ("pack.platform", "environment 'mac' is not solved for linux-64"),
         ("jobs.d.environment", "the image bakes only 'mac'"),
         ("jobs.submit", "'submit' is reserved"),
+        ("workspace.default_environment", "environment 'gpus' is not defined; did you mean 'gpu'?"),
+        ("environments.gpu.features.1", "'gpu' is not another environment of this spec"),
+        ("environments.gpu.features.2", "'tset' is not another environment of this spec"),
+        ("tasks.train.environment", "environment 'gpux' is not defined"),
+        ("tasks.empty", "a task needs cmd, or depends_on for an alias"),
         ("jobs.submit.sweep", "the sweep has 125,000 combinations; at most 100,000"),
     ]
     for path, fragment in expected_fragments:

@@ -84,7 +84,9 @@ def _model_value(project: model.Project, path: tuple[str, ...]) -> Any:
 # Schema defaults of containers ({} or []) that the model represents as a nested default object.
 CONTAINER_DEFAULTS = {"workspace", "tasks", "container", "ci", "pack", "jobs", "$defs.job.resources", "$defs.job.gpu",
                       "$defs.job.chtc", "$defs.job.sweep", "$defs.job.inputs", "$defs.job.outputs",
-                      "$defs.environment.dependencies"}
+                      "$defs.environment.dependencies", "workspace.pypi_dependencies", "workspace.pypi_options",
+                      "workspace.target", "workspace.activation", "$defs.environment.pypi_dependencies",
+                      "$defs.environment.target", "$defs.environment.activation"}
 
 
 def test_every_schema_default_is_the_default_the_model_applies() -> None:

@@ -1,0 +1,223 @@
+"""The pixi side of the model: the workspace, its environments and tasks, with their defaults.
+
+Values keep pixi's own shape where pixi has one (dependency tables, targets, activation), so that a
+workspace moved into a spec comes back as it was. Paths in the spec are relative to the project
+root; pixi reads them relative to build/pixi.toml, one directory down, so they are written from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_CHANNELS = ("conda-forge",)
+DEFAULT_PLATFORMS = ("linux-64", "osx-arm64", "win-64")
+DEFAULT_WORKSPACE_DEPENDENCIES = {"python": "3.12.*"}
+METADATA_KEYS = ("authors", "license", "homepage", "repository", "documentation", "requires_pixi")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A TOML inline table, in the order pixi documents its keys (the spec's order)."""
+
+    items: tuple[tuple[str, Any], ...]
+
+
+# A dependency: a version spec, or a Table ({version, channel, build}, {git, rev}, {path, editable}...).
+Requirement = str | Table
+Dependencies = tuple[tuple[str, Requirement], ...]
+
+
+def from_build_dir(path: str) -> str:
+    """A project-root-relative path as build/pixi.toml sees it (the build directory is one level down)."""
+    return ".." if path == "." else f"../{path}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activation:
+    env: tuple[tuple[str, str], ...] = ()
+    scripts: tuple[str, ...] = ()  # relative to the build directory
+
+    def __bool__(self) -> bool:
+        return bool(self.env or self.scripts)
+
+    @property
+    def env_table(self) -> Table:
+        return Table(self.env)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Additions for one platform (or a selector such as `linux` or `unix`)."""
+
+    platform: str
+    dependencies: Dependencies = ()
+    pypi_dependencies: Dependencies = ()
+    activation: Activation = field(default_factory=Activation)
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return ()  # targets do not nest; the template renders workspaces, environments and targets alike
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workspace:
+    channels: tuple[str, ...] = DEFAULT_CHANNELS
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
+    dependencies: Dependencies = tuple(sorted(DEFAULT_WORKSPACE_DEPENDENCIES.items()))
+    pypi_dependencies: Dependencies = ()
+    pypi_options: Table | None = None
+    targets: tuple[Target, ...] = ()
+    activation: Activation = field(default_factory=Activation)
+    cuda: str | None = None
+    default_environment: str | None = None
+    authors: tuple[str, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()  # license, homepage, ... as pixi names them
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    name: str
+    cuda: str | None = None  # this environment's own system requirement
+    effective_cuda: str | None = None  # its own, or the workspace's that it inherits
+    platforms: tuple[str, ...]
+    platforms_narrowed: bool
+    dependencies: Dependencies = ()
+    pypi_dependencies: Dependencies = ()
+    targets: tuple[Target, ...] = ()
+    channels: tuple[str, ...] = ()
+    activation: Activation = field(default_factory=Activation)
+    features: tuple[str, ...] = ()  # other environments whose features it includes
+    solve_group: str | None = None
+    no_default_feature: bool = False
+
+    @property
+    def driver_version(self) -> str | None:
+        """The lowest GPUs_DriverVersion that runs this CUDA: 12 -> 12.0, 12.4 -> 12.4."""
+        if self.effective_cuda is None:
+            return None
+        major, _, minor = self.effective_cuda.partition(".")
+        return f"{int(major)}.{int(minor or 0)}"
+
+    @property
+    def composition(self) -> tuple[str, ...]:
+        """The pixi features of this environment: its own, then those it includes."""
+        return (self.name, *self.features)
+
+    @property
+    def definition(self) -> tuple[str, ...] | Table:
+        """Its `[environments]` value: the list of features, or a table when it says more."""
+        if not self.features and self.solve_group is None and not self.no_default_feature:
+            return self.composition
+        items: list[tuple[str, Any]] = [("features", self.composition)]
+        if self.solve_group is not None:
+            items.append(("solve-group", self.solve_group))
+        if self.no_default_feature:
+            items.append(("no-default-feature", True))
+        return Table(tuple(items))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    name: str
+    cmd: str | None = None
+    description: str = ""
+    depends_on: tuple[str, ...] = ()
+    environment: str | None = None  # defined in that environment's feature only
+    cwd: str | None = None  # relative to the build directory
+    env: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    args: tuple[str | Table, ...] = ()
+
+    @property
+    def table(self) -> Table | None:
+        """The task as a pixi inline table, or None when a plain command line says it all."""
+        items: list[tuple[str, Any]] = []
+        for key, value in (("cmd", self.cmd), ("description", self.description or None),
+                           ("depends-on", self.depends_on), ("cwd", self.cwd), ("env", Table(self.env) if self.env else None),
+                           ("inputs", self.inputs), ("outputs", self.outputs), ("args", self.args)):
+            if value:
+                items.append((key, value))
+        return None if items == [("cmd", self.cmd)] else Table(tuple(items))
+
+
+def cuda_text(value: Any) -> str | None:
+    return None if value is None else str(int(value) if isinstance(value, (int, float)) else value)
+
+
+def requirements(mapping: dict[str, Any] | None, *, paths: bool = False) -> Dependencies:
+    """Sorted by name; a table keeps its keys in the spec's order, `path` rewritten for build/."""
+    def one(value: Any) -> Requirement:
+        if isinstance(value, str):
+            return value
+        items = tuple((k, from_build_dir(v) if paths and k == "path" else _inline(v)) for k, v in value.items())
+        return Table(items)
+    return tuple(sorted((str(name), one(value)) for name, value in (mapping or {}).items()))
+
+
+def _inline(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def activation(doc: dict[str, Any] | None) -> Activation:
+    doc = doc or {}
+    return Activation(env=tuple(sorted(doc.get("env", {}).items())),
+                      scripts=tuple(from_build_dir(s) for s in doc.get("scripts", ())))
+
+
+def targets(doc: dict[str, Any] | None) -> tuple[Target, ...]:
+    return tuple(Target(platform=platform, dependencies=requirements(body.get("dependencies")),
+                        pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
+                        activation=activation(body.get("activation")))
+                 for platform, body in sorted((doc or {}).items()))
+
+
+def build_workspace(ws: dict[str, Any]) -> Workspace:
+    options = ws.get("pypi_options")
+    return Workspace(
+        channels=tuple(ws.get("channels", DEFAULT_CHANNELS)),
+        platforms=tuple(ws.get("platforms", DEFAULT_PLATFORMS)),
+        dependencies=requirements(ws.get("dependencies", DEFAULT_WORKSPACE_DEPENDENCIES)),
+        pypi_dependencies=requirements(ws.get("pypi_dependencies"), paths=True),
+        pypi_options=Table(tuple((k.replace("_", "-"), _inline(v)) for k, v in options.items())) if options else None,
+        targets=targets(ws.get("target")),
+        activation=activation(ws.get("activation")),
+        cuda=cuda_text(ws.get("cuda")),
+        default_environment=ws.get("default_environment"),
+        authors=tuple(ws.get("authors", ())),
+        metadata=tuple((key.replace("_", "-"), ws[key]) for key in METADATA_KEYS[1:] if key in ws),
+    )
+
+
+def build_environment(name: str, body: dict[str, Any], workspace: Workspace) -> Environment:
+    platforms = tuple(body.get("platforms", workspace.platforms))
+    cuda = cuda_text(body.get("cuda"))
+    inherited = None if body.get("no_default_feature", False) else workspace.cuda
+    return Environment(
+        name=name,
+        cuda=cuda,
+        effective_cuda=cuda or inherited,
+        platforms=platforms,
+        platforms_narrowed=platforms != workspace.platforms,
+        dependencies=requirements(body.get("dependencies")),
+        pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
+        targets=targets(body.get("target")),
+        channels=tuple(body.get("channels", ())),
+        activation=activation(body.get("activation")),
+        features=tuple(body.get("features", ())),
+        # The default environment copies this one; one solve group gives both the same versions.
+        solve_group=body.get("solve_group", name if name == workspace.default_environment else None),
+        no_default_feature=body.get("no_default_feature", False),
+    )
+
+
+def build_task(name: str, body: str | dict[str, Any]) -> Task:
+    if isinstance(body, str):
+        return Task(name=name, cmd=body)
+    args = tuple(a if isinstance(a, str) else Table(tuple(a.items())) for a in body.get("args", ()))
+    return Task(name=name, cmd=body.get("cmd"), description=body.get("description", ""),
+                depends_on=tuple(body.get("depends_on", ())), environment=body.get("environment"),
+                cwd=None if "cwd" not in body else from_build_dir(body["cwd"]),
+                env=tuple(sorted(body.get("env", {}).items())), inputs=tuple(body.get("inputs", ())),
+                outputs=tuple(body.get("outputs", ())), args=args)
