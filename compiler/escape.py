@@ -96,6 +96,28 @@ def condor_arguments(arguments: list[str] | tuple[str, ...]) -> str:
     return '"' + " ".join(words) + '"'
 
 
+def classad_value(value: str | float | bool) -> str:
+    """A ClassAd literal for a +Attribute line: a string (quoted and escaped), a number or a boolean."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return condor_string(value)
+
+
+def condor_environment(pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+    """The `environment` value in HTCondor's new syntax: the whole in double quotes, NAME=value
+    pairs separated by spaces, a value with spaces or quotes in single quotes, a literal ' written
+    '' and a literal " written "". Names come from the schema (letters, digits, _)."""
+    words = []
+    for name, value in pairs:
+        text = condor_value(value).replace('"', '""')
+        if value == "" or not _CONDOR_SAFE.fullmatch(value):
+            text = "'" + text.replace("'", "''") + "'"
+        words.append(f"{name}={text}")
+    return '"' + " ".join(words) + '"'
+
+
 FILTERS = {
     "toml": toml_string,
     "toml_key": toml_key,
@@ -107,4 +129,6 @@ FILTERS = {
     "condor": condor_value,
     "condor_string": condor_string,
     "condor_arguments": condor_arguments,
+    "condor_environment": condor_environment,
+    "classad": classad_value,
 }

@@ -73,6 +73,7 @@ class Resources:
 class GpuConstraints:
     min_capability: float | None = None
     min_memory: str | None = None
+    driver: str | None = None  # overrides the environment's CUDA as GPUs_DriverVersion floor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +92,7 @@ class Checkpoint:
 class Job:
     name: str
     runtime: Runtime
-    environment: str
+    environment: str | None  # None: someone else's image, which activates nothing
     image: str | None = None
     command: tuple[str, ...]
     inputs: tuple[str, ...] = ()
@@ -101,6 +102,15 @@ class Job:
     chtc: Chtc = field(default_factory=Chtc)
     checkpoint: Checkpoint | None = None
     sweep: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    stream_output: bool = False
+    stream_error: bool = False
+    requirements: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str | float | bool], ...] = ()
+    batch_name: str | None = None
+    max_retries: int | None = None
+    on_exit_hold: str | None = None
+    periodic_release: str | None = None
 
     @property
     def sweep_variables(self) -> tuple[str, ...]:
@@ -206,7 +216,7 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
     return Job(
         name=name,
         runtime=runtime,
-        environment=body.get("environment", container.environment if runtime == "container" else pack.environment),
+        environment=body.get("environment", _default_environment(body, runtime, container, pack)),
         image=body.get("image"),
         command=tuple(_argument(a) for a in body["command"]),
         inputs=tuple(body.get("inputs", ())),
@@ -215,9 +225,31 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         resources=Resources(cpus=int(r.get("cpus", Resources.cpus)), gpus=int(r.get("gpus", Resources.gpus)),
                             memory=r.get("memory", memory), disk=r.get("disk", disk)),
         gpu=GpuConstraints(min_capability=None if "min_capability" not in g else float(g["min_capability"]),
-                           min_memory=g.get("min_memory")),
+                           min_memory=g.get("min_memory"),
+                           driver=None if "driver" not in g else _driver(g["driver"])),
         chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length", Chtc.job_length)),
         checkpoint=None if cp is None else Checkpoint(files=tuple(cp["files"]),
                                                       exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
         sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),
+        env=tuple(sorted(body.get("env", {}).items())),
+        stream_output=body.get("stream_output", False),
+        stream_error=body.get("stream_error", False),
+        requirements=tuple(body.get("requirements", ())),
+        attributes=tuple(sorted(body.get("attributes", {}).items())),
+        batch_name=body.get("batch_name"),
+        max_retries=None if "max_retries" not in body else int(body["max_retries"]),
+        on_exit_hold=body.get("on_exit_hold"),
+        periodic_release=body.get("periodic_release"),
     )
+
+
+def _default_environment(body: dict[str, Any], runtime: Runtime, container: Container, pack: Pack) -> str | None:
+    """A job that names an image and no environment runs someone else's image: nothing to activate."""
+    if runtime == "pixi-pack":
+        return pack.environment
+    return None if "image" in body else container.environment
+
+
+def _driver(value: str | float) -> str:
+    major, _, minor = str(value).partition(".")
+    return f"{int(major)}.{int(minor or 0)}"

@@ -17,6 +17,8 @@ PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest s
 # A queue table larger than this is a mistake, and would take minutes and gigabytes to write.
 MAX_SWEEP_ROWS = 100_000
 MAX_SWEEP_TEXT = 16 * 1024 * 1024
+# Attributes the generated .sub sets; a job's own `attributes` may not set them a second time.
+GENERATED_ATTRIBUTES = frozenset({"wantgpulab", "gpujoblength", "is_resumable", "jobbatchname"})
 RESERVED_JOB_NAMES = frozenset({"submit", "interact"})
 
 
@@ -97,6 +99,25 @@ def cross_key_problems(project: Project) -> Iterator[Problem]:
         yield from _job_problems(project, job, environments)
 
 
+def balanced(expression: str) -> bool:
+    """Parentheses balance outside ClassAd string literals, and every literal is closed: a clause
+    cannot close the ( ) it is written into and change what the others mean."""
+    depth, in_string, escaped = 0, False, False
+    for char in expression:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = char == "\\"
+            in_string = char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth < 0:
+                return False
+    return depth == 0 and not in_string
+
+
 def sweep_size(job: Job) -> tuple[int, int]:
     """Rows of the job's queue table and its size in characters, by arithmetic: a 724-byte spec once
     expanded to billions of rows before anything counted them."""
@@ -112,8 +133,10 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
 
     # The job's environment, where the job leaves it out, comes from container or pack.
     env_read = (j("environment"), j("runtime"), ("container", "environment"), ("pack", "environment"))
-    env = environments.get(job.environment)
-    if env is None:
+    env = None if job.environment is None else environments.get(job.environment)
+    if job.environment is None:
+        pass  # someone else's image: nothing to activate, the GPU driver floor comes from gpu.driver
+    elif env is None:
         yield Problem(j("environment"), f"environment '{job.environment}' is not defined"
                       f"{did_you_mean(job.environment, environments)} (defined: {', '.join(sorted(environments))})",
                       (*env_read, ("environments", job.environment)))
@@ -124,11 +147,12 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if job.runtime == "pixi-pack" and job.environment != project.pack.environment:
             yield Problem(j("environment"), f"the pixi-pack archive holds only '{project.pack.environment}' "
                           "(pack.environment)", env_read)
-        if job.resources.gpus > 0 and env.effective_cuda is None:
+        if job.resources.gpus > 0 and env.effective_cuda is None and job.gpu.driver is None:
             yield Problem(j("resources", "gpus"), f"a GPU job needs a CUDA environment, and '{env.name}' has no "
                           f"cuda; set environments.{env.name}.cuda or request gpus: 0",
                           (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda"), ("workspace", "cuda")))
-    if job.resources.gpus == 0 and (job.gpu.min_capability is not None or job.gpu.min_memory is not None):
+    if job.resources.gpus == 0 and (job.gpu.min_capability is not None or job.gpu.min_memory is not None
+                                    or job.gpu.driver is not None):
         yield Problem(j("gpu"), "GPU constraints on a job that requests no GPU", (j("resources", "gpus"), j("gpu")))
     if job.runtime == "pixi-pack" and job.image is not None:
         yield Problem(j("image"), "a pixi-pack job runs in the vanilla universe and takes no image",
@@ -163,8 +187,19 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     for name in sorted(names - used):
         yield Problem(j("sweep", name), f"sweep variable '{name}' is not used in command (write {{{name}}})",
                       (j("command"), j("sweep")), at_key=True)
-    if job.checkpoint is not None:
-        for file in job.checkpoint.files:
-            if file in job.outputs:
-                yield Problem(j("outputs"), f"'{file}' is a checkpoint file; list it under checkpoint.files only",
-                              (j("outputs"), j("checkpoint")))
+    for index, clause in enumerate(job.requirements):
+        if not balanced(clause):
+            yield Problem(j("requirements", index), "unbalanced parentheses or quotes: each clause must stand on its "
+                          "own inside ( ), ANDed with the others", (j("requirements"),))
+    for key in ("on_exit_hold", "periodic_release"):
+        if getattr(job, key) is not None and not balanced(getattr(job, key)):
+            yield Problem(j(key), "unbalanced parentheses or quotes", (j(key),))
+    for name, _ in job.attributes:
+        if name.lower() in GENERATED_ATTRIBUTES:
+            yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from chtc, checkpoint or batch_name)",
+                          (j("attributes"),), at_key=True)
+    for index, path in enumerate(job.inputs):
+        for name in PLACEHOLDER.findall(path):
+            if name not in known:
+                yield Problem(j("inputs", index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
+                              (j("inputs"), j("sweep")))

@@ -32,6 +32,9 @@ jobs:
     image: docker://x/y:1
     command: [python, "{lr}", "$(Process)"]
     sweep: {rate: [1], process: [2]}
+    requirements: ["a) || (b"]
+    attributes: {WantGPULab: false}
+    inputs: ["data/{rat}.tar.gz"]
   b:
     runtime: pixi-pack
     environment: gpu
@@ -88,7 +91,9 @@ def test_every_rule_fires_where_it_should() -> None:
         ("jobs.b.environment", "the pixi-pack archive holds only 'cpu'"),
         ("jobs.b.gpu", "GPU constraints on a job that requests no GPU"),
         ("jobs.b.image", "a pixi-pack job runs in the vanilla universe"),
-        ("jobs.b.outputs", "'c.pt' is a checkpoint file"),
+        ("jobs.a.requirements.0", "unbalanced parentheses or quotes"),
+        ("jobs.a.attributes.WantGPULab", "pixi-htc sets +WantGPULab itself"),
+        ("jobs.a.inputs.0", "'{rat}' names no sweep variable; did you mean 'rate'?"),
         ("jobs.c.environment", "environment 'nowhere' is not defined"),
         ("environments.pack", "'pack' is reserved"),
         ("container.environment", "the image is linux-64, and 'mac' is not solved for linux-64"),

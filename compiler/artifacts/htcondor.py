@@ -55,16 +55,24 @@ def requirements(project: Project, job: Job) -> str:
     """ONE requirements expression. The lesson files set `requirements` twice, and HTCondor keeps the
     last, silently dropping the GPU driver check; every constraint goes into this single line."""
     clauses = []
-    driver = project.environment(job.environment).driver_version
+    driver = job.gpu.driver or (None if job.environment is None else project.environment(job.environment).driver_version)
     if job.resources.gpus > 0 and driver is not None:
         clauses.append(f"(GPUs_DriverVersion >= {driver})")
     clauses.append(OS_REQUIREMENT)
+    clauses.extend(f"({clause})" for clause in job.requirements)
     return " && ".join(clauses)
+
+
+def transfer_path(path: str, job: Job) -> str:
+    """An input as the .sub names it: {name} becomes the sweep variable's (or HTCondor's) macro."""
+    macros = dict(zip(job.sweep_variables, queue_variables(job))) | {"process": "Process", "cluster": "Cluster"}
+    return PLACEHOLDER.sub(lambda m: f"$({macros[m.group(1)]})", path)
+
 
 
 def plan(project: Project, job: Job) -> SubmitPlan:
     container = job.runtime == "container"
-    inputs = list(job.inputs)
+    inputs = [transfer_path(path, job) for path in job.inputs]
     archive_name = None
     if not container:
         inputs.insert(0, project.pack.archive)
