@@ -75,6 +75,16 @@ def condor_value(value: str) -> str:
     return value
 
 
+# Macros the compiler itself writes into submit-file values (sweep variables, process numbers).
+_OWN_MACRO = re.compile(r"\$\((PixiHtcSweep[0-9]+|Process|Cluster)\)")
+
+
+def condor_path(value: str) -> str:
+    """A transfer path that may hold the compiler's own macros, and no others."""
+    condor_value(_OWN_MACRO.sub("", value))
+    return value
+
+
 def condor_string(value: str) -> str:
     """A ClassAd string literal, for +Attribute = "..." lines."""
     return '"' + condor_value(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -128,6 +138,7 @@ FILTERS = {
     "yaml": yaml_string,
     "condor": condor_value,
     "condor_string": condor_string,
+    "condor_path": condor_path,
     "condor_arguments": condor_arguments,
     "condor_environment": condor_environment,
     "classad": classad_value,

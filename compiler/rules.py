@@ -198,8 +198,9 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if name.lower() in GENERATED_ATTRIBUTES:
             yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from chtc, checkpoint or batch_name)",
                           (j("attributes"),), at_key=True)
-    for index, path in enumerate(job.inputs):
-        for name in PLACEHOLDER.findall(path):
-            if name not in known:
-                yield Problem(j("inputs", index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
-                              (j("inputs"), j("sweep")))
+    for key, paths in (("inputs", job.inputs), ("outputs", job.outputs)):
+        for index, path in enumerate(paths):
+            for name in PLACEHOLDER.findall(path):
+                if name not in known:
+                    yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
+                                  (j(key), j("sweep")))

@@ -28,6 +28,7 @@ class SubmitPlan:
     image: str | None
     arguments: tuple[str, ...]
     transfer_inputs: tuple[str, ...]
+    transfer_outputs: tuple[str, ...]
     output_remaps: tuple[tuple[str, str], ...]
     requirements: str
     resumable: bool
@@ -78,13 +79,15 @@ def plan(project: Project, job: Job) -> SubmitPlan:
         inputs.insert(0, project.pack.archive)
         archive_name = project.pack.archive_name
     # Sweep processes would overwrite each other's outputs in the submit directory.
-    remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}") for name in job.outputs) if job.sweep else ()
+    outputs = tuple(transfer_path(name, job) for name in job.outputs)
+    remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}") for name in outputs) if job.sweep else ()
     return SubmitPlan(
         job=job,
         universe="container" if container else "vanilla",
         image=(job.image or project.container.docker_reference) if container else None,
         arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
+        transfer_outputs=outputs,
         output_remaps=remaps,
         requirements=requirements(project, job),
         resumable=job.checkpoint is not None or (job.resources.gpus > 0 and job.chtc.job_length == "short"),
