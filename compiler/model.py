@@ -143,6 +143,11 @@ class Project:
     ci: CI = field(default_factory=CI)
     pack: Pack = field(default_factory=Pack)
     jobs: tuple[Job, ...] = ()
+    source: tuple[str, ...] | None = None  # None: the bundled MNIST trainer, written to build/src
+
+    def source_paths(self, build_dir: str) -> tuple[str, ...]:
+        """What jobs transfer and the image copies, relative to the project root."""
+        return self.source if self.source is not None else (f"{build_dir}/src",)
 
     def environment(self, name: str) -> Environment:
         return next(env for env in self.environments if env.name == name)
@@ -194,6 +199,7 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         spec_path=spec_path,
         spec_sha256=spec_sha256,
         name=doc["name"],
+        source=tuple(doc["source"]) if "source" in doc else None,
         version=doc.get("version", Project.version),
         description=doc.get("description", Project.description),
         workspace=workspace,

@@ -39,9 +39,10 @@ class Problem:
     at_key: bool = False
 
 
-def cross_key_problems(project: Project) -> Iterator[Problem]:
+def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
     """Rules across keys, each with a message that says how to fix it."""
     environments = {env.name: env for env in project.environments}
+    yield from _source_problems(project, build_dir)
     for env in project.environments:
         e: KeyPath = ("environments", env.name)
         if not PIXI_ENVIRONMENT_NAME.fullmatch(env.name):
@@ -97,6 +98,21 @@ def cross_key_problems(project: Project) -> Iterator[Problem]:
 
     for job in project.jobs:
         yield from _job_problems(project, job, environments)
+
+
+def _source_problems(project: Project, build_dir: str) -> Iterator[Problem]:
+    """The user's code lives outside the build directory, and lands in a job's sandbox (and the
+    image's /app) under its own name: two entries may not share one."""
+    seen: dict[str, str] = {}
+    for index, path in enumerate(project.source or ()):
+        if path == build_dir or path.startswith(f"{build_dir}/"):
+            yield Problem(("source", index), f"'{path}' is inside the build directory, which pixi-htc owns; "
+                          "name your code where it lives", (("source",),))
+        name = path.rsplit("/", 1)[-1]
+        if name in seen:
+            yield Problem(("source", index), f"'{path}' and '{seen[name]}' would both arrive as '{name}'",
+                          (("source",),))
+        seen.setdefault(name, path)
 
 
 def balanced(expression: str) -> bool:

@@ -50,7 +50,7 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 SpecValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
-def validate(spec: LoadedSpec) -> Project:
+def validate(spec: LoadedSpec, build_dir: str = "build") -> Project:
     """Return the typed model, or raise SpecError with every problem found.
 
     The cross-key rules need a typed model, and a typed model needs a schema-valid document. So the
@@ -72,7 +72,7 @@ def validate(spec: LoadedSpec) -> Project:
     if checkable is not None:
         project = build_project(checkable, spec_path=spec.display_path, spec_sha256=spec.sha256)
         diagnostics += [_at(spec, problem.path, problem.message, problem.at_key)
-                        for problem in cross_key_problems(project)
+                        for problem in cross_key_problems(project, build_dir)
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
         raise SpecError(spec.display_path, diagnostics)

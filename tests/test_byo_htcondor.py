@@ -16,12 +16,12 @@ HEAD = "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: '12'}\n"
 # CHTC's GPU guide, with NGC's PyTorch image: no pixi environment in the image, a driver floor of
 # its own, a capability floor, variables for the payload, streamed output, retries, an extra clause.
 NGC_PYTORCH = HEAD + """\
+source: [train.py]
 jobs:
   ngc:
     runtime: container
     image: docker://nvcr.io/nvidia/pytorch:24.01-py3
     command: [python, train.py, --epochs, 3]
-    inputs: [train.py]
     outputs: [model.pt]
     resources: {cpus: 4, gpus: 1, memory: 16GB, disk: 40GB}
     gpu: {driver: "12.2", min_capability: 8.0, min_memory: 20GB}
@@ -35,7 +35,7 @@ jobs:
 NGC_PYTORCH_SUB = {
     "universe": "container",
     "container_image": "docker://nvcr.io/nvidia/pytorch:24.01-py3",
-    "transfer_input_files": "train.py",
+    "transfer_input_files": "../train.py",
     "transfer_output_files": "model.pt",
     "request_cpus": "4", "request_gpus": "1", "request_memory": "16GB", "request_disk": "40GB",
     "gpus_minimum_capability": "8.0", "gpus_minimum_memory": "20GB",
@@ -48,6 +48,7 @@ NGC_PYTORCH_SUB = {
 # An OSPool-style sweep over input files: one video per process, attributes of the user's own,
 # a checkpoint directory that is also an output, hold-and-release policy.
 PER_PROCESS_INPUTS = HEAD + """\
+source: []
 jobs:
   track:
     runtime: container
@@ -64,7 +65,7 @@ jobs:
 """
 PER_PROCESS_INPUTS_SUB = {
     "container_image": "docker://ghcr.io/talmolab/sleap:1.3.3",
-    "transfer_input_files": "videos/$(PixiHtcSweep0).mp4, models",
+    "transfer_input_files": "../videos/$(PixiHtcSweep0).mp4, ../models",
     "MY.ProjectName": '"MyLab"', "MY.Priority": "5", "MY.Urgent": "false",
     "transfer_checkpoint_files": "ckpt/state", "checkpoint_exit_code": "85",
     "on_exit_hold": "(ExitCode != 0) && (ExitCode != 85)",
@@ -100,7 +101,7 @@ def test_per_process_inputs_take_each_sweep_value(tmp_path: Path) -> None:
     sub = htcondor2.Submit(files(project(path))["build/htcondor/track.sub"])
     rows = [dict(row) for row in sub.itemdata()]
     assert [sub["transfer_input_files"].replace("$(PixiHtcSweep0)", row["PixiHtcSweep0"]) for row in rows] == \
-        ["videos/mouse1.mp4, models", "videos/mouse2.mp4, models"]
+        ["../videos/mouse1.mp4, ../models", "../videos/mouse2.mp4, ../models"]
 
 
 def test_attribute_strings_are_classad_literals(tmp_path: Path) -> None:
@@ -112,3 +113,29 @@ def test_attribute_strings_are_classad_literals(tmp_path: Path) -> None:
     import classad2
 
     assert classad2.ExprTree(sub["MY.Note"]).eval() == 'a "quoted" \\ value'
+
+
+def test_the_users_code_is_transferred_from_where_it_lives(tmp_path: Path) -> None:
+    """Issue #11: `source` names the repository's code; the .sub reaches it from the build directory,
+    and nothing of it is copied into build/ (a copy would double every diff)."""
+    path = tmp_path / "project.yaml"
+    path.write_text(HEAD + "source: [src, configs/train.yaml]\n" + "jobs:\n  t:\n    runtime: container\n"
+                    "    command: [python, src/train.py, --config, train.yaml]\n"
+                    "    inputs: [data/videos.tar.gz, build/MNIST_data.tar.gz, 'osdf:///ospool/ap40/data/x.tar.gz']\n")
+    out = files(project(path))
+    sub = htcondor2.Submit(out["build/htcondor/t.sub"])
+    assert sub["transfer_input_files"] == ("../data/videos.tar.gz, MNIST_data.tar.gz, osdf:///ospool/ap40/data/x.tar.gz, "
+                                           "../src, ../configs/train.yaml")
+    assert "python ./src/torch_detect_GPU.py" not in out["build/htcondor/t.sh"]
+
+
+def test_the_bundled_trainer_is_the_default_source(tmp_path: Path) -> None:
+    from compiler.artifacts.base import Layout
+    from compiler.artifacts.payload import render as payload
+
+    path = tmp_path / "project.yaml"
+    path.write_text(HEAD + "jobs:\n  t: {runtime: container, command: [python, src/torch_MNIST.py]}\n")
+    assert htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])["transfer_input_files"] == "src"
+    assert [str(a.path) for a in payload(project(path), Layout())] == ["build/src/torch_MNIST.py", "build/src/torch_detect_GPU.py"]
+    path.write_text(HEAD + "source: [code]\njobs:\n  t: {runtime: container, command: [python, code/x.py]}\n")
+    assert payload(project(path), Layout()) == []

@@ -14,6 +14,7 @@ BROKEN = """\
 schema_version: 1
 name: demo
 workspace: {platforms: [linux-64, osx-arm64], default_environment: gpus}
+source: [build/src, a/model, b/model]
 environments:
   gpu: {cuda: "12", features: [cpu, gpu, tset]}
   cpu: {}
@@ -105,6 +106,8 @@ def test_every_rule_fires_where_it_should() -> None:
         ("environments.gpu.features.2", "'tset' is not another environment of this spec"),
         ("tasks.train.environment", "environment 'gpux' is not defined"),
         ("tasks.empty", "a task needs cmd, or depends_on for an alias"),
+        ("source.0", "'build/src' is inside the build directory"),
+        ("source.2", "'b/model' and 'a/model' would both arrive as 'model'"),
         ("jobs.submit.sweep", "the sweep has 125,000 combinations; at most 100,000"),
     ]
     for path, fragment in expected_fragments:

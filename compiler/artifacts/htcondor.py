@@ -71,9 +71,18 @@ def transfer_path(path: str, job: Job) -> str:
 
 
 
-def plan(project: Project, job: Job) -> SubmitPlan:
+def from_submit_dir(path: str, layout: Layout) -> str:
+    """A project-root-relative path (or a URL) as the .sub, submitted from the build directory, names it."""
+    if "://" in path:
+        return path
+    prefix = f"{layout.build_dir}/"
+    return path.removeprefix(prefix) if path.startswith(prefix) else f"../{path}"
+
+
+def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     container = job.runtime == "container"
-    inputs = [transfer_path(path, job) for path in job.inputs]
+    inputs = [from_submit_dir(transfer_path(path, job), layout)
+              for path in (*job.inputs, *project.source_paths(layout.build_dir))]
     archive_name = None
     if not container:
         inputs.insert(0, project.pack.archive)
@@ -93,7 +102,7 @@ def plan(project: Project, job: Job) -> SubmitPlan:
         resumable=job.checkpoint is not None or (job.resources.gpus > 0 and job.chtc.job_length == "short"),
         gpu_lab=job.resources.gpus > 0 and job.chtc.gpu_lab,
         command=" ".join(shell_word(argument) for argument in job.command),
-        runs_gpu_checks=job.resources.gpus > 0 and "src" in job.inputs,
+        runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
         archive_name=archive_name,
     )
 
@@ -112,7 +121,7 @@ def queue_table(job: Job) -> list[str]:
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
     artifacts: list[Artifact] = []
-    plans = [plan(project, job) for job in project.jobs]
+    plans = [plan(project, job, layout) for job in project.jobs]
     for p in plans:
         base = layout.build("htcondor", p.job.name)
         artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(

@@ -1,4 +1,4 @@
-"""build/src/: the payload (the MNIST trainer) copied into the build, so jobs and the image carry it."""
+"""build/src/: the bundled payload (the MNIST trainer), for a spec that names no source of its own."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ PAYLOAD_FILES = ("torch_MNIST.py", "torch_detect_GPU.py")
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
+    if project.source is not None:
+        return []  # the user's own code is used where it is, never copied into build/
     artifacts = []
     for name in PAYLOAD_FILES:
         source = (PAYLOAD_DIR / name).read_text(encoding="utf-8")
