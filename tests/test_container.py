@@ -124,6 +124,61 @@ def test_apptainer_definition_matches_the_dockerfile() -> None:
     assert 'exec /app/entrypoint.sh "$@"' in text
 
 
+def apptainer_sections(text: str) -> list[tuple[int, str, str]]:
+    """(stage, section, body) for each %section of a definition file; stage counts Bootstrap headers."""
+    sections: list[tuple[int, str, list[str]]] = []
+    stage = 0
+    for line in text.splitlines():
+        if line.startswith("Bootstrap:"):
+            stage += 1
+            sections.append((stage, "", []))
+        elif line.startswith("%"):
+            sections.append((stage, line.split()[0], []))
+        elif sections:
+            sections[-1][2].append(line)
+    return [(st_, name, "\n".join(body) + "\n") for st_, name, body in sections if name]
+
+
+def run_apptainer_test(text: str, tmp_path: Path, activates: bool) -> subprocess.CompletedProcess[str]:
+    """Run the %test section as apptainer does (/bin/sh), with /app/entrypoint.sh and the environment's
+    prefix replaced by stand-ins: an entrypoint that puts this interpreter's python on PATH (or not)."""
+    [body] = [body for stage, name, body in apptainer_sections(text) if name == "%test"]
+    python_bin = Path(sys.executable).parent
+    entrypoint = tmp_path / "entrypoint.sh"
+    activation = f'export PATH="{python_bin}:$PATH"\n' if activates else ""
+    entrypoint.write_text(f'#!/bin/bash\n{activation}exec "$@"\n')
+    entrypoint.chmod(0o755)
+    env_name = re.search(r"/app/\.pixi/envs/([a-z0-9-]+)", body).group(1)
+    script = tmp_path / "test.sh"
+    script.write_text(body.replace("/app/entrypoint.sh", str(entrypoint))
+                      .replace(f"/app/.pixi/envs/{env_name}", sys.prefix))
+    return subprocess.run(["/bin/sh", str(script)], capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+
+
+def test_apptainer_test_section_runs_in_the_final_stage_and_needs_no_gpu() -> None:
+    text = DEFAULT["build/apptainer.def"]
+    sections = apptainer_sections(text)
+    final = max(stage for stage, _, _ in sections)
+    tests = [(stage, body) for stage, name, body in sections if name == "%test"]
+    assert len(tests) == 1 and tests[0][0] == final == 2, "one %test, in the image that is kept"
+    body = tests[0][1]
+    assert "sed \"\\$d\" /app/entrypoint.sh" in body, "the jobs' way in: the entrypoint minus its exec line"
+    assert "/app/.pixi/envs/gpu" in body and "sys.version" in body
+    assert not re.search(r"nvidia-smi|cuda\.is_available|torch_detect_GPU", body), "must not need a GPU"
+
+
+def test_apptainer_test_section_passes_when_the_environment_activates(tmp_path: Path) -> None:
+    result = run_apptainer_test(DEFAULT["build/apptainer.def"], tmp_path, activates=True)
+    assert result.returncode == 0, result.stderr
+    assert sys.version.split()[0] in result.stdout + result.stderr
+
+
+def test_apptainer_test_section_fails_when_it_does_not(tmp_path: Path) -> None:
+    result = run_apptainer_test(DEFAULT["build/apptainer.def"], tmp_path, activates=False)
+    assert result.returncode != 0
+
+
 def test_docker_values_are_escaped() -> None:
     assert docker_json('a "b" $HOME \\') == '"a \\"b\\" \\$HOME \\\\"'
     parsed = dockerfile.parse_string(f"LABEL x={docker_json('a b $X')}\n")
@@ -154,7 +209,7 @@ def test_workflow_shape() -> None:
     image = jobs["image"]
     assert image["needs"] == ["check", "lock"]
     assert image["permissions"] == {"contents": "read", "packages": "write"}
-    steps = {step.get("name", step["uses"].split("@")[0]): step for step in image["steps"]}
+    steps = {step.get("name") or step["uses"].split("@")[0]: step for step in image["steps"]}
     assert "type=sha" in steps["Docker metadata"]["with"]["tags"]
     assert "type=raw,value=noble-cuda-12" in steps["Docker metadata"]["with"]["tags"]
     assert steps["Docker metadata"]["with"]["images"] == "ghcr.io/pixi-htc/hello-pytorch"
@@ -222,7 +277,8 @@ def test_generated_files_parse_for_many_specs(tmp_path: Path, env: str, cuda: st
     assert envs == ([("CONDA_OVERRIDE_CUDA", cuda)] if cuda else [])
     assert ("pixi install --locked --environment " + env,) in [v for c, v, _ in parsed if c == "RUN"]
     workflow = YAML(typ="safe").load(files[".github/workflows/pixi-htc.yml"])
-    assert workflow["jobs"]["image"]["steps"][1]["with"]["images"] == image
+    meta = next(step for step in workflow["jobs"]["image"]["steps"] if step.get("id") == "meta")
+    assert meta["with"]["images"] == image
     sub = htcondor2.Submit(files[f"build/htcondor/run-{env}.sub"])
     assert sub["container_image"] == f"docker://{image}:{tag}"
     if cuda:

@@ -59,7 +59,7 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
     assert "dependencies" not in gpu
     assert toml["environments"]["cpu"] == ["cpu"] and toml["environments"]["gpu"] == ["gpu"]
     assert toml["environments"]["pack"] == {"features": ["pack"], "no-default-feature": True}
-    assert toml["feature"]["pack"]["dependencies"] == {"pixi-pack": "*"}
+    assert toml["feature"]["pack"]["dependencies"] == {"pixi-pack": ">=0.7.7,<0.8"}
     assert toml["tasks"]["detect-gpu"] == spec["tasks"]["detect-gpu"]
     assert toml["tasks"]["train"]["cmd"] == spec["tasks"]["train"]["cmd"]
 

@@ -6,6 +6,7 @@ Decisions live here (requirements, transfers, the queue table); the templates on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from compiler.artifacts.base import Artifact, Layout, header
 from compiler.escape import shell_quote
@@ -35,6 +36,7 @@ class SubmitPlan:
     gpu_lab: bool
     command: str
     runs_gpu_checks: bool
+    activation: Literal["image", "pixi-pack", "none"]  # how the .sh gets its environment
     archive_name: str | None
 
 
@@ -103,6 +105,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         gpu_lab=job.resources.gpus > 0 and job.chtc.gpu_lab,
         command=" ".join(shell_word(argument) for argument in job.command),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
+        activation="pixi-pack" if not container else ("none" if job.environment is None else "image"),
         archive_name=archive_name,
     )
 

@@ -11,17 +11,30 @@ from compiler.artifacts.base import Artifact, Layout, header
 from compiler.model import Project
 from compiler.templating import render as render_template
 
-# Pinned by commit (zizmor's unpinned-uses); the comment names the release.
+# Pinned by commit (zizmor's unpinned-uses); the comment names the release. Each SHA was checked
+# against its tag in the action's repository (REFERENCE.md, "2026 corrections"); the node20 majors
+# of actions/* and docker/* are left behind, and setup-apptainer's old 58d788a... pin was its v1
+# (Apptainer 1.0.3, no `apptainer registry`). tests/test_ci_pins.py holds these to that verified list.
 ACTIONS = {
-    "checkout": "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2",
-    "setup-python": "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065  # v5.6.0",
-    "setup-pixi": "prefix-dev/setup-pixi@f00437f565399d418b0acc85936d12c1fb668347  # v0.10.1",
-    "metadata": "docker/metadata-action@c299e40c65443455700f0fdfc63efafe5b349051  # v5.10.0",
-    "setup-buildx": "docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435  # v3.11.1",
-    "login": "docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772  # v3.4.0",
-    "build-push": "docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83  # v6.18.0",
-    "setup-apptainer": "eWaterCycle/setup-apptainer@58d788a297b0acdec33b8979428afa78679aa711  # v2",
+    "checkout": "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1  # v7.0.1",
+    "setup-python": "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97  # v7.0.0",
+    "setup-pixi": "prefix-dev/setup-pixi@5185adfbffb4bd703da3010310260805d89ebb11  # v0.9.6",
+    "metadata": "docker/metadata-action@dc802804100637a589fabce1cb79ff13a1411302  # v6.2.0",
+    "setup-buildx": "docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e  # v4.3.0",
+    "login": "docker/login-action@4907a6ddec9925e35a0a9e82d7399ccc52663121  # v4.1.0",
+    "build-push": "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a  # v7.3.0",
+    "setup-apptainer": "eWaterCycle/setup-apptainer@3ef0313712e4b523c4c04205ee726f16b3437da5  # v2",
 }
+
+# setup-apptainer installs 1.3.0 unless told, and 1.3.3 fails unprivileged on Ubuntu 24.04
+# (ubuntu-latest); 1.4.5 builds there. (`apptainer registry login --password-stdin` needs >= 1.3.0.)
+APPTAINER_VERSION = "1.4.5"
+
+# Preinstalled toolchains the image jobs never use. Removing them frees several GB each on a
+# GitHub-hosted runner, room that a CUDA environment (pytorch-gpu and its CUDA libraries, installed
+# in the build stage, copied into the final one, then compressed into the image) needs.
+FREE_DISK_PATHS = ("/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc", "/usr/local/.ghcup",
+                   "/opt/hostedtoolcache/CodeQL")
 
 
 def trigger_paths(project: Project, layout: Layout, workflow: PurePosixPath) -> list[str]:
@@ -38,6 +51,8 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         header=header(project),
         project=project,
         actions=ACTIONS,
+        apptainer_version=APPTAINER_VERSION,
+        free_disk_paths=FREE_DISK_PATHS,
         build_dir=layout.build_dir,
         paths=trigger_paths(project, layout, path),
     )
