@@ -61,14 +61,15 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(project_schema(), indent=2))
         return EXIT_OK
     if args.command == "validate":
-        project = pipeline.load_project(args.spec, Path.cwd())
+        # Nothing is generated, so the spec may live anywhere; it is shown relative to here.
+        project = pipeline.load_project(args.spec, Path.cwd(), inside_root=False)
         print(f"{project.spec_path}: valid ({len(project.environments)} environments, {len(project.jobs)} jobs)")
         return EXIT_OK
 
     compiled = pipeline.compile_spec(args.spec, args.out)
     if args.command == "build":
         for change in writer.write(compiled.root, compiled.layout, compiled.artifacts):
-            print(f"{change.status:>9}  {change.path}")
+            print(f"{change.status:>9}  {change.path}{change.note}")
         return EXIT_OK
     if args.command == "check":
         report = writer.stale_report(compiled.root, compiled.layout, compiled.artifacts)

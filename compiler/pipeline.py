@@ -19,8 +19,8 @@ from compiler.writer import manifest_artifact
 # The build directory's name is written into the workflow (`run: bash <dir>/lock.sh --check`, the
 # paths filters) and the Dockerfile, and the spec's path into every header and the paths filter:
 # both are held to portable file name characters, so neither can carry a line break, `$(...)` or `${{`.
-# A leading "-" would make `bash <dir>/lock.sh` read an option.
-BUILD_DIR_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*")
+# A leading "-" would make `bash <dir>/lock.sh` read an option; a leading "." could name .git or .github.
+BUILD_DIR_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 SPEC_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 
 
@@ -74,10 +74,10 @@ def _require_regular_file(spec: Path, shown: str) -> None:
         raise UsageError(f"the spec {shown} is {kind}, not a regular file")
 
 
-def load_project(spec: Path, root: Path, *, inside_root: bool = True) -> Project:
+def load_project(spec: Path, root: Path, *, inside_root: bool = True, build_dir: str = "build") -> Project:
     shown = spec_display_path(spec, root, inside_root=inside_root)
     _require_regular_file(spec, shown)
-    return validate(load_spec(spec, shown))
+    return validate(load_spec(spec, shown), build_dir)
 
 
 def build_dir(out_dir: Path, spec: Path) -> Path:
@@ -96,7 +96,7 @@ def build_dir(out_dir: Path, spec: Path) -> Path:
                          "name a build directory of its own (default: build)")
     if out_dir.name in (".", "..") or not BUILD_DIR_NAME.fullmatch(out_dir.name):
         raise UsageError(f"--out {shown}: the build directory's name may use only letters, digits, '.', '_' "
-                         "and '-' (not first), and may not be '.' or '..': it is written into the workflow")
+                         "and '-' ('.' and '-' not first): it is written into the workflow")
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError(f"--out {shown} is not a directory")
     if out in _resolve(spec, "the spec path").parents:
@@ -105,11 +105,11 @@ def build_dir(out_dir: Path, spec: Path) -> Path:
 
 
 def compile_spec(spec: Path, out_dir: Path) -> Compiled:
-    """Render everything in memory; nothing touches the disk here."""
+    """Check the paths and render everything in memory; nothing is written here."""
     out = build_dir(out_dir, spec)
     root = out.parent
     layout = Layout(build_dir=out.name)
-    project = load_project(spec, root)
+    project = load_project(spec, root, build_dir=layout.build_dir)
     artifacts = render_all(project, layout)
     manifest = manifest_artifact(artifacts, layout, project.spec_path, project.spec_sha256)
     return Compiled(project=project, root=root, layout=layout, artifacts=[*artifacts, manifest])

@@ -153,10 +153,6 @@ def _is_generated_file(root: Path, path: PurePosixPath) -> bool:
         return False
 
 
-def _exists(root: Path, path: PurePosixPath) -> bool:
-    return os.path.lexists(root / path)
-
-
 def _mode_ok(path: Path, artifact: Artifact) -> bool:
     return not artifact.executable or os.access(path, os.X_OK)
 
@@ -204,7 +200,7 @@ def plan(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
     for stale in map(PurePosixPath, sorted(owned - produced)):
         if _is_generated_file(root, stale):
             changes.append(Change(stale, "remove"))
-        elif _exists(root, stale):
+        elif os.path.lexists(root / stale):
             changes.append(Change(stale, "kept"))
     changes += [Change(temp, "remove") for temp in _stale_temps(root, artifacts)]
     return sorted(changes, key=lambda c: str(c.path))
@@ -288,7 +284,7 @@ def _diffs(root: Path, layout: Layout, artifacts: list[Artifact]) -> Iterator[st
     for stale in map(PurePosixPath, sorted(owned_paths(root, layout) - produced)):
         if _is_generated_file(root, stale):
             yield f"{stale}: generated earlier, no longer produced by the spec (make build removes it)\n"
-        elif _exists(root, stale):
-            yield f"{stale}: listed in the manifest, {KEPT_NOTE} (make build leaves it and drops it from the manifest)\n"
+        elif os.path.lexists(root / stale):
+            yield f"{stale}: listed in the manifest, {KEPT_NOTE} (make build leaves it, drops it from the manifest)\n"
     for temp in sorted(_stale_temps(root, artifacts)):
         yield f"{temp}: a staging file left by an interrupted build (make build removes it)\n"

@@ -139,3 +139,13 @@ def test_the_bundled_trainer_is_the_default_source(tmp_path: Path) -> None:
     assert [str(a.path) for a in payload(project(path), Layout())] == ["build/src/torch_MNIST.py", "build/src/torch_detect_GPU.py"]
     path.write_text(HEAD + "source: [code]\njobs:\n  t: {runtime: container, command: [python, code/x.py]}\n")
     assert payload(project(path), Layout()) == []
+
+
+def test_source_inside_the_chosen_build_directory_is_refused(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "project.yaml").write_text(HEAD + "source: [gen/code]\n")
+    result = run_cli("build", "--out", "gen", cwd=tmp_path)
+    assert result.returncode == 2 and "source[0]: 'gen/code' is inside the build directory" in result.stderr
+    assert not (tmp_path / "gen").exists()
