@@ -44,7 +44,7 @@ pack:
 
 image:
 	@if docker info >/dev/null 2>&1; then \
-		docker build --file $(OUT)/Dockerfile --tag pixi-htc-local:latest $(OUT); \
+		docker build --file $(OUT)/Dockerfile --tag pixi-htc-local:latest .; \
 	else \
 		echo "make image: no Docker engine is running here; CI builds the image (.github/workflows), or install Docker"; \
 	fi

@@ -91,7 +91,7 @@ def test_dockerfile_holds_exactly_the_instructions_the_spec_implies() -> None:
     assert parsed[4][1] == (f"pixi install --locked --environment {env}",)
     assert f"pixi shell-hook --environment {env} -s bash" in parsed[5][1][0]
     assert parsed[9][1] == (f"/app/.pixi/envs/{env}", f"/app/.pixi/envs/{env}"), "same path: prefixes are not relocatable"
-    assert parsed[14][2] == ("--from=build", "--chmod=0755") and parsed[15][1] == ("src/", "/app/src/")
+    assert parsed[14][2] == ("--from=build", "--chmod=0755") and parsed[15][1] == ("build/src", "/app/src")
     assert parsed[16][1] == ("/app/entrypoint.sh",)
     labels = dict(zip(parsed[7][1][::2], parsed[7][1][1::2]))
     import hashlib
@@ -107,12 +107,34 @@ def test_cpu_image_has_no_cuda_override(tmp_path: Path) -> None:
     assert lint_dockerfile(outputs(p)["build/Dockerfile"], tmp_path) == ""
 
 
-def test_build_context_holds_only_what_the_dockerfile_copies() -> None:
-    ignore = [line for line in DEFAULT["build/.dockerignore"].splitlines() if line and not line.startswith("#")]
-    assert ignore == ["*", "!pixi.toml", "!pixi.lock", "!src/"]
-    copied = {v for cmd, values, flags in instructions(DEFAULT["build/Dockerfile"])
+def _context(files: dict[str, str]) -> tuple[list[str], set[str]]:
+    ignore = [line for line in files["build/Dockerfile.dockerignore"].splitlines() if line and not line.startswith("#")]
+    copied = {v for cmd, values, flags in instructions(files["build/Dockerfile"])
               if cmd == "COPY" and not any(f.startswith("--from") for f in flags) for v in values[:-1]}
-    assert copied == {"pixi.toml", "pixi.lock", "src/"}
+    return ignore, copied
+
+
+def test_build_context_holds_only_what_the_dockerfile_copies() -> None:
+    """The context is the project root; BuildKit's <Dockerfile>.dockerignore admits exactly what is copied."""
+    ignore, copied = _context(DEFAULT)
+    assert ignore == ["*", "!build/pixi.toml", "!build/pixi.lock", "!build/src"]
+    assert copied == {"build/pixi.toml", "build/pixi.lock", "build/src"}
+    assert "build/.dockerignore" not in DEFAULT
+
+
+def test_the_image_carries_the_users_code_where_jobs_find_it(tmp_path: Path) -> None:
+    """Issue #11: `source` entries are copied from where they live to /app/<name>, as they land in a
+    job's sandbox; apptainer.def copies the same."""
+    p = project_from("schema_version: 1\nname: demo\nsource: [src, configs/train.yaml]\nenvironments:\n  gpu: {cuda: '12'}\n"
+                     "container: {apptainer: true}\n", tmp_path)
+    files = outputs(p)
+    ignore, copied = _context(files)
+    assert ignore == ["*", "!build/pixi.toml", "!build/pixi.lock", "!src", "!configs/train.yaml"]
+    assert copied == {"build/pixi.toml", "build/pixi.lock", "src", "configs/train.yaml"}
+    copies = [values for cmd, values, flags in instructions(files["build/Dockerfile"]) if cmd == "COPY" and not flags]
+    assert ("configs/train.yaml", "/app/train.yaml") in copies and ("src", "/app/src") in copies
+    assert "    src /app/src\n    configs/train.yaml /app/train.yaml\n" in files["build/apptainer.def"]
+    assert lint_dockerfile(files["build/Dockerfile"], tmp_path) == ""
 
 
 def test_apptainer_definition_matches_the_dockerfile() -> None:
@@ -216,7 +238,7 @@ def test_workflow_shape() -> None:
     assert steps["Log in to ghcr.io"]["if"] == "github.event_name != 'pull_request'"
     build = steps["Build, and push unless this is a pull request"]["with"]
     assert build["push"] == "${{ github.event_name != 'pull_request' }}"
-    assert build["context"] == "build" and build["file"] == "build/Dockerfile"
+    assert build["context"] == "." and build["file"] == "build/Dockerfile"
     assert "oras://ghcr.io/pixi-htc/hello-pytorch:noble-cuda-12-sif" in jobs["apptainer"]["steps"][-1]["run"]
 
 
