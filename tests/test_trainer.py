@@ -144,6 +144,7 @@ def test_data_tarball_is_reproducible(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_generated_jobs_call_the_trainer_with_flags_it_accepts() -> None:
+    from compiler.artifacts.base import Layout
     from compiler.artifacts.htcondor import plan
     from compiler.loader import load_spec
     from compiler.validate import validate
@@ -160,4 +161,5 @@ def test_generated_jobs_call_the_trainer_with_flags_it_accepts() -> None:
         values = {name: values[0] for name, values in job.sweep}
         argv = [a.format(**values) if "{" in a else a for a in job.command[2:]]
         trainer.parse_args(argv)  # exits 2 on an unknown flag
-        assert "src" in job.inputs and plan(project, job).command.startswith("python src/torch_MNIST.py")
+        job_plan = plan(project, job, Layout())
+        assert "src" in job_plan.transfer_inputs and job_plan.command.startswith("python src/torch_MNIST.py")
