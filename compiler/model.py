@@ -79,7 +79,16 @@ class GpuConstraints:
 @dataclass(frozen=True, kw_only=True)
 class Chtc:
     gpu_lab: bool = True
-    job_length: Literal["short", "medium", "long"] = "short"
+    job_length: Literal["short", "medium", "long"] | None = None  # None: CHTC's default, medium
+    resumable: bool | None = None  # None: when the job checkpoints
+    want_ospool: bool = False
+    want_campus_pools: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class OsPool:
+    duration: Literal["medium", "long"] | None = None
+    project: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +109,8 @@ class Job:
     resources: Resources
     gpu: GpuConstraints = field(default_factory=GpuConstraints)
     chtc: Chtc = field(default_factory=Chtc)
+    ospool: OsPool = field(default_factory=OsPool)
+    site_keys: tuple[str, ...] = ()  # the site-only keys (chtc, ospool) the spec sets on this job
     checkpoint: Checkpoint | None = None
     sweep: tuple[tuple[str, tuple[str, ...]], ...] = ()
     env: tuple[tuple[str, str], ...] = ()
@@ -143,6 +154,7 @@ class Project:
     ci: CI = field(default_factory=CI)
     pack: Pack = field(default_factory=Pack)
     jobs: tuple[Job, ...] = ()
+    site: Literal["chtc", "ospool", "generic"] = "generic"
     source: tuple[str, ...] | None = None  # None: the bundled MNIST trainer, written to build/src
 
     def source_paths(self, build_dir: str) -> tuple[str, ...]:
@@ -200,6 +212,7 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         spec_sha256=spec_sha256,
         name=doc["name"],
         source=tuple(doc["source"]) if "source" in doc else None,
+        site=doc.get("site", Project.site),
         version=doc.get("version", Project.version),
         description=doc.get("description", Project.description),
         workspace=workspace,
@@ -233,7 +246,10 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         gpu=GpuConstraints(min_capability=None if "min_capability" not in g else float(g["min_capability"]),
                            min_memory=g.get("min_memory"),
                            driver=None if "driver" not in g else _driver(g["driver"])),
-        chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length", Chtc.job_length)),
+        chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length"), resumable=h.get("resumable"),
+                  want_ospool=h.get("want_ospool", False), want_campus_pools=h.get("want_campus_pools", False)),
+        ospool=OsPool(duration=body.get("ospool", {}).get("duration"), project=body.get("ospool", {}).get("project")),
+        site_keys=tuple(key for key in ("chtc", "ospool") if key in body),
         checkpoint=None if cp is None else Checkpoint(files=tuple(cp["files"]),
                                                       exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
         sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),

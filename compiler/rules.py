@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from compiler.loader import KeyPath
+from compiler.sites import SITES
 from compiler.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
 
 PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest schema v0.77.0)
@@ -18,7 +19,8 @@ PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest s
 MAX_SWEEP_ROWS = 100_000
 MAX_SWEEP_TEXT = 16 * 1024 * 1024
 # Attributes the generated .sub sets; a job's own `attributes` may not set them a second time.
-GENERATED_ATTRIBUTES = frozenset({"wantgpulab", "gpujoblength", "is_resumable", "jobbatchname"})
+GENERATED_ATTRIBUTES = frozenset({"wantgpulab", "gpujoblength", "is_resumable", "jobbatchname", "jobdurationcategory",
+                                  "projectname"})
 RESERVED_JOB_NAMES = frozenset({"submit", "interact"})
 
 
@@ -210,6 +212,11 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     for key in ("on_exit_hold", "periodic_release"):
         if getattr(job, key) is not None and not balanced(getattr(job, key)):
             yield Problem(j(key), "unbalanced parentheses or quotes", (j(key),))
+    for key in job.site_keys:
+        if key not in SITES[project.site].keys:
+            owner = next(site.name for site in SITES.values() if key in site.keys)
+            yield Problem(j(key), f"'{key}' is for site: {owner}, and this spec's site is {project.site}",
+                          (j(key), ("site",)), at_key=True)
     for name, _ in job.attributes:
         if name.lower() in GENERATED_ATTRIBUTES:
             yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from chtc, checkpoint or batch_name)",

@@ -16,6 +16,7 @@ HEAD = "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: '12'}\n"
 # CHTC's GPU guide, with NGC's PyTorch image: no pixi environment in the image, a driver floor of
 # its own, a capability floor, variables for the payload, streamed output, retries, an extra clause.
 NGC_PYTORCH = HEAD + """\
+site: chtc
 source: [train.py]
 jobs:
   ngc:
@@ -39,7 +40,8 @@ NGC_PYTORCH_SUB = {
     "transfer_output_files": "model.pt",
     "request_cpus": "4", "request_gpus": "1", "request_memory": "16GB", "request_disk": "40GB",
     "gpus_minimum_capability": "8.0", "gpus_minimum_memory": "20GB",
-    "requirements": '(GPUs_DriverVersion >= 12.2) && (OpSysMajorVer > 7) && ((Machine != "gpu-bad.example.org"))',
+    "requirements": '(GPUs_DriverVersion >= 12.2) && ((Machine != "gpu-bad.example.org"))',
+    "MY.is_resumable": None, "want_ospool": None,
     "MY.WantGPULab": "true", "MY.GPUJobLength": '"medium"',
     "environment": "\"GREETING='it''s a \"\"test\"\"' OMP_NUM_THREADS=4 WANDB_MODE=offline\"",
     "stream_output": "true", "max_retries": "3", "batch_name": "ngc-pytorch",
@@ -48,6 +50,7 @@ NGC_PYTORCH_SUB = {
 # An OSPool-style sweep over input files: one video per process, attributes of the user's own,
 # a checkpoint directory that is also an output, hold-and-release policy.
 PER_PROCESS_INPUTS = HEAD + """\
+site: ospool
 source: []
 jobs:
   track:
@@ -57,7 +60,8 @@ jobs:
     inputs: ["videos/{video}.mp4", models]
     outputs: ["{video}.slp"]
     gpu: {driver: 11.8}
-    attributes: {ProjectName: MyLab, Priority: 5, Urgent: false}
+    attributes: {Priority: 5, Urgent: false}
+    ospool: {duration: long, project: MyLab}
     checkpoint: {files: [ckpt/state], exit_code: 85}
     on_exit_hold: (ExitCode != 0) && (ExitCode != 85)
     periodic_release: (NumJobStarts < 3) && ((time() - EnteredCurrentStatus) > 600)
@@ -66,11 +70,12 @@ jobs:
 PER_PROCESS_INPUTS_SUB = {
     "container_image": "docker://ghcr.io/talmolab/sleap:1.3.3",
     "transfer_input_files": "../videos/$(PixiHtcSweep0).mp4, ../models",
-    "MY.ProjectName": '"MyLab"', "MY.Priority": "5", "MY.Urgent": "false",
+    "MY.ProjectName": '"MyLab"', "MY.JobDurationCategory": '"Long"', "MY.Priority": "5", "MY.Urgent": "false",
+    "MY.WantGPULab": None,
     "transfer_checkpoint_files": "ckpt/state", "checkpoint_exit_code": "85",
     "on_exit_hold": "(ExitCode != 0) && (ExitCode != 85)",
     "periodic_release": "(NumJobStarts < 3) && ((time() - EnteredCurrentStatus) > 600)",
-    "requirements": "(GPUs_DriverVersion >= 11.8) && (OpSysMajorVer > 7)",
+    "requirements": "(GPUs_DriverVersion >= 11.8)",
 }
 
 
@@ -149,3 +154,38 @@ def test_source_inside_the_chosen_build_directory_is_refused(tmp_path: Path) -> 
     result = run_cli("build", "--out", "gen", cwd=tmp_path)
     assert result.returncode == 2 and "source[0]: 'gen/code' is inside the build directory" in result.stderr
     assert not (tmp_path / "gen").exists()
+
+
+def site_job(site: str, runtime: str, extra: str) -> str:
+    return HEAD + f"{site}jobs:\n  t:\n    runtime: {runtime}\n    command: [x]\n{extra}"
+
+
+@pytest.mark.parametrize(("site", "runtime", "extra", "expected"), [
+    # A generic pool gets nothing it did not ask for: no GPU Lab, no backfill, no OS clause in a container.
+    ("", "container", "", {"MY.WantGPULab": None, "MY.GPUJobLength": None, "MY.is_resumable": None,
+                           "requirements": "(GPUs_DriverVersion >= 12.0)"}),
+    ("site: chtc\n", "container", "", {"MY.WantGPULab": "true", "MY.GPUJobLength": None, "MY.is_resumable": None}),
+    ("site: chtc\n", "container", "    chtc: {job_length: long, want_ospool: true, want_campus_pools: true}\n",
+     {"MY.GPUJobLength": '"long"', "want_ospool": "true", "want_campus_pools": "true", "MY.is_resumable": None}),
+    ("site: chtc\n", "container", "    checkpoint: {files: [c.pt]}\n", {"MY.is_resumable": "true"}),
+    ("site: chtc\n", "container", "    checkpoint: {files: [c.pt]}\n    chtc: {resumable: false}\n", {"MY.is_resumable": None}),
+    ("site: ospool\n", "container", "", {"MY.WantGPULab": None, "MY.JobDurationCategory": None}),
+    # The lesson's OS clause matters where the job runs on the host OS: the vanilla universe.
+    ("", "pixi-pack", "", {"requirements": "(GPUs_DriverVersion >= 12.0) && (OpSysMajorVer > 7)"}),
+], ids=["generic", "chtc", "chtc-long", "chtc-checkpoint", "chtc-not-resumable", "ospool", "vanilla-os-clause"])
+def test_each_site_adds_only_its_own_attributes(tmp_path: Path, site: str, runtime: str, extra: str,
+                                                expected: dict[str, str | None]) -> None:
+    path = tmp_path / "project.yaml"
+    path.write_text(site_job(site, runtime, extra))
+    sub = htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])
+    assert {key: sub.get(key) for key in expected} == expected
+
+
+def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
+    from compiler.errors import SpecError
+
+    path = tmp_path / "project.yaml"
+    path.write_text(site_job("site: ospool\n", "container", "    chtc: {job_length: long}\n"))
+    with pytest.raises(SpecError) as error:
+        project(path)
+    assert "project.yaml:10:5: error: jobs.t.chtc: 'chtc' is for site: chtc, and this spec's site is ospool" in str(error.value)

@@ -305,7 +305,7 @@ def test_generated_files_parse_for_many_specs(tmp_path: Path, env: str, cuda: st
     assert sub["container_image"] == f"docker://{image}:{tag}"
     if cuda:
         major, _, minor = cuda.partition(".")
-        assert sub["requirements"] == f"(GPUs_DriverVersion >= {int(major)}.{int(minor or 0)}) && (OpSysMajorVer > 7)"
+        assert sub["requirements"] == f"(GPUs_DriverVersion >= {int(major)}.{int(minor or 0)})"
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -87,7 +87,7 @@ CONTAINER_DEFAULTS = {"workspace", "tasks", "container", "ci", "pack", "jobs", "
                       "$defs.environment.dependencies", "workspace.pypi_dependencies", "workspace.pypi_options",
                       "workspace.target", "workspace.activation", "$defs.environment.pypi_dependencies",
                       "$defs.environment.target", "$defs.environment.activation", "$defs.job.env",
-                      "$defs.job.attributes", "$defs.job.requirements"}
+                      "$defs.job.attributes", "$defs.job.requirements", "$defs.job.ospool"}
 
 
 def test_every_schema_default_is_the_default_the_model_applies() -> None:

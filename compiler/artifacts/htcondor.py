@@ -11,9 +11,11 @@ from typing import Literal
 from compiler.artifacts.base import Artifact, Layout, header
 from compiler.escape import shell_quote
 from compiler.model import PLACEHOLDER, Job, Project
+from compiler.sites import SITES
 from compiler.templating import render as render_template
 
-# CHTC execute points older than EL8 cannot run current CUDA containers (the seed lesson's line).
+# The seed lesson's clause ("no CentOS 7, for pty support"): it matters to vanilla-universe jobs,
+# which run on the host OS, not inside a container.
 OS_REQUIREMENT = "(OpSysMajorVer > 7)"
 QUEUE_VARIABLE_PREFIX = "PixiHtcSweep"
 WRAPPERS = (("submit.sh", False, "Submit one job to HTCondor as a batch job"),
@@ -32,8 +34,7 @@ class SubmitPlan:
     transfer_outputs: tuple[str, ...]
     output_remaps: tuple[tuple[str, str], ...]
     requirements: str
-    resumable: bool
-    gpu_lab: bool
+    site_lines: list[tuple[str, str]]  # what the site adds (compiler/sites.py)
     command: str
     runs_gpu_checks: bool
     activation: Literal["image", "pixi-pack", "none"]  # how the .sh gets its environment
@@ -61,7 +62,8 @@ def requirements(project: Project, job: Job) -> str:
     driver = job.gpu.driver or (None if job.environment is None else project.environment(job.environment).driver_version)
     if job.resources.gpus > 0 and driver is not None:
         clauses.append(f"(GPUs_DriverVersion >= {driver})")
-    clauses.append(OS_REQUIREMENT)
+    if job.runtime == "pixi-pack":
+        clauses.append(OS_REQUIREMENT)
     clauses.extend(f"({clause})" for clause in job.requirements)
     return " && ".join(clauses)
 
@@ -101,8 +103,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         transfer_outputs=outputs,
         output_remaps=remaps,
         requirements=requirements(project, job),
-        resumable=job.checkpoint is not None or (job.resources.gpus > 0 and job.chtc.job_length == "short"),
-        gpu_lab=job.resources.gpus > 0 and job.chtc.gpu_lab,
+        site_lines=SITES[project.site].lines(job),
         command=" ".join(shell_word(argument) for argument in job.command),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
         activation="pixi-pack" if not container else ("none" if job.environment is None else "image"),

@@ -1,0 +1,75 @@
+"""Sites: what one HTCondor pool wants in a job's submit file that another would not.
+
+Each site is one small class behind the `Site` protocol, in one registry. A site says which of a
+job's spec keys it understands (a key meant for another site is a spec error, not silently
+dropped) and which submit commands and +Attributes it adds. A new site is a new class here.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from compiler.escape import classad_value
+from compiler.model import Job
+
+# (submit command or +Attribute, value as the submit file writes it)
+Lines = list[tuple[str, str]]
+
+
+class Site(Protocol):
+    name: str
+    keys: frozenset[str]  # the job keys only this site understands
+
+    def lines(self, job: Job) -> Lines: ...
+
+
+class Chtc:
+    """CHTC (guides and CHTC/templates-GPUs): the GPU Lab, its job lengths, backfill, flocking."""
+
+    name = "chtc"
+    keys = frozenset({"chtc"})
+
+    def lines(self, job: Job) -> Lines:
+        lines: Lines = []
+        if job.resources.gpus > 0 and job.chtc.gpu_lab:
+            lines.append(("+WantGPULab", "true"))
+            if job.chtc.job_length is not None:
+                lines.append(("+GPUJobLength", classad_value(job.chtc.job_length)))
+        # Resumable jobs give up the 72 h guarantee: only for jobs that checkpoint, unless asked.
+        resumable = job.chtc.resumable if job.chtc.resumable is not None else job.checkpoint is not None
+        if resumable:
+            lines.append(("+is_resumable", "true"))
+        if job.chtc.want_ospool:
+            lines.append(("want_ospool", "true"))
+        if job.chtc.want_campus_pools:
+            lines.append(("want_campus_pools", "true"))
+        return lines
+
+
+class OsPool:
+    """The OSPool: duration categories (held after 20 h / 40 h) and project accounting."""
+
+    name = "ospool"
+    keys = frozenset({"ospool"})
+
+    def lines(self, job: Job) -> Lines:
+        lines: Lines = []
+        if job.ospool.duration is not None:
+            lines.append(("+JobDurationCategory", classad_value(job.ospool.duration.capitalize())))
+        if job.ospool.project is not None:
+            lines.append(("+ProjectName", classad_value(job.ospool.project)))
+        return lines
+
+
+class Generic:
+    """Any HTCondor pool: nothing beyond what the job itself asks for."""
+
+    name = "generic"
+    keys: frozenset[str] = frozenset()
+
+    def lines(self, job: Job) -> Lines:
+        return []
+
+
+SITES: dict[str, Site] = {site.name: site for site in (Chtc(), Generic(), OsPool())}
+SITE_KEYS = frozenset().union(*(site.keys for site in SITES.values()))
