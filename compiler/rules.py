@@ -117,6 +117,14 @@ def _source_problems(project: Project, build_dir: str) -> Iterator[Problem]:
         seen.setdefault(name, path)
 
 
+def appended_by_the_trainer(project: Project, job: Job) -> str | None:
+    """The metrics file the bundled trainer appends to each epoch, when this job runs it."""
+    if project.source is not None or "src/torch_MNIST.py" not in job.command:
+        return None
+    command = list(job.command)
+    return command[command.index("--metrics-file") + 1] if "--metrics-file" in command[:-1] else "metrics.jsonl"
+
+
 def balanced(expression: str) -> bool:
     """Parentheses balance outside ClassAd string literals, and every literal is closed: a clause
     cannot close the ( ) it is written into and change what the others mean."""
@@ -212,6 +220,11 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     for key in ("on_exit_hold", "periodic_release"):
         if getattr(job, key) is not None and not balanced(getattr(job, key)):
             yield Problem(j(key), "unbalanced parentheses or quotes", (j(key),))
+    appended = appended_by_the_trainer(project, job)
+    if job.checkpoint is not None and appended in job.outputs and appended not in job.checkpoint.files:
+        yield Problem(j("checkpoint", "files"), f"the trainer appends to {appended} every epoch; an evicted job "
+                      f"restarts with its checkpoint files only, so list {appended} here too",
+                      (j("checkpoint"), j("outputs"), j("command")))
     for key in job.site_keys:
         if key not in SITES[project.site].keys:
             owner = next(site.name for site in SITES.values() if key in site.keys)

@@ -189,3 +189,20 @@ def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as error:
         project(path)
     assert "project.yaml:10:5: error: jobs.t.chtc: 'chtc' is for site: chtc, and this spec's site is ospool" in str(error.value)
+
+
+def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> None:
+    """Issue #12: an evicted job restarts with its checkpoint files only; metrics.jsonl, appended each
+    epoch, would lose every epoch before the eviction."""
+    from compiler.errors import SpecError
+
+    job = ("jobs:\n  t:\n    runtime: container\n    command: [python, src/torch_MNIST.py, --checkpoint, c.pt, --checkpoint-exit]\n"
+           "    outputs: [mnist_cnn.pt, metrics.jsonl]\n    checkpoint: {files: [c.pt]}\n")
+    path = tmp_path / "project.yaml"
+    path.write_text(HEAD + job)
+    with pytest.raises(SpecError) as error:
+        project(path)
+    assert ":10:25: error: jobs.t.checkpoint.files: the trainer appends to metrics.jsonl every epoch" in str(error.value)
+    path.write_text(HEAD + job.replace("files: [c.pt]", "files: [c.pt, metrics.jsonl]"))
+    sub = htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])
+    assert sub["transfer_checkpoint_files"] == "c.pt, metrics.jsonl"

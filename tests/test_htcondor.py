@@ -80,7 +80,7 @@ def test_chtc_and_checkpoint_attributes() -> None:
     assert "MY.is_resumable" not in docker and "MY.is_resumable" not in submit("mnist-gpu-pixi-pack")
     sweep = submit("mnist-sweep")
     assert sweep["checkpoint_exit_code"] == "85"
-    assert sweep["transfer_checkpoint_files"] == "checkpoint.pt"
+    assert sweep["transfer_checkpoint_files"] == "checkpoint.pt, metrics.jsonl"
     assert sweep["MY.is_resumable"] == "true"
     assert sweep["gpus_minimum_capability"] == "7.0" and sweep["gpus_minimum_memory"] == "8GB"
 
