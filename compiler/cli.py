@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from compiler import pipeline, writer
-from compiler.errors import EXIT_OK, PixiHtcError, SpecError, StaleError
-from compiler.resources import project_schema
+from . import pipeline, writer
+from .errors import EXIT_OK, PixiHtcError, SpecError, StaleError
+from .resources import project_schema
 
 DEFAULT_SPEC = Path("specs/project.yaml")
 DEFAULT_OUT = Path("build")
@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"pixi-htc: {len(compiled.artifacts)} generated files are current")
         return EXIT_OK
     if args.command == "submit":
-        from compiler import submit  # htcondor2 loads only when submitting
+        from . import submit  # htcondor2 loads only when submitting
 
         report = writer.stale_report(compiled.root, compiled.layout, compiled.artifacts)
         if report:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from compiler.workspace import Table
+from .workspace import Table
 
 _TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _CONDOR_SAFE = re.compile(r"[A-Za-z0-9_.,:=/@%+-]+")

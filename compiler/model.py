@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from compiler.workspace import Environment, Task, Workspace, build_environment, build_task, build_workspace
+from . import __version__
+from .workspace import Environment, Task, Workspace, build_environment, build_task, build_workspace
 
 Runtime = Literal["container", "pixi-pack"]
 
@@ -47,6 +48,11 @@ class CI:
     workflow: str = "pixi-htc.yml"
     branches: tuple[str, ...] = ("main",)
     pixi_version: str = "v0.77.0"
+    pixi_htc: str = f"pixi-htc=={__version__}"  # what CI pip-installs to run `pixi-htc check`
+
+    @property
+    def checks_this_repository(self) -> bool:
+        return self.pixi_htc == "."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,6 +205,7 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         workflow=ci_doc.get("workflow", CI.workflow),
         branches=tuple(ci_doc.get("branches", CI.branches)),
         pixi_version=ci_doc.get("pixi_version", CI.pixi_version),
+        pixi_htc=ci_doc.get("pixi_htc", CI.pixi_htc),
     )
     p = doc.get("pack", {})
     pack = Pack(

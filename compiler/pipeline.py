@@ -8,13 +8,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.artifacts import render_all
-from compiler.artifacts.base import Artifact, Layout
-from compiler.errors import UsageError
-from compiler.loader import load_spec
-from compiler.model import Project
-from compiler.validate import validate
-from compiler.writer import manifest_artifact
+from .artifacts import render_all
+from .artifacts.base import Artifact, Layout
+from .errors import UsageError
+from .loader import load_spec
+from .model import Project
+from .validate import validate
+from .writer import manifest_artifact
 
 # The build directory's name is written into the workflow (`run: bash <dir>/lock.sh --check`, the
 # paths filters) and the Dockerfile, and the spec's path into every header and the paths filter:

@@ -9,9 +9,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from compiler.loader import KeyPath
-from compiler.sites import SITES
-from compiler.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
+from .loader import KeyPath
+from .sites import SITES
+from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
 
 PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest schema v0.77.0)
 # The generated htcondor/ folder holds these scripts beside the jobs' <job>.sh.

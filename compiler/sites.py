@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from compiler.escape import classad_value
-from compiler.model import Job
+from .escape import classad_value
+from .model import Job
 
 # (submit command or +Attribute, value as the submit file writes it)
 Lines = list[tuple[str, str]]

@@ -8,10 +8,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from compiler.artifacts.htcondor import queue_variables
-from compiler.errors import EXIT_OK, UsageError
-from compiler.model import Job
-from compiler.pipeline import Compiled
+from .artifacts.htcondor import queue_variables
+from .errors import EXIT_OK, UsageError
+from .model import Job
+from .pipeline import Compiled
 
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 

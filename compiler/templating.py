@@ -6,8 +6,8 @@ from functools import cache
 
 import jinja2
 
-from compiler.escape import FILTERS
-from compiler.resources import TEMPLATES_DIR
+from .escape import FILTERS
+from .resources import TEMPLATES_DIR
 
 
 @cache

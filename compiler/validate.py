@@ -11,11 +11,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from compiler.errors import Diagnostic, SpecError
-from compiler.loader import KeyPath, LoadedSpec, format_key_path, to_plain
-from compiler.model import Project, build_project
-from compiler.resources import project_schema
-from compiler.rules import cross_key_problems, did_you_mean
+from .errors import Diagnostic, SpecError
+from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
+from .model import Project, build_project
+from .resources import project_schema
+from .rules import cross_key_problems, did_you_mean
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "nothing"}

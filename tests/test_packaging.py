@@ -37,7 +37,8 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_holds_the_schema_templates_and_payload(installed_wheel: Path) -> None:
-    package = installed_wheel / "compiler"
+    package = installed_wheel / "pixi_htc"
+    assert not (installed_wheel / "compiler").exists(), "a generic top-level name would shadow other packages"
     assert (package / "schema" / "project.schema.json").read_bytes() == (REPO / "schema" / "project.schema.json").read_bytes()
     assert sorted(p.name for p in (package / "templates").iterdir()) == sorted(
         p.name for p in (REPO / "compiler" / "templates").iterdir())
@@ -48,11 +49,11 @@ def test_installed_wheel_builds_the_same_bytes_as_the_checkout(installed_wheel: 
     (tmp_path / "specs").mkdir()
     shutil.copy(DEFAULT_SPEC, tmp_path / "specs" / "project.yaml")
     env = {**os.environ, "PYTHONPATH": str(installed_wheel)}
-    where = subprocess.run([sys.executable, "-c", "import compiler.resources as r; print(r.schema_path())"],
+    where = subprocess.run([sys.executable, "-c", "import pixi_htc.resources as r; print(r.schema_path())"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert Path(where.stdout.strip()).is_relative_to(installed_wheel), "the checkout, not the wheel, was imported"
 
-    subprocess.run([sys.executable, "-m", "compiler", "build", "specs/project.yaml", "--out", "build"],
+    subprocess.run([sys.executable, "-m", "pixi_htc", "build", "specs/project.yaml", "--out", "build"],
                    cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     built = tree_bytes(tmp_path / "build")  # the manifest among them, so a missing file shows too
     committed = {name: data for name, data in tree_bytes(REPO / "build").items() if name in built}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.artifacts import container, htcondor, payload, pixi, workflow
-from compiler.artifacts.base import Artifact, Layout
-from compiler.model import Project
+from . import container, htcondor, payload, pixi, workflow
+from .base import Artifact, Layout
+from ..model import Project
 
 Family = Callable[[Project, Layout], list[Artifact]]
 

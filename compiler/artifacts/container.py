@@ -8,9 +8,9 @@ BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile, which admits exa
 
 from __future__ import annotations
 
-from compiler.artifacts.base import Artifact, Layout, header
-from compiler.model import Project
-from compiler.templating import render as render_template
+from .base import Artifact, Layout, header
+from ..model import Project
+from ..templating import render as render_template
 
 
 

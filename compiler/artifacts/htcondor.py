@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from compiler.artifacts.base import Artifact, Layout, header
-from compiler.escape import shell_quote
-from compiler.model import PLACEHOLDER, Job, Project
-from compiler.sites import SITES
-from compiler.templating import render as render_template
+from .base import Artifact, Layout, header
+from ..escape import shell_quote
+from ..model import PLACEHOLDER, Job, Project
+from ..sites import SITES
+from ..templating import render as render_template
 
 # The seed lesson's clause ("no CentOS 7, for pty support"): it matters to vanilla-universe jobs,
 # which run on the host OS, not inside a container.

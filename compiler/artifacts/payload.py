@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from compiler.artifacts.base import Artifact, Layout, header
-from compiler.model import Project
-from compiler.resources import PAYLOAD_DIR
+from .base import Artifact, Layout, header
+from ..model import Project
+from ..resources import PAYLOAD_DIR
 
 PAYLOAD_FILES = ("torch_MNIST.py", "torch_detect_GPU.py")
 

@@ -3,9 +3,9 @@ and build/lock.sh, which locks it with the CUDA override the spec implies."""
 
 from __future__ import annotations
 
-from compiler.artifacts.base import Artifact, Layout, header
-from compiler.model import Project
-from compiler.templating import render as render_template
+from .base import Artifact, Layout, header
+from ..model import Project
+from ..templating import render as render_template
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from compiler.artifacts.base import Artifact, Layout, header
-from compiler.model import Project
-from compiler.templating import render as render_template
+from .base import Artifact, Layout, header
+from ..model import Project
+from ..templating import render as render_template
 
 # Pinned by commit (zizmor's unpinned-uses); the comment names the release. Each SHA was checked
 # against its tag in the action's repository (REFERENCE.md, "2026 corrections"); the node20 majors
@@ -38,10 +38,13 @@ FREE_DISK_PATHS = ("/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc", "/
 
 
 def trigger_paths(project: Project, layout: Layout, workflow: PurePosixPath) -> list[str]:
-    """Everything the image or the generated files are made from."""
-    spec_dir = project.spec_path.rsplit("/", 1)[0] if "/" in project.spec_path else project.spec_path
-    return sorted({f"{layout.build_dir}/**", f"{spec_dir}/**" if "/" in project.spec_path else spec_dir,
-                   "compiler/**", "schema/**", "pyproject.toml", "Makefile", str(workflow)})
+    """Everything the image or the generated files are made from: the spec's folder, the build
+    directory, the code (a file or a folder: both patterns), and pixi-htc itself where CI installs
+    it from this repository."""
+    spec_dir = project.spec_path.rsplit("/", 1)[0] + "/**" if "/" in project.spec_path else project.spec_path
+    code = [pattern for path in project.source or () for pattern in (path, f"{path}/**")]
+    own = ["compiler/**", "schema/**", "pyproject.toml"] if project.ci.checks_this_repository else []
+    return sorted({f"{layout.build_dir}/**", spec_dir, str(workflow), *code, *own})
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
@@ -54,6 +57,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         apptainer_version=APPTAINER_VERSION,
         free_disk_paths=FREE_DISK_PATHS,
         build_dir=layout.build_dir,
+        install=project.ci.pixi_htc,
         paths=trigger_paths(project, layout, path),
     )
     return [Artifact(path=path, text=text)]
