@@ -190,7 +190,7 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     """Build the model from a schema-valid document. Names come out sorted, so output order never
     depends on how the spec is ordered."""
     workspace = build_workspace(doc.get("workspace", {}))
-    environments = tuple(build_environment(name, body, workspace) for name, body in sorted(doc["environments"].items()))
+    environments = tuple(build_environment(name, body, workspace) for name, body in sorted(doc.get("environments", {}).items()))
     tasks = tuple(build_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
     c = doc.get("container", {})
     container = Container(

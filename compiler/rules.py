@@ -68,9 +68,10 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
                           f"({', '.join(project.workspace.platforms)})", (*platforms_read, ("workspace", "platforms")))
 
     for section, name in (("container", project.container.environment), ("pack", project.pack.environment)):
-        if (section == "container" or project.has_pixi_pack_jobs) and name not in environments:
+        needed = bool(environments) if section == "container" else project.has_pixi_pack_jobs
+        if needed and name not in environments:
             yield Problem((section, "environment"), f"environment '{name}' is not defined"
-                          f"{did_you_mean(name, environments)} (defined: {', '.join(sorted(environments))})",
+                          f"{did_you_mean(name, environments)} {_defined(environments)}",
                           ((section, "environment"), ("environments", name)))
     pack_env = environments.get(project.pack.environment)
     if project.has_pixi_pack_jobs and pack_env and project.pack.platform not in pack_env.platforms:
@@ -144,6 +145,12 @@ def balanced(expression: str) -> bool:
     return depth == 0 and not in_string
 
 
+def _defined(environments: dict[str, Environment]) -> str:
+    if not environments:
+        return "(the spec defines no environments: define one, or give the job an image of its own)"
+    return f"(defined: {', '.join(sorted(environments))})"
+
+
 def sweep_size(job: Job) -> tuple[int, int]:
     """Rows of the job's queue table and its size in characters, by arithmetic: a 724-byte spec once
     expanded to billions of rows before anything counted them."""
@@ -164,7 +171,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         pass  # someone else's image: nothing to activate, the GPU driver floor comes from gpu.driver
     elif env is None:
         yield Problem(j("environment"), f"environment '{job.environment}' is not defined"
-                      f"{did_you_mean(job.environment, environments)} (defined: {', '.join(sorted(environments))})",
+                      f"{did_you_mean(job.environment, environments)} {_defined(environments)}",
                       (*env_read, ("environments", job.environment)))
     else:
         if job.runtime == "container" and job.image is None and job.environment != project.container.environment:

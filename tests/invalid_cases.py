@@ -26,7 +26,9 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("wrong-version", "schema_version: 2\nname: demo\n" + ENVS, [":1:17: error: schema_version: must be 1, not 2"]),
     ("typo-top-key", HEAD + ENVS + "enviroments: {}\n", [":7:1: error: enviroments: unknown key 'enviroments'; did you mean 'environments'?"]),
     ("name-upper", "schema_version: 1\nname: Demo\n" + ENVS, [":2:7: error: name: 'Demo' is not valid"]),
-    ("no-environments", HEAD + "environments: {}\n", [":3:15: error: environments:", "should be non-empty"]),
+    ("no-environments", HEAD + "environments: {}\njobs:\n  t: {runtime: container, command: [x]}\n",
+     [":5:6: error: jobs.t.environment: environment 'gpu' is not defined (the spec defines no environments: define one, "
+      "or give the job an image of its own) (this is the default value; set the key in the spec)"]),
     ("environments-list", HEAD + "environments: [cpu, gpu]\n", [":3:15: error: environments: expected a mapping, got a list"]),
     ("env-underscore", HEAD + 'environments:\n  gpu_env:\n    cuda: "12"\n', [":4:3: error: environments.gpu_env: pixi rejects environment name 'gpu_env'", "try 'gpu-env'"]),
     ("env-upper", HEAD + "environments:\n  GPU: {}\n", [":4:3: error: environments.GPU: pixi rejects environment name 'GPU'"]),
@@ -65,8 +67,8 @@ CASES: list[tuple[str, str, list[str]]] = [
       "2 error(s); nothing was written."]),
     ("bad-name-and-cross-key", "schema_version: 1\nname: Demo\n" + ENVS + "jobs:\n  train:\n    runtime: container\n    command: ['{lr}']\n",
      [":2:7: error: name:", ":10:15: error: jobs.train.command[0]: '{lr}' names no sweep variable", "2 error(s)"]),
-    ("no-environments-and-cross-key", HEAD + "jobs:\n  train:\n    runtime: container\n    command: ['$(Process)']\n",
-     [":1:1: error: missing required key 'environments'", ":6:15: error: jobs.train.command[0]: '$('", "2 error(s)"]),
+    ("no-name-and-cross-key", "schema_version: 1\n" + ENVS + "jobs:\n  train:\n    runtime: container\n    command: ['$(Process)']\n",
+     [":1:1: error: missing required key 'name'", ":9:15: error: jobs.train.command[0]: '$('", "2 error(s)"]),
     ("cuda-text-no-follow-on", HEAD + "environments:\n  gpu:\n    cuda: twelve\n" + JOB,
      [":5:11: error: environments.gpu.cuda: 'twelve' is not valid", "1 error(s); nothing was written."]),
     ("workspace-typo-no-follow-on", HEAD + "workspace:\n  platforms: [linux64]\nenvironments:\n  cpu:\n    platforms: [linux-64, linux-aarch64]\n"

@@ -206,3 +206,24 @@ def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> N
     path.write_text(HEAD + job.replace("files: [c.pt]", "files: [c.pt, metrics.jsonl]"))
     sub = htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])
     assert sub["transfer_checkpoint_files"] == "c.pt, metrics.jsonl"
+
+
+def test_jobs_in_images_of_their_own_need_no_environment(tmp_path: Path) -> None:
+    """Issue #11: 11 of 21 real submit files run someone else's image. Such a spec needs no placeholder
+    environment, and gets no workspace, Dockerfile, lock or image jobs it did not ask for."""
+    from compiler.artifacts import render_all
+    from compiler.artifacts.base import Layout
+
+    path = tmp_path / "project.yaml"
+    path.write_text("schema_version: 1\nname: videos\nsource: []\njobs:\n  track:\n    runtime: container\n"
+                    "    image: docker://ghcr.io/talmolab/sleap:1.3.3\n    command: [sleap-track, x.mp4]\n"
+                    "    gpu: {driver: '11.8'}\n")
+    p = project(path)
+    out = {str(a.path): a.text for a in render_all(p, Layout())}
+    assert sorted(out) == [".github/workflows/pixi-htc.yml", "build/htcondor/interact.sh", "build/htcondor/submit.sh",
+                           "build/htcondor/track.sh", "build/htcondor/track.sub"]
+    from ruamel.yaml import YAML
+
+    assert list(YAML(typ="safe").load(out[".github/workflows/pixi-htc.yml"])["jobs"]) == ["check"]
+    sub = htcondor2.Submit(out["build/htcondor/track.sub"])
+    assert sub["requirements"] == "(GPUs_DriverVersion >= 11.8)" and "transfer_input_files" not in sub

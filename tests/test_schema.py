@@ -82,7 +82,7 @@ def _model_value(project: model.Project, path: tuple[str, ...]) -> Any:
 
 
 # Schema defaults of containers ({} or []) that the model represents as a nested default object.
-CONTAINER_DEFAULTS = {"workspace", "tasks", "container", "ci", "pack", "jobs", "$defs.job.resources", "$defs.job.gpu",
+CONTAINER_DEFAULTS = {"workspace", "environments", "tasks", "container", "ci", "pack", "jobs", "$defs.job.resources", "$defs.job.gpu",
                       "$defs.job.chtc", "$defs.job.sweep", "$defs.job.inputs", "$defs.job.outputs",
                       "$defs.environment.dependencies", "workspace.pypi_dependencies", "workspace.pypi_options",
                       "workspace.target", "workspace.activation", "$defs.environment.pypi_dependencies",

@@ -32,6 +32,8 @@ def image_labels(project: Project) -> list[tuple[str, str]]:
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
+    if not project.environments:
+        return []  # no environment to bake: the jobs name images of their own
     files = code(project, layout)
     context = {
         "header": header(project),

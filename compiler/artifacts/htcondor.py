@@ -138,6 +138,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
             artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
                 "wrapper.sh.j2", jobs=[p.job.name for p in plans], header=header(project), script=script,
                 interactive=interactive, purpose=purpose)))
-    artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
-        "pack.sh.j2", pack=project.pack, header=header(project))))
+    if project.environments:
+        artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
+            "pack.sh.j2", pack=project.pack, header=header(project))))
     return artifacts

@@ -9,6 +9,8 @@ from ..templating import render as render_template
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
+    if not project.environments:
+        return []  # jobs in images of their own: no workspace to lock
     return [
         Artifact(path=layout.build("pixi.toml"),
                  text=render_template("pixi.toml.j2", project=project, header=header(project))),
