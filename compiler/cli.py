@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     with_spec("check", "exit 1 with a diff when generated files are stale or edited by hand")
     with_spec("validate", "check the spec only", out=False)
     commands.add_parser("schema", help="print the spec's JSON Schema")
+    init = commands.add_parser("init", help="write a first spec: the bundled example, or moved in from a file")
+    init.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="default: %(default)s")
+    init.add_argument("--from", dest="source", type=Path, help="a pixi.toml, pyproject.toml ([tool.pixi]) or .sub file")
     submit = with_spec("submit", "submit a job to HTCondor (refuses when build/ is stale)")
     submit.add_argument("--job", help="the job to submit (default: the only one, or all with --dry-run)")
     submit.add_argument("--dry-run", action="store_true", help="list the jobs that would be queued")
@@ -59,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "schema":
         print(json.dumps(project_schema(), indent=2))
+        return EXIT_OK
+    if args.command == "init":
+        from .init import init  # only this command needs it
+
+        lost = init(args.spec, args.source)
+        print(f"wrote {args.spec} and {args.spec.parent / 'project.schema.json'}; next: pixi-htc build")
+        for item in lost:
+            print(f"not carried over: {item}", file=sys.stderr)
         return EXIT_OK
     if args.command == "validate":
         # Nothing is generated, so the spec may live anywhere; it is shown relative to here.

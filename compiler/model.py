@@ -151,7 +151,7 @@ class Project:
     spec_path: str
     spec_sha256: str
     name: str
-    version: str = "0.1.0"
+    version: str | None = None
     description: str = ""
     workspace: Workspace = field(default_factory=Workspace)
     environments: tuple[Environment, ...]

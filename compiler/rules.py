@@ -18,9 +18,6 @@ PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest s
 # A queue table larger than this is a mistake, and would take minutes and gigabytes to write.
 MAX_SWEEP_ROWS = 100_000
 MAX_SWEEP_TEXT = 16 * 1024 * 1024
-# Attributes the generated .sub sets; a job's own `attributes` may not set them a second time.
-GENERATED_ATTRIBUTES = frozenset({"wantgpulab", "gpujoblength", "is_resumable", "jobbatchname", "jobdurationcategory",
-                                  "projectname"})
 RESERVED_JOB_NAMES = frozenset({"submit", "interact"})
 
 
@@ -238,9 +235,9 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
             yield Problem(j(key), f"'{key}' is for site: {owner}, and this spec's site is {project.site}",
                           (j(key), ("site",)), at_key=True)
     for name, _ in job.attributes:
-        if name.lower() in GENERATED_ATTRIBUTES:
-            yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from chtc, checkpoint or batch_name)",
-                          (j("attributes"),), at_key=True)
+        if name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
+            yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from batch_name or the site's "
+                          f"keys, site: {project.site})", (j("attributes"), ("site",)), at_key=True)
     for key, paths in (("inputs", job.inputs), ("outputs", job.outputs)):
         for index, path in enumerate(paths):
             for name in PLACEHOLDER.findall(path):

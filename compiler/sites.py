@@ -19,6 +19,7 @@ Lines = list[tuple[str, str]]
 class Site(Protocol):
     name: str
     keys: frozenset[str]  # the job keys only this site understands
+    attributes: frozenset[str]  # the +Attributes it writes (lower case), which a job's own may not repeat
 
     def lines(self, job: Job) -> Lines: ...
 
@@ -28,6 +29,7 @@ class Chtc:
 
     name = "chtc"
     keys = frozenset({"chtc"})
+    attributes = frozenset({"wantgpulab", "gpujoblength", "is_resumable"})
 
     def lines(self, job: Job) -> Lines:
         lines: Lines = []
@@ -51,6 +53,7 @@ class OsPool:
 
     name = "ospool"
     keys = frozenset({"ospool"})
+    attributes = frozenset({"jobdurationcategory", "projectname"})
 
     def lines(self, job: Job) -> Lines:
         lines: Lines = []
@@ -66,6 +69,7 @@ class Generic:
 
     name = "generic"
     keys: frozenset[str] = frozenset()
+    attributes: frozenset[str] = frozenset()
 
     def lines(self, job: Job) -> Lines:
         return []

@@ -13,6 +13,7 @@ from tests.test_schema import load_spec_text
 BROKEN = """\
 schema_version: 1
 name: demo
+site: chtc
 workspace: {platforms: [linux-64, osx-arm64], default_environment: gpus}
 source: [build/src, a/model, b/model]
 environments:
