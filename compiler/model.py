@@ -31,11 +31,13 @@ class Container:
     environment: str = "gpu"
     pixi_image: str = "ghcr.io/prefix-dev/pixi:0.77.0-noble"
     image: str
-    tag: str = "latest"
+    tag: str | None = None  # None until the pipeline derives it from the image's content (image_tag.py)
     apptainer: bool = False
 
     @property
     def docker_reference(self) -> str:
+        if self.tag is None:
+            raise RuntimeError("the image tag is derived in the pipeline (image_tag.with_content_tag) before rendering")
         return f"docker://{self.image}:{self.tag}"
 
     @property

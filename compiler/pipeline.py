@@ -11,6 +11,7 @@ from pathlib import Path
 from .artifacts import render_all
 from .artifacts.base import Artifact, Layout
 from .errors import UsageError
+from .image_tag import with_content_tag
 from .loader import load_spec
 from .model import Project
 from .validate import validate
@@ -109,7 +110,7 @@ def compile_spec(spec: Path, out_dir: Path) -> Compiled:
     out = build_dir(out_dir, spec)
     root = out.parent
     layout = Layout(build_dir=out.name)
-    project = load_project(spec, root, build_dir=layout.build_dir)
+    project = with_content_tag(load_project(spec, root, build_dir=layout.build_dir), layout, root)
     artifacts = render_all(project, layout)
     manifest = manifest_artifact(artifacts, layout, project.spec_path, project.spec_sha256)
     return Compiled(project=project, root=root, layout=layout, artifacts=[*artifacts, manifest])

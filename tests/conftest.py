@@ -7,8 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from compiler.model import Project
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "specs" / "project.yaml"
@@ -27,6 +31,16 @@ jobs:
     runtime: container
     command: [python, train.py]
 """
+
+
+def load_project(spec: Path, root: Path = REPO) -> "Project":
+    """The model as the pipeline makes it, image tag derived (from `root`'s build/pixi.lock and code)."""
+    from compiler.artifacts.base import Layout
+    from compiler.image_tag import with_content_tag
+    from compiler.loader import load_spec
+    from compiler.validate import validate
+
+    return with_content_tag(validate(load_spec(spec, "specs/project.yaml")), Layout(), root)
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

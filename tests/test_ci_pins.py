@@ -19,7 +19,7 @@ from compiler.artifacts import render_all
 from compiler.artifacts.base import Layout
 from compiler.loader import load_spec
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC, REPO
+from tests.conftest import DEFAULT_SPEC, REPO, load_project
 from tests.test_pixi import pixi_schema_errors
 
 WORKFLOW_PATH = ".github/workflows/pixi-htc.yml"
@@ -50,7 +50,7 @@ def workflow_text(spec_text: str | None = None, tmp_path: Path | None = None) ->
         assert tmp_path is not None
         spec = tmp_path / "project.yaml"
         spec.write_text(spec_text)
-    project = validate(load_spec(spec, "specs/project.yaml"))
+    project = load_project(spec)
     return {str(a.path): a.text for a in render_all(project, Layout())}[WORKFLOW_PATH]
 
 

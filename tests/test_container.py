@@ -22,7 +22,7 @@ from compiler.escape import docker_json, yaml_string
 from compiler.loader import load_spec
 from compiler.model import Project
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC
+from tests.conftest import DEFAULT_SPEC, load_project
 
 BIN = Path(sys.executable).parent
 
@@ -37,14 +37,14 @@ def tool(name: str) -> str:
 def project_from(text: str, tmp_path: Path) -> Project:
     spec = tmp_path / "project.yaml"
     spec.write_text(text)
-    return validate(load_spec(spec, "specs/project.yaml"))
+    return load_project(spec)
 
 
 def outputs(project: Project) -> dict[str, str]:
     return {str(a.path): a.text for a in render_all(project, Layout())}
 
 
-DEFAULT = outputs(validate(load_spec(DEFAULT_SPEC, "specs/project.yaml")))
+DEFAULT = outputs(load_project(DEFAULT_SPEC))
 
 
 def instructions(text: str) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
@@ -94,9 +94,8 @@ def test_dockerfile_holds_exactly_the_instructions_the_spec_implies() -> None:
     assert parsed[14][2] == ("--from=build", "--chmod=0755") and parsed[15][1] == ("build/src", "/app/src")
     assert parsed[16][1] == ("/app/entrypoint.sh",)
     labels = dict(zip(parsed[7][1][::2], parsed[7][1][1::2]))
-    import hashlib
-
-    assert json.loads(labels["io.github.pixi-htc.spec-sha256"]) == hashlib.sha256(DEFAULT_SPEC.read_bytes()).hexdigest()
+    # No spec hash in the image: its tag is a digest of its content, and a job's memory is not content.
+    assert "io.github.pixi-htc.spec-sha256" not in labels
     assert json.loads(labels["org.opencontainers.image.description"]) == spec["description"]
 
 
@@ -235,13 +234,14 @@ def test_workflow_shape() -> None:
     assert image["permissions"] == {"contents": "read", "packages": "write"}
     steps = {step.get("name") or step["uses"].split("@")[0]: step for step in image["steps"]}
     assert "type=sha" in steps["Docker metadata"]["with"]["tags"]
-    assert "type=raw,value=noble-cuda-12" in steps["Docker metadata"]["with"]["tags"]
+    tag = load_project(DEFAULT_SPEC).container.tag
+    assert f"type=raw,value={tag}" in steps["Docker metadata"]["with"]["tags"]
     assert steps["Docker metadata"]["with"]["images"] == "ghcr.io/pixi-htc/hello-pytorch"
     assert steps["Log in to ghcr.io"]["if"] == "github.event_name != 'pull_request'"
     build = steps["Build, and push unless this is a pull request"]["with"]
     assert build["push"] == "${{ github.event_name != 'pull_request' }}"
     assert build["context"] == "." and build["file"] == "build/Dockerfile"
-    assert "oras://ghcr.io/pixi-htc/hello-pytorch:noble-cuda-12-sif" in jobs["apptainer"]["steps"][-1]["run"]
+    assert f"oras://ghcr.io/pixi-htc/hello-pytorch:{tag}-sif" in jobs["apptainer"]["steps"][-1]["run"]
 
 
 def test_every_action_is_pinned_to_a_commit() -> None:

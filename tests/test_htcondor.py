@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import subprocess
 import tarfile
@@ -16,13 +17,13 @@ from compiler.artifacts.htcondor import render, shell_word
 from compiler.loader import load_spec
 from compiler.model import Project
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC, run_cli, shellcheck
+from tests.conftest import DEFAULT_SPEC, run_cli, shellcheck, load_project
 
 SPEC = YAML(typ="safe").load(DEFAULT_SPEC.read_text())
 
 
 def project(spec: Path = DEFAULT_SPEC) -> Project:
-    return validate(load_spec(spec, "specs/project.yaml"))
+    return load_project(spec)
 
 
 def files(p: Project | None = None) -> dict[str, str]:
@@ -56,7 +57,9 @@ def test_submit_file_says_what_the_spec_says(job: str) -> None:
         assert sub["universe"] == "vanilla" and "container_image" not in sub
         assert inputs[0] == SPEC["pack"]["archive"]
     else:
-        assert sub["container_image"] == f"docker://{SPEC['container']['image']}:{SPEC['container']['tag']}"
+        tag = project().container.tag or ""
+        assert re.fullmatch(r"gpu-[0-9a-f]{12}", tag), "the default tag is the image content's digest"
+        assert sub["container_image"] == f"docker://{SPEC['container']['image']}:{tag}"
     assert [o.strip() for o in sub["transfer_output_files"].split(",")] == body["outputs"]
     # The OS clause is for the vanilla universe, where the job runs on the host's OS.
     expected = "(GPUs_DriverVersion >= 12.0)" + (" && (OpSysMajorVer > 7)" if "pixi-pack" in job else "")

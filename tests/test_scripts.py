@@ -16,7 +16,7 @@ from compiler.artifacts import render_all
 from compiler.artifacts.base import Layout
 from compiler.loader import load_spec
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC
+from tests.conftest import DEFAULT_SPEC, load_project
 from tests.test_htcondor import _sandbox, _write_exe
 
 JOBS = [("mnist-gpu-docker", ["7", "0"]), ("mnist-gpu-pixi-pack", ["7", "0"]),
@@ -91,7 +91,7 @@ def test_the_payloads_failure_is_the_jobs_failure(tmp_path: Path, job: str, args
 # --- B: pack.sh and the pixi-pack pin ------------------------------------------------------------
 
 def _rendered() -> dict[str, str]:
-    project = validate(load_spec(DEFAULT_SPEC, "specs/project.yaml"))
+    project = load_project(DEFAULT_SPEC)
     return {str(a.path): a.text for a in render_all(project, Layout())}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from compiler.mnist_data import write_tarball
-from tests.conftest import REPO
+from tests.conftest import REPO, load_project
 
 pytest.importorskip("torch")
 pytest.importorskip("torchvision")
@@ -155,7 +155,7 @@ def test_generated_jobs_call_the_trainer_with_flags_it_accepts() -> None:
         import torch_MNIST as trainer
     finally:
         sys.path.pop(0)
-    project = validate(load_spec(DEFAULT_SPEC, "specs/project.yaml"))
+    project = load_project(DEFAULT_SPEC)
     for job in project.jobs:
         assert job.command[1] == "src/torch_MNIST.py"
         values = {name: values[0] for name, values in job.sweep}

@@ -21,13 +21,13 @@ def code(project: Project, layout: Layout) -> list[tuple[str, str]]:
 
 
 def image_labels(project: Project) -> list[tuple[str, str]]:
-    """OCI labels without timestamps. CI's docker/metadata-action adds the real source repository."""
+    """OCI labels without timestamps or the spec's hash (the image tag digests the image's content,
+    which an edit to a job does not change). CI's docker/metadata-action adds the real source repository."""
     owner_and_name = project.container.image.removeprefix("ghcr.io/")
     return [
         ("org.opencontainers.image.title", project.name),
         ("org.opencontainers.image.description", project.description or project.name),
         ("org.opencontainers.image.source", f"https://github.com/{owner_and_name}"),
-        ("io.github.pixi-htc.spec-sha256", project.spec_sha256),
     ]
 
 
