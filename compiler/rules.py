@@ -15,6 +15,15 @@ from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
 
 PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest schema v0.77.0)
 # The generated htcondor/ folder holds these scripts beside the jobs' <job>.sh.
+# Job ClassAd attributes that the generated .sub's submit commands set (and the commands' names):
+# a +Name among them would replace what the compiler wrote, e.g. +Requirements its one requirements.
+SUBMIT_ATTRIBUTES = frozenset(name.lower() for name in (
+    "Requirements", "Cmd", "Args", "Arguments", "Executable", "Environment", "Env", "Universe", "JobUniverse",
+    "ContainerImage", "Container_Image", "TransferInput", "TransferOutput", "TransferOutputRemaps",
+    "TransferCheckpoint", "CheckpointExitCode", "ShouldTransferFiles", "WhenToTransferOutput", "RequestCpus",
+    "RequestGpus", "RequestMemory", "RequestDisk", "RequireGPUs", "GPUsMinCapability", "GPUsMinMemory", "In", "Out",
+    "Err", "UserLog", "Log", "Output", "Error", "Iwd", "OnExitHold", "PeriodicRelease", "MaxRetries", "StreamOut",
+    "StreamErr", "Queue", "Transfer_Input_Files", "Transfer_Output_Files"))
 # A queue table larger than this is a mistake, and would take minutes and gigabytes to write.
 MAX_SWEEP_ROWS = 100_000
 MAX_SWEEP_TEXT = 16 * 1024 * 1024
@@ -123,23 +132,16 @@ def appended_by_the_trainer(project: Project, job: Job) -> str | None:
     return command[command.index("--metrics-file") + 1] if "--metrics-file" in command[:-1] else "metrics.jsonl"
 
 
-def balanced(expression: str) -> bool:
-    """Parentheses balance outside ClassAd string literals, and every literal is closed: a clause
-    cannot close the ( ) it is written into and change what the others mean."""
-    depth, in_string, escaped = 0, False, False
-    for char in expression:
-        if escaped:
-            escaped = False
-        elif in_string:
-            escaped = char == "\\"
-            in_string = char != '"'
-        elif char == '"':
-            in_string = True
-        elif char in "()":
-            depth += 1 if char == "(" else -1
-            if depth < 0:
-                return False
-    return depth == 0 and not in_string
+def classad_error(expression: str) -> str | None:
+    """Why HTCondor's own ClassAd parser rejects the expression, or None. A clause that does not
+    parse alone (`a) || (b`) could close the ( ) it is written into and change the others."""
+    import classad2  # ships with htcondor; imported here so that specs without expressions skip it
+
+    try:
+        classad2.ExprTree(expression)
+    except Exception:  # classad2 raises ClassAdException, a plain Exception subclass
+        return "HTCondor cannot parse it as a ClassAd expression"
+    return None
 
 
 def _defined(environments: dict[str, Environment]) -> str:
@@ -218,12 +220,12 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         yield Problem(j("sweep", name), f"sweep variable '{name}' is not used in command (write {{{name}}})",
                       (j("command"), j("sweep")), at_key=True)
     for index, clause in enumerate(job.requirements):
-        if not balanced(clause):
-            yield Problem(j("requirements", index), "unbalanced parentheses or quotes: each clause must stand on its "
-                          "own inside ( ), ANDed with the others", (j("requirements"),))
+        if problem := classad_error(clause):
+            yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "
+                          "the others", (j("requirements"),))
     for key in ("on_exit_hold", "periodic_release"):
-        if getattr(job, key) is not None and not balanced(getattr(job, key)):
-            yield Problem(j(key), "unbalanced parentheses or quotes", (j(key),))
+        if getattr(job, key) is not None and (problem := classad_error(getattr(job, key))):
+            yield Problem(j(key), problem, (j(key),))
     appended = appended_by_the_trainer(project, job)
     if job.checkpoint is not None and appended in job.outputs and appended not in job.checkpoint.files:
         yield Problem(j("checkpoint", "files"), f"the trainer appends to {appended} every epoch; an evicted job "
@@ -235,7 +237,10 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
             yield Problem(j(key), f"'{key}' is for site: {owner}, and this spec's site is {project.site}",
                           (j(key), ("site",)), at_key=True)
     for name, _ in job.attributes:
-        if name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
+        if name.lower() in SUBMIT_ATTRIBUTES:
+            yield Problem(j("attributes", name), f"+{name} is the job attribute a submit command of the generated "
+                          ".sub sets; use the spec's own key for it", (j("attributes"),), at_key=True)
+        elif name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
             yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from batch_name or the site's "
                           f"keys, site: {project.site})", (j("attributes"), ("site",)), at_key=True)
     for key, paths in (("inputs", job.inputs), ("outputs", job.outputs)):

@@ -35,7 +35,7 @@ jobs:
     command: [python, "{lr}", "$(Process)"]
     sweep: {rate: [1], process: [2]}
     requirements: ["a) || (b"]
-    attributes: {WantGPULab: false}
+    attributes: {WantGPULab: false, Requirements: "true"}
     inputs: ["data/{rat}.tar.gz"]
   b:
     runtime: pixi-pack
@@ -93,7 +93,8 @@ def test_every_rule_fires_where_it_should() -> None:
         ("jobs.b.environment", "the pixi-pack archive holds only 'cpu'"),
         ("jobs.b.gpu", "GPU constraints on a job that requests no GPU"),
         ("jobs.b.image", "a pixi-pack job runs in the vanilla universe"),
-        ("jobs.a.requirements.0", "unbalanced parentheses or quotes"),
+        ("jobs.a.requirements.0", "HTCondor cannot parse it as a ClassAd expression"),
+        ("jobs.a.attributes.Requirements", "+Requirements is the job attribute a submit command"),
         ("jobs.a.attributes.WantGPULab", "pixi-htc sets +WantGPULab itself"),
         ("jobs.a.inputs.0", "'{rat}' names no sweep variable; did you mean 'rate'?"),
         ("jobs.c.environment", "environment 'nowhere' is not defined"),
