@@ -32,7 +32,7 @@ environments:
 container: {environment: cuda}
 """
 PYTORCH_PYPI_TOML = {
-    "workspace": {"name": "demo", "version": "0.1.0", "channels": ["conda-forge"], "platforms": ["linux-64", "osx-arm64"]},
+    "workspace": {"name": "demo", "channels": ["conda-forge"], "platforms": ["linux-64", "osx-arm64"]},
     "dependencies": {"python": "3.12.*"},
     "pypi-options": {"extra-index-urls": ["https://download.pytorch.org/whl/cu124"]},
     "feature": {"cuda": {"system-requirements": {"cuda": "12.4"},
@@ -125,6 +125,7 @@ def test_real_workspace_shapes_come_back(tmp_path: Path, spec: str, expected: di
     path.write_text(spec)
     manifest = generated(path)
     assert _contains(manifest, expected) == []
+    assert "version" not in manifest["workspace"], "a version the spec never set was invented"
     assert pixi_schema_errors(manifest) == []
 
 
