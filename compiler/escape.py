@@ -17,6 +17,9 @@ _CONDOR_SAFE = re.compile(r"[A-Za-z0-9_.,:=/@%+-]+")
 # a leading '%' (`%post` is job control) and a leading `NAME=` (an assignment) are quoted.
 _SHELL_SAFE = re.compile(r"(?![A-Za-z_][A-Za-z0-9_]*=)[A-Za-z0-9_./:,+@-][A-Za-z0-9_./:,+@%=-]*")
 _CONDOR_MACRO = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
+# What an #SBATCH option's value may hold: sbatch splits the line at whitespace and reads quotes and
+# '#' its own way, so a value outside this set is refused, never quoted.
+_SBATCH_SAFE = re.compile(r"[A-Za-z0-9_.,:=&|()\[\]*%/@+-]+")
 
 
 def toml_string(value: str) -> str:
@@ -128,6 +131,15 @@ def condor_environment(pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...
     return '"' + " ".join(words) + '"'
 
 
+def sbatch_value(value: object) -> str:
+    """The value of an `#SBATCH --option=value` line. The schema's patterns already narrow every
+    value; this is the last guard against whitespace, a quote or a newline (a new line of the script)."""
+    text = str(value)
+    if not _SBATCH_SAFE.fullmatch(text):
+        raise ValueError(f"unsafe value for an #SBATCH line: {text!r}")
+    return text
+
+
 FILTERS = {
     "toml": toml_string,
     "toml_key": toml_key,
@@ -142,4 +154,5 @@ FILTERS = {
     "condor_arguments": condor_arguments,
     "condor_environment": condor_environment,
     "classad": classad_value,
+    "sbatch": sbatch_value,
 }

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import __version__
 from .workspace import Environment, Task, Workspace, build_environment, build_task, build_workspace
 
-Runtime = Literal["container", "pixi-pack"]
+Runtime = Literal["container", "pixi-pack", "pixi"]
+Scheduler = Literal["htcondor", "slurm"]
 
 # Placeholders a command may use besides sweep variables; the .sh receives them as $1 and $2.
 BUILTIN_PLACEHOLDERS = ("cluster", "process")
 # `{name}` in a command argument; validation allows only sweep variables and the built-ins above.
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # Unpacking a pixi-pack archive in every job needs room (REFERENCE.md, from the CHTC lesson).
-RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB")}
+RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB"),
+                                                     "pixi": ("2GB", "2GB")}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 
 
@@ -75,6 +77,7 @@ class Resources:
     gpus: int = 1
     memory: str
     disk: str
+    disk_set: bool = False  # whether the spec names disk (Slurm asks for --tmp only then)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +103,29 @@ class OsPool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Slurm:
+    """Slurm settings: the spec's top-level `slurm`, each job's own `slurm` overriding it key by key."""
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    constraint: str | None = None
+    time: str | None = None  # None: the partition's default limit
+    max_running: int | None = None  # the array's %limit; None: no limit
+    signal_seconds: int = 300  # --signal=B:USR1@<this> for a checkpointing job
+    gpu_option: Literal["gres", "gpus"] = "gres"
+    gpu_type: str | None = None
+
+    def merged(self, overrides: dict[str, Any]) -> Slurm:
+        return replace(self, **{key: _slurm_value(key, value) for key, value in overrides.items()})
+
+
+def _slurm_value(key: str, value: Any) -> Any:
+    # A bare integer time is minutes, as sbatch reads it.
+    return str(value) if key == "time" else value
+
+
+@dataclass(frozen=True, kw_only=True)
 class Checkpoint:
     files: tuple[str, ...]
     exit_code: int = 85
@@ -109,6 +135,7 @@ class Checkpoint:
 class Job:
     name: str
     runtime: Runtime
+    scheduler: Scheduler = "htcondor"
     environment: str | None  # None: someone else's image, which activates nothing
     image: str | None = None
     command: tuple[str, ...]
@@ -130,6 +157,8 @@ class Job:
     max_retries: int | None = None
     on_exit_hold: str | None = None
     periodic_release: str | None = None
+    slurm: Slurm = field(default_factory=Slurm)
+    keys: tuple[str, ...] = ()  # the keys the spec sets on this job, sorted (scheduler-only keys are checked)
 
     @property
     def sweep_variables(self) -> tuple[str, ...]:
@@ -163,6 +192,9 @@ class Project:
     pack: Pack = field(default_factory=Pack)
     jobs: tuple[Job, ...] = ()
     site: Literal["chtc", "ospool", "generic"] = "generic"
+    scheduler: Scheduler = "htcondor"
+    slurm: Slurm = field(default_factory=Slurm)
+    keys: tuple[str, ...] = ()  # the top-level keys the spec sets, sorted
     source: tuple[str, ...] | None = None  # None: the bundled MNIST trainer, written to build/src
 
     def source_paths(self, build_dir: str) -> tuple[str, ...]:
@@ -175,6 +207,9 @@ class Project:
     @property
     def has_pixi_pack_jobs(self) -> bool:
         return any(job.runtime == "pixi-pack" for job in self.jobs)
+
+    def jobs_on(self, scheduler: Scheduler) -> tuple[Job, ...]:
+        return tuple(job for job in self.jobs if job.scheduler == scheduler)
 
     @property
     def lock_cuda(self) -> str | None:
@@ -215,13 +250,18 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         platform=p.get("platform", Pack.platform),
         archive=p.get("archive", Pack.archive),
     )
-    jobs = tuple(_job(name, body, container, pack) for name, body in sorted(doc.get("jobs", {}).items()))
+    scheduler = doc.get("scheduler", Project.scheduler)
+    slurm = Slurm().merged(doc.get("slurm", {}))
+    jobs = tuple(_job(name, body, container, pack, scheduler, slurm) for name, body in sorted(doc.get("jobs", {}).items()))
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,
         name=doc["name"],
         source=tuple(doc["source"]) if "source" in doc else None,
         site=doc.get("site", Project.site),
+        scheduler=scheduler,
+        slurm=slurm,
+        keys=tuple(sorted(doc)),
         version=doc.get("version", Project.version),
         description=doc.get("description", Project.description),
         workspace=workspace,
@@ -234,7 +274,7 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     )
 
 
-def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> Job:
+def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, scheduler: Scheduler, slurm: Slurm) -> Job:
     runtime: Runtime = body["runtime"]
     memory, disk = RESOURCE_DEFAULTS[runtime]
     r = body.get("resources", {})
@@ -244,6 +284,7 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
     return Job(
         name=name,
         runtime=runtime,
+        scheduler=body.get("scheduler", scheduler),
         environment=body.get("environment", _default_environment(body, runtime, container, pack)),
         image=body.get("image"),
         command=tuple(_argument(a) for a in body["command"]),
@@ -251,7 +292,7 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         outputs=tuple(body.get("outputs", ())),
         # JSON Schema's "integer" accepts 2.0: the model holds ints, so the .sub says 2, not 2.0.
         resources=Resources(cpus=int(r.get("cpus", Resources.cpus)), gpus=int(r.get("gpus", Resources.gpus)),
-                            memory=r.get("memory", memory), disk=r.get("disk", disk)),
+                            memory=r.get("memory", memory), disk=r.get("disk", disk), disk_set="disk" in r),
         gpu=GpuConstraints(min_capability=None if "min_capability" not in g else float(g["min_capability"]),
                            min_memory=g.get("min_memory"),
                            driver=None if "driver" not in g else _driver(g["driver"])),
@@ -271,6 +312,8 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         max_retries=None if "max_retries" not in body else int(body["max_retries"]),
         on_exit_hold=body.get("on_exit_hold"),
         periodic_release=body.get("periodic_release"),
+        slurm=slurm.merged(body.get("slurm", {})),
+        keys=tuple(sorted(body)),
     )
 
 
@@ -278,6 +321,8 @@ def _default_environment(body: dict[str, Any], runtime: Runtime, container: Cont
     """A job that names an image and no environment runs someone else's image: nothing to activate."""
     if runtime == "pixi-pack":
         return pack.environment
+    if runtime == "pixi":
+        return container.environment
     return None if "image" in body else container.environment
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import container, htcondor, payload, pixi, workflow
+from . import container, htcondor, payload, pixi, slurm, workflow
 from .base import Artifact, Layout
 from ..model import Project
 
@@ -19,6 +19,7 @@ FAMILIES: dict[str, Family] = {
     "htcondor": htcondor.render,
     "payload": payload.render,
     "pixi": pixi.render,
+    "slurm": slurm.render,
     "workflow": workflow.render,
 }
 

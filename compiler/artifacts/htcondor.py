@@ -41,14 +41,15 @@ class SubmitPlan:
     archive_name: str | None
 
 
-def shell_word(argument: str) -> str:
-    """One shell word: literal text quoted, {name} placeholders expanded from the .sh's variables."""
+def shell_word(argument: str, prefix: str = "") -> str:
+    """One shell word: literal text quoted, {name} placeholders expanded from the script's variables
+    (named <prefix><name>)."""
     parts: list[str] = []
     position = 0
     for match in PLACEHOLDER.finditer(argument):
         if match.start() > position:
             parts.append(shell_quote(argument[position:match.start()]))
-        parts.append(f'"${{{match.group(1)}}}"')
+        parts.append(f'"${{{prefix}{match.group(1)}}}"')
         position = match.end()
     if position < len(argument) or not parts:
         parts.append(shell_quote(argument[position:]))
@@ -125,7 +126,7 @@ def queue_table(job: Job) -> list[str]:
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
     artifacts: list[Artifact] = []
-    plans = [plan(project, job, layout) for job in project.jobs]
+    plans = [plan(project, job, layout) for job in project.jobs_on("htcondor")]
     for p in plans:
         base = layout.build("htcondor", p.job.name)
         artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(

@@ -1,0 +1,173 @@
+"""build/slurm/: per Slurm job an sbatch script, and for a sweep the table of its job array.
+
+The jobs run on a shared filesystem: nothing is transferred. Each task works in a directory of its own,
+outputs/<job>/<array job>_<task> (or outputs/<job>/<job id>) under the build directory, where its inputs
+are linked, its archives unpacked and its outputs and checkpoint files stay; a requeued task keeps its
+job id and so finds its checkpoint there. Decisions live here; job.sbatch.j2 lays them out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from .base import Artifact, Layout, header
+from .htcondor import from_submit_dir, shell_word
+from ..escape import shell_quote
+from ..model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime
+from ..templating import render as render_template
+
+# Slurm reads sizes in binary units with a one-letter suffix; the spec writes HTCondor's 2GB.
+SIZE_UNITS = {"KB": "K", "MB": "M", "GB": "G", "TB": "T"}
+# Placeholders become these shell variables in the script, apart from the script's own (which start with _).
+VARIABLE_PREFIX = "v_"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Launch:
+    """How the script gets the job's environment: the block of job.sbatch.j2 named by `kind`."""
+
+    kind: Literal["apptainer", "pixi-pack", "pixi"]
+    image: str | None = None  # apptainer: a docker:// or oras:// reference, or a .sif path
+    image_in_build: bool = False  # a relative .sif path, relative to the build directory
+    entrypoint: bool = False  # apptainer: activate the image's pixi environment through its entrypoint
+    archive: str | None = None  # pixi-pack: the self-extracting archive, relative to the build directory
+    environment: str | None = None  # pixi: the environment of the build directory's workspace
+
+
+def _container(project: Project, job: Job) -> Launch:
+    if job.image is not None:
+        image = job.image
+    elif project.container.apptainer:
+        image = f"oras://{project.container.image}:{project.container.sif_tag}"  # the .sif CI pushes
+    else:
+        image = project.container.docker_reference
+    return Launch(kind="apptainer", image=image, image_in_build=image.endswith(".sif") and not image.startswith("/"),
+                  entrypoint=job.environment is not None)
+
+
+def _pixi_pack(project: Project, job: Job) -> Launch:
+    return Launch(kind="pixi-pack", archive=project.pack.archive)
+
+
+def _pixi(project: Project, job: Job) -> Launch:
+    return Launch(kind="pixi", environment=job.environment)
+
+
+# One entry a runtime: a new runtime (an HTCondor-side apptainer .sif, a staged archive) is one line here
+# and, where it needs one, a block in job.sbatch.j2.
+LAUNCHERS: dict[Runtime, Callable[[Project, Job], Launch]] = {
+    "container": _container,
+    "pixi-pack": _pixi_pack,
+    "pixi": _pixi,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchPlan:
+    """Everything a job's sbatch script says, decided once."""
+
+    job: Job
+    options: tuple[tuple[str, str | None], ...]  # #SBATCH --name[=value], in order
+    launch: Launch
+    table: str | None  # the sweep table, relative to the build directory
+    table_sha256: str | None
+    variables: tuple[str, ...]  # the shell variables a table row fills, in its column order
+    builtins: tuple[str, ...]  # the built-in placeholders ({cluster}, {process}) the job uses
+    links: tuple[tuple[str, str], ...]  # (shell word of the path under the build directory, shell word of the name)
+    archives: tuple[str, ...]  # shell words of .tar.gz inputs under the build directory, unpacked in the task dir
+    env: tuple[tuple[str, str], ...]  # (name, shell word)
+    command: str
+    outputs: tuple[str, ...]  # shell words
+    runs_gpu_checks: bool
+
+
+def variable(name: str) -> str:
+    return f"{VARIABLE_PREFIX}{name}"
+
+
+def word(text: str) -> str:
+    """A shell word of the spec's text, {name} placeholders read from the script's variables."""
+    return shell_word(text, prefix=VARIABLE_PREFIX)
+
+
+def table_path(job: Job) -> str:
+    return f"slurm/{job.name}.array.tsv"
+
+
+def table_text(job: Job) -> str:
+    """The array's table: SLURM_ARRAY_TASK_ID, then the sweep's values in its (sorted) variable order,
+    one row per combination in the order HTCondor's queue table has them. Values hold no tab or newline
+    (the schema's sweepValue)."""
+    lines = ["\t".join(("task", *job.sweep_variables))]
+    lines += ["\t".join((str(task), *row)) for task, row in enumerate(job.sweep_rows)]
+    return "\n".join(lines) + "\n"
+
+
+def slurm_size(size: str) -> str:
+    return size[:-2] + SIZE_UNITS[size[-2:]]
+
+
+def options(job: Job) -> tuple[tuple[str, str | None], ...]:
+    s = job.slurm
+    rows = len(job.sweep_rows)
+    log = f"logs/{job.name}_%A_%a" if rows else f"logs/{job.name}_%j"
+    found: list[tuple[str, str | None]] = [("job-name", job.name)]
+    if rows:
+        found.append(("array", f"0-{rows - 1}" + (f"%{s.max_running}" if s.max_running is not None else "")))
+    # append: a requeued task's second run adds to its log instead of replacing the first run's.
+    found += [("output", f"{log}.out"), ("error", f"{log}.err"), ("open-mode", "append"),
+              ("nodes", "1"), ("ntasks", "1"), ("cpus-per-task", str(job.resources.cpus)),
+              ("mem", slurm_size(job.resources.memory))]
+    if job.resources.gpus:
+        kind = f"{s.gpu_type}:" if s.gpu_type else ""
+        found.append(("gres", f"gpu:{kind}{job.resources.gpus}") if s.gpu_option == "gres"
+                     else ("gpus", f"{kind}{job.resources.gpus}"))
+    if job.resources.disk_set:
+        found.append(("tmp", slurm_size(job.resources.disk)))
+    for name in ("time", "partition", "account", "qos", "constraint"):
+        if getattr(s, name) is not None:
+            found.append((name, getattr(s, name)))
+    if job.checkpoint is not None:
+        found += [("requeue", None), ("signal", f"B:USR1@{s.signal_seconds}")]
+    return tuple(found)
+
+
+def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
+    links, archives = [], []
+    for path in (*job.inputs, *project.source_paths(layout.build_dir)):
+        under_build = word(from_submit_dir(path, layout))
+        if TARBALL.search(path) and path in job.inputs:
+            archives.append(under_build)
+        else:
+            links.append((under_build, word(path.rsplit("/", 1)[-1])))
+    table = table_text(job) if job.sweep else None
+    return BatchPlan(
+        job=job,
+        options=options(job),
+        launch=LAUNCHERS[job.runtime](project, job),
+        table=table_path(job) if table else None,
+        table_sha256=hashlib.sha256(table.encode()).hexdigest() if table else None,
+        variables=tuple(variable(name) for name in job.sweep_variables),
+        builtins=tuple(name for name in BUILTIN_PLACEHOLDERS
+                       if any(name in PLACEHOLDER.findall(text) for text in (*job.command, *job.inputs, *job.outputs))),
+        links=tuple(links),
+        archives=tuple(archives),
+        env=tuple((name, shell_quote(value)) for name, value in job.env),
+        command=" ".join(word(argument) for argument in job.command),
+        outputs=tuple(word(name) for name in job.outputs),
+        runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
+    )
+
+
+def render(project: Project, layout: Layout) -> list[Artifact]:
+    artifacts: list[Artifact] = []
+    for job in project.jobs_on("slurm"):
+        p = plan(project, job, layout)
+        artifacts.append(Artifact(path=layout.build("slurm", f"{job.name}.sbatch"), executable=True, text=render_template(
+            "job.sbatch.j2", p=p, job=job, header=header(project), variable_prefix=VARIABLE_PREFIX)))
+        if job.sweep:
+            artifacts.append(Artifact(path=layout.build(table_path(job)), text=table_text(job)))
+    return artifacts
