@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="write a first spec: the bundled example, or moved in from a file")
     init.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="default: %(default)s")
     init.add_argument("--from", dest="source", type=Path, help="a pixi.toml, pyproject.toml ([tool.pixi]) or .sub file")
-    submit = with_spec("submit", "submit a job to HTCondor (refuses when build/ is stale)")
+    submit = with_spec("submit", "submit a job to HTCondor or Slurm, as its scheduler says (refuses when build/ is stale)")
     submit.add_argument("--job", help="the job to submit (default: the only one, or all with --dry-run)")
     submit.add_argument("--dry-run", action="store_true", help="list the jobs that would be queued")
     return parser

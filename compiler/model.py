@@ -158,7 +158,7 @@ class Job:
     on_exit_hold: str | None = None
     periodic_release: str | None = None
     slurm: Slurm = field(default_factory=Slurm)
-    keys: tuple[str, ...] = ()  # the keys the spec sets on this job, sorted (scheduler-only keys are checked)
+    keys: tuple[str, ...] = ()  # the keys the spec sets on this job, and slurm.<key> for its own slurm's, sorted
 
     @property
     def sweep_variables(self) -> tuple[str, ...]:
@@ -313,7 +313,7 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         on_exit_hold=body.get("on_exit_hold"),
         periodic_release=body.get("periodic_release"),
         slurm=slurm.merged(body.get("slurm", {})),
-        keys=tuple(sorted(body)),
+        keys=tuple(sorted((*body, *(f"slurm.{key}" for key in body.get("slurm", {}))))),
     )
 
 

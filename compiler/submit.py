@@ -1,4 +1,5 @@
-"""`pixi-htc submit`: queue a generated job through htcondor2, or list what would be queued."""
+"""`pixi-htc submit`: queue a generated job through htcondor2 (or sbatch for a Slurm job: submit_slurm.py),
+or list what would be queued."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .artifacts.htcondor import queue_variables
+from . import submit_slurm
 from .errors import EXIT_OK, UsageError
 from .model import Job
 from .pipeline import Compiled
@@ -66,13 +68,21 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
         raise UsageError(f"say which job to submit with JOB=name (make) or --job: {', '.join(names)}")
     chosen = [job_name] if job_name else names
     build_dir = compiled.root / compiled.layout.build_dir
-    submits = {name: load_submit(build_dir / "htcondor" / f"{name}.sub") for name in chosen}
+    jobs = {job.name: job for job in compiled.project.jobs}
+    on_slurm = [jobs[name] for name in chosen if jobs[name].scheduler == "slurm"]
+    submits = {name: load_submit(build_dir / "htcondor" / f"{name}.sub") for name in chosen
+               if jobs[name].scheduler == "htcondor"}
 
     if dry_run:
-        jobs = {job.name: job for job in compiled.project.jobs}
         for name, description in submits.items():
             for line in describe(jobs[name], description):
                 print(line)
+        for job in on_slurm:
+            submit_slurm.dry_run(build_dir, job)
+        return EXIT_OK
+    for job in on_slurm:
+        submit_slurm.submit(build_dir, job)
+    if not submits:
         return EXIT_OK
 
     import htcondor2

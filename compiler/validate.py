@@ -16,6 +16,7 @@ from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from .model import Project, build_project
 from .resources import project_schema
 from .rules import cross_key_problems, did_you_mean
+from .scheduler_rules import scheduler_problems
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "nothing"}
@@ -72,7 +73,7 @@ def validate(spec: LoadedSpec, build_dir: str = "build") -> Project:
     if checkable is not None:
         project = build_project(checkable, spec_path=spec.display_path, spec_sha256=spec.sha256)
         diagnostics += [_at(spec, problem.path, problem.message, problem.at_key)
-                        for problem in cross_key_problems(project, build_dir)
+                        for problem in (*cross_key_problems(project, build_dir), *scheduler_problems(project))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
         raise SpecError(spec.display_path, diagnostics)

@@ -1,0 +1,77 @@
+"""`pixi-htc submit` for Slurm jobs: sbatch the generated script (no shell), or list what would be queued
+and let `sbatch --test-only` judge the script where sbatch is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from .artifacts.slurm import options
+from .errors import UsageError
+from .model import Job
+
+SBATCH_TIMEOUT = 120  # seconds: sbatch waits for slurmctld, which may be busy
+# sbatch's words when it finds no cluster to ask (no slurm.conf, no controller): nothing to judge by.
+NO_CLUSTER = ("Could not establish a configuration source", "Unable to contact slurm controller")
+
+
+def script(job: Job) -> str:
+    """The script's path, relative to the build directory sbatch runs in."""
+    return f"slurm/{job.name}.sbatch"
+
+
+def describe(job: Job) -> Iterator[str]:
+    """One line per array task (or one for a single job): its sweep values and what it asks for."""
+    asks = " ".join(f"{name}={value}" for name, value in options(job)
+                    if name in ("cpus-per-task", "mem", "gres", "gpus", "tmp", "time", "partition", "account",
+                                "qos", "constraint"))
+    rows = job.sweep_rows or [()]
+    for task, row in enumerate(rows):
+        values = "".join(f"{name}={value} " for name, value in zip(job.sweep_variables, row))
+        label = f"{job.name}[{task}]" if job.sweep else job.name
+        yield f"{label}: {values}{asks} runtime={job.runtime} script={script(job)}"
+
+
+def _sbatch(build_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    sbatch = shutil.which("sbatch")
+    if sbatch is None:
+        raise UsageError("sbatch is not installed here; run pixi-htc submit on your cluster's login node, "
+                         "or use --dry-run")
+    try:
+        return subprocess.run([sbatch, *args], cwd=build_dir, capture_output=True, text=True, check=False,
+                              timeout=SBATCH_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        raise UsageError(f"sbatch did not answer within {SBATCH_TIMEOUT} s") from error
+
+
+def dry_run(build_dir: Path, job: Job) -> None:
+    for line in describe(job):
+        print(line)
+    if shutil.which("sbatch") is None:
+        print(f"{job.name}: sbatch is not installed here, so its --test-only check was skipped")
+        return
+    result = _sbatch(build_dir, "--test-only", script(job))
+    message = " ".join((result.stderr + result.stdout).split())
+    if result.returncode != 0 and any(words in message for words in NO_CLUSTER):
+        print(f"{job.name}: sbatch finds no Slurm cluster from here, so its --test-only check was skipped")
+        return
+    if result.returncode != 0:
+        raise UsageError(f"sbatch --test-only {script(job)} refused it: {message}")
+    print(f"{job.name}: sbatch --test-only: {message}")
+
+
+def submit(build_dir: Path, job: Job) -> str:
+    """Queue the job; returns Slurm's job id."""
+    # Slurm opens each task's log under logs/ before the script runs, and does not make the directory.
+    (build_dir / "logs").mkdir(exist_ok=True)
+    (build_dir / "outputs").mkdir(exist_ok=True)
+    result = _sbatch(build_dir, "--parsable", script(job))
+    if result.returncode != 0:
+        raise UsageError(f"sbatch {script(job)} failed: {' '.join(result.stderr.split())}")
+    job_id = result.stdout.strip().split(";")[0]
+    tasks = len(job.sweep_rows) or 1
+    print(f"{job.name}: submitted {tasks} task(s) as Slurm job {job_id}; follow it with squeue -j {job_id}, "
+          f"logs in logs/{job.name}_{job_id}*")
+    return job_id
