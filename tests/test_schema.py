@@ -66,7 +66,7 @@ def _model_value(project: model.Project, path: tuple[str, ...]) -> Any:
     """The value the model applied at a schema path, for the minimal spec (which sets none of them)."""
     job = project.jobs[0]
     env = project.environments[0]
-    roots: dict[str, Any] = {"$defs.job": job, "$defs.environment": env}
+    roots: dict[str, Any] = {"$defs.job": job, "$defs.environment": env, "$defs.slurm": project.slurm}
     if path[0] == "$defs":
         node: Any = roots[".".join(path[:2])]
         rest = path[2:]
@@ -82,7 +82,8 @@ def _model_value(project: model.Project, path: tuple[str, ...]) -> Any:
 
 
 # Schema defaults of containers ({} or []) that the model represents as a nested default object.
-CONTAINER_DEFAULTS = {"workspace", "environments", "tasks", "container", "ci", "pack", "jobs", "$defs.job.resources", "$defs.job.gpu",
+CONTAINER_DEFAULTS = {"workspace", "environments", "tasks", "container", "ci", "pack", "jobs", "slurm",
+                      "$defs.job.resources", "$defs.job.gpu",
                       "$defs.job.chtc", "$defs.job.sweep", "$defs.job.inputs", "$defs.job.outputs",
                       "$defs.environment.dependencies", "workspace.pypi_dependencies", "workspace.pypi_options",
                       "workspace.target", "workspace.activation", "$defs.environment.pypi_dependencies",
