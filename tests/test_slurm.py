@@ -191,7 +191,7 @@ printf '%s\\0' "$A" "$@" > "$RECORD"
     values = record.read_bytes().decode().split("\0")[:-1]
     lr = "a%b=c:d@e/f+g"
     assert values == ["x y 'z' \"w\" `id` ;|&", *[word.replace("{lr}", lr).replace("{process}", "1")
-                                                  .replace("{cluster}", "7") for word in command[1:]]]
+                                                  .replace("{cluster}", "7") for word in command]]
     assert not list(tmp_path.rglob("pwned"))
     assert (tmp_path / "build" / "outputs" / "hostile" / "7_1").is_dir()
 
