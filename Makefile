@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 PIXI_HTC := $(BIN)/pixi-htc
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: build check test lock pack image data submit bench clean-venv
+.PHONY: build check test slurm-packages lock pack image data submit bench clean-venv
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,19 @@ build: $(VENV)/.core
 check: $(VENV)/.core
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 
-test: $(VENV)/.test
+test: $(VENV)/.test slurm-packages
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 	$(BIN)/python -m pytest
+
+# tests/test_slurm.py starts a real single-node Slurm cluster: install Debian's slurm-wlm and munge where
+# it can (root, apt-get); elsewhere, or when the install fails, those tests skip and say why.
+slurm-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& ! { command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged; } >/dev/null 2>&1; then \
+		echo "make: installing slurm-wlm and munge for the Slurm cluster tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; } \
+			|| echo "make: could not install slurm-wlm and munge; the Slurm cluster tests will skip"; \
+	fi
 
 lock:
 	@if command -v pixi >/dev/null 2>&1; then \
