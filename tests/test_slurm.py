@@ -439,3 +439,27 @@ def test_usr1_reaches_the_payload_and_the_job_requeues(built: Path, cluster: Clu
     first, _, second = log.partition("(restart 1)")
     assert "The payload exited 138" in first and f"Checkpointed: requeue {job_id}" in first
     assert "The payload exited 0" in second
+
+
+def test_submit_runs_sbatch_in_the_build_directory_without_a_shell(built: Path, tmp_path: Path) -> None:
+    """Without a cluster: a stand-in sbatch records how it was called."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "sbatch-calls"
+    write_executable(bin_dir / "sbatch", f"""#!/bin/bash
+printf '%s|%s\\n' "$PWD" "$*" >> {record}
+if [ "$1" = --test-only ]; then echo "sbatch: Job 12 to start at 2030-01-01T00:00:00 using 1 processors" >&2; fi
+echo "42;cluster"
+""")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    dry = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "resume", "--dry-run", cwd=built, env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1] == ("resume: sbatch --test-only: sbatch: Job 12 to start at 2030-01-01T00:00:00 "
+                                           "using 1 processors 42;cluster")
+    result = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "sweep", cwd=built, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("sweep: submitted 4 task(s) as Slurm job 42;")
+    build_dir = (built / "build").resolve()
+    assert record.read_text().splitlines() == [f"{build_dir}|--test-only slurm/resume.sbatch",
+                                               f"{build_dir}|--parsable slurm/sweep.sbatch"]
+    assert (build_dir / "logs").is_dir()
