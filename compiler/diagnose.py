@@ -46,7 +46,8 @@ class Finding:
     details: tuple[str, ...] = ()
 
     def format(self, file: str) -> str:
-        head = printable(f"{file}:{self.line}:{self.column}: {self.key_path}{' ' if self.key_path else ''}{self.message}")
+        joint = " " if self.message.startswith("is ") else ": "
+        head = printable(f"{file}:{self.line}:{self.column}: {self.key_path}{joint if self.key_path else ''}{self.message}")
         return "\n".join([head, *(f"    {printable(detail)}" for detail in self.details)])
 
 
@@ -109,12 +110,12 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
         used = USAGE_MB.search(reason)
         mb = float(used.group(1)) if used else process.memory_mb
         how = f"used {gigabytes(mb)}; request at least {suggestion(mb)}" if mb else "used more than that"
-        return where.at((*jobs, "resources", "memory"), f"is {job.resources.memory}; {who} {how} and was held", detail)
+        return where.at((*jobs, "resources", "memory"), f"is {job.resources.memory}; {who} was held: it {how}", detail)
     if (code == 34 and sub == 104) or (code != 34 and DISK_TEXT.search(reason)):
         used_kb = process.disk_kb
         how = f"used {gigabytes(used_kb / 1024)}; request at least {suggestion(used_kb / 1024)}" if used_kb \
             else "wrote more than that"
-        return where.at((*jobs, "resources", "disk"), f"is {job.resources.disk}; {who} {how} and was held", detail)
+        return where.at((*jobs, "resources", "disk"), f"is {job.resources.disk}; {who} was held: it {how}", detail)
     if code == 34:
         return where.at((*jobs, "resources"), f"{who} used more than it requested and was held", detail)
     if code == 13 or reason.lower().startswith("transfer input files failure"):

@@ -149,7 +149,7 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
     problems = sorted({finding for status in report.jobs for finding in status.findings})
     if problems:
         yield ""
-        yield "What to change, in the spec's terms:"
+        yield "In the spec's terms (the key to change, and why):"
         for finding in problems:
             yield finding.format(report.spec_file)
     if not report.schedd:
