@@ -8,7 +8,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .diagnose import Finding, Locator, findings
 from .errors import EXIT_INVALID, EXIT_OK, UsageError
@@ -180,9 +179,3 @@ def status(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None, cluste
         return EXIT_OK
     return EXIT_INVALID if report.unreadable else EXIT_OK
 
-
-def located_spec(spec: Path, compiled: Compiled) -> LoadedSpec:
-    """The spec as loaded, with every key's line and column, for pointing at keys."""
-    from .loader import load_spec
-
-    return load_spec(spec, compiled.project.spec_path)
