@@ -192,7 +192,6 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     """Build the model from a schema-valid document. Names come out sorted, so output order never
     depends on how the spec is ordered."""
     workspace = build_workspace(doc.get("workspace", {}))
-    environments = tuple(build_environment(name, body, workspace) for name, body in sorted(doc.get("environments", {}).items()))
     tasks = tuple(build_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
     c = doc.get("container", {})
     container = Container(
@@ -216,6 +215,8 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         archive=p.get("archive", Pack.archive),
     )
     jobs = tuple(_job(name, body, container, pack) for name, body in sorted(doc.get("jobs", {}).items()))
+    environments = tuple(build_environment(name, body, workspace, _cuda_arch(name, jobs))
+                         for name, body in sorted(doc.get("environments", {}).items()))
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,
@@ -272,6 +273,15 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         on_exit_hold=body.get("on_exit_hold"),
         periodic_release=body.get("periodic_release"),
     )
+
+
+def _cuda_arch(environment: str, jobs: tuple[Job, ...]) -> str | None:
+    """The `__cuda_arch` an environment declares: the lowest gpu.min_capability of the GPU jobs that
+    run it, when every one of them sets one (a job without a floor may land on any GPU)."""
+    floors = [job.gpu.min_capability for job in jobs if job.environment == environment and job.resources.gpus > 0]
+    if not floors or None in floors:
+        return None
+    return str(min(f for f in floors if f is not None))
 
 
 def _default_environment(body: dict[str, Any], runtime: Runtime, container: Container, pack: Pack) -> str | None:
