@@ -4,8 +4,7 @@
 
 # Pack the "gpu" environment for linux-64 with pixi-pack >= 0.7.7 (the first release
 # that reads the v7 lock files pixi >= 0.68 writes; the pack environment pins it): environment.tar,
-# the self-extracting environment.sh that jobs run, and a copy of it named by content hash for
-# staging (OSDF caches files by name, so a new environment needs a new name).
+# and the self-extracting environment.sh that jobs run.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,13 +19,5 @@ fi
 
 pixi-pack --environment gpu --platform linux-64 --output-file environment.tar pixi.toml
 pixi-pack --environment gpu --platform linux-64 --create-executable --output-file environment.sh pixi.toml
-
-if command -v sha256sum >/dev/null 2>&1; then
-    digest=$(sha256sum environment.sh)
-else
-    digest=$(shasum -a 256 environment.sh)
-fi
-staged="environment-${digest:0:8}.sh"
-cp environment.sh "${staged}"
-echo "Wrote environment.tar, environment.sh and ${staged}."
-echo "To stage it: copy ${staged} to /staging/<user>/ and set pack.archive: osdf:///chtc/staging/<user>/${staged}"
+echo "pack.sh: wrote environment.tar and environment.sh; jobs transfer environment.sh from the build directory."
+echo "An environment over 1 GB belongs in staging: set staging.directory in the spec and run make pack again."

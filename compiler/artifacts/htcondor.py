@@ -29,6 +29,7 @@ class SubmitPlan:
     job: Job
     universe: str
     image: str | None
+    image_note: str  # the comment above container_image: why this reference
     arguments: tuple[str, ...]
     transfer_inputs: tuple[str, ...]
     transfer_outputs: tuple[str, ...]
@@ -83,8 +84,26 @@ def from_submit_dir(path: str, layout: Layout) -> str:
     return path.removeprefix(prefix) if path.startswith(prefix) else f"../{path}"
 
 
+def image(project: Project, job: Job) -> str | None:
+    """container_image: the job's own, or the project's Docker image or .sif; None for pixi-pack."""
+    if job.runtime == "pixi-pack":
+        return None
+    if job.image is not None:
+        return job.image
+    return project.sif_reference if job.runtime == "apptainer" else project.container.docker_reference
+
+
+def image_note(project: Project, job: Job) -> str:
+    if job.image is not None:
+        return "The job's own image (jobs.<name>.image)."
+    if not project.container.tag_derived:
+        return "The tag the spec sets (container.tag): execute points cache images by tag, so change it with the image."
+    cached = "OSDF caches files by name" if job.runtime == "apptainer" and project.staging else "Execute points cache images by tag"
+    return f"{cached}: the name carries a digest of what the image is built from, so a new image gets a new name."
+
+
 def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
-    container = job.runtime == "container"
+    container = job.runtime != "pixi-pack"
     inputs = [from_submit_dir(transfer_path(path, job), layout)
               for path in (*job.inputs, *project.source_paths(layout.build_dir))]
     archive_name = None
@@ -97,7 +116,8 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     return SubmitPlan(
         job=job,
         universe="container" if container else "vanilla",
-        image=(job.image or project.container.docker_reference) if container else None,
+        image=image(project, job),
+        image_note="" if job.runtime == "pixi-pack" else image_note(project, job),
         arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
         transfer_outputs=outputs,
@@ -140,5 +160,8 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
                 interactive=interactive, purpose=purpose)))
     if project.environments:
         artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
-            "pack.sh.j2", pack=project.pack, header=header(project))))
+            "pack.sh.j2", pack=project.pack, staging=project.staging, header=header(project))))
+    if project.stages_sif:
+        artifacts.append(Artifact(path=layout.build("stage-sif.sh"), executable=True, text=render_template(
+            "stage-sif.sh.j2", project=project, header=header(project))))
     return artifacts
