@@ -125,19 +125,6 @@ def _stand_in_pixi_pack(tmp_path: Path) -> dict[str, str]:
     return {"PATH": f"{bin_dir}:{SYSTEM_PATH}"}
 
 
-def test_pack_script_without_staging_leaves_the_archive_for_the_submit_directory(tmp_path: Path) -> None:
-    build = _pack_dir(tmp_path)
-    (build / "pixi.lock").write_text("version: 6\n")
-    result = subprocess.run(["bash", "build/pack.sh"], cwd=tmp_path, capture_output=True, text=True,
-                            env=_stand_in_pixi_pack(tmp_path), check=False)
-    assert result.returncode == 0, result.stderr
-    assert (build / "environment.sh").read_text() == "packed environment.sh\n"
-    assert (build / "environment.tar").is_file()
-    assert "set staging.directory" in result.stdout
-    sub = htcondor2.Submit(_rendered()["build/htcondor/mnist-gpu-pixi-pack.sub"])
-    assert sub["transfer_input_files"].split(", ")[0] == "environment.sh"
-
-
 STAGED_SPEC = """\
 schema_version: 1
 name: demo
@@ -151,16 +138,28 @@ jobs:
 """
 
 
-def _staged_project(tmp_path: Path, site: str, staging: str) -> tuple[Path, dict[str, str]]:
+def _staged_project(tmp_path: Path, site: str, staging: str | None) -> tuple[Path, dict[str, str]]:
     root = tmp_path / "project"
     (root / "specs").mkdir(parents=True)
     spec = root / "specs" / "project.yaml"
-    spec.write_text(STAGED_SPEC.format(site=site, staging=staging))
+    text = STAGED_SPEC.format(site=site, staging=staging)
+    spec.write_text(text if staging is not None else text.replace("staging: None\n", ""))
     (root / "build").mkdir()
     (root / "build" / "pixi.lock").write_text("version: 6\n")
     files = {str(a.path): a.text for a in render_all(load_project(spec, root), Layout())}
     (root / "build" / "pack.sh").write_text(files["build/pack.sh"])
     return root, files
+
+
+def test_pack_script_without_staging_leaves_the_archive_for_the_submit_directory(tmp_path: Path) -> None:
+    root, files = _staged_project(tmp_path, "generic", None)
+    result = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True,
+                            env=_stand_in_pixi_pack(tmp_path), check=False)
+    assert result.returncode == 0, result.stderr
+    assert (root / "build" / "environment.sh").read_text() == "packed environment.sh\n"
+    assert (root / "build" / "environment.tar").is_file()
+    assert "set staging.directory" in result.stdout
+    assert htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0] == "environment.sh"
 
 
 def test_pack_script_stages_the_content_named_archive_that_jobs_fetch(tmp_path: Path) -> None:
