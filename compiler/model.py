@@ -153,6 +153,8 @@ class Job:
     max_retries: int | None = None
     on_exit_hold: str | None = None
     periodic_release: str | None = None
+    retry_until: str | None = None
+    logs: tuple[tuple[str, str], ...] = ()  # (log | output | error, project-root-relative path) the spec sets
 
     @property
     def sweep_variables(self) -> tuple[str, ...]:
@@ -319,6 +321,8 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack) -> J
         max_retries=None if "max_retries" not in body else int(body["max_retries"]),
         on_exit_hold=body.get("on_exit_hold"),
         periodic_release=body.get("periodic_release"),
+        retry_until=body.get("retry_until"),
+        logs=tuple(sorted(body.get("logs", {}).items())),
     )
 
 

@@ -234,7 +234,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if problem := classad_error(clause):
             yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "
                           "the others", (j("requirements"),))
-    for key in ("on_exit_hold", "periodic_release"):
+    for key in ("on_exit_hold", "periodic_release", "retry_until"):
         if getattr(job, key) is not None and (problem := classad_error(getattr(job, key))):
             yield Problem(j(key), problem, (j(key),))
     appended = appended_by_the_trainer(project, job)
@@ -254,9 +254,16 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         elif name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
             yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from batch_name or the site's "
                           f"keys, site: {project.site})", (j("attributes"), ("site",)), at_key=True)
-    for key, paths in (("inputs", job.inputs), ("outputs", job.outputs)):
-        for index, path in enumerate(paths):
-            for name in PLACEHOLDER.findall(path):
-                if name not in known:
-                    yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
-                                  (j(key), j("sweep")))
+    if job.retry_until is not None and job.max_retries is None:
+        yield Problem(j("retry_until"), "retry_until takes effect with max_retries; set both", (j("max_retries"),))
+    for key, path in job.logs:
+        if key != "log" and len(job.sweep_rows) > 1 and "{process}" not in path:
+            yield Problem(j("logs", key), f"the sweep queues {len(job.sweep_rows)} processes, and each would write "
+                          f"{path}: put {{process}} in the name", (j("logs", key), j("sweep")))
+    placed = [((key, index), path) for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
+              for index, path in enumerate(paths)] + [(("logs", key), path) for key, path in job.logs]
+    for (key, index), path in placed:
+        for name in PLACEHOLDER.findall(path):
+            if name not in known:
+                yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
+                              (j(key), j("sweep")))

@@ -39,6 +39,7 @@ tar -xf MNIST_data.tar.gz
 echo "# Run the payload"
 # exec: HTCondor's signals (SIGTERM before an eviction) reach the payload itself, and bash cannot
 # take a first word such as %post for job control.
-# Every argument is literal text, a '$' included (SC2016 would call that a mistake).
-# shellcheck disable=SC2016
+# Every argument is literal text, a '$' or a backslash included (SC2016 and SC1003 would call that
+# a mistake).
+# shellcheck disable=SC2016,SC1003
 exec python src/torch_MNIST.py --data-dir data --epochs 14 --save-model

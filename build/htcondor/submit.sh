@@ -12,12 +12,13 @@ usage() {
 }
 [ $# -eq 1 ] || usage
 case "$1" in
-    mnist-gpu-docker) ;;
-    mnist-gpu-pixi-pack) ;;
-    mnist-sweep) ;;
+    mnist-gpu-docker) directories=(logs) ;;
+    mnist-gpu-pixi-pack) directories=(logs) ;;
+    mnist-sweep) directories=(logs outputs) ;;
     *) usage ;;
 esac
 
 cd "$(dirname "$0")/.."
-mkdir -p logs outputs
+# HTCondor writes the job's logs (and a sweep's outputs) there, and will not create them.
+mkdir -p "${directories[@]}"
 condor_submit "htcondor/$1.sub"

@@ -40,6 +40,8 @@ class SubmitPlan:
     runs_gpu_checks: bool
     activation: Literal["image", "pixi-pack", "none"]  # how the .sh gets its environment
     archive_name: str | None
+    logs: tuple[tuple[str, str], ...]  # log, output, error as the .sub names them
+    directories: tuple[str, ...]  # what must exist in the submit directory before condor_submit
 
 
 def shell_word(argument: str) -> str:
@@ -102,6 +104,16 @@ def image_note(project: Project, job: Job) -> str:
     return f"{cached}: the name carries a digest of what the image is built from, so a new image gets a new name."
 
 
+LOG_SUFFIXES = (("log", "log"), ("output", "out"), ("error", "err"))
+
+
+def log_files(job: Job, layout: Layout) -> tuple[tuple[str, str], ...]:
+    """Where HTCondor writes the event log, stdout and stderr: the spec's names, else logs/<job>_..."""
+    own = dict(job.logs)
+    return tuple((key, from_submit_dir(transfer_path(own[key], job), layout) if key in own
+                  else f"logs/{job.name}_$(Cluster)_$(Process).{suffix}") for key, suffix in LOG_SUFFIXES)
+
+
 def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     container = job.runtime != "pixi-pack"
     inputs = [from_submit_dir(transfer_path(path, job), layout)
@@ -113,8 +125,12 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     # Sweep processes would overwrite each other's outputs in the submit directory.
     outputs = tuple(transfer_path(name, job) for name in job.outputs)
     remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}") for name in outputs) if job.sweep else ()
+    logs = log_files(job, layout)
+    directories = sorted({path.rpartition("/")[0] for _, path in logs if "/" in path} | ({"outputs"} if remaps else set()))
     return SubmitPlan(
         job=job,
+        logs=logs,
+        directories=tuple(directories),
         universe="container" if container else "vanilla",
         image=image(project, job),
         image_note="" if job.runtime == "pixi-pack" else image_note(project, job),
@@ -156,7 +172,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     if plans:
         for script, interactive, purpose in WRAPPERS:
             artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
-                "wrapper.sh.j2", jobs=[p.job.name for p in plans], header=header(project), script=script,
+                "wrapper.sh.j2", jobs=[(p.job.name, p.directories) for p in plans], header=header(project), script=script,
                 interactive=interactive, purpose=purpose)))
     if project.environments:
         artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(

@@ -140,9 +140,9 @@ def job_runs(b: Build, job: str) -> list[JobRun]:
     variables = _queue_variables(sub)
     rows = [dict(r) for r in sub.itemdata()] if variables else [{}]
     runtime = body.get("runtime")
-    pack = b.doc.get("pack") or {}
-    archive_default = SCHEMA["properties"]["pack"]["properties"]["archive"]["default"]
-    archive = str(pack.get("archive", archive_default)).rsplit("/", 1)[-1] if runtime == "pixi-pack" else None
+    # The archive lands in the sandbox under the name the .sub fetches it by (the staged, content-named
+    # copy, environment.sh, or the spec's own).
+    archive = sub["transfer_input_files"].split(",")[0].strip().rsplit("/", 1)[-1] if runtime == "pixi-pack" else None
     runs = []
     for index in sorted({0, len(rows) - 1}):
         macros = {"cluster": "101", "process": "7", **{k.lower(): v for k, v in rows[index].items()}}
@@ -242,7 +242,10 @@ def run_wrappers(b: Build, harness: Harness) -> None:
     code, log, err = run("build/lock.sh", "--check")
     assert code == 0 and [r for r in log if r[0] != "dirname"] == [("pixi", ("lock", "--check"))], f"lock.sh: {log}\n{err}"
     code, log, err = run("build/pack.sh")
-    assert code == 0, f"pack.sh: exit {code}\n{err}"
+    if "\nstaging=" in b.files["build/pack.sh"]:  # packs, then finds no staging directory here: a failure, said so
+        assert code == 1 and "is not here" in err, f"pack.sh: exit {code}\n{err}"
+    else:
+        assert code == 0, f"pack.sh: exit {code}\n{err}"
     assert {r[0] for r in log} <= {"dirname", "pixi-pack", "sha256sum", "shasum", "cp", "pwd"}, f"pack.sh: {log}"
     packs = [r[1] for r in log if r[0] == "pixi-pack"]
     assert len(packs) == 2 and all(

@@ -218,13 +218,17 @@ _DIGEST = re.compile(r"[0-9a-f]{12,}")
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-")
 
 
+def _safe_chars(text: str) -> str:
+    return "".join(c if c in _SAFE_CHARS else "x" for c in text)
+
+
 def harmless(value: Any) -> Any:
     """The same value with every character that could mean something written 'x': same shape,
     same lengths (but for hex digests). Mappings become sorted (key, value) pairs, so that keys
     cannot merge."""
     if isinstance(value, str):
         # Digests of generated content (the image tag) differ with any content: set them aside.
-        return _DIGEST.sub("<digest>", "".join(c if c in _SAFE_CHARS else "x" for c in value))
+        return _DIGEST.sub("<digest>", _safe_chars(value))
     if isinstance(value, (list, tuple)):
         return [harmless(v) for v in value]
     if isinstance(value, dict):
@@ -260,9 +264,14 @@ def _as_text(value: Any) -> str:
 def _apply(doc: Any, op: Op, twin: bool) -> bool:
     """Apply one op in place (to the twin: with its text made harmless); False where its site is gone
     (an earlier op renamed it) or a new key would collide."""
-    text = harmless(op.text) if twin and not isinstance(op.text, dict) else op.text
+    # The twin's text: the same characters made safe (not the comparison's digest placeholder, which
+    # would put '<digest>' into the twin's spec where the hostile one has 64 hex characters).
+    def twin_text(value: Any) -> Any:
+        return _safe_chars(value) if isinstance(value, str) else harmless(value)
+
+    text = twin_text(op.text) if twin and not isinstance(op.text, dict) else op.text
     if twin and isinstance(op.text, dict):
-        text = {harmless(k): harmless(v) for k, v in op.text.items()}
+        text = {twin_text(k): twin_text(v) for k, v in op.text.items()}
         if len(text) != len(op.text):
             return False
     parent = doc
