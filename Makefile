@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 PIXI_HTC := $(BIN)/pixi-htc
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: build check test slurm-packages lock pack image data submit bench clean-venv
+.PHONY: build check test slurm-packages lock pack image data submit status results bench clean-venv
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,9 @@ $(VENV)/.core: pyproject.toml
 	touch $@
 
 # torch and torchvision are the payload's; the tests train it on a small offline data set.
+# matplotlib (the plot extra) draws `pixi-htc results` plots, which the tests look at.
 $(VENV)/.test: $(VENV)/.core
-	$(PIP) install -e '.[test,payload]'
+	$(PIP) install -e '.[test,payload,plot]'
 	touch $@
 
 build: $(VENV)/.core
@@ -64,6 +65,14 @@ data: $(VENV)/.test
 
 submit: $(VENV)/.core
 	$(PIXI_HTC) submit $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(DRY_RUN),--dry-run)
+
+# After submit: WATCH=1 redraws until every process is done; JOB=name for one job.
+status: $(VENV)/.core
+	$(PIXI_HTC) status $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(WATCH),--watch)
+
+# METRIC=test_loss picks the best run by another metric; plots need the plot extra (make test installs it).
+results: $(VENV)/.core
+	$(PIXI_HTC) results $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(METRIC),--metric $(METRIC))
 
 # BENCH_ARGS: e.g. --size mnist --epochs 3 --fast= --fast="--bf16 --channels-last" (one row per --fast
 # variant of the fast path; the seed's DataLoader run takes none of them). python -m tests.bench_trainer --help

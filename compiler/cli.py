@@ -37,6 +37,27 @@ def _parser() -> argparse.ArgumentParser:
     submit = with_spec("submit", "submit a job to HTCondor or Slurm, as its scheduler says (refuses when build/ is stale)")
     submit.add_argument("--job", help="the job to submit (default: the only one, or all with --dry-run)")
     submit.add_argument("--dry-run", action="store_true", help="list the jobs that would be queued")
+    status = with_spec("status", "each job's processes from its event logs (and the schedd), and what to change")
+    status.add_argument("--job", help="only this job")
+    status.add_argument("--cluster", type=int, help="this submission (default: each job's newest)")
+    status.add_argument("--watch", action="store_true", help="redraw until every process is done (Ctrl-C stops)")
+    status.add_argument("--interval", type=float, default=10.0, help="seconds between redraws, 2 to 300 (default: 10)")
+    status.add_argument("--no-schedd", action="store_true", help="read the event logs only")
+    explain = commands.add_parser("explain", help="which spec keys produce a generated line, or which lines a key reaches")
+    explain.add_argument("target", help="build/FILE:LINE, or a key path such as jobs.NAME.resources.memory")
+    explain.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="default: %(default)s")
+    explain.add_argument("--out", type=Path, default=DEFAULT_OUT, help="build directory (default: %(default)s)")
+    results = with_spec("results", "gather each process's metrics into a table, a CSV and plots")
+    results.add_argument("--job", help="only this job")
+    results.add_argument("--cluster", type=int, help="this submission (default: each job's newest)")
+    results.add_argument("--metric", default="accuracy", help="the metric that picks the best run (default: %(default)s)")
+    order = results.add_mutually_exclusive_group()
+    order.add_argument("--higher-is-better", dest="higher", action="store_true", default=None,
+                       help="(default: decided by the metric's name: loss, error, time and seconds are lower-better)")
+    order.add_argument("--lower-is-better", dest="higher", action="store_false")
+    results.add_argument("--metrics-file", default="metrics.jsonl", help="the output holding one JSON line per epoch")
+    results.add_argument("--plots", type=Path, help="where the PNG plots go (default: <out>/outputs/plots)")
+    results.add_argument("--no-plots", action="store_true", help="the table and CSV only")
     return parser
 
 
@@ -78,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     compiled = pipeline.compile_spec(args.spec, args.out)
+    if args.command in ("status", "explain", "results"):
+        return _follow(args, compiled)
     if args.command == "build":
         for change in writer.write(compiled.root, compiled.layout, compiled.artifacts):
             print(f"{change.status:>9}  {change.path}{change.note}")
@@ -97,3 +120,28 @@ def _run(args: argparse.Namespace) -> int:
             raise StaleError("build/ is stale; run `make build` before submitting")
         return submit.submit(compiled, job_name=args.job, dry_run=args.dry_run)
     raise AssertionError(args.command)
+
+
+def _follow(args: argparse.Namespace, compiled: pipeline.Compiled) -> int:
+    """After submit: status, explain and results read what the build and the jobs left."""
+    from .loader import load_spec
+
+    spec = load_spec(args.spec, compiled.project.spec_path)
+    if args.command == "status":
+        from . import status
+
+        if writer.stale_report(compiled.root, compiled.layout, compiled.artifacts):
+            print("note: build/ is stale (the spec changed since it was built): sweep values and keys are the "
+                  "spec's current ones", file=sys.stderr)
+        return status.status(compiled, spec, job_name=args.job, cluster=args.cluster, watch=args.watch,
+                             interval=args.interval, schedd=None if args.no_schedd else status.query_schedd)
+    if args.command == "explain":
+        from . import explain
+
+        return explain.explain(compiled, spec, args.target)
+    from . import results
+
+    return results.results(compiled, job_name=args.job, cluster=args.cluster, metric=args.metric,
+                           higher=args.higher, metrics_file=args.metrics_file,
+                           plots=None if args.no_plots else (args.plots or compiled.root / compiled.layout.build_dir
+                                                             / "outputs" / "plots"))

@@ -36,37 +36,72 @@ def _files(root: Path, path: str) -> Iterator[tuple[str, Path]]:
                 yield file.relative_to(root).as_posix(), file
 
 
-def content_digest(project: Project, layout: Layout, root: Path) -> str:
-    digest = hashlib.sha256()
+class _Digest:
+    """sha256 over named parts; generated files without their header, which names the spec's hash
+    (editing a job changes no image and no archive)."""
 
-    def add(name: str, data: bytes) -> None:
-        digest.update(f"{name}\0{len(data)}\0".encode())
-        digest.update(data)
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
 
-    def add_generated(artifact: Artifact) -> None:
-        """Without the header, which names the spec's hash: editing a job changes no image."""
+    def add(self, name: str, data: bytes) -> None:
+        self._hash.update(f"{name}\0{len(data)}\0".encode())
+        self._hash.update(data)
+
+    def add_generated(self, artifact: Artifact) -> None:
         body = "".join(line for line in artifact.text.splitlines(keepends=True)
                        if MARKER not in line and "Do not edit:" not in line)
-        add(str(artifact.path), body.encode())
+        self.add(str(artifact.path), body.encode())
 
+    def add_lock(self, root: Path, layout: Layout) -> None:
+        lock = root / layout.build("pixi.lock")
+        if lock.is_file():
+            self.add(str(layout.build("pixi.lock")), lock.read_bytes())
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()[:DIGEST_LENGTH]
+
+
+def content_digest(project: Project, layout: Layout, root: Path) -> str:
+    """What the image is built from: the Dockerfile, pixi.toml, the lock and the code."""
+    digest = _Digest()
     for artifact in (*container.render(project, layout), *pixi.render(project, layout)):
         if artifact.path.name in ("Dockerfile", "pixi.toml"):
-            add_generated(artifact)
-    lock = root / layout.build("pixi.lock")
-    if lock.is_file():
-        add(str(layout.build("pixi.lock")), lock.read_bytes())
+            digest.add_generated(artifact)
+    digest.add_lock(root, layout)
     if project.source is None:  # the bundled trainer: hashed as the payload family writes it
         for artifact in payload.render(project, layout):
-            add_generated(artifact)
+            digest.add_generated(artifact)
     for path in project.source or ():
         for name, file in _files(root, path):
-            add(name, file.read_bytes())
-    return digest.hexdigest()[:DIGEST_LENGTH]
+            digest.add(name, file.read_bytes())
+    return digest.hexdigest()
+
+
+def pack_digest(project: Project, layout: Layout, root: Path) -> str:
+    """What the pixi-pack archive is made from: pixi.toml, the lock, the environment and platform packed."""
+    digest = _Digest()
+    for artifact in pixi.render(project, layout):
+        if artifact.path.name == "pixi.toml":
+            digest.add_generated(artifact)
+    digest.add_lock(root, layout)
+    digest.add("pack", f"{project.pack.environment}\0{project.pack.platform}".encode())
+    return digest.hexdigest()
 
 
 def with_content_tag(project: Project, layout: Layout, root: Path) -> Project:
-    """The project with its image tag resolved: the spec's own, or `<environment>-<digest>`."""
-    if project.container.tag is not None or not project.environments:
+    """The project with its content-derived names resolved: the image tag (the spec's own, or
+    `<environment>-<digest>`) and the pixi-pack archive jobs transfer (the spec's own; with staging,
+    `environment-<digest>.sh` there; else the environment.sh pack.sh writes in the build directory)."""
+    if not project.environments:
         return project
-    tag = f"{project.container.environment}-{content_digest(project, layout, root)}"
-    return dataclasses.replace(project, container=dataclasses.replace(project.container, tag=tag))
+    container_ = project.container
+    if container_.tag is None:
+        container_ = dataclasses.replace(container_, tag=f"{container_.environment}-{content_digest(project, layout, root)}",
+                                         tag_derived=True)
+    pack = project.pack
+    if pack.archive is None and project.staging is not None and project.staging.url is not None:
+        staged = f"environment-{pack_digest(project, layout, root)}.sh"
+        pack = dataclasses.replace(pack, archive=project.staging.file(staged), staged_name=staged)
+    elif pack.archive is None:
+        pack = dataclasses.replace(pack, archive=pack.built)
+    return dataclasses.replace(project, container=container_, pack=pack)

@@ -85,7 +85,10 @@ def _tasks(draft: Draft, tasks: dict[str, Any], out: dict[str, Any], where: str,
 
 
 def from_pixi(manifest: Path) -> Draft:
-    data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{manifest}: not TOML: {error}") from error
     if manifest.name == "pyproject.toml":
         data = data.get("tool", {}).get("pixi", {})
     head = data.get("workspace") or data.get("project") or {}
@@ -94,8 +97,9 @@ def from_pixi(manifest: Path) -> Draft:
     spec, ws = draft.spec, {}
     for key in ("version", "description"):
         draft.keep(head, key, spec)
-    for key in ("channels", "platforms", "authors", "license", "homepage", "repository", "documentation", "requires-pixi"):
+    for key in ("channels", "authors", "license", "homepage", "repository", "documentation", "requires-pixi"):
         draft.keep(head, key, ws)
+    platforms = _platforms(draft, head.get("platforms", []), ws)
     draft.lose("workspace.", set(head) - {"name", "version", "description", "channels", "platforms", "authors", "license",
                                          "homepage", "repository", "documentation", "requires-pixi"})
     ws.setdefault("dependencies", {})  # an empty default feature stays empty (the spec's default is python)
@@ -104,18 +108,29 @@ def from_pixi(manifest: Path) -> Draft:
         ws["pypi_options"] = {k.replace("-", "_"): v for k, v in data["pypi-options"].items()
                               if k in ("index-url", "extra-index-urls")}
         draft.lose("pypi-options.", set(data["pypi-options"]) - {"index-url", "extra-index-urls"})
-    requirements = data.get("system-requirements", {})
-    if "cuda" in requirements:
-        ws["cuda"] = str(requirements["cuda"])
-    draft.lose("system-requirements.", set(requirements) - {"cuda"})
+    _system_requirements(draft, data.get("system-requirements", {}), ws, "system-requirements.")
+    selected = {name for feature in data.get("feature", {}).values() for name in feature.get("platforms", [])}
+    ws_cuda = {cuda for name, (_, cuda) in platforms.items() if cuda and name not in selected}
+    if "cuda" in data.get("system-requirements", {}):
+        ws_cuda.add(str(data["system-requirements"]["cuda"]))
+    if len(ws_cuda) == 1:
+        ws["cuda"] = ws_cuda.pop()
+    draft.lose("workspace.platforms: ", [f"{cuda} (one CUDA for the workspace)" for cuda in sorted(ws_cuda)])
     spec["workspace"] = ws
 
     environments: dict[str, Any] = {}
     for name, feature in data.get("feature", {}).items():
         env: dict[str, Any] = {}
         _part(draft, feature, env, f"feature.{name}.")
-        for key in ("channels", "platforms"):
-            draft.keep(feature, key, env)
+        draft.keep(feature, "channels", env)
+        if "platforms" in feature:
+            chosen = [platforms.get(p, (p, None)) for p in feature["platforms"]]
+            if [subdir for subdir, _ in chosen] != ws["platforms"]:
+                env["platforms"] = [subdir for subdir, _ in chosen]
+            cudas = sorted({cuda for _, cuda in chosen if cuda})
+            if cudas:
+                env["cuda"] = cudas[0]
+            draft.lose(f"feature.{name}.platforms: ", [f"cuda {cuda} (one CUDA per environment)" for cuda in cudas[1:]])
         if "cuda" in feature.get("system-requirements", {}):
             env["cuda"] = str(feature["system-requirements"]["cuda"])
         draft.lose(f"feature.{name}.system-requirements.", set(feature.get("system-requirements", {})) - {"cuda"})
@@ -149,6 +164,51 @@ def from_pixi(manifest: Path) -> Draft:
     draft.lose("", set(data) - {"workspace", "project", *PART_KEYS, "pypi-options", "system-requirements", "feature",
                                 "environments", "tasks"})
     return draft
+
+
+SYSTEM_KEYS = {"glibc": "glibc", "linux": "linux", "macos": "macos", "osx": "macos", "windows": "windows"}
+
+
+def _platforms(draft: Draft, entries: list[Any], ws: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """`[workspace].platforms`, plain subdirs or pixi >= 0.71 tables: the subdirs go to
+    workspace.platforms, glibc/linux/macos/windows to workspace.system_requirements. Returns each
+    entry's name with its subdir and CUDA, for the features that select entries by name."""
+    named: dict[str, tuple[str, str | None]] = {}
+    subdirs: list[str] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            subdir, cuda, name = entry, None, entry
+        else:
+            subdir = str(entry.get("platform", entry.get("name")))
+            name = str(entry.get("name", subdir))
+            cuda = entry.get("cuda")
+            if isinstance(cuda, dict):
+                draft.lose(f"workspace.platforms.{name}.cuda.", ["arch (pixi-htc derives it from the jobs' gpu.min_capability)"]
+                           if "arch" in cuda else [])
+                cuda = cuda.get("driver")
+            _system_requirements(draft, {k: v for k, v in entry.items() if k in SYSTEM_KEYS}, ws, f"workspace.platforms.{name}.")
+            draft.lose(f"workspace.platforms.{name}.", set(entry) - {"name", "platform", "cuda", *SYSTEM_KEYS})
+        named[name] = (subdir, None if cuda is None else str(cuda))
+        if subdir not in subdirs:
+            subdirs.append(subdir)
+    if entries:
+        ws["platforms"] = subdirs
+    return named
+
+
+def _system_requirements(draft: Draft, table: dict[str, Any], ws: dict[str, Any], where: str) -> None:
+    """Virtual packages other than CUDA: one version each, for the whole workspace."""
+    wanted = dict(table)
+    libc = wanted.pop("libc", None)
+    if libc is not None:
+        wanted["glibc"] = libc if isinstance(libc, str) else libc.get("version")
+    for key, value in wanted.items():
+        if key not in SYSTEM_KEYS or value is None:
+            continue
+        have = ws.setdefault("system_requirements", {})
+        if have.setdefault(SYSTEM_KEYS[key], str(value)) != str(value):
+            draft.lose(where, [f"{key} {value} (the workspace declares {have[SYSTEM_KEYS[key]]})"])
+    draft.lose(where, set(wanted) - {*SYSTEM_KEYS, "cuda"})
 
 
 # --- from an HTCondor submit file ----------------------------------------------------------------

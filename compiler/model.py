@@ -13,18 +13,20 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import __version__
+from .sites import SITES
 from .workspace import Environment, Task, Workspace, build_environment, build_task, build_workspace
 
-Runtime = Literal["container", "pixi-pack", "pixi"]
+Runtime = Literal["container", "apptainer", "pixi-pack", "pixi"]
 Scheduler = Literal["htcondor", "slurm"]
 
 # Placeholders a command may use besides sweep variables; the .sh receives them as $1 and $2.
 BUILTIN_PLACEHOLDERS = ("cluster", "process")
 # `{name}` in a command argument; validation allows only sweep variables and the built-ins above.
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-# Unpacking a pixi-pack archive in every job needs room (REFERENCE.md, from the CHTC lesson).
-RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "pixi-pack": ("10GB", "14GB"),
-                                                     "pixi": ("2GB", "2GB")}
+# (memory, disk) as CHTC's templates set them: an Apptainer image lands in the sandbox, and so does
+# an unpacked pixi-pack environment. (pixi runs where pixi is installed: Slurm's shared filesystem.)
+RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "apptainer": ("2GB", "7GB"),
+                                                     "pixi-pack": ("10GB", "14GB"), "pixi": ("2GB", "2GB")}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 
 
@@ -34,7 +36,13 @@ class Container:
     pixi_image: str = "ghcr.io/prefix-dev/pixi:0.77.0-noble"
     image: str
     tag: str | None = None  # None until the pipeline derives it from the image's content (image_tag.py)
-    apptainer: bool = False
+    tag_derived: bool = False  # True once it has: the spec named none
+    apptainer: bool = False  # the default is derived: True when a job runs the project's .sif
+
+    @property
+    def name(self) -> str:
+        """The image's last path component: the staged .sif is named after it."""
+        return self.image.rsplit("/", 1)[-1]
 
     @property
     def docker_reference(self) -> str:
@@ -60,15 +68,28 @@ class CI:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Staging:
+    """A staging directory on the access point, and the OSDF URL jobs fetch its files from."""
+
+    directory: str
+    url: str | None  # None: the site cannot derive it, and the spec did not say (a spec error)
+
+    def file(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Pack:
     environment: str = "gpu"
     platform: str = "linux-64"
-    archive: str = "environment.sh"
+    archive: str | None = None  # None until the pipeline names it (image_tag.py): see Project.pack_archive
+    built: str = "environment.sh"  # what pack.sh writes in the build directory
+    staged_name: str | None = None  # the content-derived name pack.sh copies it to in staging
 
     @property
     def archive_name(self) -> str:
         """The file name the archive has in the job's sandbox."""
-        return self.archive.rsplit("/", 1)[-1]
+        return (self.archive or self.built).rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +178,8 @@ class Job:
     max_retries: int | None = None
     on_exit_hold: str | None = None
     periodic_release: str | None = None
+    retry_until: str | None = None
+    logs: tuple[tuple[str, str], ...] = ()  # (log | output | error, project-root-relative path) the spec sets
     slurm: Slurm = field(default_factory=Slurm)
     keys: tuple[str, ...] = ()  # the keys the spec sets on this job, and slurm.<key> for its own slurm's, sorted
 
@@ -192,6 +215,7 @@ class Project:
     pack: Pack = field(default_factory=Pack)
     jobs: tuple[Job, ...] = ()
     site: Literal["chtc", "ospool", "generic"] = "generic"
+    staging: Staging | None = None
     scheduler: Scheduler = "htcondor"
     slurm: Slurm = field(default_factory=Slurm)
     keys: tuple[str, ...] = ()  # the top-level keys the spec sets, sorted
@@ -212,6 +236,22 @@ class Project:
         return tuple(job for job in self.jobs if job.scheduler == scheduler)
 
     @property
+    def stages_sif(self) -> bool:
+        """A job runs the project's .sif from staging: build/stage-sif.sh copies it there."""
+        return self.staging is not None and any(job.runtime == "apptainer" and job.image is None for job in self.jobs)
+
+    @property
+    def sif_name(self) -> str:
+        return f"{self.container.name}-{self.container.tag}.sif"
+
+    @property
+    def sif_reference(self) -> str:
+        """The project's .sif as jobs name it: the staged, content-named copy, or the registry's."""
+        if self.staging is not None:
+            return self.staging.file(self.sif_name)
+        return f"oras://{self.container.image}:{self.container.sif_tag}"
+
+    @property
     def lock_cuda(self) -> str | None:
         """The CUDA version to claim (CONDA_OVERRIDE_CUDA) when locking on a machine without a GPU:
         `pixi lock` solves every environment, so the highest any of them needs."""
@@ -227,7 +267,6 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     """Build the model from a schema-valid document. Names come out sorted, so output order never
     depends on how the spec is ordered."""
     workspace = build_workspace(doc.get("workspace", {}))
-    environments = tuple(build_environment(name, body, workspace) for name, body in sorted(doc.get("environments", {}).items()))
     tasks = tuple(build_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
     c = doc.get("container", {})
     container = Container(
@@ -253,12 +292,21 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     scheduler = doc.get("scheduler", Project.scheduler)
     slurm = Slurm().merged(doc.get("slurm", {}))
     jobs = tuple(_job(name, body, container, pack, scheduler, slurm) for name, body in sorted(doc.get("jobs", {}).items()))
+    if "apptainer" not in c and any(job.runtime == "apptainer" and job.image is None for job in jobs):
+        container = replace(container, apptainer=True)
+    st = doc.get("staging")
+    staging = None if st is None else Staging(
+        directory=st["directory"].rstrip("/"),
+        url=st["url"].rstrip("/") if "url" in st else SITES[doc.get("site", Project.site)].staging_url(st["directory"].rstrip("/")))
+    environments = tuple(build_environment(name, body, workspace, _cuda_arch(name, jobs))
+                         for name, body in sorted(doc.get("environments", {}).items()))
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,
         name=doc["name"],
         source=tuple(doc["source"]) if "source" in doc else None,
         site=doc.get("site", Project.site),
+        staging=staging,
         scheduler=scheduler,
         slurm=slurm,
         keys=tuple(sorted(doc)),
@@ -312,9 +360,20 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         max_retries=None if "max_retries" not in body else int(body["max_retries"]),
         on_exit_hold=body.get("on_exit_hold"),
         periodic_release=body.get("periodic_release"),
+        retry_until=body.get("retry_until"),
+        logs=tuple(sorted(body.get("logs", {}).items())),
         slurm=slurm.merged(body.get("slurm", {})),
         keys=tuple(sorted((*body, *(f"slurm.{key}" for key in body.get("slurm", {}))))),
     )
+
+
+def _cuda_arch(environment: str, jobs: tuple[Job, ...]) -> str | None:
+    """The `__cuda_arch` an environment declares: the lowest gpu.min_capability of the GPU jobs that
+    run it, when every one of them sets one (a job without a floor may land on any GPU)."""
+    floors = [job.gpu.min_capability for job in jobs if job.environment == environment and job.resources.gpus > 0]
+    if not floors or None in floors:
+        return None
+    return str(min(f for f in floors if f is not None))
 
 
 def _default_environment(body: dict[str, Any], runtime: Runtime, container: Container, pack: Pack) -> str | None:

@@ -105,6 +105,11 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
                               f"{did_you_mean(dependency, task_names)}",
                               (("tasks", task.name, "depends_on"), ("tasks", dependency)))
 
+    if project.staging is not None and project.staging.url is None:
+        example = {"chtc": "/staging/<letter>/<netid>", "ospool": "/ospool/<ap>/data/<user>"}.get(project.site)
+        where = f"site {project.site} stages under {example}" if example else f"site {project.site} has no known staging"
+        yield Problem(("staging",), f"{where}, so how jobs reach {project.staging.directory} is unknown: set "
+                      "staging.url (osdf:///...)", (("staging",), ("site",)))
     for job in project.jobs:
         yield from _job_problems(project, job, environments)
 
@@ -173,7 +178,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
                       f"{did_you_mean(job.environment, environments)} {_defined(environments)}",
                       (*env_read, ("environments", job.environment)))
     else:
-        if job.runtime == "container" and job.image is None and job.environment != project.container.environment:
+        if job.runtime != "pixi-pack" and job.image is None and job.environment != project.container.environment:
             yield Problem(j("environment"), f"the image bakes only '{project.container.environment}' "
                           "(container.environment); run this job there or give it its own image", (*env_read, j("image")))
         if job.runtime == "pixi-pack" and job.environment != project.pack.environment:
@@ -189,6 +194,12 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     if job.runtime == "pixi-pack" and job.image is not None:
         yield Problem(j("image"), "a pixi-pack job runs in the vanilla universe and takes no image",
                       (j("runtime"), j("image")), at_key=True)
+    if job.runtime == "apptainer" and job.image is not None and job.image.startswith("docker://"):
+        yield Problem(j("image"), "runtime apptainer runs a .sif (a path, osdf:///...sif or oras://); "
+                      "for a docker:// image use runtime: container", (j("runtime"), j("image")))
+    if job.runtime == "apptainer" and job.image is None and not project.container.apptainer:
+        yield Problem(("container", "apptainer"), f"job '{job.name}' runs the project's .sif (runtime apptainer), "
+                      "which CI builds only with container.apptainer: true", (("container", "apptainer"), j("runtime")))
 
     if job.name in RESERVED_JOB_NAMES:
         yield Problem(("jobs", job.name), f"'{job.name}' is reserved: pixi-htc writes htcondor/{job.name}.sh "
@@ -223,7 +234,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if problem := classad_error(clause):
             yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "
                           "the others", (j("requirements"),))
-    for key in ("on_exit_hold", "periodic_release"):
+    for key in ("on_exit_hold", "periodic_release", "retry_until"):
         if getattr(job, key) is not None and (problem := classad_error(getattr(job, key))):
             yield Problem(j(key), problem, (j(key),))
     appended = appended_by_the_trainer(project, job)
@@ -243,9 +254,16 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         elif name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
             yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from batch_name or the site's "
                           f"keys, site: {project.site})", (j("attributes"), ("site",)), at_key=True)
-    for key, paths in (("inputs", job.inputs), ("outputs", job.outputs)):
-        for index, path in enumerate(paths):
-            for name in PLACEHOLDER.findall(path):
-                if name not in known:
-                    yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
-                                  (j(key), j("sweep")))
+    if job.retry_until is not None and job.max_retries is None and job.scheduler == "htcondor":
+        yield Problem(j("retry_until"), "retry_until takes effect with max_retries; set both", (j("max_retries"),))
+    for key, path in job.logs:
+        if key != "log" and len(job.sweep_rows) > 1 and "{process}" not in path:
+            yield Problem(j("logs", key), f"the sweep queues {len(job.sweep_rows)} processes, and each would write "
+                          f"{path}: put {{process}} in the name", (j("logs", key), j("sweep")))
+    placed = [((key, index), path) for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
+              for index, path in enumerate(paths)] + [(("logs", key), path) for key, path in job.logs]
+    for (key, index), path in placed:
+        for name in PLACEHOLDER.findall(path):
+            if name not in known:
+                yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
+                              (j(key), j("sweep")))

@@ -14,12 +14,14 @@ HTCONDOR_ONLY: dict[str, str] = {
     "attributes": "",
     "batch_name": " (a Slurm job is named after its key)",
     "chtc": "",
+    "logs": " (a Slurm job writes build/logs/<job>_<array job>_<task>, or _<job id>, itself)",
     "gpu": "; on Slurm, name the GPU with slurm.gpu_type or a node feature with slurm.constraint",
     "max_retries": "",
     "on_exit_hold": "",
     "ospool": "",
     "periodic_release": "",
     "requirements": "; on Slurm, use slurm.constraint",
+    "retry_until": "",
     "stream_error": " (Slurm writes logs/ on the shared filesystem as the job runs)",
     "stream_output": " (Slurm writes logs/ on the shared filesystem as the job runs)",
 }
@@ -37,7 +39,7 @@ def scheduler_problems(project: Project) -> Iterator[Problem]:
         yield Problem(("site",), "'site' chooses an HTCondor pool, and every job runs on Slurm; remove it",
                       _scheduler_reads(project), at_key=True)
     slurm_packs = [job for job in project.jobs_on("slurm") if job.runtime == "pixi-pack"]
-    if slurm_packs and "://" in project.pack.archive:
+    if slurm_packs and project.pack.archive is not None and "://" in project.pack.archive:
         yield Problem(("pack", "archive"), f"job '{slurm_packs[0].name}' runs on Slurm, which reads the archive from "
                       "the shared filesystem and fetches no URL: name a path relative to the build directory",
                       (("pack", "archive"), *_scheduler_reads(project)))

@@ -7,10 +7,12 @@ dropped) and which submit commands and +Attributes it adds. A new site is a new 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .escape import classad_value
-from .model import Job
+
+if TYPE_CHECKING:  # the model asks sites where staging is; sites read jobs
+    from .model import Job
 
 # (submit command or +Attribute, value as the submit file writes it)
 Lines = list[tuple[str, str]]
@@ -22,6 +24,10 @@ class Site(Protocol):
     attributes: frozenset[str]  # the +Attributes it writes (lower case), which a job's own may not repeat
 
     def lines(self, job: Job) -> Lines: ...
+
+    def staging_url(self, directory: str) -> str | None:
+        """How jobs fetch a file from this staging directory, when the site says; None: the spec must."""
+        ...
 
 
 class Chtc:
@@ -47,6 +53,10 @@ class Chtc:
             lines.append(("want_campus_pools", "true"))
         return lines
 
+    def staging_url(self, directory: str) -> str | None:
+        # /staging/<letter>/<netid> on the access points is osdf:///chtc/staging/<letter>/<netid>.
+        return f"osdf:///chtc{directory}" if directory.startswith("/staging/") else None
+
 
 class OsPool:
     """The OSPool: duration categories (held after 20 h / 40 h) and project accounting."""
@@ -63,6 +73,10 @@ class OsPool:
             lines.append(("+ProjectName", classad_value(job.ospool.project)))
         return lines
 
+    def staging_url(self, directory: str) -> str | None:
+        # An access point's /ospool/<ap>/data/<user> is published under the same OSDF path.
+        return f"osdf://{directory}" if directory.startswith("/ospool/") else None
+
 
 class Generic:
     """Any HTCondor pool: nothing beyond what the job itself asks for."""
@@ -73,6 +87,9 @@ class Generic:
 
     def lines(self, job: Job) -> Lines:
         return []
+
+    def staging_url(self, directory: str) -> str | None:
+        return None
 
 
 SITES: dict[str, Site] = {site.name: site for site in (Chtc(), Generic(), OsPool())}

@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .artifacts.htcondor import queue_variables
 from . import submit_slurm
+from .artifacts.htcondor import plan, queue_variables
 from .errors import EXIT_OK, UsageError
 from .model import Job
 from .pipeline import Compiled
@@ -92,8 +92,9 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
     except Exception as error:
         raise UsageError(f"no HTCondor schedd reachable from here ({str(error).strip()}); "
                          "run make submit on your pool's access point, or use DRY_RUN=1") from error
-    (build_dir / "logs").mkdir(exist_ok=True)
-    (build_dir / "outputs").mkdir(exist_ok=True)
+    for name in submits:  # HTCondor writes logs and a sweep's outputs there, and will not create them
+        for directory in plan(compiled.project, jobs[name], compiled.layout).directories:
+            (build_dir / directory).mkdir(parents=True, exist_ok=True)
     for name, description in submits.items():
         items = description.itemdata()
         with working_directory(build_dir):  # the .sub's paths are relative to the build directory

@@ -14,6 +14,11 @@ DEFAULT_CHANNELS = ("conda-forge",)
 DEFAULT_PLATFORMS = ("linux-64", "osx-arm64", "win-64")
 DEFAULT_WORKSPACE_DEPENDENCIES = {"python": "3.12.*"}
 METADATA_KEYS = ("authors", "license", "homepage", "repository", "documentation", "requires_pixi")
+# NVIDIA's drivers, and conda-forge's CUDA builds, exist for Linux and Windows: a `__cuda` on macOS
+# would only make the environment uninstallable there.
+CUDA_SUBDIRS = ("linux-", "win-")
+# The virtual packages a workspace may declare besides CUDA, and the subdirs each one applies to.
+SYSTEM_REQUIREMENTS = {"glibc": "linux-", "linux": "linux-", "macos": "osx-", "windows": "win-"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,42 @@ class Target:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Platform:
+    """One entry of `[workspace].platforms` (pixi >= 0.71): a conda subdir and the virtual packages
+    declared for it. Entries that declare something are named, so that features can select them."""
+
+    subdir: str
+    cuda: str | None = None
+    cuda_arch: str | None = None  # __cuda_arch, the lowest GPU compute capability the jobs accept
+    system: tuple[tuple[str, str], ...] = ()  # glibc, linux, macos, windows
+
+    @property
+    def name(self) -> str:
+        if self.cuda is None:
+            return self.subdir
+        name = f"{self.subdir}-cuda-{self.cuda.replace('.', '-')}"
+        return name if self.cuda_arch is None else f"{name}-arch-{self.cuda_arch.replace('.', '-')}"
+
+    @property
+    def entry(self) -> str | Table:
+        if self.cuda is None and not self.system:
+            return self.subdir
+        items: list[tuple[str, Any]] = [("name", self.name), ("platform", self.subdir)]
+        if self.cuda is not None:
+            items.append(("cuda", self.cuda if self.cuda_arch is None
+                          else Table((("driver", self.cuda), ("arch", self.cuda_arch)))))
+        return Table((*items, *self.system))
+
+
+def platform(subdir: str, system: tuple[tuple[str, str], ...], cuda: str | None = None,
+             cuda_arch: str | None = None) -> Platform:
+    """The platform entry for one subdir: CUDA only where CUDA exists, each requirement where it applies."""
+    has_cuda = cuda is not None and subdir.startswith(CUDA_SUBDIRS)
+    return Platform(subdir=subdir, cuda=cuda if has_cuda else None, cuda_arch=cuda_arch if has_cuda else None,
+                    system=tuple((key, value) for key, value in system if subdir.startswith(SYSTEM_REQUIREMENTS[key])))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Workspace:
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     platforms: tuple[str, ...] = DEFAULT_PLATFORMS
@@ -70,18 +111,34 @@ class Workspace:
     targets: tuple[Target, ...] = ()
     activation: Activation = field(default_factory=Activation)
     cuda: str | None = None
+    system_requirements: tuple[tuple[str, str], ...] = ()  # in SYSTEM_REQUIREMENTS order
     default_environment: str | None = None
     authors: tuple[str, ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()  # license, homepage, ... as pixi names them
+
+    @property
+    def platform_entries(self) -> tuple[Platform, ...]:
+        """Its own platforms, with the workspace's CUDA and system requirements declared on them."""
+        return tuple(platform(subdir, self.system_requirements, self.cuda) for subdir in self.platforms)
+
+    def all_platforms(self, environments: tuple[Environment, ...]) -> tuple[Platform, ...]:
+        """`[workspace].platforms`: its own entries, then each CUDA variant an environment selects."""
+        entries: dict[str, Platform] = {entry.name: entry for entry in self.platform_entries}
+        for env in environments:
+            for entry in env.platform_entries:
+                entries.setdefault(entry.name, entry)
+        return tuple(entries.values())
 
 
 @dataclass(frozen=True, kw_only=True)
 class Environment:
     name: str
-    cuda: str | None = None  # this environment's own system requirement
+    cuda: str | None = None  # this environment's own CUDA
     effective_cuda: str | None = None  # its own, or the workspace's that it inherits
+    cuda_arch: str | None = None  # with its own CUDA: the lowest compute capability its GPU jobs ask for
     platforms: tuple[str, ...]
     platforms_narrowed: bool
+    platform_entries: tuple[Platform, ...] = ()  # the workspace platforms its feature selects
     dependencies: Dependencies = ()
     pypi_dependencies: Dependencies = ()
     targets: tuple[Target, ...] = ()
@@ -98,6 +155,11 @@ class Environment:
             return None
         major, _, minor = self.effective_cuda.partition(".")
         return f"{int(major)}.{int(minor or 0)}"
+
+    @property
+    def selects_platforms(self) -> bool:
+        """Whether its feature names platforms: it narrows the workspace's, or has CUDA of its own."""
+        return self.platforms_narrowed or self.cuda is not None
 
     @property
     def composition(self) -> tuple[str, ...]:
@@ -184,22 +246,30 @@ def build_workspace(ws: dict[str, Any]) -> Workspace:
         targets=targets(ws.get("target")),
         activation=activation(ws.get("activation")),
         cuda=cuda_text(ws.get("cuda")),
+        system_requirements=tuple((key, str(ws["system_requirements"][key])) for key in SYSTEM_REQUIREMENTS
+                                  if key in ws.get("system_requirements", {})),
         default_environment=ws.get("default_environment"),
         authors=tuple(ws.get("authors", ())),
         metadata=tuple((key.replace("_", "-"), ws[key]) for key in METADATA_KEYS[1:] if key in ws),
     )
 
 
-def build_environment(name: str, body: dict[str, Any], workspace: Workspace) -> Environment:
+def build_environment(name: str, body: dict[str, Any], workspace: Workspace, cuda_arch: str | None = None) -> Environment:
+    """cuda_arch: the compute capability its GPU jobs all ask for at least (None: some job takes any GPU)."""
     platforms = tuple(body.get("platforms", workspace.platforms))
     cuda = cuda_text(body.get("cuda"))
-    inherited = None if body.get("no_default_feature", False) else workspace.cuda
+    own = {entry.subdir: entry for entry in workspace.platform_entries}
+    entries = tuple(own.get(subdir, platform(subdir, workspace.system_requirements)) if cuda is None else platform(subdir, workspace.system_requirements, cuda, cuda_arch)
+                    for subdir in platforms)
     return Environment(
         name=name,
         cuda=cuda,
-        effective_cuda=cuda or inherited,
+        # The workspace's CUDA is declared on its platforms, which every environment solves for.
+        effective_cuda=cuda or workspace.cuda,
+        cuda_arch=cuda_arch if cuda is not None else None,
         platforms=platforms,
         platforms_narrowed=platforms != workspace.platforms,
+        platform_entries=entries,
         dependencies=requirements(body.get("dependencies")),
         pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
         targets=targets(body.get("target")),

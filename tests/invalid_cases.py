@@ -111,4 +111,16 @@ CASES: list[tuple[str, str, list[str]]] = [
      [":12:7: error: jobs.train.sweep: the sweep has 10,000,000,000 combinations; at most 100,000 per job"]),
     ("sweep-named-cluster", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [x, '{cluster}']\n"
      "    sweep: {cluster: [1]}\n", [":11:13: error: jobs.train.sweep.cluster: '{cluster}' is built in"]),
+    # Issue #12: Apptainer runtime and staging.
+    ("apptainer-docker-image", job("    image: docker://nvcr.io/nvidia/pytorch:24.01-py3\n").replace("runtime: container", "runtime: apptainer"),
+     [":11:12: error: jobs.train.image: runtime apptainer runs a .sif", "use runtime: container"]),
+    ("apptainer-without-sif-build", job("container: {apptainer: false}\n").replace("runtime: container", "runtime: apptainer"),
+     [":11:24: error: container.apptainer: job 'train' runs the project's .sif"]),
+    ("staging-generic-no-url", job("staging: {directory: /staging/a/alice}\n"),
+     [":11:10: error: staging: site generic has no known staging", "set staging.url (osdf:///...)"]),
+    ("staging-chtc-elsewhere", "schema_version: 1\nname: demo\nsite: chtc\n" + ENVS + JOB + "staging: {directory: /home/alice}\n",
+     [":12:10: error: staging: site chtc stages under /staging/<letter>/<netid>"]),
+    ("staging-dotdot", job("staging: {directory: /staging/a/../../etc, url: osdf:///x}\n"),
+     [":11:22: error: staging.directory: '/staging/a/../../etc' is not valid"]),
+    ("staging-relative", job("staging: {directory: staging/a}\n"), [":11:22: error: staging.directory: 'staging/a' is not valid"]),
 ]

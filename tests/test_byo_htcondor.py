@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import subprocess
+
 import htcondor2
 import pytest
 
+from compiler.errors import SpecError
 from tests.test_htcondor import files, project
 
 HEAD = "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: '12'}\n"
@@ -65,6 +68,9 @@ jobs:
     checkpoint: {files: [ckpt/state], exit_code: 85}
     on_exit_hold: (ExitCode != 0) && (ExitCode != 85)
     periodic_release: (NumJobStarts < 3) && ((time() - EnteredCurrentStatus) > 600)
+    max_retries: 3
+    retry_until: ExitCode == 0 || ExitCode == 2
+    logs: {log: logs/track.log, output: "logs/track_{video}_{process}.out", error: "logs/track_{process}.err"}
     sweep: {video: [mouse1, mouse2]}
 """
 PER_PROCESS_INPUTS_SUB = {
@@ -76,6 +82,10 @@ PER_PROCESS_INPUTS_SUB = {
     "on_exit_hold": "(ExitCode != 0) && (ExitCode != 85)",
     "periodic_release": "(NumJobStarts < 3) && ((time() - EnteredCurrentStatus) > 600)",
     "requirements": "(GPUs_DriverVersion >= 11.8)",
+    "max_retries": "3", "retry_until": "ExitCode == 0 || ExitCode == 2",
+    # The user's own log names, relative to the project root like inputs; {video} is each process's.
+    "log": "../logs/track.log", "output": "../logs/track_$(PixiHtcSweep0)_$(Process).out",
+    "error": "../logs/track_$(Process).err",
 }
 
 
@@ -227,3 +237,29 @@ def test_jobs_in_images_of_their_own_need_no_environment(tmp_path: Path) -> None
     assert list(YAML(typ="safe").load(out[".github/workflows/pixi-htc.yml"])["jobs"]) == ["check"]
     sub = htcondor2.Submit(out["build/htcondor/track.sub"])
     assert sub["requirements"] == "(GPUs_DriverVersion >= 11.8)" and "transfer_input_files" not in sub
+
+
+def test_submit_sh_creates_the_directories_the_users_log_names_need(tmp_path: Path) -> None:
+    """HTCondor does not create log directories; condor_submit fails without them."""
+    path = tmp_path / "project.yaml"
+    path.write_text(PER_PROCESS_INPUTS)
+    root = tmp_path / "root"
+    (root / "build" / "htcondor").mkdir(parents=True)
+    (root / "build" / "htcondor" / "submit.sh").write_text(files(project(path))["build/htcondor/submit.sh"])
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    (stand_in / "condor_submit").write_text('#!/bin/bash\necho "$PWD $*"\n')
+    (stand_in / "condor_submit").chmod(0o755)
+    result = subprocess.run(["bash", "build/htcondor/submit.sh", "track"], cwd=root, capture_output=True, text=True,
+                            env={"PATH": f"{stand_in}:/usr/bin:/bin"}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{root / 'build'} htcondor/track.sub\n"
+    assert (root / "logs").is_dir() and (root / "build" / "outputs").is_dir()
+
+
+def test_a_sweeps_shared_output_name_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "project.yaml"
+    path.write_text(PER_PROCESS_INPUTS.replace('output: "logs/track_{video}_{process}.out"', "output: logs/track.out"))
+    with pytest.raises(SpecError) as error:
+        project(path)
+    assert "jobs.track.logs.output: the sweep queues 2 processes, and each would write logs/track.out" in str(error.value)

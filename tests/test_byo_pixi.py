@@ -32,10 +32,11 @@ environments:
 container: {environment: cuda}
 """
 PYTORCH_PYPI_TOML = {
-    "workspace": {"name": "demo", "channels": ["conda-forge"], "platforms": ["linux-64", "osx-arm64"]},
+    "workspace": {"name": "demo", "channels": ["conda-forge"],
+                  "platforms": ["linux-64", "osx-arm64", {"name": "linux-64-cuda-12-4", "platform": "linux-64", "cuda": "12.4"}]},
     "dependencies": {"python": "3.12.*"},
     "pypi-options": {"extra-index-urls": ["https://download.pytorch.org/whl/cu124"]},
-    "feature": {"cuda": {"system-requirements": {"cuda": "12.4"},
+    "feature": {"cuda": {"platforms": ["linux-64-cuda-12-4", "osx-arm64"],
                          "pypi-dependencies": {"torch": ">=2.5", "torchvision": "*"},
                          "target": {"linux-64": {"dependencies": {"nvtop": "*"}}}}},
     "environments": {"cuda": {"features": ["cuda"], "solve-group": "cuda"},
@@ -68,8 +69,8 @@ environments:
 container: {environment: gpu}
 """
 MULTI_FEATURE_TOML = {
-    "workspace": {"authors": ["Ada Lovelace <ada@example.org>"], "license": "MIT", "requires-pixi": ">=0.77"},
-    "system-requirements": {"cuda": "12"},
+    "workspace": {"authors": ["Ada Lovelace <ada@example.org>"], "license": "MIT", "requires-pixi": ">=0.77",
+                  "platforms": [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"}]},
     "pypi-dependencies": {"demo": {"path": "..", "editable": True}},
     "feature": {"gpu": {"dependencies": {"pytorch-gpu": {"version": ">=2.5", "channel": "conda-forge", "build": "cuda*"}}},
                 "test": {"dependencies": {"pytest": "*"}},
@@ -135,7 +136,9 @@ def test_a_cuda_environment_keeps_the_platforms_the_user_listed(tmp_path: Path) 
     path.write_text(HEAD + "workspace: {platforms: [linux-64, win-64]}\nenvironments:\n  gpu:\n    cuda: '12'\n"
                     "    dependencies: {numpy: '*'}\n")
     gpu = generated(path)["feature"]["gpu"]
-    assert "platforms" not in gpu and gpu["dependencies"] == {"numpy": "*"} and "target" not in gpu
+    # Both platforms, each as its CUDA variant; the packages once, for all of them.
+    assert gpu["platforms"] == ["linux-64-cuda-12", "win-64-cuda-12"]
+    assert gpu["dependencies"] == {"numpy": "*"} and "target" not in gpu
 
 
 def test_workspace_cuda_reaches_the_jobs_driver_requirement(tmp_path: Path) -> None:

@@ -55,7 +55,9 @@ def test_submit_file_says_what_the_spec_says(job: str) -> None:
     assert "src" in inputs and "src/" not in inputs, "src must travel as a directory"
     if pack:
         assert sub["universe"] == "vanilla" and "container_image" not in sub
-        assert inputs[0] == SPEC["pack"]["archive"]
+        # The staged, content-named archive (issue #12 item 4), fetched through OSDF.
+        staged = f"osdf:///chtc{SPEC['staging']['directory']}/environment-"
+        assert inputs[0].startswith(staged) and re.fullmatch(r"[0-9a-f]{12}\.sh", inputs[0][len(staged):]), inputs[0]
     else:
         tag = project().container.tag or ""
         assert re.fullmatch(r"gpu-[0-9a-f]{12}", tag), "the default tag is the image content's digest"
@@ -216,8 +218,10 @@ def _sandbox(tmp_path: Path, job: str) -> tuple[Path, Path, dict[str, str]]:
     env_bin = tmp_path / "envbin"
     env_bin.mkdir()
     _write_exe(env_bin / "python", STAND_IN_PYTHON)
-    # pixi-pack's self-extracting archive leaves ./env and ./activate.sh in the working directory.
-    _write_exe(sandbox / "environment.sh", f"""#!/bin/bash
+    # pixi-pack's self-extracting archive leaves ./env and ./activate.sh in the working directory. It
+    # lands in the sandbox under the name the .sub fetches (the staged, content-named copy).
+    archive = submit(job)["transfer_input_files"].split(",")[0].strip().rsplit("/", 1)[-1] if "pack" in job else "environment.sh"
+    _write_exe(sandbox / archive, f"""#!/bin/bash
 echo "environment.sh" >> "{calls}"
 mkdir -p env
 printf 'export PIXI_ENV_ACTIVE=1\\nexport PATH="{env_bin}:$PATH"\\necho activate >> "{calls}"\\n' > activate.sh

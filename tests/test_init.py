@@ -4,6 +4,7 @@ HTCondor reads them; what cannot be carried is said; nothing is overwritten."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,11 @@ PIXI_TOML = """\
 name = "seg-models"
 authors = ["Ada Lovelace <ada@example.org>"]
 channels = ["conda-forge", "nvidia"]
-platforms = ["linux-64", "osx-arm64"]
+platforms = [
+  "linux-64",
+  "osx-arm64",
+  { name = "linux-64-cuda-12", platform = "linux-64", cuda = "12" },
+]
 requires-pixi = ">=0.77"
 
 [dependencies]
@@ -34,8 +39,8 @@ WANDB_MODE = "offline"
 lint = "ruff check ."
 ci = { depends-on = ["lint", "test"] }
 
-[feature.cuda.system-requirements]
-cuda = "12"
+[feature.cuda]
+platforms = ["linux-64-cuda-12", "osx-arm64"]
 
 [feature.cuda.target.linux-64.dependencies]
 pytorch-gpu = ">=2.5"
@@ -96,6 +101,13 @@ def test_init_from_nothing_writes_a_spec_that_builds(tmp_path: Path) -> None:
     assert run_cli("check", cwd=tmp_path).returncode == 0
 
 
+def test_a_manifest_toml_cannot_read_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "pixi.toml").write_text('[workspace]\nname = "x\n')
+    result = run_cli("init", "--from", "pixi.toml", cwd=tmp_path)
+    assert result.returncode == 2 and "pixi.toml: not TOML" in result.stderr and "line 2" in result.stderr
+    assert not (tmp_path / "specs").exists()
+
+
 def test_init_never_overwrites(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text("mine\n")
@@ -121,6 +133,23 @@ def test_a_pixi_workspace_round_trips(tmp_path: Path) -> None:
     assert generated == original
 
 
+def test_a_pre_071_workspace_comes_back_in_the_form_pixi_migrates_it_to(tmp_path: Path) -> None:
+    """[system-requirements] is deprecated (pixi 0.71): what comes back is pixi's documented equivalent."""
+    old = PIXI_TOML.replace('  { name = "linux-64-cuda-12", platform = "linux-64", cuda = "12" },\n', "").replace(
+        '[feature.cuda]\nplatforms = ["linux-64-cuda-12", "osx-arm64"]\n',
+        '[feature.cuda.system-requirements]\ncuda = "12"\n').replace(
+        '[dependencies]', '[system-requirements]\nlibc = { family = "glibc", version = "2.17" }\nmacos = "14.0"\n\n[dependencies]')
+    assert "system-requirements" in tomllib.loads(old)
+    root, _ = _init(tmp_path, "pixi.toml", old)
+    generated = tomllib.loads((root / "build" / "pixi.toml").read_text())
+    assert "system-requirements" not in generated and "system-requirements" not in generated["feature"]["cuda"]
+    assert generated["workspace"]["platforms"] == [
+        {"name": "linux-64", "platform": "linux-64", "glibc": "2.17"},
+        {"name": "osx-arm64", "platform": "osx-arm64", "macos": "14.0"},
+        {"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12", "glibc": "2.17"}]
+    assert generated["feature"]["cuda"]["platforms"] == ["linux-64-cuda-12", "osx-arm64"]
+
+
 def test_a_submit_file_comes_back_as_htcondor_reads_it(tmp_path: Path) -> None:
     root, stderr = _init(tmp_path, "train.sub", SUBMIT)
     original = htcondor2.Submit(SUBMIT)
@@ -139,7 +168,7 @@ def test_a_submit_file_comes_back_as_htcondor_reads_it(tmp_path: Path) -> None:
 
 
 def test_a_pyproject_tool_pixi_table_moves_in_too(tmp_path: Path) -> None:
-    pyproject = "[project]\nname = \"seg\"\n\n" + PIXI_TOML.replace("[", "[tool.pixi.").replace("[tool.pixi.\"", "[\"")
+    pyproject = "[project]\nname = \"seg\"\n\n" + re.sub(r"(?m)^\[", "[tool.pixi.", PIXI_TOML)
     root, _ = _init(tmp_path, "pyproject.toml", pyproject)
     generated = _without_pixi_htcs_own(tomllib.loads((root / "build" / "pixi.toml").read_text()))
     assert generated["workspace"]["name"] == "seg-models"

@@ -12,11 +12,12 @@ import pytest
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
+from compiler.artifacts import container
 from compiler.artifacts.base import Layout
 from compiler.artifacts.pixi import render
 from compiler.loader import load_spec
 from compiler.validate import validate
-from tests.conftest import DEFAULT_SPEC, PIXI_SCHEMA, REPO, shellcheck
+from tests.conftest import DEFAULT_SPEC, PIXI_SCHEMA, REPO, load_project, shellcheck
 
 
 def pixi_schema_errors(manifest: dict[str, Any]) -> list[str]:
@@ -47,14 +48,20 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
     spec = YAML(typ="safe").load(DEFAULT_SPEC.read_text())
     toml = generated()
     assert toml["workspace"]["channels"] == spec["workspace"]["channels"]
-    assert toml["workspace"]["platforms"] == spec["workspace"]["platforms"]
+    # The spec's platforms first, as written; then the CUDA variants the gpu feature selects.
+    assert toml["workspace"]["platforms"][:3] == spec["workspace"]["platforms"]
     assert toml["dependencies"] == spec["workspace"]["dependencies"]
     assert toml["feature"]["cpu"]["dependencies"] == spec["environments"]["cpu"]["dependencies"]
     gpu = toml["feature"]["gpu"]
-    assert gpu["system-requirements"] == {"cuda": "12"}
-    # Issue #11: the seed's shape. The gpu environment keeps every workspace platform, and its CUDA
-    # packages stay where the spec put them (target.linux-64), not copied onto each platform.
-    assert "platforms" not in gpu
+    # Issue #12: no deprecated [system-requirements]; CUDA is declared on named platforms (where
+    # CUDA exists: not on osx) that the gpu feature selects. Issue #11: the seed's shape. The gpu
+    # environment keeps every workspace platform, and its CUDA packages stay where the spec put them
+    # (target.linux-64), not copied onto each platform.
+    assert "system-requirements" not in gpu and "system-requirements" not in toml
+    assert gpu["platforms"] == ["linux-64-cuda-12", "osx-arm64", "win-64-cuda-12"]
+    assert declared(toml, "linux-64-cuda-12") == {"platform": "linux-64", "cuda": "12"}
+    assert declared(toml, "win-64-cuda-12") == {"platform": "win-64", "cuda": "12"}
+    assert "platforms" not in toml["feature"]["cpu"]
     assert gpu["target"] == {"linux-64": {"dependencies": spec["environments"]["gpu"]["target"]["linux-64"]["dependencies"]}}
     assert "dependencies" not in gpu
     assert toml["environments"]["cpu"] == ["cpu"] and toml["environments"]["gpu"] == ["gpu"]
@@ -75,8 +82,70 @@ def test_hostile_strings_survive_toml(tmp_path: Path) -> None:
     assert toml["tasks"]["evil"] == YAML(typ="safe").load(spec.read_text())["tasks"]["evil"]
     assert "é" in toml["tasks"]["evil"] and "\\n[tasks]" in toml["tasks"]["evil"]
     assert toml["tasks"]["quoted"]["depends-on"] == ["evil"]
-    assert toml["feature"]["gpu"]["system-requirements"]["cuda"] == "12"
+    assert declared(toml, "linux-64-cuda-12")["cuda"] == "12"
     assert pixi_schema_errors(toml) == []
+
+
+def declared(toml: dict[str, Any], name: str) -> dict[str, Any]:
+    """The [workspace].platforms entry of that name, without its name."""
+    entries = [entry for entry in toml["workspace"]["platforms"] if isinstance(entry, dict) and entry.get("name") == name]
+    assert len(entries) == 1, f"{name} declared {len(entries)} times in {toml['workspace']['platforms']}"
+    return {key: value for key, value in entries[0].items() if key != "name"}
+
+
+RICH_PLATFORMS = """\
+schema_version: 1
+name: demo
+workspace:
+  platforms: [linux-64, linux-aarch64, osx-arm64]
+  system_requirements: {glibc: "2.17", macos: "14.0"}
+environments:
+  gpu: {cuda: "12.4", platforms: [linux-64, osx-arm64]}
+  cpu: {}
+container: {environment: gpu}
+jobs:
+  old-gpus: {runtime: container, command: [python, x.py], gpu: {min_capability: 8.0}}
+  new-gpus: {runtime: container, command: [python, x.py], gpu: {min_capability: 7.5}}
+  cpu-side: {runtime: container, command: [python, x.py], resources: {gpus: 0}}
+"""
+
+
+def test_rich_platforms_declare_cuda_arch_and_system_requirements(tmp_path: Path) -> None:
+    """Issue #12 item 1: every GPU job that runs gpu asks for compute capability >= 7.5 or 8.0, so the
+    solver is told 7.5 (__cuda_arch), and the image installs with the same claim."""
+    spec = tmp_path / "p.yaml"
+    spec.write_text(RICH_PLATFORMS)
+    files = rendered(spec)
+    toml = tomllib.loads(files["build/pixi.toml"])
+    assert pixi_schema_errors(toml) == []
+    assert toml["workspace"]["platforms"][:3] == [
+        {"name": "linux-64", "platform": "linux-64", "glibc": "2.17"},
+        {"name": "linux-aarch64", "platform": "linux-aarch64", "glibc": "2.17"},
+        {"name": "osx-arm64", "platform": "osx-arm64", "macos": "14.0"}]
+    name = "linux-64-cuda-12-4-arch-7-5"
+    assert declared(toml, name) == {"platform": "linux-64", "cuda": {"driver": "12.4", "arch": "7.5"}, "glibc": "2.17"}
+    assert toml["feature"]["gpu"]["platforms"] == [name, "osx-arm64"]
+    assert "cpu" not in toml.get("feature", {})  # an empty environment: no feature table, every platform
+    dockerfile = container.render(load_project(spec, tmp_path), Layout())[0].text
+    assert "ENV CONDA_OVERRIDE_CUDA_ARCH=7.5" in dockerfile.splitlines()
+
+
+def test_one_gpu_job_without_a_floor_declares_no_cuda_arch(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text(RICH_PLATFORMS.replace("gpu: {min_capability: 8.0}", "resources: {gpus: 1}"))
+    toml = generated(spec)
+    assert declared(toml, "linux-64-cuda-12-4") == {"platform": "linux-64", "cuda": "12.4", "glibc": "2.17"}
+    assert "CONDA_OVERRIDE_CUDA_ARCH" not in container.render(load_project(spec, tmp_path), Layout())[0].text
+
+
+def test_workspace_cuda_is_declared_on_its_own_platforms(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text("schema_version: 1\nname: demo\nworkspace:\n  platforms: [linux-64, osx-arm64]\n  cuda: 12\n"
+                    "environments:\n  gpu: {platforms: [linux-64]}\n")
+    toml = generated(spec)
+    assert pixi_schema_errors(toml) == []
+    assert toml["workspace"]["platforms"] == [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"}, "osx-arm64"]
+    assert toml["feature"]["gpu"]["platforms"] == ["linux-64-cuda-12"]
 
 
 STAND_IN_PIXI = """#!/bin/bash

@@ -4,12 +4,13 @@ release that reads pixi's v7 lock files."""
 
 from __future__ import annotations
 
-import hashlib
+import re
 import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 
+import htcondor2
 import pytest
 
 from compiler.artifacts import render_all
@@ -116,19 +117,78 @@ def test_pack_script_fails_without_pixi_pack(tmp_path: Path) -> None:
     assert not (build / "environment.sh").exists()
 
 
-def test_pack_script_packs_and_names_the_staged_copy_by_content(tmp_path: Path) -> None:
-    build = _pack_dir(tmp_path)
-    (build / "pixi.lock").write_text("version: 6\n")
+def _stand_in_pixi_pack(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     _write_exe(bin_dir / "pixi-pack", '#!/bin/bash\nwhile [ "$1" != --output-file ]; do shift; done\n'
                                       'echo "packed $2" > "$2"\n')
-    result = subprocess.run(["bash", "build/pack.sh"], cwd=tmp_path, capture_output=True, text=True,
-                            env={"PATH": f"{bin_dir}:{SYSTEM_PATH}"}, check=False)
+    return {"PATH": f"{bin_dir}:{SYSTEM_PATH}"}
+
+
+STAGED_SPEC = """\
+schema_version: 1
+name: demo
+site: {site}
+staging: {staging}
+environments:
+  gpu: {{cuda: "12"}}
+pack: {{environment: gpu}}
+jobs:
+  train: {{runtime: pixi-pack, command: [python, train.py]}}
+"""
+
+
+def _staged_project(tmp_path: Path, site: str, staging: str | None) -> tuple[Path, dict[str, str]]:
+    root = tmp_path / "project"
+    (root / "specs").mkdir(parents=True)
+    spec = root / "specs" / "project.yaml"
+    text = STAGED_SPEC.format(site=site, staging=staging)
+    spec.write_text(text if staging is not None else text.replace("staging: None\n", ""))
+    (root / "build").mkdir()
+    (root / "build" / "pixi.lock").write_text("version: 6\n")
+    files = {str(a.path): a.text for a in render_all(load_project(spec, root), Layout())}
+    (root / "build" / "pack.sh").write_text(files["build/pack.sh"])
+    return root, files
+
+
+def test_pack_script_without_staging_leaves_the_archive_for_the_submit_directory(tmp_path: Path) -> None:
+    root, files = _staged_project(tmp_path, "generic", None)
+    result = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True,
+                            env=_stand_in_pixi_pack(tmp_path), check=False)
     assert result.returncode == 0, result.stderr
-    digest = hashlib.sha256((build / "environment.sh").read_bytes()).hexdigest()
-    assert (build / f"environment-{digest[:8]}.sh").read_bytes() == (build / "environment.sh").read_bytes()
-    assert (build / "environment.tar").is_file()
+    assert (root / "build" / "environment.sh").read_text() == "packed environment.sh\n"
+    assert (root / "build" / "environment.tar").is_file()
+    assert "set staging.directory" in result.stdout
+    assert htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0] == "environment.sh"
+
+
+def test_pack_script_stages_the_content_named_archive_that_jobs_fetch(tmp_path: Path) -> None:
+    """Issue #12 item 4: the staged, content-named archive is what the .sub fetches, and pack.sh puts
+    it there; a second run leaves it; the name changes with the lock."""
+    staging = tmp_path / "staging" / "a" / "alice"
+    staging.mkdir(parents=True)
+    root, files = _staged_project(tmp_path, "generic", f"{{directory: {staging}, url: osdf:///chtc/staging/a/alice}}")
+    fetched = htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0]
+    assert re.fullmatch(r"osdf:///chtc/staging/a/alice/environment-[0-9a-f]{12}\.sh", fetched), fetched
+    name = fetched.rsplit("/", 1)[1]
+    env = _stand_in_pixi_pack(tmp_path)
+    first = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True, env=env, check=False)
+    assert first.returncode == 0, first.stderr
+    assert [p.name for p in staging.iterdir()] == [name]
+    assert (staging / name).read_text() == "packed environment.sh\n"
+    second = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True, env=env, check=False)
+    assert second.returncode == 0 and "already staged" in second.stdout
+    (root / "build" / "pixi.lock").write_text("version: 7\n")
+    relocked = {str(a.path): a.text for a in render_all(load_project(root / "specs" / "project.yaml", root), Layout())}
+    assert htcondor2.Submit(relocked["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0] != fetched
+
+
+def test_pack_script_fails_where_the_staging_directory_is_not(tmp_path: Path) -> None:
+    root, _ = _staged_project(tmp_path, "chtc", "{directory: /staging/z/nobody-here}")
+    result = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True,
+                            env=_stand_in_pixi_pack(tmp_path), check=False)
+    assert result.returncode == 1 and "/staging/z/nobody-here is not here" in result.stderr
+    assert (root / "build" / "environment.sh").is_file()
 
 
 def test_pack_environment_pins_a_pixi_pack_that_reads_lock_file_v7() -> None:

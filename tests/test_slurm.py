@@ -68,7 +68,7 @@ def test_an_htcondor_key_on_a_slurm_job_is_a_located_error(tmp_path: Path, key: 
     values = {"attributes": "{Foo: 1}", "batch_name": "b", "chtc": "{gpu_lab: true}", "gpu": "{min_memory: 8GB}",
               "max_retries": "2", "on_exit_hold": "ExitCode != 0", "ospool": "{duration: long}",
               "periodic_release": "NumJobStarts < 3", "requirements": "['(Memory > 1)']", "stream_error": "true",
-              "stream_output": "true"}
+              "stream_output": "true", "logs": "{log: logs/x.log}", "retry_until": "ExitCode == 0"}
     site = {"chtc": "site: chtc\n", "ospool": "site: ospool\n"}.get(key, "")
     spec = project_with(tmp_path, HEAD + site + f"""\
 jobs:
@@ -253,6 +253,27 @@ jobs:
     assert "apptainer exec --nv " in text and "/app/entrypoint.sh" in text
     assert "pixi shell-hook --manifest-path \"$_submit_dir/pixi.toml\" --locked --environment cpu" in \
         (tmp_path / "build" / "slurm" / "b.sbatch").read_text()
+
+
+def test_the_apptainer_runtime_execs_the_sif_ci_pushes_and_never_the_staged_copy(tmp_path: Path) -> None:
+    """On Slurm the .sif comes from the registry (apptainer pulls oras:// itself); the staged copy is
+    for OSDF. The pixi-pack archive likewise comes from the build directory."""
+    project_with(tmp_path, HEAD + """\
+scheduler: slurm
+site: chtc
+staging: {directory: /staging/a/alice}
+jobs:
+  a: {runtime: apptainer, command: [python]}
+  b: {runtime: pixi-pack, command: [python]}
+  keep: {runtime: pixi-pack, command: [python], scheduler: htcondor}
+""")
+    result = build(tmp_path)
+    assert result.returncode == 0, result.stderr
+    a = (tmp_path / "build" / "slurm" / "a.sbatch").read_text()
+    assert re.search(r"^_image=oras://ghcr\.io/demo/demo:cpu-[0-9a-f]{12}-sif$", a, re.M), a
+    assert '_launch=(apptainer exec --nv --bind "$_root" --pwd "$_task_dir" "$_image" /app/entrypoint.sh)' in a
+    assert "osdf://" not in a and "osdf://" not in (tmp_path / "build" / "slurm" / "b.sbatch").read_text()
+    assert "environment.sh" in (tmp_path / "build" / "slurm" / "b.sbatch").read_text()
 
 
 def test_the_array_table_is_the_htcondor_queue_table_in_order(built: Path) -> None:

@@ -29,6 +29,7 @@ class SubmitPlan:
     job: Job
     universe: str
     image: str | None
+    image_note: str  # the comment above container_image: why this reference
     arguments: tuple[str, ...]
     transfer_inputs: tuple[str, ...]
     transfer_outputs: tuple[str, ...]
@@ -39,6 +40,8 @@ class SubmitPlan:
     runs_gpu_checks: bool
     activation: Literal["image", "pixi-pack", "none"]  # how the .sh gets its environment
     archive_name: str | None
+    logs: tuple[tuple[str, str], ...]  # log, output, error as the .sub names them
+    directories: tuple[str, ...]  # what must exist in the submit directory before condor_submit
 
 
 def shell_word(argument: str, prefix: str = "") -> str:
@@ -84,8 +87,36 @@ def from_submit_dir(path: str, layout: Layout) -> str:
     return path.removeprefix(prefix) if path.startswith(prefix) else f"../{path}"
 
 
+def image(project: Project, job: Job) -> str | None:
+    """container_image: the job's own, or the project's Docker image or .sif; None for pixi-pack."""
+    if job.runtime == "pixi-pack":
+        return None
+    if job.image is not None:
+        return job.image
+    return project.sif_reference if job.runtime == "apptainer" else project.container.docker_reference
+
+
+def image_note(project: Project, job: Job) -> str:
+    if job.image is not None:
+        return "The job's own image (jobs.<name>.image)."
+    if not project.container.tag_derived:
+        return "The tag the spec sets (container.tag): execute points cache images by tag, so change it with the image."
+    cached = "OSDF caches files by name" if job.runtime == "apptainer" and project.staging else "Execute points cache images by tag"
+    return f"{cached}: the name carries a digest of what the image is built from, so a new image gets a new name."
+
+
+LOG_SUFFIXES = (("log", "log"), ("output", "out"), ("error", "err"))
+
+
+def log_files(job: Job, layout: Layout) -> tuple[tuple[str, str], ...]:
+    """Where HTCondor writes the event log, stdout and stderr: the spec's names, else logs/<job>_..."""
+    own = dict(job.logs)
+    return tuple((key, from_submit_dir(transfer_path(own[key], job), layout) if key in own
+                  else f"logs/{job.name}_$(Cluster)_$(Process).{suffix}") for key, suffix in LOG_SUFFIXES)
+
+
 def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
-    container = job.runtime == "container"
+    container = job.runtime != "pixi-pack"
     inputs = [from_submit_dir(transfer_path(path, job), layout)
               for path in (*job.inputs, *project.source_paths(layout.build_dir))]
     archive_name = None
@@ -95,10 +126,15 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     # Sweep processes would overwrite each other's outputs in the submit directory.
     outputs = tuple(transfer_path(name, job) for name in job.outputs)
     remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}") for name in outputs) if job.sweep else ()
+    logs = log_files(job, layout)
+    directories = sorted({path.rpartition("/")[0] for _, path in logs if "/" in path} | ({"outputs"} if remaps else set()))
     return SubmitPlan(
         job=job,
+        logs=logs,
+        directories=tuple(directories),
         universe="container" if container else "vanilla",
-        image=(job.image or project.container.docker_reference) if container else None,
+        image=image(project, job),
+        image_note="" if job.runtime == "pixi-pack" else image_note(project, job),
         arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
         transfer_outputs=outputs,
@@ -137,9 +173,12 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     if plans:
         for script, interactive, purpose in WRAPPERS:
             artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
-                "wrapper.sh.j2", jobs=[p.job.name for p in plans], header=header(project), script=script,
+                "wrapper.sh.j2", jobs=[(p.job.name, p.directories) for p in plans], header=header(project), script=script,
                 interactive=interactive, purpose=purpose)))
     if project.environments:
         artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
-            "pack.sh.j2", pack=project.pack, header=header(project))))
+            "pack.sh.j2", pack=project.pack, staging=project.staging, header=header(project))))
+    if project.stages_sif:
+        artifacts.append(Artifact(path=layout.build("stage-sif.sh"), executable=True, text=render_template(
+            "stage-sif.sh.j2", project=project, header=header(project))))
     return artifacts

@@ -48,8 +48,18 @@ def _container(project: Project, job: Job) -> Launch:
                   entrypoint=job.environment is not None)
 
 
+def _apptainer(project: Project, job: Job) -> Launch:
+    """The .sif: the job's own, or the one CI pushes, from the registry (a staged copy is for OSDF,
+    which a Slurm cluster does not read)."""
+    image = job.image or f"oras://{project.container.image}:{project.container.sif_tag}"
+    return Launch(kind="apptainer", image=image, image_in_build=image.endswith(".sif") and not image.startswith("/"),
+                  entrypoint=job.environment is not None)
+
+
 def _pixi_pack(project: Project, job: Job) -> Launch:
-    return Launch(kind="pixi-pack", archive=project.pack.archive)
+    """The archive pack.sh writes in the build directory (a staged copy is for OSDF), or the spec's own path."""
+    archive = project.pack.archive
+    return Launch(kind="pixi-pack", archive=project.pack.built if archive is None or "://" in archive else archive)
 
 
 def _pixi(project: Project, job: Job) -> Launch:
@@ -60,6 +70,7 @@ def _pixi(project: Project, job: Job) -> Launch:
 # and, where it needs one, a block in job.sbatch.j2.
 LAUNCHERS: dict[Runtime, Callable[[Project, Job], Launch]] = {
     "container": _container,
+    "apptainer": _apptainer,
     "pixi-pack": _pixi_pack,
     "pixi": _pixi,
 }

@@ -1,0 +1,181 @@
+"""`pixi-htc status`: each job's newest submission, process by process, with what went wrong said in
+the spec's terms. `--watch` redraws it, like condor_watch_q, until every process is done."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from .diagnose import Finding, Locator, findings
+from .errors import EXIT_INVALID, EXIT_OK, UsageError
+from .jobfiles import JobFiles, job_files
+from .joblog import FINAL, Cluster, ScheddQuery, overlay, query_schedd, read_cluster
+from .loader import LoadedSpec
+from .model import Job
+from .pipeline import Compiled
+
+STATE_ORDER = ("idle", "running", "suspended", "held", "completed", "removed")
+WATCH_INTERVAL = (2.0, 300.0)  # seconds: the bounds --interval is held to
+BAR_WIDTH = 30
+
+
+@dataclass
+class JobStatus:
+    job: Job
+    files: JobFiles
+    cluster: Cluster | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def expected(self) -> int:
+        return max(len(self.job.sweep_rows), 1)
+
+    @property
+    def done(self) -> bool:
+        return self.cluster is not None and len(self.cluster.processes) >= self.expected and all(
+            p.state in FINAL for p in self.cluster.processes.values())
+
+
+@dataclass
+class Report:
+    spec_file: str
+    jobs: list[JobStatus]
+    schedd: bool  # whether a schedd answered
+
+    @property
+    def unreadable(self) -> list[str]:
+        return [message for status in self.jobs if status.cluster for message in status.cluster.unreadable]
+
+    @property
+    def submitted(self) -> list[JobStatus]:
+        return [status for status in self.jobs if status.cluster is not None]
+
+    @property
+    def done(self) -> bool:
+        return bool(self.submitted) and all(status.done for status in self.submitted)
+
+
+def collect(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None = None, cluster: int | None = None,
+            schedd: ScheddQuery | None = query_schedd) -> Report:
+    jobs = compiled.project.jobs
+    if job_name is not None:
+        jobs = tuple(job for job in jobs if job.name == job_name)
+        if not jobs:
+            names = ", ".join(job.name for job in compiled.project.jobs) or "none"
+            raise UsageError(f"no job named {job_name!r}; jobs: {names}")
+    build_dir = compiled.root / compiled.layout.build_dir
+    where = Locator(spec)
+    statuses = []
+    for job in jobs:
+        files = job_files(build_dir, job.name)
+        found = read_cluster(files.log.find(build_dir) if files.log else [], compiled.root, cluster)
+        statuses.append(JobStatus(job=job, files=files, cluster=found))
+    ads = schedd([s.cluster.cluster for s in statuses if s.cluster]) if schedd is not None else None
+    for status in statuses:
+        if status.cluster is None:
+            continue
+        if ads:
+            status.cluster = overlay(status.cluster, ads)
+        for proc, process in sorted(status.cluster.processes.items()):
+            err = build_dir / status.files.error.path(process.cluster, proc) if status.files.error else None
+            status.findings.extend(findings(compiled.project, status.job, process, where, err))
+    return Report(spec_file=spec.display_path, jobs=statuses, schedd=ads is not None)
+
+
+def counts(status: JobStatus) -> Counter[str]:
+    assert status.cluster is not None
+    return Counter(process.state for process in status.cluster.processes.values())
+
+
+def _values(job: Job, proc: int) -> str:
+    if proc >= len(job.sweep_rows):
+        return ""
+    return " ".join(f"{name}={value}" for name, value in zip(job.sweep_variables, job.sweep_rows[proc]))
+
+
+def _detail(process) -> str:  # type: ignore[no-untyped-def]
+    if process.state == "held" and process.held is not None:
+        code = f" [code {process.held.code}" + (f"/{process.held.subcode}" if process.held.subcode else "") + "]" \
+            if process.held.code is not None else ""
+        return f"{process.held.reason}{code}"
+    if process.state == "completed":
+        return f"exit signal {process.exit_signal}" if process.exit_signal is not None else f"exit code {process.exit_code}"
+    if process.state == "removed":
+        return process.removed_reason or ""
+    return ""
+
+
+def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
+    filled = round(width * done / total) if total else 0
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} completed"
+
+
+def render(report: Report, *, progress: bool = False) -> Iterator[str]:
+    for status in report.jobs:
+        job = status.job
+        if status.cluster is None:
+            where = status.files.log.template if status.files.log else "its log"
+            yield f"{job.name}: not submitted (no event log matches {where} in the build directory)"
+            continue
+        cluster = status.cluster
+        tally = counts(status)
+        summary = ", ".join(f"{tally[state]} {state}" for state in STATE_ORDER if tally[state])
+        missing = status.expected - len(cluster.processes)
+        if missing > 0:
+            summary += f", {missing} without a log yet"
+        extra = [f"{name} {total}" for name, total in (
+            ("evicted", sum(p.evictions for p in cluster.processes.values())),
+            ("checkpointed", sum(p.checkpoints for p in cluster.processes.values())),
+            ("restarted", sum(p.restarts for p in cluster.processes.values()))) if total]
+        older = f"; earlier clusters: {', '.join(map(str, cluster.older_clusters))}" if cluster.older_clusters else ""
+        yield (f"{job.name}: cluster {cluster.cluster}, {status.expected} process(es): {summary}"
+               + (f" ({', '.join(extra)})" if extra else "") + older)
+        if progress:
+            yield f"  {bar(tally['completed'], status.expected)}"
+        for proc, process in sorted(cluster.processes.items()):
+            values = _values(job, proc)
+            counters = "".join(f" {name}={value}" for name, value in (
+                ("evictions", process.evictions), ("checkpoints", process.checkpoints),
+                ("restarts", process.restarts)) if value)
+            line = f"  {process.id:<10} {process.state:<10} {values}".rstrip()
+            detail = _detail(process)
+            yield line + (f"  {detail}" if detail else "") + counters
+        for message in cluster.unreadable:
+            yield f"  unreadable: {message}"
+    problems = sorted({finding for status in report.jobs for finding in status.findings})
+    if problems:
+        yield ""
+        yield "In the spec's terms (the key to change, and why):"
+        for finding in problems:
+            yield finding.format(report.spec_file)
+    if not report.schedd:
+        yield ""
+        yield "(from the event logs only: no HTCondor schedd answered here)"
+
+
+def status(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None, cluster: int | None = None,
+           watch: bool = False, interval: float = 10.0, schedd: ScheddQuery | None = query_schedd,
+           out: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
+           max_rounds: int | None = None) -> int:
+    """Print the report once, or redraw it every `interval` seconds until every process is done."""
+    interval = min(max(interval, WATCH_INTERVAL[0]), WATCH_INTERVAL[1])
+    rounds = 0
+    try:
+        while True:
+            report = collect(compiled, spec, job_name=job_name, cluster=cluster, schedd=schedd)
+            if watch and sys.stdout.isatty():
+                out("\x1b[H\x1b[2J")  # home and clear, as condor_watch_q redraws
+            for line in render(report, progress=watch):
+                out(line)
+            rounds += 1
+            if not watch or report.done or not report.submitted or (max_rounds is not None and rounds >= max_rounds):
+                break
+            sleep(interval)
+    except KeyboardInterrupt:
+        out("stopped watching")
+        return EXIT_OK
+    return EXIT_INVALID if report.unreadable else EXIT_OK
+

@@ -1,0 +1,95 @@
+"""pixi-htc explain: generated line -> spec keys, and spec key -> generated lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler import pipeline
+from compiler.errors import UsageError
+from compiler.explain import Explainer, explain_key, explain_line, parse_key_path
+from compiler.loader import load_spec
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def explainer(tmp_path_factory: pytest.TempPathFactory) -> Explainer:
+    import shutil
+
+    from tests.conftest import DEFAULT_SPEC
+
+    root = tmp_path_factory.mktemp("explain")
+    (root / "specs").mkdir()
+    shutil.copy(DEFAULT_SPEC, root / "specs" / "project.yaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        compiled = pipeline.compile_spec(Path("specs/project.yaml"), Path("build"))
+        return Explainer(compiled, load_spec(Path("specs/project.yaml"), compiled.project.spec_path))
+
+
+def line_of(explainer: Explainer, path: str, text: str) -> int:
+    return explainer.baseline[path].index(text) + 1
+
+
+def test_a_key_reaches_its_lines(explainer: Explainer) -> None:
+    out = list(explain_key(explainer, ("jobs", "mnist-gpu-docker", "resources", "memory")))
+    line, column = explainer.spec.locate(("jobs", "mnist-gpu-docker", "resources", "memory"))
+    assert out[0].startswith(f"specs/project.yaml:{line}:{column}: jobs.mnist-gpu-docker.resources.memory reaches")
+    sub = "build/htcondor/mnist-gpu-docker.sub"
+    assert f"  {sub}:{line_of(explainer, sub, 'request_memory = 2GB')}: request_memory = 2GB" in out
+    # Only that job's files (and the manifest's hash of them): no other job's request_memory.
+    assert all("mnist-sweep" not in line and "pixi-pack.sub" not in line for line in out)
+
+
+def test_a_line_names_the_key_that_produced_it(explainer: Explainer) -> None:
+    sub = "build/htcondor/mnist-sweep.sub"
+    number = line_of(explainer, sub, "  128, 0.5")
+    out = list(explain_line(explainer, sub, number))
+    assert out[0] == f"{sub}:{number}:   128, 0.5"
+    producers = [line.split(": ", 1)[1] for line in out[2:] if line.startswith("  ")]
+    assert any(p.startswith("jobs.mnist-sweep.sweep.batch_size[1] = 128") for p in producers)
+    assert any(p.startswith("jobs.mnist-sweep.sweep.lr[0] = 0.5") for p in producers)
+    assert not any("mnist-gpu-docker" in p for p in producers)
+    line, column = explainer.spec.locate(("jobs", "mnist-sweep", "sweep", "batch_size", 1))
+    assert any(l.startswith(f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.sweep.batch_size[1]") for l in out)
+
+
+def test_a_renamed_sweep_variable_follows_its_placeholders(explainer: Explainer) -> None:
+    out = list(explain_key(explainer, ("jobs", "mnist-sweep", "sweep", "lr")))
+    assert any('lr="$4"' in line for line in out)  # the .sh names it, reached by renaming the variable
+    assert not any(line.startswith("  not tested") for line in out)
+
+
+def test_template_text_has_no_key(explainer: Explainer) -> None:
+    sub = "build/htcondor/mnist-gpu-docker.sub"
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, "should_transfer_files = YES")))
+    # Only the job's name (it names the file) can change it.
+    assert all("its name" in line for line in out[2:] if line.startswith("  "))
+
+
+def test_keys_that_cannot_change_are_reported(explainer: Explainer) -> None:
+    out = list(explain_key(explainer, ("schema_version",)))
+    assert out[-1].startswith("  not tested: schema_version = 1")
+
+
+def test_deterministic(explainer: Explainer) -> None:
+    sub = "build/htcondor/mnist-sweep.sub"
+    assert list(explain_line(explainer, sub, 1)) == list(explain_line(explainer, sub, 1))
+
+
+def test_key_paths_parse_and_missing_keys_say_so(explainer: Explainer) -> None:
+    assert parse_key_path(explainer.document, "jobs.mnist-sweep.inputs[0]") == ("jobs", "mnist-sweep", "inputs", 0)
+    with pytest.raises(UsageError, match="'resources' is not set under jobs.mnist-sweep"):
+        parse_key_path(explainer.document, "jobs.mnist-sweep.resources.memory")
+    with pytest.raises(UsageError, match="did you mean"):
+        parse_key_path(explainer.document, "jobs.mnist-swep")
+
+
+def test_cli(project_dir: Path) -> None:
+    assert run_cli("build", cwd=project_dir).returncode == 0
+    result = run_cli("explain", "jobs.mnist-gpu-docker.chtc.job_length", cwd=project_dir)
+    assert result.returncode == 0 and '+GPUJobLength = "short"' in result.stdout
+    for bad in ("build/nothing.sub:3", "build/htcondor/mnist-sweep.sub:9999", "jobs.nope"):
+        result = run_cli("explain", bad, cwd=project_dir)
+        assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.startswith("pixi-htc: ")
