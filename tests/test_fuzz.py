@@ -52,6 +52,7 @@ runs one case (run_case) and holds the tests.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -81,6 +82,18 @@ FAILURES: Counter[str] = Counter()
 
 # --- one case -----------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _tallied() -> Iterator[None]:
+    """A check that fails counts as failed, whatever it raised (an error in a check is a failure too)."""
+    try:
+        yield
+    except Exception as failure:
+        STATS["failed"] += 1
+        kind = "" if isinstance(failure, AssertionError) else f"{type(failure).__name__}: "
+        FAILURES[kind + str(failure).split("\n")[0][:160]] += 1
+        raise
+
+
 def run_case(case: Case, harness: Harness, clean: Clean) -> str:
     """'rejected' or 'accepted'; raises on a broken output and on a crash."""
     STATS["tried"] += 1
@@ -90,12 +103,8 @@ def run_case(case: Case, harness: Harness, clean: Clean) -> str:
         try:
             b = compile_doc(mutated, root / "m")
         except SpecError as error:
-            try:
+            with _tallied():
                 check_rejection(error, (root / "m" / "specs" / "project.yaml").read_text(encoding="utf-8"))
-            except AssertionError as failure:
-                STATS["failed"] += 1
-                FAILURES[str(failure).split("\n")[0][:160]] += 1
-                raise
             STATS["rejected with a location"] += 1
             return "rejected"
         except AssertionError:
@@ -112,12 +121,8 @@ def run_case(case: Case, harness: Harness, clean: Clean) -> str:
                 twin = compile_doc(twin_doc, root / "t")
             except SpecError:
                 STATS["accepted, twin rejected"] += 1
-        try:
+        with _tallied():
             check_accepted(b, twin, harness, clean)
-        except AssertionError as failure:
-            STATS["failed"] += 1
-            FAILURES[str(failure).split("\n")[0][:160]] += 1
-            raise
         STATS["accepted with every output intact"] += 1
         return "accepted"
     finally:
