@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .submit import MACRO, load_submit  # htcondor2 parses the .sub exactly as condor_submit would
 
-MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 NUMBERED = {"cluster": "cluster", "process": "proc"}
 
 
@@ -92,8 +92,6 @@ def parse_remaps(value: str) -> tuple[tuple[str, Pattern], ...]:
 
 
 def job_files(build_dir: Path, job_name: str) -> JobFiles:
-    from .submit import load_submit  # htcondor2 parses the .sub exactly as condor_submit would
-
     sub = build_dir / "htcondor" / f"{job_name}.sub"
     if not sub.is_file():
         raise UsageError(f"{sub} does not exist; run `pixi-htc build` (make build) first")

@@ -54,6 +54,11 @@ class Container:
     def sif_tag(self) -> str:
         return f"{self.tag}-sif"
 
+    @property
+    def sif_registry_reference(self) -> str:
+        """The .sif as CI pushes it (apptainer push) and apptainer pulls it."""
+        return f"oras://{self.image}:{self.sif_tag}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class CI:
@@ -249,7 +254,7 @@ class Project:
         """The project's .sif as jobs name it: the staged, content-named copy, or the registry's."""
         if self.staging is not None:
             return self.staging.file(self.sif_name)
-        return f"oras://{self.container.image}:{self.container.sif_tag}"
+        return self.container.sif_registry_reference
 
     @property
     def lock_cuda(self) -> str | None:

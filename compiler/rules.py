@@ -106,7 +106,7 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
                               (("tasks", task.name, "depends_on"), ("tasks", dependency)))
 
     if project.staging is not None and project.staging.url is None:
-        example = {"chtc": "/staging/<letter>/<netid>", "ospool": "/ospool/<ap>/data/<user>"}.get(project.site)
+        example = SITES[project.site].staging_example
         where = f"site {project.site} stages under {example}" if example else f"site {project.site} has no known staging"
         yield Problem(("staging",), f"{where}, so how jobs reach {project.staging.directory} is unknown: set "
                       "staging.url (osdf:///...)", (("staging",), ("site",)))

@@ -22,6 +22,7 @@ class Site(Protocol):
     name: str
     keys: frozenset[str]  # the job keys only this site understands
     attributes: frozenset[str]  # the +Attributes it writes (lower case), which a job's own may not repeat
+    staging_example: str | None  # where its staging directories are, for messages; None: none it knows of
 
     def lines(self, job: Job) -> Lines: ...
 
@@ -53,6 +54,8 @@ class Chtc:
             lines.append(("want_campus_pools", "true"))
         return lines
 
+    staging_example = "/staging/<letter>/<netid>"
+
     def staging_url(self, directory: str) -> str | None:
         # /staging/<letter>/<netid> on the access points is osdf:///chtc/staging/<letter>/<netid>.
         return f"osdf:///chtc{directory}" if directory.startswith("/staging/") else None
@@ -73,6 +76,8 @@ class OsPool:
             lines.append(("+ProjectName", classad_value(job.ospool.project)))
         return lines
 
+    staging_example = "/ospool/<ap>/data/<user>"
+
     def staging_url(self, directory: str) -> str | None:
         # An access point's /ospool/<ap>/data/<user> is published under the same OSDF path.
         return f"osdf://{directory}" if directory.startswith("/ospool/") else None
@@ -87,6 +92,8 @@ class Generic:
 
     def lines(self, job: Job) -> Lines:
         return []
+
+    staging_example: str | None = None
 
     def staging_url(self, directory: str) -> str | None:
         return None

@@ -37,23 +37,23 @@ class Launch:
     environment: str | None = None  # pixi: the environment of the build directory's workspace
 
 
-def _container(project: Project, job: Job) -> Launch:
-    if job.image is not None:
-        image = job.image
-    elif project.container.apptainer:
-        image = f"oras://{project.container.image}:{project.container.sif_tag}"  # the .sif CI pushes
-    else:
-        image = project.container.docker_reference
+def _through_apptainer(job: Job, image: str) -> Launch:
     return Launch(kind="apptainer", image=image, image_in_build=image.endswith(".sif") and not image.startswith("/"),
                   entrypoint=job.environment is not None)
+
+
+def _container(project: Project, job: Job) -> Launch:
+    """The job's own image, or the project's: its .sif when CI builds one, else the Docker image."""
+    if job.image is not None:
+        return _through_apptainer(job, job.image)
+    container = project.container
+    return _through_apptainer(job, container.sif_registry_reference if container.apptainer else container.docker_reference)
 
 
 def _apptainer(project: Project, job: Job) -> Launch:
     """The .sif: the job's own, or the one CI pushes, from the registry (a staged copy is for OSDF,
     which a Slurm cluster does not read)."""
-    image = job.image or f"oras://{project.container.image}:{project.container.sif_tag}"
-    return Launch(kind="apptainer", image=image, image_in_build=image.endswith(".sif") and not image.startswith("/"),
-                  entrypoint=job.environment is not None)
+    return _through_apptainer(job, job.image or project.container.sif_registry_reference)
 
 
 def _pixi_pack(project: Project, job: Job) -> Launch:
