@@ -20,16 +20,18 @@ EXIT_INVALID = 2
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """One problem in the spec, located at a line and column (both 1-based)."""
+    """One problem in the spec, located at a line and column (both 1-based); or in a file the spec
+    names (`file`, relative to the project root), such as a sweep's list."""
 
     line: int
     column: int
     key_path: str
     message: str
+    file: str = ""  # "": the spec itself
 
-    def format(self, file: str) -> str:
+    def format(self, spec: str) -> str:
         where = f"{self.key_path}: " if self.key_path else ""
-        return printable(f"{file}:{self.line}:{self.column}: error: {where}{self.message}")
+        return printable(f"{self.file or spec}:{self.line}:{self.column}: error: {where}{self.message}")
 
 
 class PixiHtcError(Exception):
@@ -43,7 +45,8 @@ class SpecError(PixiHtcError):
 
     def __init__(self, file: str, diagnostics: list[Diagnostic]) -> None:
         self.file = file
-        self.diagnostics = sorted(diagnostics)
+        # The spec's own problems first, then each named file's, each in line order.
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.key_path, d.message))
         super().__init__("\n".join(d.format(file) for d in self.diagnostics))
 
 

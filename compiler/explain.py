@@ -137,7 +137,7 @@ class Explainer:
         loaded = LoadedSpec(data=document, display_path=self.spec.display_path, sha256=self.spec.sha256)  # type: ignore[arg-type]
         layout = self.compiled.layout
         try:
-            project = validate(loaded, layout.build_dir)
+            project = validate(loaded, layout.build_dir, self.compiled.root)
         except SpecError:
             return None
         project = with_content_tag(project, layout, self.compiled.root)

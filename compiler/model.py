@@ -30,6 +30,11 @@ RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB")
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 
 
+def outside(value: str) -> bool:
+    """Whether a sweep value placed in a path could lead out of the directory it is placed in."""
+    return any(part in ("", ".", "..") for part in value.split("/"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Container:
     environment: str = "gpu"
@@ -158,6 +163,15 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SweepFrom:
+    """A sweep whose rows are the lines of a file of the user's (HTCondor's `queue ... from <file>`)."""
+
+    file: str  # relative to the project root
+    variables: tuple[str, ...]  # one per field of a line, in the file's column order
+    rows: tuple[tuple[str, ...], ...] | None = None  # None until sweep_list.py reads the file, or while it is absent
+
+
+@dataclass(frozen=True, kw_only=True)
 class Job:
     name: str
     runtime: Runtime
@@ -174,6 +188,7 @@ class Job:
     site_keys: tuple[str, ...] = ()  # the site-only keys (chtc, ospool) the spec sets on this job
     checkpoint: Checkpoint | None = None
     sweep: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sweep_from: SweepFrom | None = None
     env: tuple[tuple[str, str], ...] = ()
     stream_output: bool = False
     stream_error: bool = False
@@ -189,13 +204,36 @@ class Job:
     keys: tuple[str, ...] = ()  # the keys the spec sets on this job, and slurm.<key> for its own slurm's, sorted
 
     @property
+    def swept(self) -> bool:
+        """Queued once per row of a sweep (the spec's lists, or a file's lines) rather than once."""
+        return bool(self.sweep) or self.sweep_from is not None
+
+    @property
     def sweep_variables(self) -> tuple[str, ...]:
+        if self.sweep_from is not None:
+            return self.sweep_from.variables
         return tuple(name for name, _ in self.sweep)
 
     @property
     def sweep_rows(self) -> list[tuple[str, ...]]:
-        """Every combination, variables in sorted order, values in the order the spec gives them."""
+        """Every combination, variables in sorted order, values in the order the spec gives them; or
+        the lines of sweep_from's file (none while it has not been read)."""
+        if self.sweep_from is not None:
+            return list(self.sweep_from.rows or ())
         return list(itertools.product(*(values for _, values in self.sweep))) if self.sweep else []
+
+    @property
+    def path_variables(self) -> frozenset[str]:
+        """The placeholders placed in a file path (inputs, outputs, logs), whose values must stay in it."""
+        return frozenset(name for path in (*self.inputs, *self.outputs, *(p for _, p in self.logs))
+                         for name in PLACEHOLDER.findall(path))
+
+    def sweep_values(self, name: str) -> tuple[str, ...]:
+        """One variable's values, each once, in the order the rows first take them."""
+        if self.sweep_from is None:
+            return dict(self.sweep)[name]
+        index = self.sweep_from.variables.index(name)
+        return tuple(dict.fromkeys(row[index] for row in self.sweep_from.rows or ()))
 
     @property
     def archives(self) -> tuple[str, ...]:
@@ -356,6 +394,8 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         checkpoint=None if cp is None else Checkpoint(files=tuple(cp["files"]),
                                                       exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
         sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),
+        sweep_from=None if "sweep_from" not in body else SweepFrom(file=body["sweep_from"]["file"],
+                                                                   variables=tuple(body["sweep_from"]["variables"])),
         env=tuple(sorted(body.get("env", {}).items())),
         stream_output=body.get("stream_output", False),
         stream_error=body.get("stream_error", False),

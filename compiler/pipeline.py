@@ -78,7 +78,7 @@ def _require_regular_file(spec: Path, shown: str) -> None:
 def load_project(spec: Path, root: Path, *, inside_root: bool = True, build_dir: str = "build") -> Project:
     shown = spec_display_path(spec, root, inside_root=inside_root)
     _require_regular_file(spec, shown)
-    return validate(load_spec(spec, shown), build_dir)
+    return validate(load_spec(spec, shown), build_dir, root)
 
 
 def build_dir(out_dir: Path, spec: Path) -> Path:

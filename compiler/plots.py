@@ -63,7 +63,7 @@ def by_variable(runs: list[Run], metric: str, index: int, path: Path) -> Path:
     plt = _pyplot()
     job = runs[0].job
     name = job.sweep_variables[index]
-    values = [value for value in dict(job.sweep)[name]]
+    values = list(job.sweep_values(name))
     numeric = all(_number(v) is not None for v in values)
     position = {v: (_number(v) if numeric else i) for i, v in enumerate(values)}
     groups: dict[str, list[tuple[float, float]]] = {}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .loader import KeyPath
 from .sites import SITES
-from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project
+from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project, outside
 
 PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest schema v0.77.0)
 # The generated htcondor/ folder holds these scripts beside the jobs' <job>.sh.
@@ -206,9 +206,19 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
                       "itself; choose another job name", (), at_key=True)
     names = set(job.sweep_variables)
     known = names | set(BUILTIN_PLACEHOLDERS)
+    # Where the spec names the sweep's variables: the sweep's keys, or sweep_from.variables.
+    sweep_key = j("sweep_from", "variables") if job.sweep_from else j("sweep")
+    if job.sweep and job.sweep_from:
+        yield Problem(j("sweep_from"), "a job takes its rows from sweep or from sweep_from, not both", (), at_key=True)
     for variable in sorted(names & set(BUILTIN_PLACEHOLDERS)):
-        yield Problem(j("sweep", variable), f"'{{{variable}}}' is built in (the HTCondor {variable} number); "
-                      "choose another name", (), at_key=True)
+        where = j("sweep_from", "variables", job.sweep_variables.index(variable)) if job.sweep_from else j("sweep", variable)
+        yield Problem(where, f"'{{{variable}}}' is built in (the HTCondor {variable} number); "
+                      "choose another name", (), at_key=not job.sweep_from)
+    for name, values in job.sweep:
+        for index, value in enumerate(values):
+            if name in job.path_variables and outside(value):
+                yield Problem(j("sweep", name, index), f"{value!r} is placed in a file path ({{{name}}}), and would "
+                              "lead out of it: no empty, '.' or '..' parts, and no leading '/'", (j("sweep"),))
     rows, text = sweep_size(job)
     if rows > MAX_SWEEP_ROWS:
         yield Problem(j("sweep"), f"the sweep has {rows:,} combinations; at most {MAX_SWEEP_ROWS:,} per job "
@@ -223,13 +233,16 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
             if name not in known:
                 yield Problem(j("command", index), f"'{{{name}}}' names no sweep variable"
                               f"{did_you_mean(name, known)} (known: {', '.join(sorted(known))})",
-                              (j("command"), j("sweep")))
+                              (j("command"), sweep_key))
         if "$(" in argument:
             yield Problem(j("command", index), "'$(' is an HTCondor macro or shell substitution; arguments are "
                           "passed literally: write {process}, {cluster} or {<sweep variable>}", (j("command"),))
-    for name in sorted(names - used):
-        yield Problem(j("sweep", name), f"sweep variable '{name}' is not used in command (write {{{name}}})",
-                      (j("command"), j("sweep")), at_key=True)
+    # A variable may choose the process's input file alone (`inputs: [videos/{video}.mp4]`).
+    for name in sorted(names - used - job.path_variables):
+        where = j("sweep_from", "variables", job.sweep_variables.index(name)) if job.sweep_from else j("sweep", name)
+        yield Problem(where, f"sweep variable '{name}' is used nowhere (write {{{name}}} in command, inputs, "
+                      "outputs or logs)", (j("command"), j("inputs"), j("outputs"), j("logs"), sweep_key),
+                      at_key=not job.sweep_from)
     for index, clause in enumerate(job.requirements):
         if problem := classad_error(clause):
             yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "
@@ -257,13 +270,14 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     if job.retry_until is not None and job.max_retries is None and job.scheduler == "htcondor":
         yield Problem(j("retry_until"), "retry_until takes effect with max_retries; set both", (j("max_retries"),))
     for key, path in job.logs:
-        if key != "log" and len(job.sweep_rows) > 1 and "{process}" not in path:
-            yield Problem(j("logs", key), f"the sweep queues {len(job.sweep_rows)} processes, and each would write "
-                          f"{path}: put {{process}} in the name", (j("logs", key), j("sweep")))
+        if key != "log" and (len(job.sweep_rows) > 1 or job.sweep_from) and "{process}" not in path:
+            many = f"the sweep queues {len(job.sweep_rows)} processes" if job.sweep else "sweep_from queues a process a line"
+            yield Problem(j("logs", key), f"{many}, and each would write {path}: put {{process}} in the name",
+                          (j("logs", key), sweep_key))
     placed = [((key, index), path) for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
               for index, path in enumerate(paths)] + [(("logs", key), path) for key, path in job.logs]
     for (key, index), path in placed:
         for name in PLACEHOLDER.findall(path):
             if name not in known:
                 yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
-                              (j(key), j("sweep")))
+                              (j(key), sweep_key))

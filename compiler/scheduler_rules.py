@@ -72,6 +72,6 @@ def _job_problems(project: Project, job: Job) -> Iterator[Problem]:
     if job.image is not None and job.image.startswith("osdf://"):
         yield Problem(j("image"), "Apptainer on a Slurm node cannot pull osdf://; use docker://, oras:// or a .sif "
                       "path on the shared filesystem", (j("image"), *reads))
-    if "slurm.max_running" in job.keys and not job.sweep:
+    if "slurm.max_running" in job.keys and not job.swept:
         yield Problem(j("slurm", "max_running"), "max_running limits a job array, and this job has no sweep",
                       (j("slurm"), j("sweep")))

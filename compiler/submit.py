@@ -75,7 +75,9 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
 
     if dry_run:
         for name, description in submits.items():
-            for line in describe(jobs[name], description):
+            with working_directory(build_dir):  # a sweep_from list is named relative to it
+                lines = list(describe(jobs[name], description))
+            for line in lines:
                 print(line)
         for job in on_slurm:
             submit_slurm.dry_run(build_dir, job)
@@ -96,8 +98,8 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
         for directory in plan(compiled.project, jobs[name], compiled.layout).directories:
             (build_dir / directory).mkdir(parents=True, exist_ok=True)
     for name, description in submits.items():
-        items = description.itemdata()
-        with working_directory(build_dir):  # the .sub's paths are relative to the build directory
+        with working_directory(build_dir):  # the .sub's paths (and a sweep_from list) are relative to it
+            items = description.itemdata()
             try:
                 result = schedd.submit(description, itemdata=iter(rows(description))) if items is not None \
                     else schedd.submit(description, count=1)

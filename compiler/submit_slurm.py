@@ -30,7 +30,7 @@ def describe(job: Job) -> Iterator[str]:
     rows = job.sweep_rows or [()]
     for task, row in enumerate(rows):
         values = "".join(f"{name}={value} " for name, value in zip(job.sweep_variables, row))
-        label = f"{job.name}[{task}]" if job.sweep else job.name
+        label = f"{job.name}[{task}]" if job.swept else job.name
         yield f"{label}: {values}{asks} runtime={job.runtime} script={script(job)}"
 
 

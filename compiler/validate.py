@@ -6,6 +6,7 @@ import copy
 import re
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
@@ -17,6 +18,7 @@ from .model import Project, build_project
 from .resources import project_schema
 from .rules import cross_key_problems, did_you_mean
 from .scheduler_rules import scheduler_problems
+from .sweep_list import read_lists
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "nothing"}
@@ -51,8 +53,9 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 SpecValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
-def validate(spec: LoadedSpec, build_dir: str = "build") -> Project:
-    """Return the typed model, or raise SpecError with every problem found.
+def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = None) -> Project:
+    """Return the typed model, or raise SpecError with every problem found. With the project root,
+    the files the spec names for their contents (sweep_from lists) are read and checked too.
 
     The cross-key rules need a typed model, and a typed model needs a schema-valid document. So the
     values the schema rejects are set aside, the rules run on what is left, and a rule that read a
@@ -72,6 +75,9 @@ def validate(spec: LoadedSpec, build_dir: str = "build") -> Project:
     project = None
     if checkable is not None:
         project = build_project(checkable, spec_path=spec.display_path, spec_sha256=spec.sha256)
+        if root is not None:
+            project, in_lists = read_lists(project, spec, root, build_dir)
+            diagnostics += in_lists
         diagnostics += [_at(spec, problem.path, problem.message, problem.at_key)
                         for problem in (*cross_key_problems(project, build_dir), *scheduler_problems(project))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]

@@ -53,7 +53,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("input-comma", job("    inputs: ['a,b']\n"), [":11:14: error: jobs.train.inputs[0]: 'a,b' is not valid"]),
     ("input-trailing-slash", job("    inputs: [src/]\n"), [":11:14: error: jobs.train.inputs[0]: 'src/' is not valid"]),
     ("unknown-placeholder", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{lr}']\n    sweep: {lrate: [1]}\n",
-     [":10:23: error: jobs.train.command[1]: '{lr}' names no sweep variable", ":11:13: error: jobs.train.sweep.lrate: sweep variable 'lrate' is not used"]),
+     [":10:23: error: jobs.train.command[1]: '{lr}' names no sweep variable", ":11:13: error: jobs.train.sweep.lrate: sweep variable 'lrate' is used nowhere"]),
     ("sweep-reserved", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{process}']\n    sweep: {process: [1]}\n", [":11:13: error: jobs.train.sweep.process: '{process}' is built in"]),
     ("sweep-value-space", HEAD + ENVS + "jobs:\n  train:\n    runtime: container\n    command: [python, '{lr}']\n    sweep: {lr: ['a b']}\n", [":11:18: error: jobs.train.sweep.lr[0]: 'a b' is not valid"]),
     ("image-injection", job('    image: "docker://evil\\nqueue"\n'), [":11:12: error: jobs.train.image:", "must not contain control characters"]),

@@ -61,7 +61,7 @@ jobs:
     image: docker://ghcr.io/talmolab/sleap:1.3.3
     command: [sleap-track, "videos/{video}.mp4", -o, "{video}.slp"]
     inputs: ["videos/{video}.mp4", models]
-    outputs: ["{video}.slp"]
+    outputs: ["{video}.slp", summary.json]
     gpu: {driver: 11.8}
     attributes: {Priority: 5, Urgent: false}
     ospool: {duration: long, project: MyLab}
@@ -86,6 +86,10 @@ PER_PROCESS_INPUTS_SUB = {
     # The user's own log names, relative to the project root like inputs; {video} is each process's.
     "log": "../logs/track.log", "output": "../logs/track_$(PixiHtcSweep0)_$(Process).out",
     "error": "../logs/track_$(Process).err",
+    # Outputs the user named per process come back under their names; one named alike in every
+    # process is kept apart under its process's name.
+    "transfer_output_files": "$(PixiHtcSweep0).slp, summary.json",
+    "transfer_output_remaps": '"summary.json = outputs/track_$(Cluster)_$(Process)_summary.json"',
 }
 
 

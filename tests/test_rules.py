@@ -88,7 +88,7 @@ def test_every_rule_fires_where_it_should() -> None:
         ("jobs.a.resources.gpus", "a GPU job needs a CUDA environment"),
         ("jobs.a.command.1", "'{lr}' names no sweep variable"),
         ("jobs.a.command.2", "'$(' is an HTCondor macro"),
-        ("jobs.a.sweep.rate", "sweep variable 'rate' is not used"),
+        ("jobs.a.sweep.rate", "sweep variable 'rate' is used nowhere"),
         ("jobs.a.sweep.process", "'{process}' is built in"),
         ("jobs.b.environment", "the pixi-pack archive holds only 'cpu'"),
         ("jobs.b.gpu", "GPU constraints on a job that requests no GPU"),

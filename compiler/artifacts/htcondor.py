@@ -123,9 +123,12 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     if not container:
         inputs.insert(0, project.pack.archive)
         archive_name = project.pack.archive_name
-    # Sweep processes would overwrite each other's outputs in the submit directory.
+    # Sweep processes would overwrite each other's outputs in the submit directory: an output named
+    # the same in every process lands under a name of its process's. A name with a placeholder is the
+    # user's own choice of name per process, and stays as it is.
     outputs = tuple(transfer_path(name, job) for name in job.outputs)
-    remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}") for name in outputs) if job.sweep else ()
+    remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
+                   for name in job.outputs if not PLACEHOLDER.search(name)) if job.swept else ()
     logs = log_files(job, layout)
     directories = sorted({path.rpartition("/")[0] for _, path in logs if "/" in path} | ({"outputs"} if remaps else set()))
     return SubmitPlan(
@@ -152,12 +155,13 @@ def queue_variables(job: Job) -> tuple[str, ...]:
     """The macro names the queue statement sets, one per sweep variable in the job's order. The
     compiler chooses them: a user's name as a macro could be `executable`, `requirements` or any
     other submit command, and would replace it for every job."""
-    return tuple(f"{QUEUE_VARIABLE_PREFIX}{index}" for index in range(len(job.sweep)))
+    return tuple(f"{QUEUE_VARIABLE_PREFIX}{index}" for index in range(len(job.sweep_variables)))
 
 
 def queue_table(job: Job) -> list[str]:
-    """The rows of `queue a, b from ( ... )`: one per combination, comma-separated."""
-    return [", ".join(row) for row in job.sweep_rows]
+    """The rows of `queue a, b from ( ... )`: one per combination, comma-separated. (A sweep_from
+    list stays in its file, which HTCondor reads when the job is submitted.)"""
+    return [", ".join(row) for row in job.sweep_rows] if job.sweep_from is None else []
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:
@@ -167,6 +171,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         base = layout.build("htcondor", p.job.name)
         artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(
             "job.sub.j2", p=p, job=p.job, header=header(project), queue_rows=queue_table(p.job),
+            queue_file=None if p.job.sweep_from is None else from_submit_dir(p.job.sweep_from.file, layout),
             queue_variables=list(zip(queue_variables(p.job), p.job.sweep_variables)))))
         artifacts.append(Artifact(path=base.with_suffix(".sh"), executable=True, text=render_template(
             "job.sh.j2", p=p, job=p.job, header=header(project))))

@@ -154,7 +154,9 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
             archives.append(under_build)
         else:
             links.append((under_build, word(path.rsplit("/", 1)[-1])))
-    table = table_text(job) if job.sweep else None
+    if job.sweep_from is not None and job.sweep_from.rows is None:
+        raise RuntimeError("a sweep_from list is read in validation (validate(..., root)) before rendering")
+    table = table_text(job) if job.swept else None
     return BatchPlan(
         job=job,
         options=options(job),
@@ -179,6 +181,6 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         p = plan(project, job, layout)
         artifacts.append(Artifact(path=layout.build("slurm", f"{job.name}.sbatch"), executable=True, text=render_template(
             "job.sbatch.j2", p=p, job=job, header=header(project), variable_prefix=VARIABLE_PREFIX)))
-        if job.sweep:
+        if job.swept:
             artifacts.append(Artifact(path=layout.build(table_path(job)), text=table_text(job)))
     return artifacts
