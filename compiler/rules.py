@@ -237,12 +237,12 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if "$(" in argument:
             yield Problem(j("command", index), "'$(' is an HTCondor macro or shell substitution; arguments are "
                           "passed literally: write {process}, {cluster} or {<sweep variable>}", (j("command"),))
-    # A variable may choose the process's input file alone (`inputs: [videos/{video}.mp4]`).
-    for name in sorted(names - used - job.path_variables):
-        where = j("sweep_from", "variables", job.sweep_variables.index(name)) if job.sweep_from else j("sweep", name)
-        yield Problem(where, f"sweep variable '{name}' is used nowhere (write {{{name}}} in command, inputs, "
-                      "outputs or logs)", (j("command"), j("inputs"), j("outputs"), j("logs"), sweep_key),
-                      at_key=not job.sweep_from)
+    # A variable may choose the process's input file alone (`inputs: [videos/{video}.mp4]`). One used
+    # nowhere multiplies the processes for nothing; a list's column may go unused, as HTCondor allows.
+    for name in sorted(names - used - job.path_variables if job.sweep else ()):
+        yield Problem(j("sweep", name), f"sweep variable '{name}' is used nowhere (write {{{name}}} in command, "
+                      "inputs, outputs or logs)", (j("command"), j("inputs"), j("outputs"), j("logs"), j("sweep")),
+                      at_key=True)
     for index, clause in enumerate(job.requirements):
         if problem := classad_error(clause):
             yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "

@@ -8,8 +8,10 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+import subprocess
 
 import htcondor2
+import pytest
 
 from tests.conftest import run_cli
 
@@ -173,3 +175,94 @@ def test_a_pyproject_tool_pixi_table_moves_in_too(tmp_path: Path) -> None:
     generated = _without_pixi_htcs_own(tomllib.loads((root / "build" / "pixi.toml").read_text()))
     assert generated["workspace"]["name"] == "seg-models"
     assert generated["feature"]["cuda"]["target"]["linux-64"]["dependencies"] == {"pytorch-gpu": ">=2.5"}
+
+
+# An OSPool-style job over a list of videos: the queue's variables, HTCondor's own macros, the
+# executable HTCondor transfers itself, arguments and environment in the new syntax, the user's log names.
+SWEEP_SUB = """\
+universe = container
+container_image = docker://ghcr.io/talmolab/sleap:1.3.3
+executable = track.sh
+arguments = "videos/$(video).mp4 --label '$(label) x' --seed $(Process) --run $(run_name)"
+run_name = trial-7
+transfer_input_files = videos/$(video).mp4, models
+transfer_output_files = $(video).slp
+log = logs/track.log
+output = logs/track_$(Cluster)_$(Process).out
+error = logs/track_$(Process).err
+request_gpus = 1
+environment = "A=1 B='x y'"
+should_transfer_files = YES
+when_to_transfer_output = ON_EXIT
+want_ospool = true
+queue video, label from videos.txt
+"""
+SWEEP_ROWS = [("mouse1", "left"), ("mouse2", "right")]
+
+
+def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: Path) -> None:
+    (tmp_path / "videos.txt").write_text("mouse1, left\nmouse2 right\n")
+    (tmp_path / "track.sh").write_text('#!/bin/bash\nprintf "%s\\n" "$@"\n')
+    (tmp_path / "track.sh").chmod(0o755)
+    root, stderr = _init(tmp_path, "track.sub", SWEEP_SUB)
+    assert "not carried over" not in stderr
+    original = htcondor2.Submit(SWEEP_SUB)
+    generated = htcondor2.Submit((root / "build" / "htcondor" / "track.sub").read_text())
+    from compiler.submit import working_directory
+
+    with working_directory(root):
+        assert [(row["video"], row["label"]) for row in original.itemdata()] == SWEEP_ROWS
+    with working_directory(root / "build"):
+        assert [(row["PixiHtcSweep0"], row["PixiHtcSweep1"]) for row in generated.itemdata()] == SWEEP_ROWS
+    # The same files, named from the build directory the generated .sub is submitted from.
+    assert generated["transfer_input_files"] == "../videos/$(PixiHtcSweep0).mp4, ../models, ../track.sh"
+    assert generated["transfer_output_files"] == "$(PixiHtcSweep0).slp" and "transfer_output_remaps" not in generated
+    assert [generated[key] for key in ("log", "output", "error")] == [
+        "../logs/track.log", "../logs/track_$(Cluster)_$(Process).out", "../logs/track_$(Process).err"]
+    assert generated["environment"] == original["environment"]
+    assert generated["want_ospool"] == "true" and generated["container_image"] == original["container_image"]
+    # What the original's executable received, process by process, the generated job gives it.
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    (sandbox / "track.sh").write_bytes((root / "track.sh").read_bytes())
+    (sandbox / "track.sh").chmod(0o755)
+    for process, (video, label) in enumerate(SWEEP_ROWS):
+        ran = subprocess.run(["bash", str(root / "build" / "htcondor" / "track.sh"), "9", str(process), video, label],
+                             cwd=sandbox, capture_output=True, text=True, check=False)
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.splitlines()[-7:] == [f"videos/{video}.mp4", "--label", f"{label} x", "--seed", str(process),
+                                                "--run", "trial-7"]
+
+
+def _queued(tmp_path: Path, queue: str) -> tuple[dict[str, Any], str]:
+    text = SWEEP_SUB.replace("queue video, label from videos.txt", queue).replace("$(label)", "$(video)")
+    (tmp_path / "track.sub").write_text(text)
+    result = run_cli("init", "--from", "track.sub", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load((tmp_path / "specs" / "project.yaml").read_text())["jobs"]["track"], result.stderr
+
+
+def test_a_queue_in_list_is_a_sweep(tmp_path: Path) -> None:
+    job, stderr = _queued(tmp_path, "queue video in (mouse1 mouse2, mouse3)")
+    assert job["sweep"] == {"video": ["mouse1", "mouse2", "mouse3"]} and "not carried over" not in stderr
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+
+
+def test_an_inline_table_of_every_combination_is_a_sweep(tmp_path: Path) -> None:
+    job, _ = _queued(tmp_path, "queue video, label from (\n  a, x\n  a, y\n  b, x\n  b, y\n)")
+    assert job["sweep"] == {"video": ["a", "b"], "label": ["x", "y"]}
+
+
+def test_an_inline_table_of_other_rows_becomes_a_list_beside_the_spec(tmp_path: Path) -> None:
+    job, stderr = _queued(tmp_path, "queue video, label from (\n  a, x\n  b, y\n)")
+    assert job["sweep_from"] == {"file": "specs/track.queue.txt", "variables": ["video", "label"]}
+    assert (tmp_path / "specs" / "track.queue.txt").read_text() == "a, x\nb, y\n" and "not carried" not in stderr
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+
+
+def test_a_queue_a_sweep_cannot_say_is_reported(tmp_path: Path) -> None:
+    job, stderr = _queued(tmp_path, "queue 3")
+    assert "sweep" not in job and "sweep_from" not in job
+    assert "not carried over: track.sub: queue 3 (write it as a sweep, or a sweep_from file)" in stderr

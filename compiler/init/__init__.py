@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -56,18 +57,31 @@ def render(draft: Draft, origin: str) -> str:
 def init(spec_path: Path, source: Path | None) -> list[str]:
     """Write the spec (and the schema beside it, for editors); return what was not carried."""
     schema_path = spec_path.parent / SCHEMA_FILE
-    for path in (spec_path, schema_path):
-        if path.exists() or path.is_symlink():
-            raise UsageError(f"{path} exists; pixi-htc init never overwrites (move it away first)")
+    _refuse_to_overwrite(spec_path, schema_path)
     if source is None:
         draft, origin = starter(), "the bundled MNIST example"
     elif source.name.endswith(".sub"):
-        draft, origin = from_submit(source), source.name
+        draft, origin = from_submit(source, _beside(spec_path)), source.name
     elif source.name in ("pixi.toml", "pyproject.toml"):
         draft, origin = from_pixi(source), source.name
     else:
         raise UsageError(f"--from {source}: give a pixi.toml, a pyproject.toml or an HTCondor .sub file")
+    _refuse_to_overwrite(*map(Path, draft.files))
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(render(draft, origin), encoding="utf-8")
     schema_path.write_text(json.dumps(project_schema(), indent=2) + "\n", encoding="utf-8")
+    for name, text in draft.files.items():
+        Path(name).write_text(text, encoding="utf-8")
     return draft.lost
+
+
+def _refuse_to_overwrite(*paths: Path) -> None:
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            raise UsageError(f"{path} exists; pixi-htc init never overwrites (move it away first)")
+
+
+def _beside(spec_path: Path) -> str:
+    """The spec's directory relative to the project root (here), where init writes files it names."""
+    relative = os.path.relpath(spec_path.parent.resolve(), Path.cwd().resolve()).replace(os.sep, "/")
+    return "" if relative == "." or relative.startswith("..") else f"{relative}/"

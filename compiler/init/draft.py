@@ -13,6 +13,7 @@ class Draft:
 
     spec: dict[str, Any]
     lost: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # written beside the spec: project-relative path -> text
 
     def keep(self, source: dict[str, Any], key: str, target: dict[str, Any]) -> None:
         if key in source:

@@ -18,7 +18,9 @@ BUILT_IN_MACROS = {"process": "{process}", "procid": "{process}", "itemindex": "
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)\)")
 
 
-def from_submit(path: Path) -> Draft:
+def from_submit(path: Path, beside: str = "") -> Draft:
+    """The job of an HTCondor submit file; `beside` is where a queue table of its own goes (the spec's
+    directory, relative to the project root)."""
     import htcondor2
 
     try:
@@ -29,7 +31,7 @@ def from_submit(path: Path) -> Draft:
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": []})
     where = f"{path.name}: "
     job: dict[str, Any] = {}
-    queue = _queue(draft, job, sub, where)
+    queue = _queue(draft, job, sub, where, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
     image = commands.pop("container_image", None) or commands.pop("docker_image", None)
     universe = commands.pop("universe", "container" if image else "vanilla").lower()
@@ -93,18 +95,19 @@ class Macros:
         return f"$({name})"
 
 
-def _queue(draft: Draft, job: dict[str, Any], sub: Any, where: str) -> list[str]:
+def _queue(draft: Draft, job: dict[str, Any], sub: Any, where: str, table: str) -> list[str]:
     """The queue statement as a sweep, and its variables (lower-cased, as the spec names them):
-    `queue v from <file>` becomes sweep_from; `queue v in (...)` and an inline `from (...)` table
-    become a sweep when their rows are every combination of their values (HTCondor's own reading
-    of the items decides)."""
+    `queue v from <file>` becomes sweep_from that file; `queue v in (...)` and an inline `from (...)`
+    table become a sweep when their rows are every combination of their values (HTCondor's own
+    reading of the items decides), and otherwise a file of the rows beside the spec, for sweep_from."""
     qargs = sub.getQArgs().strip()
     if qargs in ("", "1"):
         return []
     found = re.fullmatch(r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in)\s+(.*)", qargs,
                          re.IGNORECASE | re.DOTALL)
     if not found or (found.group(1) or "1") != "1":
-        draft.lost.append(f"{where}queue {qargs} (write it as a sweep, or a sweep_from file)")
+        draft.lost.append(f"{where}queue {qargs}{'...)' if qargs.endswith('(') else ''} (write it as a sweep, "
+                          "or a sweep_from file)")
         return []
     variables = [v.strip().lower() for v in (found.group(2) or "item").split(",")]
     items = found.group(4).strip()
@@ -116,11 +119,11 @@ def _queue(draft: Draft, job: dict[str, Any], sub: Any, where: str) -> list[str]
     except ValueError:  # htcondor2: an empty item
         rows = []
     values = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
-    if not rows or sorted(rows) != sorted(itertools.product(*values)):
-        draft.lost.append(f"{where}queue {qargs} (not every combination of its values: write the rows to a file, "
-                          "and name it in sweep_from)")
-        return []
-    job["sweep"] = dict(zip(variables, values))
+    if rows and sorted(rows) == sorted(itertools.product(*values)):
+        job["sweep"] = dict(zip(variables, values))
+    else:
+        draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
+        job["sweep_from"] = {"file": table, "variables": variables}
     return variables
 
 
