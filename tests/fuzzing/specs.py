@@ -59,6 +59,11 @@ EXTRAS: list[tuple[tuple[str, ...], Any]] = [
 ]
 
 
+# Keys the extended base leaves out: a sweep_from's rows are a file's lines, which no spec holds
+# (tests/test_sweep_from.py puts hostile lines in lists; its file key is a path like source's).
+LEFT_OUT = {"sweep_from"}
+
+
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         schema = SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
@@ -118,6 +123,8 @@ def bases() -> dict[str, dict[str, Any]]:
         if _compiles(trial):
             extended = trial
     for path, value in list(_schema_examples(extended, SCHEMA, ())):
+        if path[-1] in LEFT_OUT:
+            continue
         trial = copy.deepcopy(extended)
         _put(trial, path, value)
         if _compiles(trial):
