@@ -153,8 +153,8 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
             return where.at((*jobs, "ospool", "duration"), f"is {job.ospool.duration or 'medium'}; {who} ran past "
                             "it and was held (long is 40 h, or checkpoint so it resumes)", detail)
         return where.at((*jobs, "checkpoint"), f"{who} ran past the pool's time limit; checkpoint so it resumes", detail)
-    if code == 3 and job.on_exit_hold:
-        return where.at((*jobs, "on_exit_hold"), f"is {job.on_exit_hold}; it held {who}", detail)
+    if code == 3 and job.expression("on_exit_hold"):
+        return where.at((*jobs, "on_exit_hold"), f"is {job.expression('on_exit_hold')}; it held {who}", detail)
     return where.at(jobs, f"{who} is held", detail)
 
 

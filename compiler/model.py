@@ -28,6 +28,8 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "apptainer": ("2GB", "7GB"),
                                                      "pixi-pack": ("10GB", "14GB"), "pixi": ("2GB", "2GB")}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
+# The job-policy commands a spec may set, each a ClassAd expression, in the order the .sub writes them.
+POLICY = ("retry_until", "on_exit_hold", "on_exit_remove", "periodic_hold", "periodic_release", "periodic_remove")
 
 
 def outside(value: str) -> bool:
@@ -196,12 +198,15 @@ class Job:
     attributes: tuple[tuple[str, str | float | bool], ...] = ()
     batch_name: str | None = None
     max_retries: int | None = None
-    on_exit_hold: str | None = None
-    periodic_release: str | None = None
-    retry_until: str | None = None
+    policy: tuple[tuple[str, str], ...] = ()  # (submit command, ClassAd expression), in POLICY order
+    output_remaps: tuple[tuple[str, str], ...] = ()  # (output, project-root-relative path), sorted
     logs: tuple[tuple[str, str], ...] = ()  # (log | output | error, project-root-relative path) the spec sets
     slurm: Slurm = field(default_factory=Slurm)
     keys: tuple[str, ...] = ()  # the keys the spec sets on this job, and slurm.<key> for its own slurm's, sorted
+
+    def expression(self, key: str) -> str | None:
+        """One of the POLICY expressions the spec sets, or None."""
+        return dict(self.policy).get(key)
 
     @property
     def swept(self) -> bool:
@@ -403,9 +408,8 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         attributes=tuple(sorted(body.get("attributes", {}).items())),
         batch_name=body.get("batch_name"),
         max_retries=None if "max_retries" not in body else int(body["max_retries"]),
-        on_exit_hold=body.get("on_exit_hold"),
-        periodic_release=body.get("periodic_release"),
-        retry_until=body.get("retry_until"),
+        policy=tuple((key, body[key]) for key in POLICY if key in body),
+        output_remaps=tuple(sorted(body.get("output_remaps", {}).items())),
         logs=tuple(sorted(body.get("logs", {}).items())),
         slurm=slurm.merged(body.get("slurm", {})),
         keys=tuple(sorted((*body, *(f"slurm.{key}" for key in body.get("slurm", {}))))),

@@ -247,8 +247,8 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         if problem := classad_error(clause):
             yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "
                           "the others", (j("requirements"),))
-    for key in ("on_exit_hold", "periodic_release", "retry_until"):
-        if getattr(job, key) is not None and (problem := classad_error(getattr(job, key))):
+    for key, expression in job.policy:
+        if problem := classad_error(expression):
             yield Problem(j(key), problem, (j(key),))
     appended = appended_by_the_trainer(project, job)
     if job.checkpoint is not None and appended in job.outputs and appended not in job.checkpoint.files:
@@ -267,15 +267,23 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         elif name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
             yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from batch_name or the site's "
                           f"keys, site: {project.site})", (j("attributes"), ("site",)), at_key=True)
-    if job.retry_until is not None and job.max_retries is None and job.scheduler == "htcondor":
+    if job.expression("retry_until") is not None and job.max_retries is None and job.scheduler == "htcondor":
         yield Problem(j("retry_until"), "retry_until takes effect with max_retries; set both", (j("max_retries"),))
-    for key, path in job.logs:
-        if key != "log" and (len(job.sweep_rows) > 1 or job.sweep_from) and "{process}" not in path:
-            many = f"the sweep queues {len(job.sweep_rows)} processes" if job.sweep else "sweep_from queues a process a line"
-            yield Problem(j("logs", key), f"{many}, and each would write {path}: put {{process}} in the name",
-                          (j("logs", key), sweep_key))
+    # Counted, never listed: a sweep's rows can number billions before the size rule above rejects it.
+    many = f"the sweep queues {rows:,} processes" if job.sweep else "sweep_from queues a process a line"
+    shared = [(("logs", key), path) for key, path in job.logs if key != "log"] + [
+        (("output_remaps", name), path) for name, path in job.output_remaps if not PLACEHOLDER.search(name)]
+    for (key, name), path in shared:
+        if (rows > 1 or job.sweep_from) and "{process}" not in path:
+            yield Problem(j(key, name), f"{many}, and each would write {path}: put {{process}} in the name",
+                          (j(key, name), sweep_key))
+    for name, _ in job.output_remaps:
+        if name not in job.outputs:
+            yield Problem(j("output_remaps", name), f"'{name}' is not one of outputs{did_you_mean(name, job.outputs)}",
+                          (j("output_remaps"), j("outputs")), at_key=True)
     placed = [((key, index), path) for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
-              for index, path in enumerate(paths)] + [(("logs", key), path) for key, path in job.logs]
+              for index, path in enumerate(paths)] + [(("logs", key), path) for key, path in job.logs] + [
+                  (("output_remaps", name), path) for name, path in job.output_remaps]
     for (key, index), path in placed:
         for name in PLACEHOLDER.findall(path):
             if name not in known:

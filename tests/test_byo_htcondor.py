@@ -93,9 +93,45 @@ PER_PROCESS_INPUTS_SUB = {
 }
 
 
+# The OSPool's TensorFlow GPU example: an image unpacked on CVMFS (which execute points read in place,
+# so it is never transferred), results renamed per process, hold and removal policies of its own.
+OSPOOL_CVMFS = HEAD + """\
+site: ospool
+source: [run.sh]
+jobs:
+  tf:
+    runtime: apptainer
+    image: /cvmfs/singularity.opensciencegrid.org/opensciencegrid/tensorflow-gpu:2.3
+    command: [./run.sh, "{process}"]
+    outputs: [out, "log_{process}.txt"]
+    output_remaps: {out: "results/out_{process}", "log_{process}.txt": "results/logs/run_{process}.txt"}
+    resources: {gpus: 1, memory: 4GB, disk: 4GB}
+    gpu: {driver: "12.0", min_capability: 7.5}
+    requirements: [HAS_SINGULARITY == True]
+    ospool: {duration: medium}
+    on_exit_remove: (ExitBySignal == False) && (ExitCode == 0)
+    periodic_hold: (JobStatus == 2) && ((time() - EnteredCurrentStatus) > 3600)
+    periodic_remove: NumJobStarts > 5
+"""
+OSPOOL_CVMFS_SUB = {
+    "universe": "container",
+    "container_image": "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/tensorflow-gpu:2.3",
+    "transfer_container": "false",
+    "transfer_output_files": "out, log_$(Process).txt",
+    # Relative to the build directory the .sub is submitted from: the project root's results/.
+    "transfer_output_remaps": '"out = ../results/out_$(Process); log_$(Process).txt = ../results/logs/run_$(Process).txt"',
+    "requirements": "(GPUs_DriverVersion >= 12.0) && (HAS_SINGULARITY == True)",
+    "MY.JobDurationCategory": '"Medium"',
+    "on_exit_remove": "(ExitBySignal == False) && (ExitCode == 0)",
+    "periodic_hold": "(JobStatus == 2) && ((time() - EnteredCurrentStatus) > 3600)",
+    "periodic_remove": "NumJobStarts > 5",
+}
+
+
 @pytest.mark.parametrize(("spec", "job", "expected"), [(NGC_PYTORCH, "ngc", NGC_PYTORCH_SUB),
-                                                       (PER_PROCESS_INPUTS, "track", PER_PROCESS_INPUTS_SUB)],
-                         ids=["ngc-pytorch", "per-process-inputs"])
+                                                       (PER_PROCESS_INPUTS, "track", PER_PROCESS_INPUTS_SUB),
+                                                       (OSPOOL_CVMFS, "tf", OSPOOL_CVMFS_SUB)],
+                         ids=["ngc-pytorch", "per-process-inputs", "ospool-cvmfs"])
 def test_real_submit_shapes_come_back(tmp_path: Path, spec: str, job: str, expected: dict[str, str]) -> None:
     path = tmp_path / "project.yaml"
     path.write_text(spec)
@@ -267,3 +303,30 @@ def test_a_sweeps_shared_output_name_is_a_located_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as error:
         project(path)
     assert "jobs.track.logs.output: the sweep queues 2 processes, and each would write logs/track.out" in str(error.value)
+
+
+def test_submit_sh_creates_the_directories_output_remaps_name(tmp_path: Path) -> None:
+    path = tmp_path / "project.yaml"
+    path.write_text(OSPOOL_CVMFS)
+    script = files(project(path))["build/htcondor/submit.sh"]
+    assert "tf) directories=(../results ../results/logs logs) ;;" in script
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ('output_remaps: {outt: "results/out_{process}"', "jobs.tf.output_remaps.outt: 'outt' is not one of outputs; "
+                                                       "did you mean 'out'?"),
+    ('output_remaps: {out: "../out_{process}"', "jobs.tf.output_remaps.out: '../out_{process}' is not valid"),
+    ('output_remaps: {out: "res_{dataset}/out"', "jobs.tf.output_remaps.out: 'res_{dataset}/out' is not valid"),
+    ('output_remaps: {out: "results/out_{sed}"', "jobs.tf.output_remaps.out: '{sed}' names no sweep variable; "
+                                                  "did you mean 'seed'?"),
+    ('output_remaps: {out: "results/out"', "jobs.tf.output_remaps.out: the sweep queues 2 processes, and each would "
+                                           "write results/out: put {process} in the name"),
+], ids=["not-an-output", "leaves-the-project", "placeholder-in-a-directory", "unknown-placeholder", "shared-by-a-sweep"])
+def test_output_remaps_are_checked(tmp_path: Path, change: str, message: str) -> None:
+    spec = OSPOOL_CVMFS.replace('output_remaps: {out: "results/out_{process}"', change).replace(
+        '    command: [./run.sh, "{process}"]\n', '    command: [./run.sh, "{seed}"]\n    sweep: {seed: [1, 2]}\n')
+    path = tmp_path / "project.yaml"
+    path.write_text(spec)
+    with pytest.raises(SpecError) as caught:
+        project(path)
+    assert any(message in d.format("p") for d in caught.value.diagnostics), str(caught.value)

@@ -266,3 +266,49 @@ def test_a_queue_a_sweep_cannot_say_is_reported(tmp_path: Path) -> None:
     job, stderr = _queued(tmp_path, "queue 3")
     assert "sweep" not in job and "sweep_from" not in job
     assert "not carried over: track.sub: queue 3 (write it as a sweep, or a sweep_from file)" in stderr
+
+
+# The OSPool's older TensorFlow GPU example: a vanilla job Apptainer runs from CVMFS (+SingularityImage),
+# GPU floors in require_gpus, the driver as gpus_minimum_runtime, renamed outputs, policies.
+CVMFS_SUB = """\
+universe = vanilla
++SingularityImage = "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/tensorflow-gpu:2.3"
+executable = run.sh
+arguments = $(Process)
+transfer_output_files = out
+transfer_output_remaps = "out = results/out_$(Process)"
+log = job.log
+request_cpus = 1
+request_gpus = 1
+request_memory = 4GB
+request_disk = 4GB
+require_gpus = (Capability >= 7.5) && (GlobalMemoryMb >= 16000)
+gpus_minimum_runtime = 12
+periodic_hold = (JobStatus == 2) && ((time() - EnteredCurrentStatus) > 3600)
+periodic_remove = NumJobStarts > 5
++JobDurationCategory = "Medium"
+queue 1
+"""
+
+
+def test_an_image_on_cvmfs_moves_in_as_the_container_universe_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "run.sh").write_text("echo hi > out\n")
+    root, stderr = _init(tmp_path, "tf.sub", CVMFS_SUB)
+    assert "not carried over" not in stderr
+    original = htcondor2.Submit(CVMFS_SUB)
+    generated = htcondor2.Submit((root / "build" / "htcondor" / "tf.sub").read_text())
+    # The same image, in the form HTCondor documents for it now, never transferred.
+    assert generated["container_image"] == original["MY.SingularityImage"].strip('"')
+    assert generated["transfer_container"] == "false"
+    same = ["request_cpus", "request_gpus", "request_memory", "request_disk", "periodic_hold", "periodic_remove",
+            "MY.JobDurationCategory"]
+    assert {k: generated[k] for k in same} == {k: original[k] for k in same}
+    # require_gpus and gpus_minimum_runtime say what these say.
+    assert (generated["gpus_minimum_capability"], generated["gpus_minimum_memory"]) == ("7.5", "16000MB")
+    assert generated["requirements"] == "(GPUs_DriverVersion >= 12.0)"
+    # The renamed output lands in the same file: results/ of the project root, seen from build/.
+    assert original["transfer_output_remaps"] == '"out = results/out_$(Process)"'
+    assert generated["transfer_output_remaps"] == '"out = ../results/out_$(Process)"'
+    assert generated["log"] == "../job.log" and generated["transfer_input_files"] == "../run.sh"
+    assert generated["arguments"] == '"$(Cluster) $(Process)"'
+    assert (root / "build" / "htcondor" / "tf.sh").read_text().rstrip().endswith("exec ./run.sh \"${process}\"")

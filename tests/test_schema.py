@@ -88,7 +88,8 @@ CONTAINER_DEFAULTS = {"workspace", "environments", "tasks", "container", "ci", "
                       "$defs.environment.dependencies", "workspace.pypi_dependencies", "workspace.pypi_options",
                       "workspace.target", "workspace.activation", "$defs.environment.pypi_dependencies",
                       "$defs.environment.target", "$defs.environment.activation", "$defs.job.env",
-                      "$defs.job.attributes", "$defs.job.requirements", "$defs.job.ospool", "$defs.job.logs"}
+                      "$defs.job.attributes", "$defs.job.requirements", "$defs.job.ospool", "$defs.job.logs",
+                      "$defs.job.output_remaps"}
 
 
 def test_every_schema_default_is_the_default_the_model_applies() -> None:

@@ -30,6 +30,7 @@ class SubmitPlan:
     universe: str
     image: str | None
     image_note: str  # the comment above container_image: why this reference
+    transfer_container: bool  # False for an image execute points read in place (CVMFS)
     arguments: tuple[str, ...]
     transfer_inputs: tuple[str, ...]
     transfer_outputs: tuple[str, ...]
@@ -97,6 +98,8 @@ def image(project: Project, job: Job) -> str | None:
 
 
 def image_note(project: Project, job: Job) -> str:
+    if job.image is not None and job.image.startswith("/cvmfs/"):
+        return "The job's own image (jobs.<name>.image), unpacked on CVMFS: execute points read it in place."
     if job.image is not None:
         return "The job's own image (jobs.<name>.image)."
     if not project.container.tag_derived:
@@ -126,11 +129,13 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     # Sweep processes would overwrite each other's outputs in the submit directory: an output named
     # the same in every process lands under a name of its process's. A name with a placeholder is the
     # user's own choice of name per process, and stays as it is.
+    # The spec's own output_remaps come first.
     outputs = tuple(transfer_path(name, job) for name in job.outputs)
-    remaps = tuple((name, f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
-                   for name in job.outputs if not PLACEHOLDER.search(name)) if job.swept else ()
+    own = {name: from_submit_dir(transfer_path(target, job), layout) for name, target in job.output_remaps}
+    remaps = tuple((transfer_path(name, job), own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
+                   for name in job.outputs if name in own or (job.swept and not PLACEHOLDER.search(name)))
     logs = log_files(job, layout)
-    directories = sorted({path.rpartition("/")[0] for _, path in logs if "/" in path} | ({"outputs"} if remaps else set()))
+    directories = sorted({path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path})
     return SubmitPlan(
         job=job,
         logs=logs,
@@ -138,6 +143,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         universe="container" if container else "vanilla",
         image=image(project, job),
         image_note="" if job.runtime == "pixi-pack" else image_note(project, job),
+        transfer_container=not (job.image or "").startswith("/cvmfs/"),
         arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
         transfer_outputs=outputs,

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..jobfiles import parse_remaps
+from ..model import POLICY
 from .draft import Draft, slug
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
@@ -33,11 +35,17 @@ def from_submit(path: Path, beside: str = "") -> Draft:
     job: dict[str, Any] = {}
     queue = _queue(draft, job, sub, where, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
-    image = commands.pop("container_image", None) or commands.pop("docker_image", None)
+    attributes = {key[3:]: sub[key] for key in sub.keys() if key.lower().startswith("my.")}
+    # +SingularityImage: the OSPool's older way to name an image (a vanilla job that Apptainer runs).
+    legacy = _classad(attributes.pop("SingularityImage")) if "SingularityImage" in attributes else None
+    image = commands.pop("container_image", None) or commands.pop("docker_image", None) or legacy
     universe = commands.pop("universe", "container" if image else "vanilla").lower()
     job["runtime"] = "container" if image or universe in ("container", "docker") else "pixi-pack"
     if image:
-        job["image"] = image if "://" in image or image.endswith(".sif") else f"docker://{image}"
+        job["image"] = image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") \
+            else f"docker://{image}"
+        if job["image"].endswith(".sif") or job["image"].startswith("/cvmfs/"):
+            job["runtime"] = "apptainer"
     for key, target in (("transfer_input_files", "inputs"), ("transfer_output_files", "outputs")):
         if key in commands:
             job[target] = [macros.placed(p.strip()) for p in commands.pop(key).split(",") if p.strip()]
@@ -49,7 +57,6 @@ def from_submit(path: Path, beside: str = "") -> Draft:
     if "checkpoint_exit_code" in commands:
         job["checkpoint"] = {"exit_code": int(commands.pop("checkpoint_exit_code")),
                              "files": [p.strip() for p in commands.pop("transfer_checkpoint_files", "").split(",") if p.strip()]}
-    attributes = {key[3:]: sub[key] for key in sub.keys() if key.lower().startswith("my.")}
     _site(draft, job, attributes, commands)
     if attributes:
         job["attributes"] = {k: _classad(v) for k, v in attributes.items()}
@@ -58,11 +65,17 @@ def from_submit(path: Path, beside: str = "") -> Draft:
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
-    for key in ("on_exit_hold", "periodic_release", "retry_until", "batch_name"):
+    for key in (*POLICY, "batch_name"):
         if key in commands:
             job[key] = commands.pop(key)
+    if "transfer_output_remaps" in commands:
+        remaps = {name: macros.placed(target.template)
+                  for name, target in parse_remaps(commands.pop("transfer_output_remaps"))}
+        job["output_remaps"] = {macros.placed(name): target for name, target in remaps.items()}
     if "max_retries" in commands:
         job["max_retries"] = int(commands.pop("max_retries"))
+    if image and job["image"].startswith("/cvmfs/"):
+        commands.pop("transfer_container", None)  # the generated .sub says false for a CVMFS image
     same = {key for key, value in GENERATED.items() if commands.get(key, "").lower() == value}
     draft.lose(where, set(commands) - same - macros.used)
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
@@ -196,17 +209,49 @@ def _resources(job: dict[str, Any], commands: dict[str, str]) -> None:
         gpu["min_capability"] = float(commands.pop("gpus_minimum_capability"))
     if "gpus_minimum_memory" in commands:
         gpu["min_memory"] = _with_unit(commands.pop("gpus_minimum_memory"), "MB")
+    if "gpus_minimum_runtime" in commands:  # the CUDA version the driver supports: GPUs_DriverVersion
+        gpu["driver"] = _version(commands.pop("gpus_minimum_runtime"))
+    if "require_gpus" in commands:
+        _require_gpus(gpu, commands)
     clauses = []
     for clause in _clauses(commands.pop("requirements", "")):
         driver = re.fullmatch(r"\(?\s*(?:GPUs_DriverVersion|CUDADriverVersion)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause)
         if driver:
-            gpu["driver"] = driver.group(1) if "." in driver.group(1) else f"{driver.group(1)}.0"
+            gpu["driver"] = _version(driver.group(1))
         elif clause.replace(" ", "") != "(OpSysMajorVer>7)":
             clauses.append(clause)
     if gpu:
         job["gpu"] = gpu
     if clauses:
         job["requirements"] = clauses
+
+
+# require_gpus clauses the spec's gpu keys say: (attribute of the GPU, key, value as the spec writes it).
+GPU_FLOORS = {"capability": ("min_capability", float), "globalmemorymb": ("min_memory", lambda v: f"{int(float(v))}MB"),
+              "driverversion": ("driver", lambda v: _version(v)), "maxsupportedversion": ("driver", lambda v: _version(v))}
+
+
+def _require_gpus(gpu: dict[str, Any], commands: dict[str, str]) -> None:
+    """require_gpus = (Capability >= 8.0) && (GlobalMemoryMb >= 20000): floors the spec's gpu keys
+    say. A clause of another shape stays in the submit commands, and is reported as not carried."""
+    expression = commands["require_gpus"]
+    said = {}
+    for clause in _clauses(expression):
+        floor = re.fullmatch(r"\(?\s*([A-Za-z]+)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause)
+        if not floor or floor.group(1).lower() not in GPU_FLOORS:
+            return
+        key, convert = GPU_FLOORS[floor.group(1).lower()]
+        said[key] = convert(floor.group(2))
+    gpu.update(said)
+    del commands["require_gpus"]
+
+
+def _version(text: str) -> str:
+    """A CUDA version as gpu.driver writes it: 12 -> 12.0; 12040 (HTCondor's integer form) -> 12.4."""
+    value = text.strip()
+    if value.isdigit() and int(value) >= 1000:
+        return f"{int(value) // 1000}.{int(value) % 1000 // 10}"
+    return value if "." in value else f"{value}.0"
 
 
 def _with_unit(value: str, unit: str) -> str:
