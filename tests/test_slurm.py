@@ -68,7 +68,9 @@ def test_an_htcondor_key_on_a_slurm_job_is_a_located_error(tmp_path: Path, key: 
     values = {"attributes": "{Foo: 1}", "batch_name": "b", "chtc": "{gpu_lab: true}", "gpu": "{min_memory: 8GB}",
               "max_retries": "2", "on_exit_hold": "ExitCode != 0", "ospool": "{duration: long}",
               "periodic_release": "NumJobStarts < 3", "requirements": "['(Memory > 1)']", "stream_error": "true",
-              "stream_output": "true", "logs": "{log: logs/x.log}", "retry_until": "ExitCode == 0"}
+              "stream_output": "true", "logs": "{log: logs/x.log}", "retry_until": "ExitCode == 0",
+              "on_exit_remove": "ExitCode == 0", "periodic_hold": "NumJobStarts > 3", "periodic_remove": "NumJobStarts > 9",
+              "output_remaps": "{out: results/out}\n    outputs: [out]"}
     site = {"chtc": "site: chtc\n", "ospool": "site: ospool\n"}.get(key, "")
     spec = project_with(tmp_path, HEAD + site + f"""\
 jobs:
