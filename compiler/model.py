@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from . import __version__
 from .sites import SITES
-from .workspace import Environment, Task, Workspace, build_environment, build_task, build_workspace
+from .workspace import (Environment, Task, Workspace, build_environment, build_task, build_workspace,
+                        with_included_cuda)
 
 Runtime = Literal["container", "apptainer", "pixi-pack", "pixi"]
 Scheduler = Literal["htcondor", "slurm"]
@@ -333,7 +334,7 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     )
     p = doc.get("pack", {})
     pack = Pack(
-        environment=p.get("environment", Pack.environment),
+        environment=p.get("environment", container.environment),
         platform=p.get("platform", Pack.platform),
         archive=p.get("archive", Pack.archive),
     )
@@ -346,8 +347,9 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     staging = None if st is None else Staging(
         directory=st["directory"].rstrip("/"),
         url=st["url"].rstrip("/") if "url" in st else SITES[doc.get("site", Project.site)].staging_url(st["directory"].rstrip("/")))
-    environments = tuple(build_environment(name, body, workspace, _cuda_arch(name, jobs))
-                         for name, body in sorted(doc.get("environments", {}).items()))
+    with_tasks = {task.environment for task in tasks}
+    environments = with_included_cuda(tuple(build_environment(name, body, workspace, _cuda_arch(name, jobs), name in with_tasks)
+                                            for name, body in sorted(doc.get("environments", {}).items())))
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,

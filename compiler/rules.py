@@ -57,10 +57,21 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
             fixed = re.sub(r"[^a-z\d\-]", "-", env.name.lower())
             yield Problem(e, f"pixi rejects environment name '{env.name}' (only lower-case letters, digits "
                           f"and '-'); try '{fixed}'", reads=(), at_key=True)
-        elif env.name in ("default", "pack"):
-            hint = (" (packages for every environment go under workspace.dependencies; workspace.default_environment "
-                    "names the environment plain `pixi run` uses)") if env.name == "default" else ""
-            yield Problem(e, f"'{env.name}' is reserved: pixi-htc generates it{hint}", reads=(), at_key=True)
+        elif env.name == "pack":
+            yield Problem(e, "'pack' is reserved: pixi-htc generates it", reads=(), at_key=True)
+        elif env.name == "default" and (env.has_feature or env.feature_only):
+            yield Problem(e, "the default environment's own packages are the workspace's (workspace.dependencies): "
+                          "here it may only include other environments' features (features, solve_group, "
+                          "no_default_feature)", reads=(), at_key=True)
+        elif env.name == "default" and project.workspace.default_environment is not None:
+            yield Problem(e, "say which environment is the default once: here, or workspace.default_environment",
+                          (("workspace", "default_environment"),), at_key=True)
+        if env.feature_only:
+            for key, value in (("features", env.features), ("solve_group", env.solve_group),
+                               ("no_default_feature", env.no_default_feature)):
+                if value:
+                    yield Problem((*e, key), f"'{key}' describes an environment, and '{env.name}' is feature_only",
+                                  ((*e, key), (*e, "feature_only")))
         for index, included in enumerate(env.features):
             if included not in environments or included == env.name:
                 yield Problem((*e, "features", index), f"'{included}' is not another environment of this spec"
@@ -79,6 +90,9 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
             yield Problem((section, "environment"), f"environment '{name}' is not defined"
                           f"{did_you_mean(name, environments)} {_defined(environments)}",
                           ((section, "environment"), ("environments", name)))
+        elif needed and environments[name].feature_only:
+            yield Problem((section, "environment"), f"'{name}' is feature_only: pixi has no environment of that name "
+                          "to install", ((section, "environment"), ("environments", name)))
     pack_env = environments.get(project.pack.environment)
     if project.has_pixi_pack_jobs and pack_env and project.pack.platform not in pack_env.platforms:
         yield Problem(("pack", "platform"), f"environment '{pack_env.name}' is not solved for {project.pack.platform}",
@@ -92,6 +106,9 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
     if default is not None and default not in environments:
         yield Problem(("workspace", "default_environment"), f"environment '{default}' is not defined"
                       f"{did_you_mean(default, environments)}", (("workspace", "default_environment"),))
+    elif default is not None and environments[default].feature_only:
+        yield Problem(("workspace", "default_environment"), f"'{default}' is feature_only: no environment to copy",
+                      (("workspace", "default_environment"), ("environments", default)))
     task_names = [t.name for t in project.tasks]
     for task in project.tasks:
         if task.cmd is None and not task.depends_on:
@@ -177,6 +194,9 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         yield Problem(j("environment"), f"environment '{job.environment}' is not defined"
                       f"{did_you_mean(job.environment, environments)} {_defined(environments)}",
                       (*env_read, ("environments", job.environment)))
+    elif env.feature_only:
+        yield Problem(j("environment"), f"'{env.name}' is feature_only: pixi has no environment of that name",
+                      (*env_read, ("environments", env.name)))
     else:
         if job.runtime != "pixi-pack" and job.image is None and job.environment != project.container.environment:
             yield Problem(j("environment"), f"the image bakes only '{project.container.environment}' "

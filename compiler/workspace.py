@@ -7,6 +7,8 @@ root; pixi reads them relative to build/pixi.toml, one directory down, so they a
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +149,8 @@ class Environment:
     features: tuple[str, ...] = ()  # other environments whose features it includes
     solve_group: str | None = None
     no_default_feature: bool = False
+    feature_only: bool = False  # a pixi feature other environments include, and no environment of its own
+    has_tasks: bool = False  # tasks run in it, which its feature holds
 
     @property
     def driver_version(self) -> str | None:
@@ -162,14 +166,21 @@ class Environment:
         return self.platforms_narrowed or self.cuda is not None
 
     @property
+    def has_feature(self) -> bool:
+        """Whether pixi gets a [feature.<name>] for it: something of its own to say. An environment that
+        only combines others (`all = ["cuda", "test"]`, or `default`) has none, and may not name one."""
+        return bool(self.dependencies or self.pypi_dependencies or self.targets or self.channels or self.activation
+                    or self.selects_platforms or self.has_tasks)
+
+    @property
     def composition(self) -> tuple[str, ...]:
-        """The pixi features of this environment: its own, then those it includes."""
-        return (self.name, *self.features)
+        """The pixi features of this environment: its own (when it has one), then those it includes."""
+        return (self.name, *self.features) if self.has_feature else self.features
 
     @property
     def definition(self) -> tuple[str, ...] | Table:
         """Its `[environments]` value: the list of features, or a table when it says more."""
-        if not self.features and self.solve_group is None and not self.no_default_feature:
+        if self.solve_group is None and not self.no_default_feature:
             return self.composition
         items: list[tuple[str, Any]] = [("features", self.composition)]
         if self.solve_group is not None:
@@ -254,7 +265,8 @@ def build_workspace(ws: dict[str, Any]) -> Workspace:
     )
 
 
-def build_environment(name: str, body: dict[str, Any], workspace: Workspace, cuda_arch: str | None = None) -> Environment:
+def build_environment(name: str, body: dict[str, Any], workspace: Workspace, cuda_arch: str | None = None,
+                      has_tasks: bool = False) -> Environment:
     """cuda_arch: the compute capability its GPU jobs all ask for at least (None: some job takes any GPU)."""
     platforms = tuple(body.get("platforms", workspace.platforms))
     cuda = cuda_text(body.get("cuda"))
@@ -279,7 +291,18 @@ def build_environment(name: str, body: dict[str, Any], workspace: Workspace, cud
         # The default environment copies this one; one solve group gives both the same versions.
         solve_group=body.get("solve_group", name if name == workspace.default_environment else None),
         no_default_feature=body.get("no_default_feature", False),
+        feature_only=body.get("feature_only", False),
+        has_tasks=has_tasks,
     )
+
+
+def with_included_cuda(environments: tuple[Environment, ...]) -> tuple[Environment, ...]:
+    """An environment without CUDA of its own takes the first CUDA among the features it includes
+    (`default = ["cuda", "test"]` solves with cuda's __cuda), before the workspace's."""
+    by_name = {env.name: env for env in environments}
+    return tuple(env if env.cuda is not None else dataclasses.replace(env, effective_cuda=next(
+        (by_name[f].cuda for f in env.features if f in by_name and by_name[f].cuda), env.effective_cuda))
+        for env in environments)
 
 
 def build_task(name: str, body: str | dict[str, Any]) -> Task:

@@ -312,3 +312,52 @@ def test_an_image_on_cvmfs_moves_in_as_the_container_universe_reads_it(tmp_path:
     assert generated["log"] == "../job.log" and generated["transfer_input_files"] == "../run.sh"
     assert generated["arguments"] == '"$(Cluster) $(Process)"'
     assert (root / "build" / "htcondor" / "tf.sh").read_text().rstrip().endswith("exec ./run.sh \"${process}\"")
+
+
+# pixi's documented shapes of composed environments: a default environment made of several features
+# (with a solve group), an environment named after no feature, and features never solved alone.
+COMPOSED_TOML = """\
+[workspace]
+name = "ml"
+channels = ["conda-forge"]
+platforms = ["linux-64", "osx-arm64", { name = "linux-64-cuda-12", platform = "linux-64", cuda = "12" }]
+
+[dependencies]
+python = "3.12.*"
+
+[feature.cuda]
+platforms = ["linux-64-cuda-12"]
+
+[feature.cuda.dependencies]
+pytorch-gpu = "*"
+
+[feature.test.dependencies]
+pytest = "*"
+
+[feature.lint.dependencies]
+ruff = "*"
+
+[feature.lint.tasks]
+lint = "ruff check"
+
+[environments]
+default = { features = ["cuda", "test"], solve-group = "main" }
+all = ["cuda", "test", "lint"]
+lint = { features = ["lint"], no-default-feature = true }
+"""
+
+
+def test_composed_environments_round_trip(tmp_path: Path) -> None:
+    from tests.test_pixi import pixi_schema_errors
+
+    root, stderr = _init(tmp_path, "pixi.toml", COMPOSED_TOML)
+    assert "not carried over" not in stderr
+    generated = _without_pixi_htcs_own(tomllib.loads((root / "build" / "pixi.toml").read_text()))
+    assert generated == tomllib.loads(COMPOSED_TOML)
+    assert pixi_schema_errors(generated) == []
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
+    assert spec["environments"]["test"]["feature_only"] is True and "feature_only" not in spec["environments"]["lint"]
+    # The image installs an environment pixi has, and the default one solves with cuda's __cuda.
+    assert spec["container"]["environment"] == "default"

@@ -98,15 +98,10 @@ def from_pixi(manifest: Path) -> Draft:
         _tasks(draft, feature.get("tasks", {}), spec.setdefault("tasks", {}), f"feature.{name}.", name)
         draft.lose(f"feature.{name}.", set(feature) - {*PART_KEYS, "channels", "platforms", "system-requirements", "tasks"})
         environments[name] = env
-    for name, composition in data.get("environments", {}).items():
+    declared = data.get("environments", {})
+    for name, composition in declared.items():
         table = {"features": composition} if isinstance(composition, list) else dict(composition)
         features = list(table.get("features", []))
-        if name == "default":
-            if len(features) == 1:
-                ws["default_environment"] = features[0]
-            else:
-                draft.lose("environments.", ["default (a default environment of several features)"])
-            continue
         env = environments.setdefault(name, {})
         others = [f for f in features if f != name]
         if others:
@@ -115,16 +110,32 @@ def from_pixi(manifest: Path) -> Draft:
             env["solve_group"] = table["solve-group"]
         if table.get("no-default-feature"):
             env["no_default_feature"] = True
+    if declared:  # a feature no environment is named after is only a feature, as in the manifest
+        for name, env in environments.items():
+            if name not in declared:
+                env["feature_only"] = True
     if environments:
         spec["environments"] = environments
-        if "gpu" not in environments:
-            spec["container"] = {"environment": next(iter(environments))}
+        solved = [name for name, env in environments.items() if not env.get("feature_only")]
+        if "gpu" not in solved:
+            spec["container"] = {"environment": _image_environment(environments, solved, list(declared))}
     _tasks(draft, data.get("tasks", {}), spec.setdefault("tasks", {}), "", None)
     if not spec["tasks"]:
         del spec["tasks"]
     draft.lose("", set(data) - {"workspace", "project", *PART_KEYS, "pypi-options", "system-requirements", "feature",
                                 "environments", "tasks"})
     return draft
+
+
+def _image_environment(environments: dict[str, Any], solved: list[str], declared: list[str]) -> str:
+    """The environment the image installs: the first the manifest declares that has CUDA (of its own or
+    of a feature it includes), else the first it declares, else the first feature's."""
+    def has_cuda(name: str) -> bool:
+        env = environments.get(name, {})
+        return "cuda" in env or any("cuda" in environments.get(f, {}) for f in env.get("features", []))
+
+    ordered = [name for name in declared if name in solved] + [name for name in solved if name not in declared]
+    return next((name for name in ordered if has_cuda(name)), ordered[0])
 
 
 SYSTEM_KEYS = {"glibc": "glibc", "linux": "linux", "macos": "macos", "osx": "macos", "windows": "windows"}
