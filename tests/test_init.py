@@ -8,12 +8,10 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
-import subprocess
 
 import htcondor2
-import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_job_script
 
 PIXI_TOML = """\
 [workspace]
@@ -222,16 +220,9 @@ def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: P
     assert generated["environment"] == original["environment"]
     assert generated["want_ospool"] == "true" and generated["container_image"] == original["container_image"]
     # What the original's executable received, process by process, the generated job gives it.
-    sandbox = tmp_path / "sandbox"
-    sandbox.mkdir()
-    (sandbox / "track.sh").write_bytes((root / "track.sh").read_bytes())
-    (sandbox / "track.sh").chmod(0o755)
     for process, (video, label) in enumerate(SWEEP_ROWS):
-        ran = subprocess.run(["bash", str(root / "build" / "htcondor" / "track.sh"), "9", str(process), video, label],
-                             cwd=sandbox, capture_output=True, text=True, check=False)
-        assert ran.returncode == 0, ran.stderr
-        assert ran.stdout.splitlines()[-7:] == [f"videos/{video}.mp4", "--label", f"{label} x", "--seed", str(process),
-                                                "--run", "trial-7"]
+        received = run_job_script(root, "track", "track.sh", ["9", str(process), video, label], tmp_path / "sandbox")
+        assert received[-7:] == [f"videos/{video}.mp4", "--label", f"{label} x", "--seed", str(process), "--run", "trial-7"]
 
 
 def _queued(tmp_path: Path, queue: str) -> tuple[dict[str, Any], str]:

@@ -5,7 +5,6 @@ condor_submit would; the generated .sh runs each row for real; every bad line is
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import htcondor2
@@ -13,7 +12,7 @@ import pytest
 
 from compiler import pipeline
 from compiler.submit import working_directory
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_job_script
 
 SPEC = """\
 schema_version: 1
@@ -74,15 +73,9 @@ def test_htcondor_queues_one_process_per_line_of_the_list(tmp_path: Path) -> Non
 def test_each_row_runs_the_command_with_its_values(tmp_path: Path) -> None:
     """The generated .sh, given what HTCondor passes for each row, runs the user's command with them."""
     root = built(tmp_path)
-    sandbox = tmp_path / "sandbox"
-    sandbox.mkdir()
-    (sandbox / "track.sh").write_bytes((root / "track.sh").read_bytes())
-    (sandbox / "track.sh").chmod(0o755)
     for process, (video, label) in enumerate(ROWS):
-        result = subprocess.run(["bash", str(root / "build" / "htcondor" / "track.sh"), "7", str(process), video, label],
-                                cwd=sandbox, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.split("\n")[-6:-1] == [f"videos/{video}.mp4", "--label", label, "--seed", str(process)]
+        received = run_job_script(root, "track", "track.sh", ["7", str(process), video, label], tmp_path / "sandbox")
+        assert received[-5:] == [f"videos/{video}.mp4", "--label", label, "--seed", str(process)]
 
 
 def test_submit_dry_run_lists_the_rows(tmp_path: Path) -> None:
