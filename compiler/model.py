@@ -230,9 +230,10 @@ class Job:
 
     @property
     def path_variables(self) -> frozenset[str]:
-        """The placeholders placed in a file path (inputs, outputs, logs), whose values must stay in it."""
-        return frozenset(name for path in (*self.inputs, *self.outputs, *(p for _, p in self.logs))
-                         for name in PLACEHOLDER.findall(path))
+        """The placeholders placed in a file path (inputs, outputs, logs, output_remaps), whose values
+        must stay in it."""
+        paths = (*self.inputs, *self.outputs, *(p for _, p in self.logs), *(p for pair in self.output_remaps for p in pair))
+        return frozenset(name for path in paths for name in PLACEHOLDER.findall(path))
 
     def sweep_values(self, name: str) -> tuple[str, ...]:
         """One variable's values, each once, in the order the rows first take them."""

@@ -31,8 +31,11 @@ MAX_LIST_BYTES = 16 * 1024 * 1024
 
 @functools.cache
 def sweep_value() -> re.Pattern[str]:
-    """The schema's sweepValue (its string form): the values a list may hold, as a sweep's may."""
-    return re.compile(project_schema()["$defs"]["sweepValue"]["anyOf"][0]["pattern"].replace("$", r"\Z"))
+    """The schema's sweepValue (its string form), read as the validator reads patterns: the values a
+    list may hold, as a sweep's may."""
+    from .validate import ecma_pattern  # validate.py reads the lists: imported here, not at the top
+
+    return ecma_pattern(project_schema()["$defs"]["sweepValue"]["anyOf"][0]["pattern"])
 
 
 def read_lists(project: Project, spec: LoadedSpec, root: Path, build_dir: str) -> tuple[Project, list[Diagnostic]]:
@@ -130,7 +133,7 @@ def _problems(job: Job, text: str) -> Iterator[Diagnostic]:
                 yield Diagnostic(number, column + 1, key, f"{len(SEPARATOR.split(content))} values for "
                                  f"{len(names)} variable(s) ({', '.join(names)}); HTCondor would give {name} "
                                  f"{field!r}", file)
-            elif not value.match(field):
+            elif not value.search(field):
                 yield Diagnostic(number, column + 1, key, f"{name} {field!r} is not valid: letters, digits and "
                                  ". _ + - : = / @ % only", file)
             elif name in in_paths and outside(field):

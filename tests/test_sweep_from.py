@@ -171,3 +171,12 @@ def test_an_inline_sweep_value_cannot_lead_out_of_a_path_either(tmp_path: Path) 
     assert "jobs.track.sweep.video[1]: '../../etc/passwd' is placed in a file path ({video})" in result.stderr
     # {label} reaches only the command line, where any value is a literal argument.
     assert "/etc/shadow" not in result.stderr
+
+
+def test_a_sweep_value_cannot_lead_out_of_an_output_remap(tmp_path: Path) -> None:
+    """output_remaps places values in a path too: HTCondor would write the output there."""
+    spec = SPEC.replace("    sweep_from:", '    output_remaps: {summary.json: "results/{label}_{process}.json"}\n'
+                                          "    sweep_from:")
+    result = run_cli("build", cwd=project_root(tmp_path, spec=spec, listing="mouse1 ../up\n"))
+    assert result.returncode == 2
+    assert "lists/videos.txt:1:8: error: jobs.track.sweep_from: label '../up' is placed in a file path" in result.stderr

@@ -128,8 +128,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         archive_name = project.pack.archive_name
     # Sweep processes would overwrite each other's outputs in the submit directory: an output named
     # the same in every process lands under a name of its process's. A name with a placeholder is the
-    # user's own choice of name per process, and stays as it is.
-    # The spec's own output_remaps come first.
+    # user's own choice of name per process, and stays as it is. The spec's output_remaps win over both.
     outputs = tuple(transfer_path(name, job) for name in job.outputs)
     own = {name: from_submit_dir(transfer_path(target, job), layout) for name, target in job.output_remaps}
     remaps = tuple((transfer_path(name, job), own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
