@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from . import pipeline, writer
-from .errors import EXIT_OK, PixiHtcError, SpecError, StaleError
+from . import __version__, pipeline, writer
+from .errors import EXIT_OK, PixiHtcError, SpecError, StaleError, printable
 from .resources import project_schema
 
 DEFAULT_SPEC = Path("specs/project.yaml")
@@ -18,6 +19,7 @@ DEFAULT_OUT = Path("build")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pixi-htc", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"pixi-htc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_spec(name: str, help_text: str, out: bool = True) -> argparse.ArgumentParser:
@@ -32,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     with_spec("validate", "check the spec only", out=False)
     commands.add_parser("schema", help="print the spec's JSON Schema")
     init = commands.add_parser("init", help="write a first spec: the bundled example, or moved in from a file")
-    init.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="default: %(default)s")
-    init.add_argument("--from", dest="source", type=Path, help="a pixi.toml, pyproject.toml ([tool.pixi]) or .sub file")
+    init.add_argument("spec", nargs="?", type=Path, help="default: specs/project.yaml at the repository's top")
+    init.add_argument("--from", dest="source", type=Path, help="a pixi.toml, a pyproject.toml ([tool.pixi]), an HTCondor submit file or a Slurm batch script")
     submit = with_spec("submit", "submit a job to HTCondor or Slurm, as its scheduler says (refuses when build/ is stale)")
     submit.add_argument("--job", help="the job to submit (default: the only one, or all with --dry-run)")
     submit.add_argument("--dry-run", action="store_true", help="list the jobs that would be queued")
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(error.diagnostics)} error(s); nothing was written.", file=sys.stderr)
         return error.exit_code
     except PixiHtcError as error:
-        print(f"pixi-htc: {error}", file=sys.stderr)
+        # The last guard for text from files: no control character reaches the terminal raw.
+        print("\n".join(f"pixi-htc: {printable(line)}" for line in str(error).split("\n")), file=sys.stderr)
         return error.exit_code
     except Exception:
         if args.debug:
@@ -85,11 +88,15 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(project_schema(), indent=2))
         return EXIT_OK
     if args.command == "init":
-        from .init import init  # only this command needs it
+        from .init import default_spec_path, init  # only this command needs it
 
-        lost = init(args.spec, args.source)
-        print(f"wrote {args.spec} and {args.spec.parent / 'project.schema.json'}; next: pixi-htc build")
-        for item in lost:
+        spec = args.spec or default_spec_path(Path.cwd())
+        if args.spec is None:
+            spec = Path(os.path.relpath(spec))  # shown relative to here
+        lost = init(spec, args.source)
+        then = "" if spec.parent.parent in (Path("."), Path.cwd().resolve()) else f"cd {spec.parent.parent} && "
+        print(printable(f"wrote {spec} and {spec.parent / 'project.schema.json'}; next: {then}pixi-htc build"))
+        for item in lost:  # escaped and cut by init (foreign.shown)
             print(f"not carried over: {item}", file=sys.stderr)
         return EXIT_OK
     if args.command == "validate":

@@ -6,6 +6,10 @@ messages): 34/102 memory and 34/104 disk over the request ("Job has gone over cg
 35 an invalid image; 46/47 the allowed job / execute duration exceeded. Pools also hold through
 their own policy (code 26, 21 or 3) with texts such as "memory usage exceeded request_memory"
 (OSPool) or "The job exceeded allowed execute duration of 20:00:00": those are matched by text.
+
+Hold reasons and .err files come from execute machines: the reasons arrive already cut and escaped
+(joblog._text), are cut again where they are shown, and the .err is read through foreign.read_bytes,
+only its last ERR_TAIL_BYTES, only when it is a regular file inside the project.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import foreign
 from .errors import printable
-from .joblog import Hold, Process
+from .joblog import Hold, Process, refusal
 from .loader import KeyPath, LoadedSpec, format_key_path
 from .model import Job, Project
 
 ERR_TAIL_LINES = 10
+ERR_TAIL_BYTES = 64 * 1024  # the end of an .err read at most: its last lines are all that is shown
+MAX_MB = 1024.0 ** 3  # a petabyte: more than that is no memory or disk use, but a damaged number
+REASON_CHARS = 1000  # a hold reason is shown in full up to here, once, under its finding
 UNITS_MB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
 
 MEMORY_TEXT = re.compile(r"memory (usage|limit)|request_memory|out of memory|out-of-memory", re.I)
@@ -60,6 +68,16 @@ def gigabytes(mb: float) -> str:
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
+def plausible_mb(value: object, scale: float = 1.0) -> float | None:
+    """A size the log or the reason reports, in MB (value / scale), or None when it is no size a
+    machine has: the numbers come from execute machines, and 10**400 must not reach float maths."""
+    try:
+        mb = float(value) / scale  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return mb if math.isfinite(mb) and 0 < mb <= MAX_MB else None
+
+
 def suggestion(mb: float) -> str:
     """A request comfortably above what was used: a quarter more, rounded up to whole GB."""
     return f"{max(1, math.ceil(mb * 1.25 / 1024))}GB"
@@ -82,7 +100,7 @@ class Locator:
 
 
 def _who(job: Job, process: Process) -> str:
-    row = job.sweep_rows[process.proc] if process.proc < len(job.sweep_rows) else ()
+    row = job.sweep_rows[process.proc] if 0 <= process.proc < len(job.sweep_rows) else ()
     values = " ".join(f"{name}={value}" for name, value in zip(job.sweep_variables, row))
     return f"process {process.id}" + (f" ({values})" if values else "")
 
@@ -90,7 +108,7 @@ def _who(job: Job, process: Process) -> str:
 def _hold_detail(hold: Hold) -> str:
     code = "" if hold.code is None else f" (HoldReasonCode {hold.code}" + \
         ("" if hold.subcode in (None, 0) else f", subcode {hold.subcode}") + ")"
-    return f"HTCondor: {hold.reason}{code}"
+    return f"HTCondor: {foreign.shown(hold.reason, REASON_CHARS)}{code}"
 
 
 def _file_entry(job: Job, names: tuple[str, ...], reason: str) -> int | None:
@@ -108,12 +126,12 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
     reason, code, sub = hold.reason, hold.code, hold.subcode
     if (code == 34 and sub == 102) or (code != 34 and MEMORY_TEXT.search(reason)):
         used = USAGE_MB.search(reason)
-        mb = float(used.group(1)) if used else process.memory_mb
+        mb = plausible_mb(used.group(1) if used else process.memory_mb)
         how = f"used {gigabytes(mb)}; request at least {suggestion(mb)}" if mb else "used more than that"
         return where.at((*jobs, "resources", "memory"), f"is {job.resources.memory}; {who} was held: it {how}", detail)
     if (code == 34 and sub == 104) or (code != 34 and DISK_TEXT.search(reason)):
-        used_kb = process.disk_kb
-        how = f"used {gigabytes(used_kb / 1024)}; request at least {suggestion(used_kb / 1024)}" if used_kb \
+        written = plausible_mb(process.disk_kb, 1024)
+        how = f"used {gigabytes(written)}; request at least {suggestion(written)}" if written \
             else "wrote more than that"
         return where.at((*jobs, "resources", "disk"), f"is {job.resources.disk}; {who} was held: it {how}", detail)
     if code == 34:
@@ -158,31 +176,50 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
     return where.at(jobs, f"{who} is held", detail)
 
 
-def err_tail(path: Path | None, lines: int = ERR_TAIL_LINES) -> tuple[str, ...]:
+def err_tail(path: Path | None, lines: int = ERR_TAIL_LINES, *, within: Path | None = None) -> tuple[str, ...]:
+    """The last `lines` lines of a process's .err, from its last ERR_TAIL_BYTES at most; a note
+    instead when it is missing, or is not a regular file reached without a link inside `within`
+    (the project root): a FIFO, a device, a directory or a link is never opened."""
     if path is None:
         return ("(the .sub names no error file)",)
+    name = foreign.shown(path.name)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return (f"({path.name} is not here: it comes back when the job ends)",)
-    tail = text.rstrip("\n").splitlines()[-lines:]
-    return (f"last lines of {path.name}:", *(f"  {line}" for line in tail)) if tail else (f"({path.name} is empty)",)
+        read = foreign.read_bytes(path, ERR_TAIL_BYTES, within=within, tail=True, missing_ok=True)
+    except foreign.ForeignFileError as error:
+        return (f"({name} {refusal(error)}; not read)",)
+    if read is None:
+        return (f"({name} is not here: it comes back when the job ends)",)
+    text = read.data.decode("utf-8", errors="replace")
+    if read.cut and "\n" in text:
+        text = text.split("\n", 1)[1]  # the first line read is only the end of one
+    # Lines end at "\n" only: a U+2028 or a form feed in the text is shown escaped, not taken for a
+    # line of its own. Of a line that carriage returns overwrite (a progress bar), the terminal
+    # would show the last part: that is the part kept.
+    tail = [line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.rstrip("\n").split("\n")][-lines:]
+    if not tail or tail == [""]:
+        return (f"({name} is empty)",)
+    head = f"last lines of {name}" + (f" (of its last {ERR_TAIL_BYTES // 1024} KiB):" if read.cut else ":")
+    return (head, *(f"  {foreign.shown(line)}" for line in tail))
 
 
-def findings(project: Project, job: Job, process: Process, where: Locator, err: Path | None) -> Iterator[Finding]:
-    """What the user can change for this process; nothing for one that is fine."""
+def findings(project: Project, job: Job, process: Process, where: Locator, err: Path | None, *,
+             within: Path | None = None) -> Iterator[Finding]:
+    """What the user can change for this process; nothing for one that is fine. `err` is read
+    only inside `within` (the project root)."""
     jobs: KeyPath = ("jobs", job.name)
     who = _who(job, process)
     if process.held is not None and process.state == "held":
         yield explain_hold(project, job, process, process.held, where)
     if process.state == "completed" and process.exit_signal is not None:
-        yield where.at((*jobs, "command"), f"{who} was killed by signal {process.exit_signal}", err_tail(err))
+        yield where.at((*jobs, "command"), f"{who} was killed by signal {process.exit_signal}",
+                       err_tail(err, within=within))
     elif process.state == "completed" and process.exit_code not in (None, 0):
         if job.checkpoint is None and process.exit_code == 85:
             yield where.at((*jobs, "checkpoint"), f"{who} exited 85, the trainer's checkpoint code, but the job "
-                           "does not checkpoint: add checkpoint (files, exit_code)", err_tail(err))
+                           "does not checkpoint: add checkpoint (files, exit_code)", err_tail(err, within=within))
         else:
-            yield where.at((*jobs, "command"), f"{who} exited with code {process.exit_code}", err_tail(err))
+            yield where.at((*jobs, "command"), f"{who} exited with code {process.exit_code}",
+                           err_tail(err, within=within))
     if job.checkpoint is not None and (process.checkpoints or process.evictions):
         yield where.at((*jobs, "checkpoint", "exit_code"),
                        f"is {job.checkpoint.exit_code}; {who} checkpointed {process.checkpoints} time(s), "

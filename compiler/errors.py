@@ -13,6 +13,14 @@ def printable(text: str) -> str:
     a file name from the spec cannot forge a line of output (`spec.yaml:99:1: error: ...`)."""
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
+MESSAGE_CHARS = 1000
+
+
+def cut(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """A message that echoes a value of megabytes is cut to its start, and says how much is left."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
 EXIT_OK = 0
 EXIT_STALE = 1
 EXIT_INVALID = 2
@@ -31,7 +39,7 @@ class Diagnostic:
 
     def format(self, spec: str) -> str:
         where = f"{self.key_path}: " if self.key_path else ""
-        return printable(f"{self.file or spec}:{self.line}:{self.column}: error: {where}{self.message}")
+        return printable(f"{self.file or spec}:{self.line}:{self.column}: error: {cut(where, 300)}{cut(self.message)}")
 
 
 class PixiHtcError(Exception):

@@ -30,6 +30,11 @@ from .writer import manifest_artifact
 
 Lines = dict[str, set[int]]  # artifact path -> 1-based line numbers of the current build
 PROBE = {"pixi-htc-probe": True}
+# explain renders the spec once per changed leaf: bounded by the bytes it renders in all (so a large
+# spec or a large sweep gets fewer renders, never an unbounded run), counted, so the answer is the
+# same on every machine. Keys past the budget are named as not tested.
+RENDER_BUDGET_BYTES = 256 * 1024 * 1024
+MAX_RENDERS = 800
 MAX_TRIES = 40  # values tried per leaf before it is reported as not testable  # a value no schema accepts where a scalar belongs: its errors name the options
 
 
@@ -121,19 +126,31 @@ def _schema_alternatives(document: dict[str, Any], path: KeyPath) -> list[Any]:
     return found
 
 
+class OverBudget(Exception):
+    """explain has rendered as much as it may for one answer."""
+
+
 class Explainer:
-    """One baseline render, then one render per changed leaf, all in memory."""
+    """One baseline render, then one render per changed leaf, all in memory, within a budget."""
 
     def __init__(self, compiled: Compiled, spec: LoadedSpec) -> None:
         self.compiled, self.spec = compiled, spec
         self.document: dict[str, Any] = to_plain(spec.data)
-        self.baseline = self._texts(self.document)
-        if self.baseline is None:
+        self.renders_left = 1
+        baseline = self._texts(self.document)
+        if baseline is None:
             raise UsageError(f"{spec.display_path} does not validate; fix it before asking what it produces")
+        self.baseline = baseline
+        size = max(1, sum(len(line) + 1 for lines in baseline.values() for line in lines))
+        self.renders_left = min(MAX_RENDERS, RENDER_BUDGET_BYTES // size)
+        self.over_budget: list[KeyPath] = []
 
     def _texts(self, document: dict[str, Any]) -> dict[str, list[str]] | None:
         """Every artifact's lines, or None when the document is not a valid spec. The spec's hash is
         the loaded one, so the headers (which carry it) change only with what they say."""
+        if self.renders_left <= 0:
+            raise OverBudget
+        self.renders_left -= 1
         loaded = LoadedSpec(data=document, display_path=self.spec.display_path, sha256=self.spec.sha256)  # type: ignore[arg-type]
         layout = self.compiled.layout
         try:
@@ -197,7 +214,22 @@ class Explainer:
         found = list(leaves(_get(self.document, under), under))
         if len(under) > 1 and isinstance(under[-1], str):
             found.insert(0, (under, True))  # the entry's own name: a job's names its files
-        return [r for r in (self.reach(path, is_name) for path, is_name in found) if r is not None]
+        reaches = []
+        for path, is_name in found:
+            try:
+                reach = self.reach(path, is_name)
+            except OverBudget:
+                self.over_budget.append(path)
+                continue
+            if reach is not None:
+                reaches.append(reach)
+        return reaches
+
+    def budget_note(self) -> Iterator[str]:
+        if self.over_budget:
+            yield (f"not tested ({len(self.over_budget)} key(s)): past explain's budget for one answer (each key "
+                   "renders the whole spec again); ask about a key path, e.g. pixi-htc explain "
+                   + printable(format_key_path(self.over_budget[0][:2])))
 
 
 def _fixed_names(document: dict[str, Any], path: KeyPath) -> set[str]:
@@ -321,6 +353,7 @@ def explain_line(explainer: Explainer, file: str, number: int) -> Iterator[str]:
     if untested:
         yield f"not tested ({len(untested)} key(s) have no other value the spec accepts): " + \
             ", ".join(r.shown for r in sorted(untested, key=lambda r: r.path.__repr__()))
+    yield from explainer.budget_note()
 
 
 def explain_key(explainer: Explainer, path: KeyPath) -> Iterator[str]:
@@ -339,3 +372,4 @@ def explain_key(explainer: Explainer, path: KeyPath) -> Iterator[str]:
     for reach in reaches:
         if reach.lines is None:
             yield printable(f"  not tested: {reach.shown} = {reach.value}: no other value the spec accepts was found")
+    yield from explainer.budget_note()

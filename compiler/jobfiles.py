@@ -1,6 +1,10 @@
 """Where a submitted job's files land, read from the generated .sub (never guessed from the model):
 its event log, .out and .err per process, and the outputs transfer_output_remaps renames.
 
+The .sub read is the one pixi-htc renders now, in memory, never the file in build/: a committed
+build/ can be edited by anyone who sends a pull request, and HTCondor's parser executes `include`
+lines (REFERENCE.md, December 2026).
+
 Paths in a .sub are relative to the build directory (submit from there); `$(Cluster)` and
 `$(Process)` become the numbers HTCondor gives each process.
 """
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .submit import MACRO, load_submit  # htcondor2 parses the .sub exactly as condor_submit would
+from .pipeline import Compiled
+from .submit import MACRO, parse_submit  # htcondor2 parses the .sub exactly as condor_submit would
 
 NUMBERED = {"cluster": "cluster", "process": "proc"}
 
@@ -91,11 +96,13 @@ def parse_remaps(value: str) -> tuple[tuple[str, Pattern], ...]:
     return tuple(pairs)
 
 
-def job_files(build_dir: Path, job_name: str) -> JobFiles:
-    sub = build_dir / "htcondor" / f"{job_name}.sub"
-    if not sub.is_file():
-        raise UsageError(f"{sub} does not exist; run `pixi-htc build` (make build) first")
-    description = load_submit(sub)
+def job_files(compiled: Compiled, job_name: str) -> JobFiles:
+    """The job's files as the .sub rendered from the spec now names them (never build/'s copy)."""
+    sub = compiled.layout.build("htcondor", f"{job_name}.sub")
+    text = next((artifact.text for artifact in compiled.artifacts if artifact.path == sub), None)
+    if text is None:
+        raise UsageError(f"job {job_name!r} has no HTCondor submit file (it runs on another scheduler)")
+    description = parse_submit(text, str(sub))
 
     def pattern(key: str) -> Pattern | None:
         value = description.get(key)

@@ -4,16 +4,28 @@ the schedd when one is reachable. htcondor2.JobEventLog reads the logs with no p
 Event numbers are the manual's ("Job Event Log Codes"): 000 submit, 001 execute, 003 checkpointed,
 004 evicted, 005 terminated, 006 image size, 007 shadow exception, 009 aborted, 010/011 suspended
 and unsuspended, 012 held, 013 released, 021 remote error.
+
+Every log is foreign data: build/ arrives in pull requests, and hold reasons and error messages in
+the events are written by execute machines nobody here controls. A log is read only when it is a
+regular file reached without a symbolic link inside the project, and only up to LOG_LIMIT bytes
+(64 MiB: a process's own log holds a few kilobytes per event, so that is hundreds of thousands of
+events; a larger file is refused with a LogError rather than read). HTCondor parses a private copy
+of exactly the bytes that were checked, so the file cannot change between the check and the parse.
+Every text field taken from an event or a schedd ad is cut to FIELD_CHARS characters (the hold
+reason regexes in diagnose.py then run on bounded text) and has its control characters escaped.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from . import foreign
 from .errors import printable
 
 State = Literal["idle", "running", "held", "suspended", "completed", "removed"]
@@ -22,7 +34,11 @@ FINAL: frozenset[str] = frozenset({"completed", "removed"})
 SCHEDD_STATES: dict[int, State] = {1: "idle", 2: "running", 3: "removed", 4: "completed", 5: "held",
                                    6: "running", 7: "suspended"}
 # `000 (123.000.000) 2026-05-28 09:00:00 Job submitted ...`: the first line of every text event.
-EVENT_HEADER = re.compile(r"^(\d{3}) \((\d+)\.(\d+)\.(\d+)\) ", re.MULTILINE)
+# Bytes, ASCII digits only: the log is scanned before (and without) decoding it.
+EVENT_HEADER = re.compile(rb"^(\d{3}) \((\d+)\.(\d+)\.(\d+)\) ", re.MULTILINE)
+BLANK = re.compile(rb"\s*")
+LOG_LIMIT = 64 * foreign.MiB  # bytes of one event log that are read at most
+FIELD_CHARS = 4096  # characters kept of one text field of an event or an ad
 
 
 class LogError(Exception):
@@ -65,14 +81,22 @@ class Process:
         return max(self.executions - 1, 0)
 
 
+def refusal(error: foreign.ForeignFileError) -> str:
+    """Why foreign refused a file, without its advice to name the file itself (status names
+    nothing: it finds what HTCondor wrote)."""
+    return str(error).split("; ", 1)[0]
+
+
 def _text(value: Any) -> str:
-    return printable(str(value)).strip()
+    """A text field of an event or an ad, bounded and with its control characters escaped: it was
+    written on an execute machine, and ends up on the terminal and in regex searches."""
+    return printable(str(value)[:FIELD_CHARS]).strip()
 
 
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - None, "x", inf (OverflowError), a ClassAd Undefined: not a number
         return None
 
 
@@ -119,43 +143,104 @@ def apply(process: Process, kind: int, event: Any) -> None:
         process.state, process.held = "idle", None
 
 
-def read_log(path: Path, shown: str) -> dict[tuple[int, int], Process]:
+def read_log(path: Path, shown: str, *, within: Path | None = None) -> dict[tuple[int, int], Process]:
     """Every process the log has events for. An event still being written (the last one, without
     its closing `...`) is left for the next read, as HTCondor itself does; anything else HTCondor
-    cannot read raises LogError."""
-    import htcondor2
-
+    cannot read raises LogError, as do a file that is not a regular one reached without a link
+    (inside `within`, the project root, when given) and one over LOG_LIMIT bytes. `shown` is the
+    name messages use; it is escaped here."""
+    name = foreign.shown(shown)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise LogError(f"{shown}: cannot read it: {error.strerror}") from error
-    if text.strip() and not EVENT_HEADER.match(text):
-        first = printable(text.splitlines()[0][:80])
-        raise LogError(f"{shown}:1: not an HTCondor job event log (it starts {first!r})")
-    processes: dict[tuple[int, int], Process] = {}
-    read = 0
+        # A file already over the limit is refused on its size alone: reading (and copying) 64 MiB
+        # of a sparse many-GiB file only to refuse it would cost time and memory for nothing.
+        foreign.link_inside(path, within)
+        size = path.lstat().st_size
+    except (foreign.ForeignFileError, OSError):
+        size = 0  # read_bytes below says what is wrong, in its words
+    if size > LOG_LIMIT:
+        raise LogError(f"{name}: the log is {_size(size)}, over the {_size(LOG_LIMIT)} pixi-htc reads of one event "
+                       "log; it is not read (is it an event log?)")
     try:
-        for event in htcondor2.JobEventLog(str(path)).events(stop_after=0):
-            key = (int(event.cluster), int(event.proc))
-            process = processes.setdefault(key, Process(cluster=key[0], proc=key[1]))
-            apply(process, int(event.type), event)
-            read += 1
-    except Exception as error:  # htcondor2 raises HTCondorException("ULOG_RD_ERROR") on a bad event
-        line = _event_line(text, read)
-        raise LogError(f"{shown}:{line}: HTCondor cannot read event {read + 1} "
-                       f"({_text(error) or type(error).__name__}); the log is damaged") from error
-    headers = len(EVENT_HEADER.findall(text))
-    if headers > read + 1 or (headers == read + 1 and text.rstrip().endswith("...")):
-        line = _event_line(text, read)
-        raise LogError(f"{shown}:{line}: HTCondor read {read} of {headers} events; the log is damaged")
+        read = foreign.read_bytes(path, LOG_LIMIT, within=within)
+    except foreign.ForeignFileError as error:
+        raise LogError(f"{name}: {refusal(error)}; HTCondor writes event logs as regular files, so it is "
+                       "not read") from error
+    assert read is not None
+    data = read.data
+    if read.cut:  # it grew past the limit since: say where the read stopped
+        line = data.count(b"\n", 0, LOG_LIMIT) + 1
+        raise LogError(f"{name}:{line}: the log is {_size(read.size)}, over the {_size(LOG_LIMIT)} pixi-htc reads "
+                       "of one event log; it is not read (is it an event log?)")
+    if not BLANK.fullmatch(data) and not EVENT_HEADER.match(data):
+        first = data[:80].split(b"\n", 1)[0].decode("utf-8", errors="replace")
+        raise LogError(f"{name}:1: not an HTCondor job event log (it starts {foreign.shown(first)!r})")
+    processes, count = _events(data, name, shown)
+    headers = sum(1 for _ in EVENT_HEADER.finditer(data))
+    if headers > count + 1 or (headers == count + 1 and data.rstrip().endswith(b"...")):
+        line = _event_line(data, count)
+        raise LogError(f"{name}:{line}: HTCondor read {count} of {headers} events; the log is damaged")
     return processes
 
 
-def _event_line(text: str, index: int) -> int:
+def _events(data: bytes, name: str, shown: str) -> tuple[dict[tuple[int, int], Process], int]:
+    """The processes htcondor2 reads from these bytes, and how many events it read."""
+    import htcondor2
+
+    processes: dict[tuple[int, int], Process] = {}
+    count = 0
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="pixi-htc-log-")
+    except OSError as error:
+        raise LogError(f"{name}: no private copy of it can be made to read ({error.strerror})") from error
+    with scratch:
+        # HTCondor opens files by name: give it a copy of the bytes checked already, so a link or a
+        # FIFO swapped in since, or a file grown past the limit, is never what it reads.
+        copy = Path(scratch.name) / "event.log"
+        try:
+            copy.write_bytes(_utf8(data))
+        except OSError as error:  # a full temporary directory
+            raise LogError(f"{name}: no private copy of it can be made to read ({error.strerror})") from error
+        try:
+            log = htcondor2.JobEventLog(str(copy))
+            try:
+                for event in log.events(stop_after=0):
+                    key = (int(event.cluster), int(event.proc))
+                    process = processes.setdefault(key, Process(cluster=key[0], proc=key[1]))
+                    apply(process, int(event.type), event)
+                    count += 1
+            finally:
+                log.close()
+        except Exception as error:  # htcondor2 raises HTCondorException("ULOG_RD_ERROR") on a bad event
+            line = _event_line(data, count)
+            why = _text(str(error).replace(str(copy), shown)) or type(error).__name__
+            raise LogError(f"{name}:{line}: HTCondor cannot read event {count + 1} ({foreign.shown(why)}); "
+                           "the log is damaged") from error
+    return processes, count
+
+
+def _utf8(data: bytes) -> bytes:
+    """The log as valid UTF-8: htcondor2 fails on the whole log (UnicodeDecodeError) when one field
+    is not, and a hold reason quoting a file name from an execute machine can be anything. Invalid
+    bytes become U+FFFD; newlines, and so every line number, stay where they were."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace").encode("utf-8")
+    return data
+
+
+def _event_line(data: bytes, index: int) -> int:
     """The line where event number `index` (0-based) starts, or the last line."""
-    starts = [match.start() for match in EVENT_HEADER.finditer(text)]
-    offset = starts[index] if index < len(starts) else len(text)
-    return text.count("\n", 0, offset) + 1
+    match = next(itertools.islice(EVENT_HEADER.finditer(data), index, None), None)
+    offset = match.start() if match is not None else len(data)
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GiB", 1024 * foreign.MiB), ("MiB", foreign.MiB), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.0f} {unit}" if size % scale == 0 else f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 @dataclass
@@ -169,7 +254,8 @@ class Cluster:
 
 
 def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None) -> Cluster | None:
-    """The newest cluster (or the one asked for) among a job's log files, or None without logs."""
+    """The newest cluster (or the one asked for) among a job's log files, or None without logs.
+    Each log is read as foreign data inside `root` (read_log)."""
     files = list(files)
     clusters = sorted({c for c, _, _ in files})
     if not clusters:
@@ -182,17 +268,22 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
             continue
         shown = _shown(path, root)
         try:
-            found = read_log(path, shown)
+            found = read_log(path, shown, within=root)
         except LogError as error:
             unreadable.append(str(error))
             continue
         process = found.get((file_cluster, proc)) or next(iter(found.values()), None)
-        processes[proc] = process if process is not None else Process(cluster=file_cluster, proc=proc)
+        # The file's name says which process it is (the .sub names it so): a log whose events name
+        # another id (or cluster -1, HTCondor's reading of a number it cannot hold) still counts as
+        # this one, so ids, sweep rows and the .err path all follow the file.
+        processes[proc] = (replace(process, cluster=file_cluster, proc=proc) if process is not None
+                           else Process(cluster=file_cluster, proc=proc))
     return Cluster(cluster=chosen, processes=processes, older_clusters=tuple(c for c in clusters if c < chosen),
                    unreadable=tuple(unreadable))
 
 
 def _shown(path: Path, root: Path) -> str:
+    """The name a message gives a log (not yet escaped: read_log escapes it)."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from . import __version__
 from .sites import SITES
-from .workspace import (Environment, Task, Workspace, build_environment, build_task, build_workspace,
-                        with_included_cuda)
+from .workspace import (Environment, Task, Workspace, build_environment, build_tasks, build_workspace,
+                        explicit_platforms, with_included_cuda)
 
-Runtime = Literal["container", "apptainer", "pixi-pack", "pixi"]
+Runtime = Literal["container", "apptainer", "pixi-pack", "pixi", "host"]
 Scheduler = Literal["htcondor", "slurm"]
 
 # Placeholders a command may use besides sweep variables; the .sh receives them as $1 and $2.
@@ -27,7 +27,8 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # (memory, disk) as CHTC's templates set them: an Apptainer image lands in the sandbox, and so does
 # an unpacked pixi-pack environment. (pixi runs where pixi is installed: Slurm's shared filesystem.)
 RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "apptainer": ("2GB", "7GB"),
-                                                     "pixi-pack": ("10GB", "14GB"), "pixi": ("2GB", "2GB")}
+                                                     "pixi-pack": ("10GB", "14GB"), "pixi": ("2GB", "2GB"),
+                                                     "host": ("2GB", "2GB")}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 # The job-policy commands a spec may set, each a ClassAd expression, in the order the .sub writes them.
 POLICY = ("retry_until", "on_exit_hold", "on_exit_remove", "periodic_hold", "periodic_release", "periodic_remove")
@@ -317,7 +318,6 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     """Build the model from a schema-valid document. Names come out sorted, so output order never
     depends on how the spec is ordered."""
     workspace = build_workspace(doc.get("workspace", {}))
-    tasks = tuple(build_task(name, body) for name, body in sorted(doc.get("tasks", {}).items()))
     c = doc.get("container", {})
     container = Container(
         environment=c.get("environment", Container.environment),
@@ -348,9 +348,17 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     staging = None if st is None else Staging(
         directory=st["directory"].rstrip("/"),
         url=st["url"].rstrip("/") if "url" in st else SITES[doc.get("site", Project.site)].staging_url(st["directory"].rstrip("/")))
+    declared = doc.get("environments", {})
+    # Tasks of the default feature, then each environment's (its own tasks, and top-level ones that
+    # name it); the targets' tasks live in their targets and are listed here for the rules.
+    tasks = build_tasks(doc.get("tasks")) + tuple(
+        task for name, body in sorted(declared.items())
+        for task in build_tasks(body.get("tasks"), name, key=("environments", name, "tasks")))
     with_tasks = {task.environment for task in tasks}
     environments = with_included_cuda(tuple(build_environment(name, body, workspace, _cuda_arch(name, jobs), name in with_tasks)
-                                            for name, body in sorted(doc.get("environments", {}).items())))
+                                            for name, body in sorted(declared.items())))
+    environments = explicit_platforms(environments, workspace)
+    tasks += tuple(task for part in (workspace, *environments) for target in part.targets for task in target.tasks)
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,
@@ -434,6 +442,8 @@ def _default_environment(body: dict[str, Any], runtime: Runtime, container: Cont
         return pack.environment
     if runtime == "pixi":
         return container.environment
+    if runtime == "host":
+        return None  # the job brings its own software: nothing of pixi-htc's to activate
     return None if "image" in body else container.environment
 
 

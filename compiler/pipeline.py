@@ -105,6 +105,18 @@ def build_dir(out_dir: Path, spec: Path) -> Path:
     return out
 
 
+# A backstop behind the schema's and rules' bounds on sweeps: no build writes more than this.
+MAX_GENERATED_BYTES = 128 * 1024 * 1024
+
+
+def _within_size(artifacts: list[Artifact]) -> None:
+    total = sum(len(artifact.data) for artifact in artifacts)
+    if total > MAX_GENERATED_BYTES:
+        largest = max(artifacts, key=lambda artifact: (len(artifact.data), str(artifact.path)))
+        raise UsageError(f"the build would write {total:,} bytes, over {MAX_GENERATED_BYTES // 1024 // 1024} MiB "
+                         f"({largest.path}: {len(largest.data):,}); make the sweeps smaller")
+
+
 def compile_spec(spec: Path, out_dir: Path) -> Compiled:
     """Check the paths and render everything in memory; nothing is written here."""
     out = build_dir(out_dir, spec)
@@ -112,5 +124,6 @@ def compile_spec(spec: Path, out_dir: Path) -> Compiled:
     layout = Layout(build_dir=out.name)
     project = with_content_tag(load_project(spec, root, build_dir=layout.build_dir), layout, root)
     artifacts = render_all(project, layout)
+    _within_size(artifacts)
     manifest = manifest_artifact(artifacts, layout, project.spec_path, project.spec_sha256)
     return Compiled(project=project, root=root, layout=layout, artifacts=[*artifacts, manifest])

@@ -76,13 +76,17 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
             if included not in environments or included == env.name:
                 yield Problem((*e, "features", index), f"'{included}' is not another environment of this spec"
                               f"{did_you_mean(included, set(environments) - {env.name})}", ((*e, "features"),))
+        if env.platform_feature in environments:
+            yield Problem(e, f"pixi-htc names the feature that selects this environment's platforms "
+                          f"'{env.platform_feature}', which is another environment: rename one", reads=(), at_key=True)
         platforms_read = ((*e, "cuda"), (*e, "platforms"))  # a CUDA environment defaults to linux-64
         if env.effective_cuda and not set(env.platforms) & {"linux-64", "linux-aarch64"}:
             yield Problem((*e, "platforms"), "a CUDA environment needs a linux platform", platforms_read)
-        outside = sorted(set(env.platforms) - set(project.workspace.platforms))
+        known = _platform_names(project)
+        outside = [item for item in env.platform_items or () if item not in known]
         if outside:
             yield Problem((*e, "platforms"), f"{', '.join(outside)} not in workspace.platforms "
-                          f"({', '.join(project.workspace.platforms)})", (*platforms_read, ("workspace", "platforms")))
+                          f"({', '.join(known)})", (*platforms_read, ("workspace", "platforms")))
 
     for section, name in (("container", project.container.environment), ("pack", project.pack.environment)):
         needed = bool(environments) if section == "container" else project.has_pixi_pack_jobs
@@ -109,18 +113,8 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
     elif default is not None and environments[default].feature_only:
         yield Problem(("workspace", "default_environment"), f"'{default}' is feature_only: no environment to copy",
                       (("workspace", "default_environment"), ("environments", default)))
-    task_names = [t.name for t in project.tasks]
-    for task in project.tasks:
-        if task.cmd is None and not task.depends_on:
-            yield Problem(("tasks", task.name), "a task needs cmd, or depends_on for an alias", (("tasks", task.name),))
-        if task.environment is not None and task.environment not in environments:
-            yield Problem(("tasks", task.name, "environment"), f"environment '{task.environment}' is not defined"
-                          f"{did_you_mean(task.environment, environments)}", (("tasks", task.name, "environment"),))
-        for dependency in task.depends_on:
-            if dependency not in task_names:
-                yield Problem(("tasks", task.name, "depends_on"), f"task '{dependency}' is not defined"
-                              f"{did_you_mean(dependency, task_names)}",
-                              (("tasks", task.name, "depends_on"), ("tasks", dependency)))
+    yield from _task_problems(project, environments)
+    yield from _workspace_problems(project)
 
     if project.staging is not None and project.staging.url is None:
         example = SITES[project.site].staging_example
@@ -129,6 +123,54 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
                       "staging.url (osdf:///...)", (("staging",), ("site",)))
     for job in project.jobs:
         yield from _job_problems(project, job, environments)
+
+
+def _platform_names(project: Project) -> list[str]:
+    """What an environment's platforms may name: the workspace's entries, by name, and its subdirs."""
+    names = [entry.name for entry in project.workspace.platform_entries]
+    return names + [subdir for subdir in project.workspace.platforms if subdir not in names]
+
+
+def _workspace_problems(project: Project) -> Iterator[Problem]:
+    """Platform entries features select by name need distinct names; and workspace keys or tasks
+    describe pixi's default environment, which a spec without environments would silently drop."""
+    seen: set[str] = set()
+    for index, entry in enumerate(project.workspace.platform_entries):
+        if entry.name in seen:
+            yield Problem(("workspace", "platforms", index), f"two platform entries are named '{entry.name}'; "
+                          "give each its own name", (("workspace", "platforms"),))
+        seen.add(entry.name)
+    if not project.environments:
+        for key in ("workspace", "tasks"):
+            if key in project.keys:
+                yield Problem((key,), f"'{key}' describes pixi's default environment, and the spec defines no "
+                              "environments, so nothing would be generated for it: add `environments: {default: {}}` "
+                              "(or remove it, for jobs that only run images of their own)", ((key,), ("environments",)),
+                              at_key=True)
+
+
+def _task_problems(project: Project, environments: dict[str, Environment]) -> Iterator[Problem]:
+    task_names = {t.name for t in project.tasks}
+    scopes: set[tuple[str | None, str | None, str]] = set()
+    for task in project.tasks:
+        key: KeyPath = task.key or ("tasks", task.name)
+        scope = (task.environment, task.platform, task.name)
+        if scope in scopes:
+            where = f"environment '{task.environment}'" if task.environment else "the default feature"
+            yield Problem(key, f"task '{task.name}' is defined twice for {where}"
+                          + (f" on {task.platform}" if task.platform else "") + " (once under tasks with environment, "
+                          "once under the environment's tasks): keep one", (key,), at_key=True)
+        scopes.add(scope)
+        if task.cmd is None and not task.depends_on:
+            yield Problem(key, "a task needs cmd, or depends_on for an alias", (key,))
+        if task.environment is not None and task.environment not in environments:
+            yield Problem((*key, "environment"), f"environment '{task.environment}' is not defined"
+                          f"{did_you_mean(task.environment, environments)}", ((*key, "environment"),))
+        for dependency in task.depends_on:
+            if dependency not in task_names:
+                yield Problem((*key, "depends_on"), f"task '{dependency}' is not defined"
+                              f"{did_you_mean(dependency, task_names)}",
+                              ((*key, "depends_on"), ("tasks", dependency)))
 
 
 def _source_problems(project: Project, build_dir: str) -> Iterator[Problem]:

@@ -18,19 +18,33 @@ from .pipeline import Compiled
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
-def load_submit(path: Path):  # type: ignore[no-untyped-def]  # htcondor2 ships no type hints
+def parse_submit(text: str, shown: str):  # type: ignore[no-untyped-def]  # htcondor2 ships no type hints
+    """A submit description pixi-htc rendered itself (never a file from disk: HTCondor's parser
+    executes `include` lines, so it is handed only text this process generated)."""
     import htcondor2
 
     try:
-        return htcondor2.Submit(path.read_text(encoding="utf-8"))
+        return htcondor2.Submit(text)
     except Exception as error:  # htcondor2 raises plain exceptions for parse errors
-        raise UsageError(f"{path}: HTCondor cannot parse it: {error}") from error
+        raise UsageError(f"{shown}: HTCondor cannot parse it: {error}") from error
 
 
-def rows(submit) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
-    """The queue table's rows, or one empty row for `queue 1`."""
-    items = submit.itemdata()
-    return [dict(row) for row in items] if items is not None else [{}]
+def rendered_submit(compiled: Compiled, name: str):  # type: ignore[no-untyped-def]
+    path = compiled.layout.build("htcondor", f"{name}.sub")
+    text = next(artifact.text for artifact in compiled.artifacts if artifact.path == path)
+    return parse_submit(text, str(path))
+
+
+def rows(job: Job) -> list[dict[str, str]]:
+    """The rows to queue, as the queue statement's macros: exactly the rows pixi-htc checked when it
+    compiled the spec just now (a sweep_from list is never read again by HTCondor at submit, so a
+    list changed since the check cannot queue lines nobody checked); one empty row for `queue 1`."""
+    if not job.swept:
+        return [{}]
+    if job.sweep_from is not None and job.sweep_from.rows is None:
+        raise UsageError(f"{job.name}: its sweep_from list {job.sweep_from.file} does not exist yet; write it, "
+                         "then submit")
+    return [dict(zip(queue_variables(job), row)) for row in job.sweep_rows]
 
 
 def expand(value: str, macros: dict[str, str]) -> str:
@@ -41,7 +55,7 @@ def describe(job: Job, submit, cluster: str = "<cluster>") -> Iterator[str]:  # 
     """One line per job that would be queued: its sweep values under the spec's names, then its
     arguments and resources as HTCondor parsed them."""
     names = dict(zip(queue_variables(job), job.sweep_variables))
-    for process, row in enumerate(rows(submit)):
+    for process, row in enumerate(rows(job)):
         macros = {"Cluster": cluster, "Process": str(process), **row}
         values = "".join(f"{names.get(macro, macro)}={value} " for macro, value in row.items())
         resources = " ".join(f"{name}={submit.get('request_' + name, '-')}" for name in ("cpus", "gpus", "memory", "disk"))
@@ -70,14 +84,12 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
     build_dir = compiled.root / compiled.layout.build_dir
     jobs = {job.name: job for job in compiled.project.jobs}
     on_slurm = [jobs[name] for name in chosen if jobs[name].scheduler == "slurm"]
-    submits = {name: load_submit(build_dir / "htcondor" / f"{name}.sub") for name in chosen
-               if jobs[name].scheduler == "htcondor"}
+    # The rendered text, which the caller has just compared with build/ (it refuses a stale build).
+    submits = {name: rendered_submit(compiled, name) for name in chosen if jobs[name].scheduler == "htcondor"}
 
     if dry_run:
         for name, description in submits.items():
-            with working_directory(build_dir):  # a sweep_from list is named relative to it
-                lines = list(describe(jobs[name], description))
-            for line in lines:
+            for line in describe(jobs[name], description):
                 print(line)
         for job in on_slurm:
             submit_slurm.dry_run(build_dir, job)
@@ -98,10 +110,9 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
         for directory in plan(compiled.project, jobs[name], compiled.layout).directories:
             (build_dir / directory).mkdir(parents=True, exist_ok=True)
     for name, description in submits.items():
-        with working_directory(build_dir):  # the .sub's paths (and a sweep_from list) are relative to it
-            items = description.itemdata()
+        with working_directory(build_dir):  # the .sub's paths are relative to it
             try:
-                result = schedd.submit(description, itemdata=iter(rows(description))) if items is not None \
+                result = schedd.submit(description, itemdata=iter(rows(jobs[name]))) if jobs[name].swept \
                     else schedd.submit(description, count=1)
             except Exception as error:
                 raise UsageError(f"submitting {name} failed: {str(error).strip()}") from error

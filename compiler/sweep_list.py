@@ -14,11 +14,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import Diagnostic
+from .foreign import ForeignFileError, read_bytes
 from .loader import KeyPath, LoadedSpec, format_key_path
 from .model import Job, Project, outside
 from .resources import project_schema
@@ -40,50 +40,58 @@ def sweep_value() -> re.Pattern[str]:
 
 def read_lists(project: Project, spec: LoadedSpec, root: Path, build_dir: str) -> tuple[Project, list[Diagnostic]]:
     """The project with each sweep_from's rows read from its file, and the problems found in the files
-    (located in them) or with them (located at the spec's key)."""
+    (located in them) or with them (located at the spec's key). A file named by several jobs is read
+    and checked once, and its rows are one tuple the jobs share (50 jobs on one 100,000-line list
+    cost one read, not fifty)."""
     problems: list[Diagnostic] = []
     jobs = []
+    texts: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
+    checked: dict[tuple[str, tuple[str, ...], frozenset[str]], tuple[list[Diagnostic], tuple[tuple[str, ...], ...] | None]] = {}
     for job in project.jobs:
         if job.sweep_from is None:
             jobs.append(job)
             continue
         key: KeyPath = ("jobs", job.name, "sweep_from", "file")
-        text, problem = _read(root, job.sweep_from.file, build_dir, needed=job.scheduler == "slurm")
+        needed = job.scheduler == "slurm"
+        if (job.sweep_from.file, needed) not in texts:
+            texts[job.sweep_from.file, needed] = _read(root, job.sweep_from.file, build_dir, needed=needed)
+        text, problem = texts[job.sweep_from.file, needed]
         if problem is not None:
             line, column = spec.locate(key)
             problems.append(Diagnostic(line, column, format_key_path(key), problem))
         rows = None
         if text is not None:
-            found = list(_problems(job, text))
-            problems += found
-            rows = None if found else tuple(_split(line, len(job.sweep_variables)) for line in lines(text))
+            shape = (job.sweep_from.file, job.sweep_from.variables, job.path_variables & frozenset(job.sweep_variables))
+            if shape not in checked:
+                found = list(_problems(job, text))
+                checked[shape] = found, (None if found else tuple(_split(line, len(job.sweep_variables))
+                                                                  for line in lines(text)))
+            found, rows = checked[shape]
+            own = format_key_path(("jobs", job.name, "sweep_from"))
+            problems += [dataclasses.replace(d, key_path=own) for d in found]
         jobs.append(dataclasses.replace(job, sweep_from=dataclasses.replace(job.sweep_from, rows=rows)))
     return dataclasses.replace(project, jobs=tuple(jobs)), problems
 
 
 def _read(root: Path, name: str, build_dir: str, *, needed: bool) -> tuple[str | None, str | None]:
     """The list's text, or why it cannot be read. A list that is absent is fine for HTCondor, which
-    reads it when the job is submitted (it may be written just before); a Slurm array is sized from it."""
+    reads it when the job is submitted (it may be written just before); a Slurm array is sized from it.
+    Read as a foreign file: a regular file inside the project reached without a link, bounded."""
     if name == build_dir or name.startswith(f"{build_dir}/"):
         return None, f"'{name}' is inside the build directory, which pixi-htc owns; keep the list beside your code"
-    path = root / name
     try:
-        mode = path.lstat().st_mode
-        inside = path.resolve().is_relative_to(root.resolve())
-    except FileNotFoundError:
+        read = read_bytes(root / name, MAX_LIST_BYTES, within=root, missing_ok=True)
+    except ForeignFileError as error:
+        if "link" in str(error) or "outside" in str(error):
+            return None, f"'{name}' is a symbolic link or leads outside the project; name the file itself"
+        return None, f"'{name}' {error}"
+    if read is None:
         return None, (f"'{name}' does not exist; a Slurm job array is sized from its lines, so write it before "
                       "building") if needed else None
-    except (OSError, RuntimeError) as error:
-        return None, f"cannot read '{name}': {getattr(error, 'strerror', None) or error}"
-    if stat.S_ISLNK(mode) or not inside:
-        return None, f"'{name}' is a symbolic link or leads outside the project; name the file itself"
-    if not stat.S_ISREG(mode):
-        return None, f"'{name}' is not a regular file"
-    data = path.read_bytes()[:MAX_LIST_BYTES + 1]
-    if len(data) > MAX_LIST_BYTES:
+    if read.cut:
         return None, f"'{name}' is over {MAX_LIST_BYTES // 1024 // 1024} MiB; split the job"
     try:
-        return data.decode("utf-8"), None
+        return read.data.decode("utf-8"), None
     except UnicodeDecodeError as error:
         return None, f"'{name}' is not UTF-8 text (byte {error.start + 1})"
 

@@ -1,43 +1,45 @@
 """The pixi side of the model: the workspace, its environments and tasks, with their defaults.
 
-Values keep pixi's own shape where pixi has one (dependency tables, targets, activation), so that a
-workspace moved into a spec comes back as it was. Paths in the spec are relative to the project
-root; pixi reads them relative to build/pixi.toml, one directory down, so they are written from there.
+Values keep pixi's own shape where pixi has one (dependency tables, targets, activation, platform
+entries), so that a workspace moved into a spec comes back as it was. Paths in the spec are relative
+to the project root; pixi reads them relative to build/pixi.toml, one directory down, so they are
+written from there. For the same reason tasks run from the project root (`cwd = ".."`, pixi's own
+default moved with the manifest) and `$PIXI_PROJECT_ROOT` in a task or activation means the project root.
 """
 
 from __future__ import annotations
 
 import dataclasses
-
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from .platforms import CUDA_SUBDIRS, SYSTEM_REQUIREMENTS, Platform, Table, cuda_key, cuda_text, entry, selected
+
+__all__ = ["CUDA_SUBDIRS", "SYSTEM_REQUIREMENTS", "Platform", "Table", "cuda_text"]
 
 DEFAULT_CHANNELS = ("conda-forge",)
 DEFAULT_PLATFORMS = ("linux-64", "osx-arm64", "win-64")
 DEFAULT_WORKSPACE_DEPENDENCIES = {"python": "3.12.*"}
 METADATA_KEYS = ("authors", "license", "homepage", "repository", "documentation", "requires_pixi")
-# NVIDIA's drivers, and conda-forge's CUDA builds, exist for Linux and Windows: a `__cuda` on macOS
-# would only make the environment uninstallable there.
-CUDA_SUBDIRS = ("linux-", "win-")
-# The virtual packages a workspace may declare besides CUDA, and the subdirs each one applies to.
-SYSTEM_REQUIREMENTS = {"glibc": "linux-", "linux": "linux-", "macos": "osx-", "windows": "win-"}
-
-
-@dataclass(frozen=True)
-class Table:
-    """A TOML inline table, in the order pixi documents its keys (the spec's order)."""
-
-    items: tuple[tuple[str, Any], ...]
-
+# pixi sets $PIXI_PROJECT_ROOT to the manifest's directory, build/: one level up is the project root.
+PROJECT_ROOT_VARIABLE = re.compile(r"\$\{PIXI_PROJECT_ROOT\}|\$PIXI_PROJECT_ROOT(?![A-Za-z0-9_])")
 
 # A dependency: a version spec, or a Table ({version, channel, build}, {git, rev}, {path, editable}...).
 Requirement = str | Table
 Dependencies = tuple[tuple[str, Requirement], ...]
+Channel = str | Table  # a name or URL, or { channel, priority }
 
 
 def from_build_dir(path: str) -> str:
     """A project-root-relative path as build/pixi.toml sees it (the build directory is one level down)."""
     return ".." if path == "." else f"../{path}"
+
+
+def from_root(text: str) -> str:
+    """A command or value of the spec, where $PIXI_PROJECT_ROOT means the project root, as pixi runs
+    it from build/ (where pixi sets the variable to build/)."""
+    return PROJECT_ROOT_VARIABLE.sub(lambda match: f"{match.group(0)}/..", text)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,154 +56,19 @@ class Activation:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Target:
-    """Additions for one platform (or a selector such as `linux` or `unix`)."""
-
-    platform: str
-    dependencies: Dependencies = ()
-    pypi_dependencies: Dependencies = ()
-    activation: Activation = field(default_factory=Activation)
-
-    @property
-    def targets(self) -> tuple[Target, ...]:
-        return ()  # targets do not nest; the template renders workspaces, environments and targets alike
-
-
-@dataclass(frozen=True, kw_only=True)
-class Platform:
-    """One entry of `[workspace].platforms` (pixi >= 0.71): a conda subdir and the virtual packages
-    declared for it. Entries that declare something are named, so that features can select them."""
-
-    subdir: str
-    cuda: str | None = None
-    cuda_arch: str | None = None  # __cuda_arch, the lowest GPU compute capability the jobs accept
-    system: tuple[tuple[str, str], ...] = ()  # glibc, linux, macos, windows
-
-    @property
-    def name(self) -> str:
-        if self.cuda is None:
-            return self.subdir
-        name = f"{self.subdir}-cuda-{self.cuda.replace('.', '-')}"
-        return name if self.cuda_arch is None else f"{name}-arch-{self.cuda_arch.replace('.', '-')}"
-
-    @property
-    def entry(self) -> str | Table:
-        if self.cuda is None and not self.system:
-            return self.subdir
-        items: list[tuple[str, Any]] = [("name", self.name), ("platform", self.subdir)]
-        if self.cuda is not None:
-            items.append(("cuda", self.cuda if self.cuda_arch is None
-                          else Table((("driver", self.cuda), ("arch", self.cuda_arch)))))
-        return Table((*items, *self.system))
-
-
-def platform(subdir: str, system: tuple[tuple[str, str], ...], cuda: str | None = None,
-             cuda_arch: str | None = None) -> Platform:
-    """The platform entry for one subdir: CUDA only where CUDA exists, each requirement where it applies."""
-    has_cuda = cuda is not None and subdir.startswith(CUDA_SUBDIRS)
-    return Platform(subdir=subdir, cuda=cuda if has_cuda else None, cuda_arch=cuda_arch if has_cuda else None,
-                    system=tuple((key, value) for key, value in system if subdir.startswith(SYSTEM_REQUIREMENTS[key])))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Workspace:
-    channels: tuple[str, ...] = DEFAULT_CHANNELS
-    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
-    dependencies: Dependencies = tuple(sorted(DEFAULT_WORKSPACE_DEPENDENCIES.items()))
-    pypi_dependencies: Dependencies = ()
-    pypi_options: Table | None = None
-    targets: tuple[Target, ...] = ()
-    activation: Activation = field(default_factory=Activation)
-    cuda: str | None = None
-    system_requirements: tuple[tuple[str, str], ...] = ()  # in SYSTEM_REQUIREMENTS order
-    default_environment: str | None = None
-    authors: tuple[str, ...] = ()
-    metadata: tuple[tuple[str, str], ...] = ()  # license, homepage, ... as pixi names them
-
-    @property
-    def platform_entries(self) -> tuple[Platform, ...]:
-        """Its own platforms, with the workspace's CUDA and system requirements declared on them."""
-        return tuple(platform(subdir, self.system_requirements, self.cuda) for subdir in self.platforms)
-
-    def all_platforms(self, environments: tuple[Environment, ...]) -> tuple[Platform, ...]:
-        """`[workspace].platforms`: its own entries, then each CUDA variant an environment selects."""
-        entries: dict[str, Platform] = {entry.name: entry for entry in self.platform_entries}
-        for env in environments:
-            for entry in env.platform_entries:
-                entries.setdefault(entry.name, entry)
-        return tuple(entries.values())
-
-
-@dataclass(frozen=True, kw_only=True)
-class Environment:
-    name: str
-    cuda: str | None = None  # this environment's own CUDA
-    effective_cuda: str | None = None  # its own, or the workspace's that it inherits
-    cuda_arch: str | None = None  # with its own CUDA: the lowest compute capability its GPU jobs ask for
-    platforms: tuple[str, ...]
-    platforms_narrowed: bool
-    platform_entries: tuple[Platform, ...] = ()  # the workspace platforms its feature selects
-    dependencies: Dependencies = ()
-    pypi_dependencies: Dependencies = ()
-    targets: tuple[Target, ...] = ()
-    channels: tuple[str, ...] = ()
-    activation: Activation = field(default_factory=Activation)
-    features: tuple[str, ...] = ()  # other environments whose features it includes
-    solve_group: str | None = None
-    no_default_feature: bool = False
-    feature_only: bool = False  # a pixi feature other environments include, and no environment of its own
-    has_tasks: bool = False  # tasks run in it, which its feature holds
-
-    @property
-    def driver_version(self) -> str | None:
-        """The lowest GPUs_DriverVersion that runs this CUDA: 12 -> 12.0, 12.4 -> 12.4."""
-        if self.effective_cuda is None:
-            return None
-        major, _, minor = self.effective_cuda.partition(".")
-        return f"{int(major)}.{int(minor or 0)}"
-
-    @property
-    def selects_platforms(self) -> bool:
-        """Whether its feature names platforms: it narrows the workspace's, or has CUDA of its own."""
-        return self.platforms_narrowed or self.cuda is not None
-
-    @property
-    def has_feature(self) -> bool:
-        """Whether pixi gets a [feature.<name>] for it: something of its own to say. An environment that
-        only combines others (`all = ["cuda", "test"]`, or `default`) has none, and may not name one."""
-        return bool(self.dependencies or self.pypi_dependencies or self.targets or self.channels or self.activation
-                    or self.selects_platforms or self.has_tasks)
-
-    @property
-    def composition(self) -> tuple[str, ...]:
-        """The pixi features of this environment: its own (when it has one), then those it includes."""
-        return (self.name, *self.features) if self.has_feature else self.features
-
-    @property
-    def definition(self) -> tuple[str, ...] | Table:
-        """Its `[environments]` value: the list of features, or a table when it says more."""
-        if self.solve_group is None and not self.no_default_feature:
-            return self.composition
-        items: list[tuple[str, Any]] = [("features", self.composition)]
-        if self.solve_group is not None:
-            items.append(("solve-group", self.solve_group))
-        if self.no_default_feature:
-            items.append(("no-default-feature", True))
-        return Table(tuple(items))
-
-
-@dataclass(frozen=True, kw_only=True)
 class Task:
     name: str
     cmd: str | None = None
     description: str = ""
     depends_on: tuple[str, ...] = ()
     environment: str | None = None  # defined in that environment's feature only
-    cwd: str | None = None  # relative to the build directory
+    platform: str | None = None  # defined in that target only (a platform or a selector such as unix)
+    cwd: str | None = None  # relative to the build directory; None only for an alias
     env: tuple[tuple[str, str], ...] = ()
-    inputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # relative to the build directory
     outputs: tuple[str, ...] = ()
     args: tuple[str | Table, ...] = ()
+    key: tuple[str, ...] = ()  # where the spec defines it: ("tasks", name), ("environments", e, "tasks", name)...
 
     @property
     def table(self) -> Table | None:
@@ -215,8 +82,125 @@ class Task:
         return None if items == [("cmd", self.cmd)] else Table(tuple(items))
 
 
-def cuda_text(value: Any) -> str | None:
-    return None if value is None else str(int(value) if isinstance(value, (int, float)) else value)
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Additions for one platform (or a selector such as `linux` or `unix`)."""
+
+    platform: str
+    dependencies: Dependencies = ()
+    pypi_dependencies: Dependencies = ()
+    activation: Activation = field(default_factory=Activation)
+    tasks: tuple[Task, ...] = ()
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return ()  # targets do not nest; the template renders workspaces, environments and targets alike
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workspace:
+    channels: tuple[Channel, ...] = DEFAULT_CHANNELS
+    channel_priority: str | None = None
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS  # the subdirs, each once, in the spec's order
+    platform_entries: tuple[Platform, ...] = ()  # set by build_workspace: one per spec item
+    dependencies: Dependencies = tuple(sorted(DEFAULT_WORKSPACE_DEPENDENCIES.items()))
+    pypi_dependencies: Dependencies = ()
+    pypi_options: Table | None = None
+    conda_pypi_map: Table | bool | None = None
+    targets: tuple[Target, ...] = ()
+    activation: Activation = field(default_factory=Activation)
+    cuda: str | None = None
+    system_requirements: tuple[tuple[str, str], ...] = ()  # in SYSTEM_REQUIREMENTS order
+    default_environment: str | None = None
+    authors: tuple[str, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()  # license, homepage, ... as pixi names them
+
+    def pack_platforms(self, environments: tuple[Environment, ...]) -> tuple[str, ...]:
+        """The entries pixi-pack's own environment selects: the workspace's, not the CUDA variants
+        environments add (empty: it selects none, as there are no others)."""
+        own = tuple(p.name for p in self.platform_entries)
+        return () if own == tuple(p.name for p in self.all_platforms(environments)) else own
+
+    def all_platforms(self, environments: tuple[Environment, ...]) -> tuple[Platform, ...]:
+        """`[workspace].platforms`: its own entries, then each CUDA variant an environment selects."""
+        entries: dict[str, Platform] = {entry.name: entry for entry in self.platform_entries}
+        for env in environments:
+            for one in env.platform_entries:
+                entries.setdefault(one.name, one)
+        return tuple(entries.values())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    name: str
+    cuda: str | None = None  # this environment's own CUDA
+    effective_cuda: str | None = None  # its own, that of an entry it selects, or the workspace's
+    cuda_arch: str | None = None  # the __cuda_arch it declares (its GPU jobs' floor, or its entry's)
+    platforms: tuple[str, ...]  # the subdirs it is solved for
+    platform_items: tuple[str, ...] | None = None  # the spec's platforms (subdirs or entry names), if set
+    platforms_narrowed: bool
+    platform_entries: tuple[Platform, ...] = ()  # the workspace platforms its feature selects
+    dependencies: Dependencies = ()
+    pypi_dependencies: Dependencies = ()
+    pypi_options: Table | None = None
+    targets: tuple[Target, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    channel_priority: str | None = None
+    activation: Activation = field(default_factory=Activation)
+    features: tuple[str, ...] = ()  # other environments whose features it includes
+    solve_group: str | None = None
+    no_default_feature: bool = False
+    feature_only: bool = False  # a pixi feature other environments include, and no environment of its own
+    has_tasks: bool = False  # tasks run in it, which its feature holds
+    platform_feature: str | None = None  # a feature of pixi-htc's that selects its platforms (see explicit_platforms)
+
+    @property
+    def driver_version(self) -> str | None:
+        """The lowest GPUs_DriverVersion that runs this CUDA: 12 -> 12.0, 12.4.1 -> 12.4."""
+        if self.effective_cuda is None:
+            return None
+        major, _, rest = self.effective_cuda.partition(".")
+        return f"{int(major)}.{int(rest.partition('.')[0] or 0)}"
+
+    @property
+    def selects_platforms(self) -> bool:
+        """Whether its feature names platforms: it narrows the workspace's, or has CUDA of its own."""
+        return self.platforms_narrowed or self.cuda is not None
+
+    @property
+    def has_header(self) -> bool:
+        """Whether its feature has a [feature.<name>] table of plain keys."""
+        return self.selects_platforms or bool(self.channels) or self.channel_priority is not None
+
+    @property
+    def has_feature(self) -> bool:
+        """Whether pixi gets a [feature.<name>] for it: something of its own to say. An environment that
+        only combines others (`all = ["cuda", "test"]`, or `default`) has none, and may not name one."""
+        return bool(self.dependencies or self.pypi_dependencies or self.targets or self.activation
+                    or self.pypi_options or self.has_header or self.has_tasks)
+
+    @property
+    def composition(self) -> tuple[str, ...]:
+        """The pixi features of this environment: its own (when it has one), then those it includes."""
+        own = (self.name,) if self.has_feature else ()
+        return (*own, *self.features, *((self.platform_feature,) if self.platform_feature else ()))
+
+    @property
+    def definition(self) -> tuple[str, ...] | Table:
+        """Its `[environments]` value: the list of features, or a table when it says more."""
+        if self.solve_group is None and not self.no_default_feature:
+            return self.composition
+        items: list[tuple[str, Any]] = [("features", self.composition)]
+        if self.solve_group is not None:
+            items.append(("solve-group", self.solve_group))
+        if self.no_default_feature:
+            items.append(("no-default-feature", True))
+        return Table(tuple(items))
+
+    @property
+    def implied(self) -> bool:
+        """pixi's own default environment exactly (the default feature alone): nothing to write."""
+        return self.name == "default" and self.definition == ()
 
 
 def requirements(mapping: dict[str, Any] | None, *, paths: bool = False) -> Dependencies:
@@ -230,35 +214,74 @@ def requirements(mapping: dict[str, Any] | None, *, paths: bool = False) -> Depe
 
 
 def _inline(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, dict):
+        return Table(tuple((k, _inline(v)) for k, v in value.items()))
+    return tuple(_inline(v) for v in value) if isinstance(value, list) else value
 
 
 def activation(doc: dict[str, Any] | None) -> Activation:
     doc = doc or {}
-    return Activation(env=tuple(sorted(doc.get("env", {}).items())),
+    return Activation(env=tuple(sorted((k, from_root(v)) for k, v in doc.get("env", {}).items())),
                       scripts=tuple(from_build_dir(s) for s in doc.get("scripts", ())))
 
 
-def targets(doc: dict[str, Any] | None) -> tuple[Target, ...]:
+def channels(items: Any) -> tuple[Channel, ...]:
+    return tuple(item if isinstance(item, str) else _inline(item) for item in items)
+
+
+def pypi_options(doc: dict[str, Any] | None) -> Table | None:
+    """pixi's [pypi-options]; find-links paths are the project root's, written from build/."""
+    if not doc:
+        return None
+    def value(key: str, item: Any) -> Any:
+        if key == "find_links":
+            return tuple(Table(tuple((k, from_build_dir(v) if k == "path" else v) for k, v in link.items())) for link in item)
+        return _inline(item)
+    return Table(tuple((key.replace("_", "-"), value(key, item)) for key, item in doc.items()))
+
+
+def conda_pypi_map(value: Any) -> Table | bool | None:
+    """A channel to its mapping: a file of the project (written from build/), a URL, or false."""
+    if value is None or value is False:
+        return value
+    return Table(tuple((channel, from_build_dir(where) if isinstance(where, str) and "://" not in where else where)
+                       for channel, where in value.items()))
+
+
+def build_tasks(doc: dict[str, Any] | None, environment: str | None = None, platform: str | None = None,
+                key: tuple[str, ...] = ("tasks",)) -> tuple[Task, ...]:
+    return tuple(dataclasses.replace(build_task(name, body, environment, platform), key=(*key, name))
+                 for name, body in sorted((doc or {}).items()))
+
+
+def targets(doc: dict[str, Any] | None, environment: str | None = None) -> tuple[Target, ...]:
+    where = ("workspace",) if environment is None else ("environments", environment)
     return tuple(Target(platform=platform, dependencies=requirements(body.get("dependencies")),
                         pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
-                        activation=activation(body.get("activation")))
+                        activation=activation(body.get("activation")),
+                        tasks=build_tasks(body.get("tasks"), environment, platform, (*where, "target", platform, "tasks")))
                  for platform, body in sorted((doc or {}).items()))
 
 
 def build_workspace(ws: dict[str, Any]) -> Workspace:
-    options = ws.get("pypi_options")
+    system = tuple((key, str(ws["system_requirements"][key])) for key in SYSTEM_REQUIREMENTS
+                   if key in ws.get("system_requirements", {}))
+    cuda = cuda_text(ws.get("cuda"))
+    items = ws.get("platforms", DEFAULT_PLATFORMS)
+    subdirs = [item if isinstance(item, str) else item["platform"] for item in items]
     return Workspace(
-        channels=tuple(ws.get("channels", DEFAULT_CHANNELS)),
-        platforms=tuple(ws.get("platforms", DEFAULT_PLATFORMS)),
+        channels=channels(ws.get("channels", DEFAULT_CHANNELS)),
+        channel_priority=ws.get("channel_priority"),
+        platforms=tuple(dict.fromkeys(subdirs)),
+        platform_entries=tuple(entry(item, system, cuda) for item in items),
         dependencies=requirements(ws.get("dependencies", DEFAULT_WORKSPACE_DEPENDENCIES)),
         pypi_dependencies=requirements(ws.get("pypi_dependencies"), paths=True),
-        pypi_options=Table(tuple((k.replace("_", "-"), _inline(v)) for k, v in options.items())) if options else None,
+        pypi_options=pypi_options(ws.get("pypi_options")),
+        conda_pypi_map=conda_pypi_map(ws.get("conda_pypi_map")),
         targets=targets(ws.get("target")),
         activation=activation(ws.get("activation")),
-        cuda=cuda_text(ws.get("cuda")),
-        system_requirements=tuple((key, str(ws["system_requirements"][key])) for key in SYSTEM_REQUIREMENTS
-                                  if key in ws.get("system_requirements", {})),
+        cuda=cuda,
+        system_requirements=system,
         default_environment=ws.get("default_environment"),
         authors=tuple(ws.get("authors", ())),
         metadata=tuple((key.replace("_", "-"), ws[key]) for key in METADATA_KEYS[1:] if key in ws),
@@ -268,24 +291,28 @@ def build_workspace(ws: dict[str, Any]) -> Workspace:
 def build_environment(name: str, body: dict[str, Any], workspace: Workspace, cuda_arch: str | None = None,
                       has_tasks: bool = False) -> Environment:
     """cuda_arch: the compute capability its GPU jobs all ask for at least (None: some job takes any GPU)."""
-    platforms = tuple(body.get("platforms", workspace.platforms))
     cuda = cuda_text(body.get("cuda"))
-    own = {entry.subdir: entry for entry in workspace.platform_entries}
-    entries = tuple(own.get(subdir, platform(subdir, workspace.system_requirements)) if cuda is None else platform(subdir, workspace.system_requirements, cuda, cuda_arch)
-                    for subdir in platforms)
+    items = tuple(body["platforms"]) if "platforms" in body else None
+    entries = selected(items, workspace.platform_entries, workspace.system_requirements, cuda, cuda_arch)
+    declared = sorted((p for p in entries if p.cuda is not None), key=lambda p: cuda_key(p.cuda or "0"))
+    strongest = declared[-1] if declared else None
+    own_names = tuple(p.name for p in workspace.platform_entries)
     return Environment(
         name=name,
         cuda=cuda,
         # The workspace's CUDA is declared on its platforms, which every environment solves for.
-        effective_cuda=cuda or workspace.cuda,
-        cuda_arch=cuda_arch if cuda is not None else None,
-        platforms=platforms,
-        platforms_narrowed=platforms != workspace.platforms,
+        effective_cuda=cuda or (strongest.cuda if strongest else None) or workspace.cuda,
+        cuda_arch=strongest.cuda_arch if strongest else None,
+        platforms=tuple(dict.fromkeys(p.subdir for p in entries)),
+        platform_items=items,
+        platforms_narrowed=items is not None and items != own_names,
         platform_entries=entries,
         dependencies=requirements(body.get("dependencies")),
         pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
-        targets=targets(body.get("target")),
-        channels=tuple(body.get("channels", ())),
+        pypi_options=pypi_options(body.get("pypi_options")),
+        targets=targets(body.get("target"), name),
+        channels=channels(body.get("channels", ())),
+        channel_priority=body.get("channel_priority"),
         activation=activation(body.get("activation")),
         features=tuple(body.get("features", ())),
         # The default environment copies this one; one solve group gives both the same versions.
@@ -300,17 +327,47 @@ def with_included_cuda(environments: tuple[Environment, ...]) -> tuple[Environme
     """An environment without CUDA of its own takes the first CUDA among the features it includes
     (`default = ["cuda", "test"]` solves with cuda's __cuda), before the workspace's."""
     by_name = {env.name: env for env in environments}
-    return tuple(env if env.cuda is not None else dataclasses.replace(env, effective_cuda=next(
-        (by_name[f].cuda for f in env.features if f in by_name and by_name[f].cuda), env.effective_cuda))
+
+    def own(env: Environment) -> str | None:
+        """The CUDA its feature declares: its own, or that of an entry its feature selects."""
+        return env.cuda or (env.effective_cuda if env.platforms_narrowed else None)
+
+    return tuple(env if own(env) is not None else dataclasses.replace(env, effective_cuda=next(
+        (own(by_name[f]) for f in env.features if f in by_name and own(by_name[f])), env.effective_cuda))
         for env in environments)
 
 
-def build_task(name: str, body: str | dict[str, Any]) -> Task:
+def explicit_platforms(environments: tuple[Environment, ...], workspace: Workspace) -> tuple[Environment, ...]:
+    """pixi gives an environment that selects no platforms every [workspace].platforms entry, the CUDA
+    variants other environments select included (issue #21: a cpu environment solved again for CUDA).
+    An environment that wants fewer selects its own: in its feature, or, when it has none (`default`,
+    or one made only of other features), in a feature pixi-htc adds for it."""
+    full = tuple(p.name for p in workspace.all_platforms(environments))
+    by_name = {env.name: env for env in environments}
+    out = []
+    for env in environments:
+        narrowing = env.selects_platforms or any(by_name[f].selects_platforms for f in env.features if f in by_name)
+        if env.feature_only or narrowing or tuple(p.name for p in env.platform_entries) == full:
+            out.append(env)
+        elif env.has_feature:
+            out.append(dataclasses.replace(env, platforms_narrowed=True))
+        else:
+            out.append(dataclasses.replace(env, platform_feature=f"{env.name}-platforms"))
+    return tuple(out)
+
+
+def build_task(name: str, body: str | dict[str, Any], environment: str | None = None,
+               platform: str | None = None) -> Task:
     if isinstance(body, str):
-        return Task(name=name, cmd=body)
+        body = {"cmd": body}
     args = tuple(a if isinstance(a, str) else Table(tuple(a.items())) for a in body.get("args", ()))
-    return Task(name=name, cmd=body.get("cmd"), description=body.get("description", ""),
-                depends_on=tuple(body.get("depends_on", ())), environment=body.get("environment"),
-                cwd=None if "cwd" not in body else from_build_dir(body["cwd"]),
-                env=tuple(sorted(body.get("env", {}).items())), inputs=tuple(body.get("inputs", ())),
-                outputs=tuple(body.get("outputs", ())), args=args)
+    cmd = body.get("cmd")
+    # pixi runs a task in its manifest's directory: build/, one level down from where the spec's
+    # paths start. An alias runs nothing, so it needs no directory.
+    cwd = from_build_dir(body.get("cwd", ".")) if cmd is not None else None
+    return Task(name=name, cmd=None if cmd is None else from_root(cmd), description=body.get("description", ""),
+                depends_on=tuple(body.get("depends_on", ())), environment=body.get("environment", environment),
+                platform=platform, cwd=cwd,
+                env=tuple(sorted((k, from_root(v)) for k, v in body.get("env", {}).items())),
+                inputs=tuple(from_build_dir(g) for g in body.get("inputs", ())),
+                outputs=tuple(from_build_dir(g) for g in body.get("outputs", ())), args=args)

@@ -11,6 +11,7 @@ removed through a symbolic link.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -18,6 +19,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -36,6 +38,7 @@ KEPT_NOTE = "not removed: not a regular file with the pixi-htc header"
 _UNSAFE_ENTRY = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") draws 8 characters from [a-z0-9_].
 _STAGED_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+LOCK_WAIT = 60.0  # seconds a build waits for another one writing the same build directory
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,43 @@ def write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]
     failure after that leaves the previous manifest, which `check` then sees as stale: the installed
     manifest never claims a state that is not on disk.
     """
+    with build_lock(root, layout):
+        return _write(root, layout, artifacts)
+
+
+@contextlib.contextmanager
+def build_lock(root: Path, layout: Layout, wait: float | None = None) -> Iterator[None]:
+    """One build at a time per build directory: two at once would each take the other's staging
+    files for an interrupted build's leftovers and remove them. An exclusive flock on the build
+    directory itself (no lock file of its own to own or leave behind), released when the build ends
+    or its process dies. Where the platform has no flock (Windows), builds are not serialised."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    directory = root / layout.build_dir
+    refuse_symlinks(root, layout.build(MANIFEST_NAME))
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        wait = LOCK_WAIT if wait is None else wait
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UsageError(f"another pixi-htc build is writing {layout.build_dir}/ (waited "
+                                     f"{wait:.0f} s); run it again when that one is done") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
     changes = plan(root, layout, artifacts)
     by_path = {a.path: a for a in artifacts}
     to_write = [by_path[c.path] for c in changes if c.status in ("create", "update")]

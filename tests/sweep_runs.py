@@ -11,6 +11,7 @@ from pathlib import Path
 
 from compiler.jobfiles import job_files
 from compiler.model import PLACEHOLDER, Job
+from compiler.pipeline import compile_spec
 
 TRAINER = Path(__file__).resolve().parents[1] / "compiler" / "payload" / "torch_MNIST.py"
 
@@ -36,9 +37,11 @@ def train(job: Job, proc: int, data_dir: Path, work: Path, epochs: int = 2) -> P
     return work / "metrics.jsonl"
 
 
-def land(build_dir: Path, job: Job, cluster: int, proc: int, metrics: Path) -> Path:
+def land(root: Path, job: Job, cluster: int, proc: int, metrics: Path) -> Path:
     """Copy a metrics file to where the .sub's transfer_output_remaps sends it."""
-    target = job_files(build_dir, job.name).landed("metrics.jsonl")
+    compiled = compile_spec(root / "specs" / "project.yaml", root / "build")
+    build_dir = root / "build"
+    target = job_files(compiled, job.name).landed("metrics.jsonl")
     assert target is not None, "the job's .sub does not transfer metrics.jsonl"
     path = build_dir / target.path(cluster, proc)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -101,11 +101,14 @@ tasks:
 """
 TASKS_TOML = {
     "activation": {"env": {"WANDB_MODE": "offline"}, "scripts": ["../scripts/setup.sh"]},
-    "tasks": {"ci": {"depends-on": ["lint", "train"]}, "lint": "ruff check ."},
+    # Issue #21: every task runs from the project root, as pixi ran it beside the manifest it came
+    # from; build/pixi.toml is one level down, so that is cwd "..", and inputs/outputs are rebased.
+    # An alias runs nothing, and needs no directory.
+    "tasks": {"ci": {"depends-on": ["lint", "train"]}, "lint": {"cmd": "ruff check .", "cwd": ".."}},
     "feature": {"gpu": {"activation": {"env": {"CUDA_MODULE_LOADING": "LAZY"}},
                         "tasks": {"train": {"cmd": "python train.py --epochs {{ epochs }}", "cwd": "..",
-                                            "env": {"PYTHONUNBUFFERED": "1"}, "inputs": ["src/**/*.py"],
-                                            "outputs": ["model.pt"], "args": [{"arg": "epochs", "default": "2"}]}}}},
+                                            "env": {"PYTHONUNBUFFERED": "1"}, "inputs": ["../src/**/*.py"],
+                                            "outputs": ["../model.pt"], "args": [{"arg": "epochs", "default": "2"}]}}}},
 }
 
 

@@ -67,8 +67,9 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
     assert toml["environments"]["cpu"] == ["cpu"] and toml["environments"]["gpu"] == ["gpu"]
     assert toml["environments"]["pack"] == {"features": ["pack"], "no-default-feature": True}
     assert toml["feature"]["pack"]["dependencies"] == {"pixi-pack": ">=0.7.7,<0.8"}
-    assert toml["tasks"]["detect-gpu"] == spec["tasks"]["detect-gpu"]
-    assert toml["tasks"]["train"]["cmd"] == spec["tasks"]["train"]["cmd"]
+    # Tasks run from the project root (issue #21): build/pixi.toml is one level down.
+    assert toml["tasks"]["detect-gpu"] == {"cmd": spec["tasks"]["detect-gpu"], "cwd": ".."}
+    assert toml["tasks"]["train"]["cmd"] == spec["tasks"]["train"]["cmd"] and toml["tasks"]["train"]["cwd"] == ".."
 
 
 def test_hostile_strings_survive_toml(tmp_path: Path) -> None:
@@ -79,8 +80,8 @@ def test_hostile_strings_survive_toml(tmp_path: Path) -> None:
         "  quoted: {cmd: \"python -c 'print(1)'\", description: ok, depends_on: [evil]}\n"
     )
     toml = generated(spec)
-    assert toml["tasks"]["evil"] == YAML(typ="safe").load(spec.read_text())["tasks"]["evil"]
-    assert "é" in toml["tasks"]["evil"] and "\\n[tasks]" in toml["tasks"]["evil"]
+    assert toml["tasks"]["evil"]["cmd"] == YAML(typ="safe").load(spec.read_text())["tasks"]["evil"]
+    assert "é" in toml["tasks"]["evil"]["cmd"] and "\\n[tasks]" in toml["tasks"]["evil"]["cmd"]
     assert toml["tasks"]["quoted"]["depends-on"] == ["evil"]
     assert declared(toml, "linux-64-cuda-12")["cuda"] == "12"
     assert pixi_schema_errors(toml) == []

@@ -143,7 +143,7 @@ def test_a_slurm_array_has_a_task_per_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda root: os.symlink("/etc/hostname", root / "lists" / "videos.txt"), "is a symbolic link or leads outside"),
-    (lambda root: (root / "lists" / "videos.txt").mkdir(), "is not a regular file"),
+    (lambda root: (root / "lists" / "videos.txt").mkdir(), "not a regular file"),
     (lambda root: (root / "lists" / "videos.txt").write_bytes(b"caf\xe9 left\n"), "is not UTF-8 text (byte 4)"),
     (lambda root: (root / "lists" / "videos.txt").write_text(""), "the list is empty"),
 ], ids=["symlink", "directory", "not-utf8", "empty"])

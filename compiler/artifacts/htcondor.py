@@ -89,8 +89,8 @@ def from_submit_dir(path: str, layout: Layout) -> str:
 
 
 def image(project: Project, job: Job) -> str | None:
-    """container_image: the job's own, or the project's Docker image or .sif; None for pixi-pack."""
-    if job.runtime == "pixi-pack":
+    """container_image: the job's own, or the project's Docker image or .sif; None for pixi-pack and host."""
+    if job.runtime in ("pixi-pack", "host"):
         return None
     if job.image is not None:
         return job.image
@@ -119,11 +119,11 @@ def log_files(job: Job, layout: Layout) -> tuple[tuple[str, str], ...]:
 
 
 def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
-    container = job.runtime != "pixi-pack"
+    container = job.runtime not in ("pixi-pack", "host")
     inputs = [from_submit_dir(transfer_path(path, job), layout)
               for path in (*job.inputs, *project.source_paths(layout.build_dir))]
     archive_name = None
-    if not container:
+    if job.runtime == "pixi-pack":
         inputs.insert(0, project.pack.archive)
         archive_name = project.pack.archive_name
     # Sweep processes would overwrite each other's outputs in the submit directory: an output named
@@ -141,7 +141,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         directories=tuple(directories),
         universe="container" if container else "vanilla",
         image=image(project, job),
-        image_note="" if job.runtime == "pixi-pack" else image_note(project, job),
+        image_note="" if not container else image_note(project, job),
         transfer_container=not (job.image or "").startswith("/cvmfs/"),
         arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
@@ -151,7 +151,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         site_lines=SITES[project.site].lines(job),
         command=" ".join(shell_word(argument) for argument in job.command),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
-        activation="pixi-pack" if not container else ("none" if job.environment is None else "image"),
+        activation="pixi-pack" if job.runtime == "pixi-pack" else ("none" if job.environment is None else "image"),
         archive_name=archive_name,
     )
 

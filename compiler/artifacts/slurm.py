@@ -29,7 +29,7 @@ VARIABLE_PREFIX = "v_"
 class Launch:
     """How the script gets the job's environment: the block of job.sbatch.j2 named by `kind`."""
 
-    kind: Literal["apptainer", "pixi-pack", "pixi"]
+    kind: Literal["apptainer", "pixi-pack", "pixi", "host"]
     image: str | None = None  # apptainer: a docker:// or oras:// reference, or a .sif path
     image_in_build: bool = False  # a relative .sif path, relative to the build directory
     entrypoint: bool = False  # apptainer: activate the image's pixi environment through its entrypoint
@@ -66,6 +66,10 @@ def _pixi(project: Project, job: Job) -> Launch:
     return Launch(kind="pixi", environment=job.environment)
 
 
+def _host(project: Project, job: Job) -> Launch:
+    return Launch(kind="host")
+
+
 # One entry a runtime: a new runtime (an HTCondor-side apptainer .sif, a staged archive) is one line here
 # and, where it needs one, a block in job.sbatch.j2.
 LAUNCHERS: dict[Runtime, Callable[[Project, Job], Launch]] = {
@@ -73,6 +77,7 @@ LAUNCHERS: dict[Runtime, Callable[[Project, Job], Launch]] = {
     "apptainer": _apptainer,
     "pixi-pack": _pixi_pack,
     "pixi": _pixi,
+    "host": _host,
 }
 
 

@@ -10,15 +10,21 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from ..errors import UsageError
+from ..foreign import ForeignFileError, link_inside, read_bytes, shown
 from ..resources import project_schema
 from .draft import Draft
 from .from_pixi import from_pixi
+from .from_slurm import from_slurm
 from .from_submit import from_submit
+from .places import project_root
+
+PIXI_MANIFESTS = ("pixi.toml", "pyproject.toml")
 
 SCHEMA_FILE = "project.schema.json"
 
@@ -45,43 +51,96 @@ def render(draft: Draft, origin: str) -> str:
     yaml.width = 120
     body = io.StringIO()
     yaml.dump(draft.spec, body)
+    # Every foreign piece of text in a comment goes through shown(): a line break (\n, \r, U+2028,
+    # U+0085) in a key or file name would end the comment and make the rest live YAML.
     lines = [f"# yaml-language-server: $schema={SCHEMA_FILE}",
-             f"# Written by `pixi-htc init` from {origin}. Edit it, then `pixi-htc build`;",
+             f"# Written by `pixi-htc init` from {shown(origin)}. Edit it, then `pixi-htc build`;",
              "# `pixi-htc schema` describes every key (the README has a tour)."]
     if draft.lost:
         lines.append("# Not carried over (say it in the spec another way, or drop it):")
-        lines.extend(f"#   {item}" for item in draft.lost)
+        lines.extend(f"#   {shown(item, 400)}" for item in draft.lost)
     return "\n".join(lines) + "\n" + body.getvalue()
+
+
+def default_spec_path(start: Path) -> Path:
+    """specs/project.yaml at the project root (the repository's top), wherever init runs: build/
+    and .github/workflows/ go beside the spec's directory, and GitHub reads workflows only there."""
+    return project_root(start) / "specs" / "project.yaml"
 
 
 def init(spec_path: Path, source: Path | None) -> list[str]:
     """Write the spec (and the schema beside it, for editors); return what was not carried."""
+    root = project_root(Path.cwd())
     schema_path = spec_path.parent / SCHEMA_FILE
     _refuse_to_overwrite(spec_path, schema_path)
     if source is None:
         draft, origin = starter(), "the bundled MNIST example"
-    elif source.name.endswith(".sub"):
-        draft, origin = from_submit(source, _beside(spec_path)), source.name
-    elif source.name in ("pixi.toml", "pyproject.toml"):
+    elif _is_pixi_manifest(source):
         draft, origin = from_pixi(source), source.name
+    elif _is_slurm_script(source):
+        draft, origin = from_slurm(source, root), source.name
     else:
-        raise UsageError(f"--from {source}: give a pixi.toml, a pyproject.toml or an HTCondor .sub file")
-    _refuse_to_overwrite(*map(Path, draft.files))
-    spec_path.parent.mkdir(parents=True, exist_ok=True)
-    spec_path.write_text(render(draft, origin), encoding="utf-8")
-    schema_path.write_text(json.dumps(project_schema(), indent=2) + "\n", encoding="utf-8")
+        draft, origin = from_submit(source, _beside(spec_path, root), root), source.name
+    _refuse_to_overwrite(*(root / name for name in draft.files))
+    _write_new(spec_path, render(draft, origin))
+    _write_new(schema_path, json.dumps(project_schema(), indent=2) + "\n")
     for name, text in draft.files.items():
-        Path(name).write_text(text, encoding="utf-8")
-    return draft.lost
+        _write_new(root / name, text)
+    return [shown(item, 400) for item in draft.lost]
+
+
+def _is_pixi_manifest(source: Path) -> bool:
+    """pixi.toml and pyproject.toml by name (pixi's own rule); anything else is read as a submit
+    description, whatever its name (.sub, .submit, .cmd, .condor, .jdl, none)."""
+    return source.name in PIXI_MANIFESTS or source.suffix == ".toml"
+
+
+def _is_slurm_script(source: Path) -> bool:
+    """A Slurm batch script by its content (#SBATCH lines), whatever its name."""
+    try:
+        head = read_bytes(source, 64 * 1024)
+    except ForeignFileError as error:
+        raise UsageError(f"--from {shown(source)}: {error}") from error
+    assert head is not None
+    return re.search(rb"(?m)^#SBATCH\s", head.data) is not None
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create a file that does not exist, never through a symbolic link: not the file, not a
+    directory on the way to it (inside the working directory), not one made since the check."""
+    _refuse_links(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _refuse_links(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        raise UsageError(f"{shown(path)} exists; pixi-htc init never overwrites (move it away first)") from None
+    except OSError as error:
+        raise UsageError(f"cannot write {shown(path)}: {error.strerror}") from error
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _refuse_links(path: Path) -> None:
+    here = Path.cwd()
+    inside = Path(os.path.abspath(path)).is_relative_to(here)
+    try:
+        link_inside(path, here if inside else None)
+        if not inside:
+            link_inside(path.parent, None)
+    except ForeignFileError as error:
+        raise UsageError(f"{shown(path)} {error}; pixi-htc never writes through one") from error
 
 
 def _refuse_to_overwrite(*paths: Path) -> None:
     for path in paths:
         if path.exists() or path.is_symlink():
-            raise UsageError(f"{path} exists; pixi-htc init never overwrites (move it away first)")
+            raise UsageError(f"{shown(path)} exists; pixi-htc init never overwrites (move it away first)")
+        _refuse_links(path)
 
 
-def _beside(spec_path: Path) -> str:
-    """The spec's directory relative to the project root (here), where init writes files it names."""
-    relative = os.path.relpath(spec_path.parent.resolve(), Path.cwd().resolve()).replace(os.sep, "/")
+def _beside(spec_path: Path, root: Path) -> str:
+    """The spec's directory relative to the project root, where init writes files it names."""
+    relative = os.path.relpath(spec_path.parent.resolve(), root.resolve()).replace(os.sep, "/")
     return "" if relative == "." or relative.startswith("..") else f"{relative}/"

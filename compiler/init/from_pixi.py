@@ -1,183 +1,283 @@
-"""`pixi-htc init --from pixi.toml` (or pyproject.toml's [tool.pixi]): a pixi workspace as a spec."""
+"""`pixi-htc init --from pixi.toml` (or pyproject.toml's [tool.pixi]): a pixi workspace as a spec.
+
+Everything pixi would resolve comes across: every environment (pixi's default one included), the
+packages of each feature per platform, channels with their priorities, PyPI dependencies and
+options, the platform entries in their order with the virtual packages each declares, tasks
+(per feature and per platform), activation and solve groups. What the spec cannot hold as written is
+converted where pixi means the same by it (a multi-line task, a name pixi-htc reserves) or left out;
+either way it is listed with the manifest's line. A value is only written where the project schema
+accepts it (init/fits.py), so what init writes builds.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..foreign import shown
+from ..resources import project_schema
+from . import pixi_tasks, pyproject
 from .draft import Draft, slug
+from .fits import DEFS, WS, fits
+from .pixi_source import Path_, Source, read
+from .pixi_features import environments
 
-TASK_KEYS = {"cmd": "cmd", "description": "description", "depends-on": "depends_on", "cwd": "cwd", "env": "env",
-             "inputs": "inputs", "outputs": "outputs", "args": "args"}
-PART_KEYS = ("dependencies", "pypi-dependencies", "activation", "target")
-
-
-def _part(draft: Draft, table: dict[str, Any], target: dict[str, Any], where: str) -> None:
-    """dependencies, pypi-dependencies, activation and target tables, shared by the workspace and features."""
-    for key in ("dependencies", "pypi-dependencies"):
-        if key in table:
-            target[key.replace("-", "_")] = dict(table[key])
-    if "activation" in table:
-        target["activation"] = dict(table["activation"])
-    for platform, body in table.get("target", {}).items():
-        entry: dict[str, Any] = {}
-        _part(draft, {k: v for k, v in body.items() if k != "target"}, entry, f"{where}target.{platform}.")
-        draft.lose(f"{where}target.{platform}.", set(body) - set(PART_KEYS))
-        target.setdefault("target", {})[platform] = entry
+HEAD_KEYS = {"name", "version", "description", "channels", "platforms", "authors", "license", "homepage", "repository",
+             "documentation", "requires-pixi", "channel-priority", "conda-pypi-map"}
+META_KEYS = ("authors", "license", "homepage", "repository", "documentation", "requires-pixi")
+TOP_KEYS = {"workspace", "project", "dependencies", "pypi-dependencies", "activation", "target", "tasks", "feature",
+            "environments", "system-requirements", "pypi-options"}
+IGNORED_TOP = {"$schema", "tool"}  # a schema URL for editors; other tools' settings
+SYSTEM_KEYS = {"glibc": "glibc", "linux": "linux", "macos": "macos", "osx": "macos", "windows": "windows"}
+PYPI_OPTIONS = {"index-url", "extra-index-urls", "index-strategy", "no-build-isolation", "no-build", "no-binary",
+                "prerelease-mode", "find-links"}
 
 
-def _tasks(draft: Draft, tasks: dict[str, Any], out: dict[str, Any], where: str, environment: str | None) -> None:
-    for name, body in tasks.items():
-        if isinstance(body, str) and environment is None:
-            out[name] = body
-            continue
-        body = {"cmd": body} if isinstance(body, str) else body
-        task = {TASK_KEYS[k]: v for k, v in body.items() if k in TASK_KEYS}
-        if isinstance(task.get("depends_on"), str):
-            task["depends_on"] = [task["depends_on"]]
-        if isinstance(task.get("cmd"), list):
-            task["cmd"] = " ".join(task["cmd"])
-        if environment is not None:
-            task["environment"] = environment
-        draft.lose(f"{where}tasks.{name}.", set(body) - set(TASK_KEYS))
-        out[name] = task
+class Moving:
+    """The manifest being moved in, and the draft spec it becomes."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.draft = Draft({"schema_version": 1})
+        self.groups: dict[str, dict[str, Any]] = {}  # a pyproject's optional and dependency groups
+
+    def lose(self, path: Path_, message: str, whole: bool = False) -> None:
+        self.draft.lost.append(f"{self.source.at(path, whole=whole)}: {message}")
+
+    def requirements(self, table: dict[str, Any], path: Path_, *, pypi: bool) -> dict[str, Any]:
+        """Conda or PyPI dependencies, each one only when the spec holds it as pixi reads it."""
+        out: dict[str, Any] = {}
+        pointer = DEFS + ("pypiDependencies" if pypi else "dependencies")
+        for name, value in table.items():
+            if isinstance(value, dict) and pypi and isinstance(value.get("path"), str):
+                moved = self.source.path(value["path"])
+                value = {**value, "path": moved} if moved is not None else value
+            if fits({name: value}, pointer):
+                out[name] = value
+            else:
+                self.lose((*path, name), f"{shown(name, 60)} = {shown(value, 100)}: not a form the spec holds")
+        return out
+
+    def activation(self, table: dict[str, Any], path: Path_) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        env = self.source.table(table, "env", path)
+        kept = {k: v for k, v in env.items() if fits({"env": {k: v}}, DEFS + "activation")}
+        for key in sorted(set(env) - set(kept)):
+            self.lose((*path, "env", key), "an activation variable the spec cannot hold")
+        if kept:
+            out["env"] = kept
+        scripts = []
+        for script in self.source.array(table, "scripts", path):
+            moved = self.source.path(self.source.text(script, (*path, "scripts")))
+            if moved is not None and fits({"scripts": [moved]}, DEFS + "activation"):
+                scripts.append(moved)
+            else:
+                self.lose((*path, "scripts"), f"activation script {shown(script, 80)} (outside the project?)")
+        if scripts:
+            out["scripts"] = scripts
+        for key in sorted(set(table) - {"env", "scripts"}):
+            self.lose((*path, key), "an activation key the spec has no place for")
+        return out
+
+    def pypi_options(self, table: dict[str, Any], path: Path_) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in table.items():
+            if key == "find-links" and isinstance(value, list):
+                value = [{"path": self.source.path(link["path"]) or link["path"]}
+                         if isinstance(link, dict) and isinstance(link.get("path"), str) else link for link in value]
+            if key in PYPI_OPTIONS and fits({key.replace("-", "_"): value}, DEFS + "pypiOptions"):
+                out[key.replace("-", "_")] = value
+            else:
+                self.lose((*path, key), f"pypi-options.{shown(key, 40)} = {shown(value, 80)}")
+        return out
+
+    def part(self, table: dict[str, Any], path: Path_, out: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
+        """dependencies, pypi-dependencies, activation, target and pypi-options, shared by the default
+        feature and the others; returns the tasks (the caller knows where they go)."""
+        for key in ("dependencies", "pypi-dependencies"):
+            found = self.requirements(self.source.table(table, key, path), (*path, key), pypi=key != "dependencies")
+            if found:
+                out[key.replace("-", "_")] = found
+        activation = self.activation(self.source.table(table, "activation", path), (*path, "activation"))
+        if activation:
+            out["activation"] = activation
+        if "pypi-options" in table:
+            options = self.pypi_options(self.source.table(table, "pypi-options", path), (*path, "pypi-options"))
+            if options:
+                out["pypi_options"] = options
+        targets = self.targets(self.source.table(table, "target", path), (*path, "target"), renamed)
+        if targets:
+            out["target"] = targets
+        return pixi_tasks.convert_all(self.source, self.source.table(table, "tasks", path), (*path, "tasks"),
+                                      self.lose, renamed)
+
+    def targets(self, table: dict[str, Any], path: Path_, renamed: dict[str, str]) -> dict[str, Any]:
+        known = project_schema()["$defs"]["target"]["propertyNames"]["enum"]
+        out: dict[str, Any] = {}
+        for selector, body in table.items():
+            where = (*path, selector)
+            if not isinstance(body, dict):
+                raise self.source.wrong(where, body, "a table")
+            if selector not in known:
+                self.lose(where, f"target {shown(selector, 40)} (the spec's targets are {', '.join(known)})")
+                continue
+            entry: dict[str, Any] = {}
+            tasks = self.part({k: v for k, v in body.items() if k not in ("target", "pypi-options")}, where, entry, renamed)
+            if tasks:
+                entry["tasks"] = tasks
+            for key in sorted(set(body) - {"dependencies", "pypi-dependencies", "activation", "tasks"}):
+                self.lose((*where, key), "a target key the spec has no place for")
+            if entry:  # an empty target says nothing
+                out[selector] = entry
+        return out
 
 
 def from_pixi(manifest: Path) -> Draft:
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{manifest}: not TOML: {error}") from error
-    if manifest.name == "pyproject.toml":
-        data = data.get("tool", {}).get("pixi", {})
-    head = data.get("workspace") or data.get("project") or {}
-    # source: [] until the user names their code (the bundled trainer is not theirs to carry).
-    draft = Draft({"schema_version": 1, "name": slug(str(head.get("name", manifest.resolve().parent.name))), "source": []})
-    spec, ws = draft.spec, {}
+    source = read(manifest)
+    moving = Moving(source)
+    spec = moving.draft.spec
+    data = source.data
+    head_key = "workspace" if "workspace" in data else "project"
+    head = source.table(data, head_key, ())
+    project = source.table(source.document, "project", (), whole=True) if source.prefix else {}
+    name = head.get("name", project.get("name", manifest.resolve().parent.name))
+    spec["name"] = slug(source.text(name, (head_key, "name")))
+    if spec["name"] != name:
+        moving.lose((head_key, "name"), f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')")
     for key in ("version", "description"):
-        draft.keep(head, key, spec)
-    for key in ("channels", "authors", "license", "homepage", "repository", "documentation", "requires-pixi"):
-        draft.keep(head, key, ws)
-    platforms = _platforms(draft, head.get("platforms", []), ws)
-    draft.lose("workspace.", set(head) - {"name", "version", "description", "channels", "platforms", "authors", "license",
-                                         "homepage", "repository", "documentation", "requires-pixi"})
-    ws.setdefault("dependencies", {})  # an empty default feature stays empty (the spec's default is python)
-    _part(draft, data, ws, "")
-    if "pypi-options" in data:
-        ws["pypi_options"] = {k.replace("-", "_"): v for k, v in data["pypi-options"].items()
-                              if k in ("index-url", "extra-index-urls")}
-        draft.lose("pypi-options.", set(data["pypi-options"]) - {"index-url", "extra-index-urls"})
-    _system_requirements(draft, data.get("system-requirements", {}), ws, "system-requirements.")
-    selected = {name for feature in data.get("feature", {}).values() for name in feature.get("platforms", [])}
-    ws_cuda = {cuda for name, (_, cuda) in platforms.items() if cuda and name not in selected}
-    if "cuda" in data.get("system-requirements", {}):
-        ws_cuda.add(str(data["system-requirements"]["cuda"]))
-    if len(ws_cuda) == 1:
-        ws["cuda"] = ws_cuda.pop()
-    draft.lose("workspace.platforms: ", [f"{cuda} (one CUDA for the workspace)" for cuda in sorted(ws_cuda)])
-    spec["workspace"] = ws
-
-    environments: dict[str, Any] = {}
-    for name, feature in data.get("feature", {}).items():
-        env: dict[str, Any] = {}
-        _part(draft, feature, env, f"feature.{name}.")
-        draft.keep(feature, "channels", env)
-        if "platforms" in feature:
-            chosen = [platforms.get(p, (p, None)) for p in feature["platforms"]]
-            if [subdir for subdir, _ in chosen] != ws["platforms"]:
-                env["platforms"] = [subdir for subdir, _ in chosen]
-            cudas = sorted({cuda for _, cuda in chosen if cuda})
-            if cudas:
-                env["cuda"] = cudas[0]
-            draft.lose(f"feature.{name}.platforms: ", [f"cuda {cuda} (one CUDA per environment)" for cuda in cudas[1:]])
-        if "cuda" in feature.get("system-requirements", {}):
-            env["cuda"] = str(feature["system-requirements"]["cuda"])
-        draft.lose(f"feature.{name}.system-requirements.", set(feature.get("system-requirements", {})) - {"cuda"})
-        _tasks(draft, feature.get("tasks", {}), spec.setdefault("tasks", {}), f"feature.{name}.", name)
-        draft.lose(f"feature.{name}.", set(feature) - {*PART_KEYS, "channels", "platforms", "system-requirements", "tasks"})
-        environments[name] = env
-    declared = data.get("environments", {})
-    for name, composition in declared.items():
-        table = {"features": composition} if isinstance(composition, list) else dict(composition)
-        features = list(table.get("features", []))
-        env = environments.setdefault(name, {})
-        others = [f for f in features if f != name]
-        if others:
-            env["features"] = others
-        if "solve-group" in table:
-            env["solve_group"] = table["solve-group"]
-        if table.get("no-default-feature"):
-            env["no_default_feature"] = True
-    if declared:  # a feature no environment is named after is only a feature, as in the manifest
-        for name, env in environments.items():
-            if name not in declared:
-                env["feature_only"] = True
-    if environments:
-        spec["environments"] = environments
-        solved = [name for name, env in environments.items() if not env.get("feature_only")]
-        if "gpu" not in solved:
-            spec["container"] = {"environment": _image_environment(environments, solved, list(declared))}
-    _tasks(draft, data.get("tasks", {}), spec.setdefault("tasks", {}), "", None)
-    if not spec["tasks"]:
-        del spec["tasks"]
-    draft.lose("", set(data) - {"workspace", "project", *PART_KEYS, "pypi-options", "system-requirements", "feature",
-                                "environments", "tasks"})
-    return draft
-
-
-def _image_environment(environments: dict[str, Any], solved: list[str], declared: list[str]) -> str:
-    """The environment the image installs: the first the manifest declares that has CUDA (of its own or
-    of a feature it includes), else the first it declares, else the first feature's."""
-    def has_cuda(name: str) -> bool:
-        env = environments.get(name, {})
-        return "cuda" in env or any("cuda" in environments.get(f, {}) for f in env.get("features", []))
-
-    ordered = [name for name in declared if name in solved] + [name for name in solved if name not in declared]
-    return next((name for name in ordered if has_cuda(name)), ordered[0])
-
-
-SYSTEM_KEYS = {"glibc": "glibc", "linux": "linux", "macos": "macos", "osx": "macos", "windows": "windows"}
-
-
-def _platforms(draft: Draft, entries: list[Any], ws: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """`[workspace].platforms`, plain subdirs or pixi >= 0.71 tables: the subdirs go to
-    workspace.platforms, glibc/linux/macos/windows to workspace.system_requirements. Returns each
-    entry's name with its subdir and CUDA, for the features that select entries by name."""
-    named: dict[str, tuple[str, str | None]] = {}
-    subdirs: list[str] = []
-    for entry in entries:
-        if isinstance(entry, str):
-            subdir, cuda, name = entry, None, entry
-        else:
-            subdir = str(entry.get("platform", entry.get("name")))
-            name = str(entry.get("name", subdir))
-            cuda = entry.get("cuda")
-            if isinstance(cuda, dict):
-                draft.lose(f"workspace.platforms.{name}.cuda.", ["arch (pixi-htc derives it from the jobs' gpu.min_capability)"]
-                           if "arch" in cuda else [])
-                cuda = cuda.get("driver")
-            _system_requirements(draft, {k: v for k, v in entry.items() if k in SYSTEM_KEYS}, ws, f"workspace.platforms.{name}.")
-            draft.lose(f"workspace.platforms.{name}.", set(entry) - {"name", "platform", "cuda", *SYSTEM_KEYS})
-        named[name] = (subdir, None if cuda is None else str(cuda))
-        if subdir not in subdirs:
-            subdirs.append(subdir)
-    if entries:
-        ws["platforms"] = subdirs
-    return named
-
-
-def _system_requirements(draft: Draft, table: dict[str, Any], ws: dict[str, Any], where: str) -> None:
-    """Virtual packages other than CUDA: one version each, for the whole workspace."""
-    wanted = dict(table)
-    libc = wanted.pop("libc", None)
-    if libc is not None:
-        wanted["glibc"] = libc if isinstance(libc, str) else libc.get("version")
-    for key, value in wanted.items():
-        if key not in SYSTEM_KEYS or value is None:
+        value = head.get(key, project.get(key))
+        if value is None:
             continue
-        have = ws.setdefault("system_requirements", {})
-        if have.setdefault(SYSTEM_KEYS[key], str(value)) != str(value):
-            draft.lose(where, [f"{key} {value} (the workspace declares {have[SYSTEM_KEYS[key]]})"])
-    draft.lose(where, set(wanted) - {*SYSTEM_KEYS, "cuda"})
+        if fits(value, f"properties/{key}"):
+            spec[key] = value
+        else:
+            moving.lose((head_key, key), f"{key} {shown(value, 80)} (the spec's {key} is simpler)")
+    # source: [] until the user names their code (the bundled trainer is not theirs to carry).
+    spec["source"] = []
+    ws = _workspace(moving, head, (head_key,))
+    _legacy_system_requirements(moving, source.table(data, "system-requirements", ()), ws, ("system-requirements",))
+    renamed = pixi_tasks.names([source.table(data, "tasks", ())] + [
+        source.table(feature, "tasks", ("feature", name)) for name, feature in source.table(data, "feature", ()).items()
+        if isinstance(feature, dict)])
+    ws.setdefault("dependencies", {})  # an empty default feature stays empty (the spec's default is python)
+    tasks = moving.part(data, (), ws, renamed)
+    if source.prefix:
+        _pyproject_default(moving, ws)
+    spec["workspace"] = ws
+    spec["environments"], image = environments(moving, renamed)
+    if image != "gpu":
+        spec["container"] = {"environment": image}
+    if tasks:
+        spec["tasks"] = tasks
+    for key in sorted(set(data) - TOP_KEYS - IGNORED_TOP - {head_key}):
+        moving.lose((key,), "a table the spec has no place for")
+    return moving.draft
+
+
+def _workspace(moving: Moving, head: dict[str, Any], path: Path_) -> dict[str, Any]:
+    source, ws = moving.source, {}
+    channels = []
+    for channel in source.array(head, "channels", path):
+        if fits([channel], WS + "channels"):
+            channels.append(channel)
+        else:
+            moving.lose((*path, "channels"), f"channel {shown(channel, 80)} (not a name, label or https URL)")
+    ws["channels"] = channels
+    for key in META_KEYS:
+        if key in head and fits(head[key], WS + key.replace("-", "_")):
+            ws[key.replace("-", "_")] = head[key]
+        elif key in head:
+            moving.lose((*path, key), f"{key} {shown(head[key], 80)}")
+    for key, target in (("channel-priority", "channel_priority"), ("conda-pypi-map", "conda_pypi_map")):
+        if key not in head:
+            continue
+        value = head[key]
+        if isinstance(value, dict):
+            value = {c: (source.path(v) or v) if isinstance(v, str) and "://" not in v else v for c, v in value.items()}
+        if fits(value, WS + target):
+            ws[target] = value
+        else:
+            moving.lose((*path, key), f"{key} {shown(value, 80)}")
+    ws["platforms"] = _platforms(moving, source.array(head, "platforms", path), (*path, "platforms"))
+    if "linux-64" not in [p if isinstance(p, str) else p["platform"] for p in ws["platforms"]]:
+        ws["platforms"].append("linux-64")
+        moving.lose((*path, "platforms"), "linux-64 added: the image and HTCondor's execute points are linux-64 "
+                    "(one more platform to lock)")
+    for key in sorted(set(head) - HEAD_KEYS):
+        moving.lose((*path, key), "a workspace key the spec has no place for")
+    return ws
+
+
+def _platforms(moving: Moving, entries: list[Any], path: Path_) -> list[Any]:
+    """[workspace].platforms as written: subdirs, and tables with their names and virtual packages."""
+    out: list[Any] = []
+    names = [e for e in entries if isinstance(e, str)] + [e["name"] for e in entries if isinstance(e, dict) and "name" in e]
+    for index, entry in enumerate(entries):
+        where = (*path, str(index))
+        if isinstance(entry, str):
+            if fits(entry, DEFS + "platform"):
+                out.append(entry)
+            else:
+                moving.lose(path, f"platform {shown(entry, 40)} (pixi-htc solves linux, osx and win platforms)")
+            continue
+        if not isinstance(entry, dict):
+            raise moving.source.wrong(where, entry, "a platform name or table")
+        table: dict[str, Any] = {}
+        subdir = entry.get("platform", entry.get("name"))
+        if "name" in entry:
+            table["name"] = entry["name"]
+        elif names.count(subdir) == 0:
+            table["name"] = subdir  # pixi derives a name; features can only select it by one, so give it its own
+            names.append(subdir)
+        else:
+            table["name"] = f"{subdir}-{index + 1}"
+            moving.lose(path, f"an unnamed entry for {shown(subdir, 40)} is named {table['name']}")
+        table["platform"] = subdir
+        for key, value in entry.items():
+            if key in ("name", "platform"):
+                continue
+            spec_key = SYSTEM_KEYS.get(key, key)
+            if spec_key in ("cuda", "glibc", "linux", "macos", "windows", "archspec"):
+                table[spec_key] = {k: str(v) for k, v in value.items()} if isinstance(value, dict) else str(value)
+            else:
+                moving.lose(path, f"{shown(key, 40)} of platform {shown(table['name'], 40)} (not a virtual package the spec declares)")
+        if fits(table, DEFS + "platformEntry"):
+            out.append(table)
+        else:
+            moving.lose(path, f"platform entry {shown(entry, 120)} (not one the spec can declare)")
+    return out
+
+
+def _legacy_system_requirements(moving: Moving, table: dict[str, Any], ws: dict[str, Any], path: Path_) -> None:
+    """The deprecated [system-requirements] (pixi < 0.71): one version per virtual package for the whole
+    workspace, which the spec declares on its platforms the way pixi migrates it."""
+    for key, value in table.items():
+        if key == "libc":
+            value = value.get("version") if isinstance(value, dict) else value
+            key = "glibc"
+        if key == "cuda" and fits(str(value), WS + "cuda"):
+            ws["cuda"] = str(value)
+        elif key in SYSTEM_KEYS and fits(str(value), f"{WS}system_requirements/properties/{SYSTEM_KEYS[key]}"):
+            ws.setdefault("system_requirements", {})[SYSTEM_KEYS[key]] = str(value)
+        else:
+            moving.lose((*path, key), f"{shown(key, 40)} = {shown(value, 60)}")
+
+
+def _pyproject_default(moving: Moving, ws: dict[str, Any]) -> None:
+    """pixi reads [project].dependencies as PyPI dependencies of the default feature, and
+    requires-python as its python when [tool.pixi.dependencies] names none."""
+    dependencies, python, groups = pyproject.carried(moving.source, moving.lose)
+    moving.groups = groups
+    own = ws.setdefault("pypi_dependencies", {})
+    for name, value in dependencies.items():
+        if name in own or re.sub(r"[-_.]+", "-", name).lower() in {re.sub(r"[-_.]+", "-", n).lower() for n in own}:
+            moving.lose(("project", "dependencies"), f"{shown(name, 60)} also in [tool.pixi.pypi-dependencies]: "
+                        "that one is kept", True)
+            continue
+        own[name] = value
+    if not own:
+        del ws["pypi_dependencies"]
+    if python is not None and "python" not in ws.get("dependencies", {}):
+        ws.setdefault("dependencies", {})["python"] = python
+

@@ -1,0 +1,78 @@
+"""Where a moved-in job's files are, relative to the project root, and how its script is started.
+
+A submit file names its paths relative to the directory it is submitted from (or its
+`initialdir`); the spec names them relative to the project root, the repository's top, wherever
+init runs. A script HTCondor ran as the executable is made executable by HTCondor; the spec carries
+it as code, which keeps the mode it has in git (often 644), so init runs it through the
+interpreter its first line names.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..foreign import ForeignFileError, read_bytes
+
+SHEBANG_BYTES = 256
+# The interpreter for a script without a `#!` line, by suffix: what a shell would do for `.sh`
+# (it runs a file the kernel cannot execute with sh); a Python file names its own.
+BY_SUFFIX = {".sh": ["sh"], ".bash": ["bash"], ".py": ["python3"]}
+
+
+def project_root(start: Path) -> Path:
+    """The repository's top (the nearest directory with a .git), else `start` itself."""
+    here = start.resolve()
+    for directory in (here, *here.parents):
+        if (directory / ".git").exists():
+            return directory
+    return here
+
+
+@dataclass(frozen=True)
+class Places:
+    root: Path  # the project root, absolute
+    base: str  # where the submit file's relative paths start, relative to root ("" for the root)
+
+    @classmethod
+    def of(cls, root: Path, submit_dir: Path, initialdir: str | None = None) -> Places:
+        base = os.path.relpath(submit_dir.resolve(), root).replace(os.sep, "/")
+        base = "" if base == "." else base
+        if initialdir:
+            base = posixpath.normpath(posixpath.join(base, initialdir)) if not initialdir.startswith("/") else \
+                os.path.relpath(initialdir, root).replace(os.sep, "/")
+            base = "" if base == "." else base
+        return cls(root=root, base=base)
+
+    def rebased(self, path: str) -> str | None:
+        """A submit file's path as the spec names it (relative to the project root); a URL as it
+        is; None for a path that leads outside the project."""
+        if "://" in path:
+            return path
+        if path.startswith("/"):
+            inside = os.path.relpath(path, self.root).replace(os.sep, "/")
+            return None if inside == ".." or inside.startswith("../") else inside
+        joined = posixpath.normpath(posixpath.join(self.base, path))
+        return None if joined == ".." or joined.startswith(("../", "/")) else joined
+
+
+def interpreter(script: Path, root: Path) -> list[str] | None:
+    """The words that start a script whatever its mode: its `#!` line (`/usr/bin/env python3` gives
+    `python3`; `env -S` options kept), or by suffix; None for a program that runs as itself."""
+    try:
+        head = read_bytes(script, SHEBANG_BYTES, within=root)
+    except ForeignFileError:
+        head = None
+    first = head.data.split(b"\n", 1)[0].decode("utf-8", "replace") if head is not None else ""
+    if first.startswith("#!"):
+        words = first[2:].split()
+        if words and posixpath.basename(words[0]) == "env":
+            words = [w for w in words[1:] if w not in ("-S", "--split-string")]
+        if words and all(re.fullmatch(r"[A-Za-z0-9_./+=:-]+", w) for w in words):
+            return words
+    if head is not None and head.data.startswith(b"\x7fELF"):
+        return None
+    return BY_SUFFIX.get(posixpath.splitext(script.name)[1])

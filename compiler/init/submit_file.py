@@ -1,0 +1,164 @@
+"""An HTCondor submit file read as data: commands, attributes and the queue statement, with lines.
+
+HTCondor's own parser (`htcondor2.Submit`) executes while it reads: `include command : CMD`,
+`include : CMD |` and their variants run a command, and `include : PATH` reads any file into the
+macros (REFERENCE.md, December 2026). A submit file someone sent is never handed to it. This reader
+understands the submit language's shape (comments, `\\` continuations, `NAME = value`,
+`+Attr`/`MY.Attr`, `NAME @=TAG ... @TAG` blocks, one `queue` statement with an inline table) and
+refuses, with its `file:line`, what it would have to execute or include to read: every `include`,
+and the `if`/`elif`/`else`/`endif` conditionals (which branch HTCondor takes depends on the machine
+the file is submitted from). Macros are not expanded here (init.from_submit does it, bounded).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..foreign import ForeignFileError, read_text, shown
+
+MAX_SUBMIT_BYTES = 4 * 1024 * 1024  # the largest submit file init reads (real ones are a few KB)
+MAX_QUEUE_ROWS = 100_000  # an inline queue table's rows, as sweep_list allows a list's lines
+# `include`, in any letter case, as the first word of a logical line (HTCondor's keyword), whatever
+# follows it: `include : f`, `include command : c`, `include ifexist : f`, `include command into f : c`.
+INCLUDE = re.compile(r"include\b", re.IGNORECASE)
+CONDITIONAL = re.compile(r"(if|elif|else|endif|error|warning)\b", re.IGNORECASE)
+COMMAND = re.compile(r"(\+|my\.)?([A-Za-z_][A-Za-z0-9_.]*)\s*(@?=)\s*(.*)", re.IGNORECASE | re.DOTALL)
+QUEUE = re.compile(r"queue\b\s*(.*)", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Value:
+    text: str
+    line: int  # 1-based line of the source where the command starts
+
+
+@dataclass
+class SubmitFile:
+    """What a submit file says. `commands` are keyed by lower-cased name (HTCondor's names are case
+    blind; the last assignment wins, as in HTCondor); `attributes` keep their case (+Name, MY.Name)."""
+
+    shown: str  # the file's name as messages show it
+    commands: dict[str, Value] = field(default_factory=dict)
+    attributes: dict[str, Value] = field(default_factory=dict)
+    queue: str | None = None  # the queue statement's arguments ("" for a bare `queue`)
+    queue_line: int = 0
+    queue_items: list[str] | None = None  # the lines of an inline `from (...)`/`in (...)` table
+    extra_queues: list[int] = field(default_factory=list)  # lines of further queue statements
+
+    def where(self, line: int) -> str:
+        return f"{self.shown}:{line}"
+
+
+def read_submit(path: Path, shown_name: str) -> SubmitFile:
+    try:
+        text = read_text(path, MAX_SUBMIT_BYTES, what="a submit file")
+    except ForeignFileError as error:
+        raise UsageError(f"{shown(shown_name)}: {error}") from error
+    return parse_submit(text, shown_name)
+
+
+def parse_submit(text: str, shown_name: str) -> SubmitFile:
+    """The submit file's commands; raises UsageError listing every include and conditional line."""
+    result = SubmitFile(shown=shown_name)
+    refused: list[str] = []
+    lines = text.replace("\r\n", "\n").split("\n")
+    index = 0
+    while index < len(lines):
+        start = index + 1
+        logical, index = _logical_line(lines, index)
+        stripped = logical.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if INCLUDE.match(stripped):
+            refused.append(f"{shown(shown_name)}:{start}: an `include` line: init never runs or reads what a submit "
+                           "file includes; paste the included text into the file, or move it in without it")
+            continue
+        if CONDITIONAL.match(stripped) and not COMMAND.fullmatch(stripped):
+            refused.append(f"{shown(shown_name)}:{start}: `{shown(stripped.split()[0], 20)}`: init does not decide "
+                           "conditionals (they depend on where the file is submitted); keep the branch you use")
+            continue
+        queue = QUEUE.fullmatch(stripped)
+        if queue and not COMMAND.fullmatch(stripped):
+            if result.queue is not None:
+                result.extra_queues.append(start)
+                index = _skip_table(lines, index, queue.group(1))
+                continue
+            result.queue, result.queue_line = queue.group(1).strip(), start
+            index = _queue_table(result, lines, index, refused)
+            continue
+        command = COMMAND.fullmatch(stripped)
+        if command is None:
+            refused.append(f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(stripped, 60)!r}")
+            continue
+        prefix, name, operator, value = command.groups()
+        if operator == "@=":
+            value, index = _block(lines, index, value.strip(), shown_name, start, refused)
+        target = result.attributes if prefix else result.commands
+        target[name if prefix else name.lower()] = Value(value.strip(), start)
+    if refused:
+        raise UsageError("\n".join(refused))
+    return result
+
+
+def _logical_line(lines: list[str], index: int) -> tuple[str, int]:
+    """A line and every line a trailing backslash joins to it (HTCondor joins before it reads the
+    keyword, so `inc\\` + `lude : x` is an include)."""
+    text = lines[index]
+    index += 1
+    while text.endswith("\\") and index < len(lines):
+        text = text[:-1] + lines[index]
+        index += 1
+    return text.removesuffix("\\"), index
+
+
+def _queue_table(result: SubmitFile, lines: list[str], index: int, refused: list[str]) -> int:
+    """An inline table: `from (` or `in (` with the items on the following lines up to `)`; or on the
+    same line, `in (a b c)`."""
+    arguments = result.queue or ""
+    opened = re.search(r"\b(?:from|in)\s*\(\s*(.*)$", arguments, re.IGNORECASE | re.DOTALL)
+    if opened is None:
+        return index
+    rest = opened.group(1)
+    result.queue = arguments[:opened.start(1)].rstrip().rstrip("(").rstrip()
+    if ")" in rest:
+        result.queue_items = [rest[:rest.index(")")]]
+        return index
+    items = [rest] if rest.strip() else []
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if line.strip().startswith(")"):
+            result.queue_items = items
+            return index
+        if len(items) >= MAX_QUEUE_ROWS:
+            refused.append(f"{shown(result.shown)}:{result.queue_line}: the queue table has over {MAX_QUEUE_ROWS} "
+                           "rows; write them to a file and queue `from` it")
+            return len(lines)
+        items.append(line)
+    refused.append(f"{shown(result.shown)}:{result.queue_line}: the queue table's `(` is never closed")
+    return index
+
+
+def _skip_table(lines: list[str], index: int, arguments: str) -> int:
+    opened = re.search(r"\b(?:from|in)\s*\(([^)]*)$", arguments, re.IGNORECASE)
+    if opened is None:
+        return index
+    while index < len(lines) and not lines[index].strip().startswith(")"):
+        index += 1
+    return index + 1
+
+
+def _block(lines: list[str], index: int, tag: str, shown_name: str, start: int, refused: list[str]) -> tuple[str, int]:
+    """`NAME @=TAG` ... `@TAG`: a value of several lines."""
+    body: list[str] = []
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if line.strip() == f"@{tag}":
+            return "\n".join(body), index
+        body.append(line)
+    refused.append(f"{shown(shown_name)}:{start}: `@={shown(tag, 20)}` is never closed by `@{shown(tag, 20)}`")
+    return "\n".join(body), index

@@ -1,0 +1,118 @@
+"""Values of a moved-in submit file as the spec writes them: macros expanded (bounded), numbers
+checked (a value that is not one is reported with its line, never a crash), paths rebased."""
+
+from __future__ import annotations
+
+import re
+
+from ..foreign import shown
+from .draft import Draft
+from .places import Places
+from .submit_file import SubmitFile
+
+# HTCondor's own macros, as placeholders of the spec.
+BUILT_IN_MACROS = {"process": "{process}", "procid": "{process}", "itemindex": "{process}", "row": "{process}",
+                   "cluster": "{cluster}", "clusterid": "{cluster}"}
+# $(name) and $(name:default); `$ENV(x)`, `$RANDOM_CHOICE(...)` and the other function macros do not match.
+MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)(?::([^()]*))?\)")
+
+
+class Numbers:
+    """Integer and decimal submit values, with their macros written out; a value that is not a
+    number (a queue variable, `1.5` GPUs) is reported with its line instead of crashing init."""
+
+    def __init__(self, draft: Draft, commands: dict[str, str], lines: dict[str, int], macros: Macros,
+                 parsed: SubmitFile) -> None:
+        self.draft, self.commands, self.lines, self.macros, self.parsed = draft, commands, lines, macros, parsed
+
+    def lost(self, key: str, why: str) -> None:
+        value = self.commands.pop(key)
+        self.draft.lost.append(f"{self.parsed.where(self.lines[key])}: {key} = {value} ({why})")
+
+    def integer(self, key: str) -> int | None:
+        text = self.macros.placed(self.commands[key]).strip()
+        if re.fullmatch(r"[0-9]{1,9}", text):
+            del self.commands[key]
+            return int(text)
+        self.lost(key, "not a whole number the spec can hold; write the number")
+        return None
+
+    def decimal(self, key: str) -> float | None:
+        text = self.macros.placed(self.commands[key]).strip()
+        if re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", text):
+            del self.commands[key]
+            return float(text)
+        self.lost(key, "not a number the spec can hold; write the number")
+        return None
+
+    def text(self, key: str) -> str:
+        return self.macros.placed(self.commands.pop(key))
+
+
+class Macros:
+    """$(name) in the submit file's values, as the spec writes them: HTCondor's process and cluster
+    numbers and the queue's variables become placeholders, the file's own macros their values,
+    `$(name:default)` its default where the file does not define it. Each macro is expanded once
+    (memoised), a cycle stays as written, and no expansion grows past MAX_EXPANDED characters: a
+    few hundred bytes of nested macros cannot make init run for minutes. `$ENV(...)` and the other
+    function macros are never evaluated (they read this machine, not the file)."""
+
+    MAX_EXPANDED = 64 * 1024
+
+    def __init__(self, commands: dict[str, str], queue: list[str]) -> None:
+        self.commands, self.queue = commands, queue
+        self.used: set[str] = set()
+        self.unknown: set[str] = set()
+        self._done: dict[str, str] = {}
+        self._busy: set[str] = set()
+
+    def placed(self, text: str) -> str:
+        out, total = [], 0
+        position = 0
+        for match in MACRO.finditer(text):
+            out.append(text[position:match.start()])
+            value = self._value(match.group(1), match.group(2), match.group(0))
+            total += len(value) + match.start() - position
+            if total > self.MAX_EXPANDED:
+                self.unknown.add(f"{shown(match.group(0), 40)} (its expansion is over {self.MAX_EXPANDED} characters)")
+                return text
+            out.append(value)
+            position = match.end()
+        out.append(text[position:])
+        return "".join(out)
+
+    def _value(self, name: str, default: str | None, written: str) -> str:
+        key = name.lower()
+        if key in self.queue:
+            return f"{{{key}}}"
+        if key in BUILT_IN_MACROS:
+            return BUILT_IN_MACROS[key]
+        if key in self._done:
+            return self._done[key]
+        if key in self.commands and key not in self._busy:
+            self.used.add(key)
+            self._busy.add(key)
+            try:
+                value = self.placed(self.commands[key])
+            finally:
+                self._busy.discard(key)
+            self._done[key] = value
+            return value
+        if default is not None and key not in self.commands:
+            return self.placed(default) if "$(" in default else default
+        self.unknown.add(shown(written, 60))
+        return written
+
+
+class Moved:
+    """Paths of the submit file, rebased to the project root; one that leads out of it is reported."""
+
+    def __init__(self, draft: Draft, parsed: SubmitFile, places: Places) -> None:
+        self.draft, self.parsed, self.places = draft, parsed, places
+
+    def path(self, path: str, line: int, key: str) -> str | None:
+        rebased = self.places.rebased(path)
+        if rebased is None:
+            self.draft.lost.append(f"{self.parsed.where(line)}: {key} {shown(path, 120)} (outside the project: "
+                                   "copy it in, or fetch it by URL)")
+        return rebased

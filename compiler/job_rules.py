@@ -1,0 +1,89 @@
+"""Rules on jobs that read foreign input: what a job may write, its Slurm time, a host runtime, and
+bounds on what a build writes (issue #19 items 5 and 7; issue #22).
+
+Where a finished job's files land: the logs and output_remaps a spec names are
+written by HTCondor on the access point when a job ends, so a name that is the spec itself, a file
+pixi-htc generates or its manifest would let any job overwrite them. Refused, with the key's line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+from .loader import KeyPath
+from .model import PLACEHOLDER, Job, Project
+from .rules import Problem
+
+# Inside the build directory a job's files may land only where pixi-htc's own defaults put them,
+# directories it never generates a file into.
+LANDING_DIRECTORIES = ("outputs", "logs")
+
+
+def landing_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+    for job in project.jobs:
+        targets: list[tuple[KeyPath, str]] = [(("jobs", job.name, "logs", key), path) for key, path in job.logs]
+        targets += [(("jobs", job.name, "output_remaps", name), path) for name, path in job.output_remaps]
+        for key, path in targets:
+            why = _owned(path, project.spec_path, build_dir)
+            if why:
+                yield Problem(key, f"'{path}' {why}; a finished job would overwrite it: name a file under "
+                              f"{build_dir}/outputs/, {build_dir}/logs/ or a directory of your own", (key,))
+
+
+def _owned(path: str, spec_path: str, build_dir: str) -> str:
+    """Why a landing path (placeholders match any one name) may not be written by a job, or ''."""
+    shape = re.compile("[^/]*".join(re.escape(piece) for piece in PLACEHOLDER.split(path)[::2]))
+    parts = path.split("/")
+    if shape.fullmatch(spec_path):
+        return "is the spec"
+    if parts[0] == ".github":
+        return "is inside .github/, where pixi-htc writes the workflow"
+    if parts[0] == build_dir and (len(parts) < 3 or parts[1] not in LANDING_DIRECTORIES):
+        return f"is inside {build_dir}/, whose files pixi-htc generates (its manifest among them)"
+    return ""
+
+
+def slurm_time_problems(project: Project) -> Iterator[Problem]:
+    """`--time=0` (and 00:00, 0-0, 0:0:0) means no limit at all to Slurm, not "the default"."""
+    for job in project.jobs_on("slurm"):
+        time = job.slurm.time
+        if time is not None and re.fullmatch(r"[0-9:-]+", time) and not re.search(r"[1-9]", time):
+            key: KeyPath = ("jobs", job.name, "slurm", "time")
+            yield Problem(key, f"'{time}' is no time limit at all to Slurm; give the limit the job needs "
+                          "(e.g. 04:00:00), or leave time out for the partition's default", (key,))
+
+
+# Rows that land in generated files (an HTCondor sweep's inline queue table, a Slurm array table),
+# over the whole project: 200 jobs of 100,000 rows each validate quickly and then write gigabytes.
+MAX_PROJECT_ROWS = 200_000
+
+
+def project_size_problems(project: Project) -> Iterator[Problem]:
+    def written(job: Job) -> int:
+        if job.sweep:
+            return math.prod(len(values) for _, values in job.sweep)
+        return len(job.sweep_from.rows or ()) if job.sweep_from is not None and job.scheduler == "slurm" else 0
+
+    counts = [(written(job), job) for job in project.jobs]
+    total = sum(count for count, _ in counts)
+    if total > MAX_PROJECT_ROWS:
+        count, largest = max(counts, key=lambda item: (item[0], item[1].name))
+        key: KeyPath = ("jobs", largest.name, "sweep" if largest.sweep else "sweep_from")
+        yield Problem(key, f"the jobs' sweeps write {total:,} rows into the build, at most {MAX_PROJECT_ROWS:,} "
+                      f"in a project; this job has the most ({count:,}): queue a list with sweep_from on HTCondor "
+                      "(its rows stay in your file), or split the work across projects", (key,))
+
+
+def host_problems(project: Project) -> Iterator[Problem]:
+    """runtime host runs on the machine's own software: an image or a pixi environment would go unused."""
+    for job in project.jobs:
+        if job.runtime != "host":
+            continue
+        for key in ("image", "environment"):
+            if key in job.keys:
+                path: KeyPath = ("jobs", job.name, key)
+                yield Problem(path, f"runtime host runs the job on the machine's own software and uses no {key}; "
+                              "remove it, or use runtime container (an image) or pixi-pack (an environment)",
+                              (path, ("jobs", job.name, "runtime")), at_key=True)

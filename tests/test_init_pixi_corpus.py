@@ -1,0 +1,241 @@
+"""Issue #21: pixi workspaces move in as a new user moves them (`init --from`, then `build`, exit 0
+required) and come back as pixi would resolve them.
+
+The manifests in tests/fixtures/manifests/ are written for these tests, in the shapes public projects
+use (pixi's CUDA, PyTorch and JAX examples, lab templates, pyproject packages, platform entries,
+PyPI options). Each generated build/pixi.toml is compared with its original through `resolved()`:
+per environment, per platform, the packages with their specs, channels and priorities, PyPI
+dependencies and options, the virtual packages declared, tasks with their commands and working
+directories, activation, and solve groups, every path seen from the project root. The only
+differences allowed are pixi-htc's own `pack` environment and what init listed (renames, an added
+linux-64), which the comparison applies to the original first.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+from tests.test_pixi import pixi_schema_errors
+
+FIXTURES = REPO / "tests" / "fixtures" / "manifests"
+CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
+VIRTUAL = ("cuda", "glibc", "linux", "macos", "windows", "archspec")
+SELECTORS = {"linux": "linux-", "osx": "osx-", "win": "win-"}
+# What init may list besides renames: conversions that keep pixi's meaning, and metadata.
+HARMLESS = (re.compile(r"a multi-line command, written on one line"), re.compile(r": name .* is written "),
+            re.compile(r"linux-64 added"), re.compile(r" is named \S+ in the spec"),
+            re.compile(r"an unnamed entry for \S+ is named"))
+
+
+def _norm(path: str, base: str) -> str:
+    """A path relative to `base` (the manifest's directory, relative to the project root) as the
+    project root sees it."""
+    parts: list[str] = []
+    for part in f"{base}/{path}".split("/"):
+        if part in ("", "."):
+            continue
+        if part == ".." and parts:
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts) or "."
+
+
+def _root_variable(text: str, base: str) -> str:
+    """$PIXI_PROJECT_ROOT is the manifest's directory: name the directory it means."""
+    text = re.sub(r"\$\{?PIXI_PROJECT_ROOT\}?(/\.\.)?", lambda m: "<ROOT>" if (m.group(1) and base) or not base else "<BUILD>", text)
+    return text
+
+
+def _one_line(cmd: str) -> str:
+    """pixi's reading of a multi-line command: continuations merged, the lines joined by &&."""
+    lines = [line.strip() for line in re.sub(r"\\\s*\n\s*", " ", cmd).splitlines()]
+    out = ""
+    for line in (line for line in lines if line and not line.startswith("#")):
+        out = line if not out else f"{out} {line}" if out.endswith(("&&", "||", "|", ";", "&")) else f"{out} && {line}"
+    return out
+
+
+def _task(body: Any, base: str, renames: dict[str, str]) -> Any:
+    if isinstance(body, str):
+        body = {"cmd": body}
+    if isinstance(body, list):
+        body = {"depends-on": body}
+    cmd = body.get("cmd")
+    cmd = " ".join(cmd) if isinstance(cmd, list) else cmd
+    depends = body.get("depends-on", [])
+    depends = [depends] if isinstance(depends, str) else depends
+    return {"cmd": None if cmd is None else _root_variable(_one_line(cmd), base),
+            # pixi runs a task in its manifest's directory unless it says otherwise.
+            "cwd": None if cmd is None else _norm(body.get("cwd", "."), base),
+            "depends-on": [renames.get(d, d) for d in depends],
+            "env": {k: _root_variable(v, base) for k, v in body.get("env", {}).items()},
+            "inputs": [_norm(g, base) for g in body.get("inputs", [])],
+            "outputs": [_norm(g, base) for g in body.get("outputs", [])],
+            "args": body.get("args", []), "description": body.get("description")}
+
+
+def _matches(selector: str, subdir: str) -> bool:
+    return selector == subdir or subdir.startswith(SELECTORS.get(selector, "\0")) or (
+        selector == "unix" and not subdir.startswith("win-"))
+
+
+def _requirement(text: str) -> tuple[str, Any]:
+    name, extras, rest = re.fullmatch(r"\s*([A-Za-z0-9._-]+)\s*(?:\[([^\]]*)\])?\s*(.*?)\s*", text).groups()  # type: ignore[union-attr]
+    version = rest or "*"
+    return name, version if not extras else {"version": version, "extras": [e.strip() for e in extras.split(",")]}
+
+
+def _pypi_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _features(manifest: dict[str, Any], document: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    features = {name: dict(body) for name, body in manifest.get("feature", {}).items()}
+    if document is not None:  # a pyproject: its groups are features of PyPI dependencies
+        project = document.get("project", {})
+        groups = dict(document.get("dependency-groups", {}))
+        for name, items in [*project.get("optional-dependencies", {}).items(), *groups.items()]:
+            flat: list[str] = []
+            pending = list(items)
+            while pending:
+                item = pending.pop(0)
+                if isinstance(item, dict):
+                    pending[:0] = groups[item["include-group"]]
+                else:
+                    flat.append(item)
+            feature = features.setdefault(name, {})
+            feature["pypi-dependencies"] = {**dict(_requirement(i) for i in flat), **feature.get("pypi-dependencies", {})}
+    return features
+
+
+def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | None = None,
+             renames: dict[str, str] | None = None, added: tuple[str, ...] = (),
+             task_renames: dict[str, str] | None = None) -> dict[str, Any]:
+    """What pixi would resolve, per environment and platform, paths from the project root. `renames`
+    maps the original's environment and feature names to the spec's, `task_renames` its task names;
+    `added` lists platforms init added."""
+    renames = renames or {}
+    task_renames = task_renames or {}
+    head = manifest.get("workspace", manifest.get("project", {}))
+    default = {key: manifest.get(key, {}) for key in ("dependencies", "pypi-dependencies", "activation", "target",
+                                                      "tasks", "pypi-options", "system-requirements")}
+    if document is not None:
+        project = document.get("project", {})
+        default["pypi-dependencies"] = {**dict(_requirement(r) for r in project.get("dependencies", [])),
+                                        **default["pypi-dependencies"]}
+        if "requires-python" in project and "python" not in default["dependencies"]:
+            default["dependencies"] = {**default["dependencies"], "python": project["requires-python"]}
+    features = {renames.get(n, n): body for n, body in _features(manifest, document).items()}
+    legacy = manifest.get("system-requirements", {})
+    entries = []
+    for entry in [*head.get("platforms", []), *added]:
+        table = {"platform": entry, "name": entry} if isinstance(entry, str) else dict(entry)
+        subdir = table.get("platform", table.get("name"))
+        table.setdefault("name", subdir)
+        declared = {k.replace("osx", "macos"): v for k, v in table.items() if k.replace("osx", "macos") in VIRTUAL}
+        for key, value in legacy.items():
+            key, value = ("glibc", value["version"] if isinstance(value, dict) else value) if key == "libc" else (key, value)
+            applies = {"glibc": "linux-", "linux": "linux-", "macos": "osx-", "windows": "win-", "cuda": ("linux-", "win-")}
+            if subdir.startswith(applies.get(key, "")):
+                declared.setdefault(key, str(value))
+        entries.append((table["name"], subdir, declared))
+    environments = dict(manifest.get("environments", {}))
+    environments = {renames.get(n, n): v for n, v in environments.items()}
+    environments.setdefault("default", [])
+    out: dict[str, Any] = {"channel-priority": head.get("channel-priority"),
+                           "conda-pypi-map": {c: v if "://" in str(v) or v is False else _norm(v, base)
+                                              for c, v in head.get("conda-pypi-map", {}).items()}}
+    for env_name, composition in sorted(environments.items()):
+        table = {"features": composition} if isinstance(composition, list) else composition
+        names = [renames.get(f, f) for f in table.get("features", [])]
+        parts = [features.get(n, {}) for n in names]
+        if not table.get("no-default-feature"):
+            parts.append(default)
+        chosen = [p["platforms"] for p in parts if "platforms" in p]
+        cuda = next((p.get("system-requirements", {}).get("cuda") for p in parts
+                     if "cuda" in p.get("system-requirements", {})), None)
+        platforms = []
+        for name, subdir, declared in entries:
+            if all(name in c or subdir in c and name == subdir for c in chosen):
+                declared = dict(declared)
+                if cuda is not None and subdir.startswith(("linux-", "win-")):
+                    declared["cuda"] = str(cuda)
+                if isinstance(declared.get("cuda"), dict) and "arch" not in declared["cuda"]:
+                    declared["cuda"] = declared["cuda"]["driver"]
+                platforms.append((subdir, sorted(declared.items(), key=str)))
+        # Entry order matters between entries for one subdir (pixi installs the first a host satisfies).
+        platforms = sorted(platforms, key=lambda entry: entry[0])
+        channels: list[Any] = []
+        for channel in [c for p in parts for c in p.get("channels", [])] + head.get("channels", []):
+            channel = (channel, 0) if isinstance(channel, str) else (channel["channel"], channel.get("priority", 0))
+            if channel not in channels:
+                channels.append(channel)
+        per_platform = {}
+        for subdir in dict.fromkeys(s for s, _ in platforms):
+            view: dict[str, Any] = {"dependencies": {}, "pypi-dependencies": {}, "env": {}, "scripts": [], "tasks": {}}
+            for part in reversed(parts):  # the default feature first; a feature listed earlier wins
+                layers = [part] + [t for s, t in part.get("target", {}).items() if _matches(s, subdir)]
+                for layer in layers:
+                    view["dependencies"].update(layer.get("dependencies", {}))
+                    for name, value in layer.get("pypi-dependencies", {}).items():
+                        if isinstance(value, dict) and "path" in value:
+                            value = {**value, "path": _norm(value["path"], base)}
+                        view["pypi-dependencies"][_pypi_name(name)] = value
+                    activation = layer.get("activation", {})
+                    view["env"].update({k: _root_variable(v, base) for k, v in activation.get("env", {}).items()})
+                    view["scripts"] += [_norm(s, base) for s in activation.get("scripts", [])]
+                    for name, body in layer.get("tasks", {}).items():
+                        view["tasks"].setdefault(task_renames.get(name, name), []).append(_task(body, base, task_renames))
+            per_platform[subdir] = view
+        options: dict[str, Any] = {}
+        for part in reversed(parts):
+            for key, value in part.get("pypi-options", {}).items():
+                if key == "find-links":
+                    value = [{"path": _norm(v["path"], base)} if "path" in v else v for v in value]
+                options[key] = value
+        out[env_name] = {"platforms": platforms, "channels": channels, "per-platform": per_platform,
+                         "pypi-options": options, "solve-group": table.get("solve-group"),
+                         "channel-priority": [p.get("channel-priority") for p in parts if p.get("channel-priority")]}
+    return out
+
+
+def _moved_in(tmp_path: Path, case: str) -> tuple[Path, str, list[str]]:
+    (source,) = list((FIXTURES / case).iterdir())
+    (tmp_path / source.name).write_bytes(source.read_bytes())
+    init = run_cli("init", "--from", source.name, cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    built = run_cli("build", cwd=tmp_path)
+    assert built.returncode == 0, f"init wrote a spec that does not build:\n{built.stderr}"
+    lost = [line.removeprefix("not carried over: ") for line in init.stderr.splitlines()
+            if line.startswith("not carried over: ")]
+    return tmp_path, source.name, lost
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_moved_in_workspace_builds_and_resolves_as_the_original(tmp_path: Path, case: str) -> None:
+    root, name, lost = _moved_in(tmp_path, case)
+    text = (root / name).read_text()
+    document = tomllib.loads(text)
+    original = document["tool"]["pixi"] if name == "pyproject.toml" else document
+    generated = tomllib.loads((root / "build" / "pixi.toml").read_text())
+    assert pixi_schema_errors(generated) == []
+    # The default environment is an environment: the image and the lock job come with it.
+    assert (root / "build" / "Dockerfile").is_file() and (root / "build" / "lock.sh").is_file()
+    renames = dict(re.findall(r": (\S+) is named (\S+) in the spec", "\n".join(lost)))
+    renames.update(re.findall(r"environment (\S+) \(without its namesake feature\) is named (\S+)", "\n".join(lost)))
+    task_renames = dict(re.findall(r": task (\S+) is named (\S+) in the spec", "\n".join(lost)))
+    added = ("linux-64",) if any("linux-64 added" in line for line in lost) else ()
+    unexplained = [line for line in lost if not any(p.search(line) for p in HARMLESS)]
+    assert unexplained == [], "init left something out"
+    expected = resolved(original, "", document if name == "pyproject.toml" else None, renames, added, task_renames)
+    got = resolved(generated, "build")
+    got.pop("pack")
+    assert got == expected
+    assert set(got) - {"channel-priority", "conda-pypi-map"}, "no environment came across"
