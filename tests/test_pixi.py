@@ -61,7 +61,8 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
     assert gpu["platforms"] == ["linux-64-cuda-12", "osx-arm64", "win-64-cuda-12"]
     assert declared(toml, "linux-64-cuda-12") == {"platform": "linux-64", "cuda": "12"}
     assert declared(toml, "win-64-cuda-12") == {"platform": "win-64", "cuda": "12"}
-    assert "platforms" not in toml["feature"]["cpu"]
+    # cpu selects the plain platforms (issue #21): else pixi solves it for the CUDA variants too
+    assert toml["feature"]["cpu"]["platforms"] == ["linux-64", "osx-arm64", "win-64"]
     assert gpu["target"] == {"linux-64": {"dependencies": spec["environments"]["gpu"]["target"]["linux-64"]["dependencies"]}}
     assert "dependencies" not in gpu
     assert toml["environments"]["cpu"] == ["cpu"] and toml["environments"]["gpu"] == ["gpu"]

@@ -13,12 +13,12 @@ echo "# pixi-htc job mnist-gpu-pixi-pack, cluster ${cluster} process ${process},
 echo "# GPUs assigned: ${CUDA_VISIBLE_DEVICES:-none}"
 
 echo "# Unpack the pixi-pack environment in the sandbox"
-if [ ! -f environment-a5f0ae144c0c.sh ]; then
-    echo "environment-a5f0ae144c0c.sh was not transferred: list it in transfer_input_files" >&2
+if [ ! -f environment-d60239da51bd.sh ]; then
+    echo "environment-d60239da51bd.sh was not transferred: list it in transfer_input_files" >&2
     exit 1
 fi
-chmod +x environment-a5f0ae144c0c.sh
-./environment-a5f0ae144c0c.sh
+chmod +x environment-d60239da51bd.sh
+./environment-d60239da51bd.sh
 set +u
 # shellcheck disable=SC1091
 . ./activate.sh
