@@ -142,7 +142,8 @@ class Explainer:
             raise UsageError(f"{spec.display_path} does not validate; fix it before asking what it produces")
         self.baseline = baseline
         size = max(1, sum(len(line) + 1 for lines in baseline.values() for line in lines))
-        self.renders_left = min(MAX_RENDERS, RENDER_BUDGET_BYTES // size)
+        self.budget = min(MAX_RENDERS, RENDER_BUDGET_BYTES // size)
+        self.renders_left = self.budget
         self.over_budget: list[KeyPath] = []
 
     def _texts(self, document: dict[str, Any]) -> dict[str, list[str]] | None:
@@ -215,6 +216,7 @@ class Explainer:
         if len(under) > 1 and isinstance(under[-1], str):
             found.insert(0, (under, True))  # the entry's own name: a job's names its files
         reaches = []
+        self.renders_left, self.over_budget = self.budget, []  # each answer has the whole budget
         for path, is_name in found:
             try:
                 reach = self.reach(path, is_name)

@@ -107,7 +107,7 @@ def test_numbers_that_are_not_numbers_are_reported_with_their_line(tmp_path: Pat
                       (6, "gpus_minimum_capability")):
         assert f"not carried over: job.sub:{line}: {key} = " in result.stderr
     job = _spec(tmp_path)["jobs"]["job"]
-    assert job["sweep"] == {"n": ["1", "2"]} and job["resources"] == {}
+    assert job["sweep"] == {"n": ["1", "2"]} and job["resources"] == {"gpus": 0}
 
 
 def test_macros_are_expanded_once_and_bounded(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ class Macros:
     function macros are never evaluated (they read this machine, not the file)."""
 
     MAX_EXPANDED = 64 * 1024
+    MAX_DEPTH = 100
 
     def __init__(self, commands: dict[str, str], queue: list[str]) -> None:
         self.commands, self.queue = commands, queue
@@ -89,6 +90,9 @@ class Macros:
             return BUILT_IN_MACROS[key]
         if key in self._done:
             return self._done[key]
+        if key in self.commands and len(self._busy) >= self.MAX_DEPTH:
+            self.unknown.add(f"{shown(written, 60)} (macros nested over {self.MAX_DEPTH} deep)")
+            return written
         if key in self.commands and key not in self._busy:
             self.used.add(key)
             self._busy.add(key)
