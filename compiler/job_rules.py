@@ -87,3 +87,13 @@ def host_problems(project: Project) -> Iterator[Problem]:
                 yield Problem(path, f"runtime host runs the job on the machine's own software and uses no {key}; "
                               "remove it, or use runtime container (an image) or pixi-pack (an environment)",
                               (path, ("jobs", job.name, "runtime")), at_key=True)
+
+
+def command_problems(project: Project) -> Iterator[Problem]:
+    """A command whose first word starts with '-' is read as an option by `exec` (and by sbatch's
+    shell): `exec -1 ...` fails before the payload starts."""
+    for job in project.jobs:
+        if job.command and str(job.command[0]).startswith("-"):
+            path: KeyPath = ("jobs", job.name, "command", 0)
+            yield Problem(path, f"the command's first word {str(job.command[0])[:40]!r} starts with '-': the job "
+                          "script would read it as an option; name the program first", (path,))
