@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .pipeline import Compiled
-from .submit import MACRO, parse_submit  # htcondor2 parses the .sub exactly as condor_submit would
+from .submit import MACRO, rendered_submit  # htcondor2 parses the .sub exactly as condor_submit would
 
 NUMBERED = {"cluster": "cluster", "process": "proc"}
 
@@ -98,11 +98,7 @@ def parse_remaps(value: str) -> tuple[tuple[str, Pattern], ...]:
 
 def job_files(compiled: Compiled, job_name: str) -> JobFiles:
     """The job's files as the .sub rendered from the spec now names them (never build/'s copy)."""
-    sub = compiled.layout.build("htcondor", f"{job_name}.sub")
-    text = next((artifact.text for artifact in compiled.artifacts if artifact.path == sub), None)
-    if text is None:
-        raise UsageError(f"job {job_name!r} has no HTCondor submit file (it runs on another scheduler)")
-    description = parse_submit(text, str(sub))
+    description = rendered_submit(compiled, job_name)
 
     def pattern(key: str) -> Pattern | None:
         value = description.get(key)

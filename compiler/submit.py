@@ -30,8 +30,11 @@ def parse_submit(text: str, shown: str):  # type: ignore[no-untyped-def]  # htco
 
 
 def rendered_submit(compiled: Compiled, name: str):  # type: ignore[no-untyped-def]
+    """The job's .sub as pixi-htc renders it from the spec now, parsed; never build/'s copy."""
     path = compiled.layout.build("htcondor", f"{name}.sub")
-    text = next(artifact.text for artifact in compiled.artifacts if artifact.path == path)
+    text = next((artifact.text for artifact in compiled.artifacts if artifact.path == path), None)
+    if text is None:
+        raise UsageError(f"job {name!r} has no HTCondor submit file (it runs on another scheduler)")
     return parse_submit(text, str(path))
 
 

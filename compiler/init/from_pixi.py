@@ -59,6 +59,16 @@ class Moving:
                 self.lose((*path, name), f"{shown(name, 60)} = {shown(value, 100)}: not a form the spec holds")
         return out
 
+    def channels(self, table: dict[str, Any], path: Path_, pointer: str, why: str = "") -> list[Any]:
+        """The channels the spec holds as written; each other one listed with its line."""
+        kept = []
+        for channel in self.source.array(table, "channels", path):
+            if fits([channel], pointer):
+                kept.append(channel)
+            else:
+                self.lose((*path, "channels"), f"channel {shown(channel, 80)}{why}")
+        return kept
+
     def activation(self, table: dict[str, Any], path: Path_) -> dict[str, Any]:
         out: dict[str, Any] = {}
         env = self.source.table(table, "env", path)
@@ -177,13 +187,7 @@ def from_pixi(manifest: Path) -> Draft:
 
 def _workspace(moving: Moving, head: dict[str, Any], path: Path_) -> dict[str, Any]:
     source, ws = moving.source, {}
-    channels = []
-    for channel in source.array(head, "channels", path):
-        if fits([channel], WS + "channels"):
-            channels.append(channel)
-        else:
-            moving.lose((*path, "channels"), f"channel {shown(channel, 80)} (not a name, label or https URL)")
-    ws["channels"] = channels
+    ws["channels"] = moving.channels(head, path, WS + "channels", " (not a name, label or https URL)")
     for key in META_KEYS:
         if key in head and fits(head[key], WS + key.replace("-", "_")):
             ws[key.replace("-", "_")] = head[key]

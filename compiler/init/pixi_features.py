@@ -55,12 +55,7 @@ def _feature(moving: Moving, name: str, feature: dict[str, Any], renamed: dict[s
     tasks = moving.part(feature, path, env, renamed)
     if tasks:
         env["tasks"] = tasks
-    channels = []
-    for channel in source.array(feature, "channels", path):
-        if fits([channel], ENV + "channels"):
-            channels.append(channel)
-        else:
-            moving.lose((*path, "channels"), f"channel {shown(channel, 80)}")
+    channels = moving.channels(feature, path, ENV + "channels")
     if channels:
         env["channels"] = channels
     if "channel-priority" in feature:

@@ -30,19 +30,20 @@ class Numbers:
         self.draft.lost.append(f"{self.parsed.where(self.lines[key])}: {key} = {value} ({why})")
 
     def integer(self, key: str) -> int | None:
-        text = self.macros.placed(self.commands[key]).strip()
-        if re.fullmatch(r"[0-9]{1,9}", text):
-            del self.commands[key]
-            return int(text)
-        self.lost(key, "not a whole number the spec can hold; write the number")
-        return None
+        found = self._number(key, r"[0-9]{1,9}", "a whole number")
+        return None if found is None else int(found)
 
     def decimal(self, key: str) -> float | None:
+        found = self._number(key, r"[0-9]{1,6}(\.[0-9]{1,6})?", "a number")
+        return None if found is None else float(found)
+
+    def _number(self, key: str, shape: str, what: str) -> str | None:
+        """The value, its macros written out, when it has the shape; else reported with its line."""
         text = self.macros.placed(self.commands[key]).strip()
-        if re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", text):
+        if re.fullmatch(shape, text):
             del self.commands[key]
-            return float(text)
-        self.lost(key, "not a number the spec can hold; write the number")
+            return text
+        self.lost(key, f"not {what} the spec can hold; write the number")
         return None
 
     def text(self, key: str) -> str:
