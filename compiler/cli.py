@@ -8,9 +8,12 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, pipeline, writer
-from .errors import EXIT_OK, PixiHtcError, SpecError, StaleError, printable
-from .resources import project_schema
+from . import __version__
+from .artifacts.base import Compiled
+from .pipeline import writer
+from .pipeline.compile import compile_spec, load_project
+from .core.errors import EXIT_OK, PixiHtcError, SpecError, StaleError, printable
+from .core.resources import project_schema
 
 DEFAULT_SPEC = Path("specs/project.yaml")
 DEFAULT_OUT = Path("build")
@@ -101,11 +104,11 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "validate":
         # Nothing is generated, so the spec may live anywhere; it is shown relative to here.
-        project = pipeline.load_project(args.spec, Path.cwd(), inside_root=False)
+        project = load_project(args.spec, Path.cwd(), inside_root=False)
         print(f"{project.spec_path}: valid ({len(project.environments)} environments, {len(project.jobs)} jobs)")
         return EXIT_OK
 
-    compiled = pipeline.compile_spec(args.spec, args.out)
+    compiled = compile_spec(args.spec, args.out)
     if args.command in ("status", "explain", "results"):
         return _follow(args, compiled)
     if args.command == "build":
@@ -120,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"pixi-htc: {len(compiled.artifacts)} generated files are current")
         return EXIT_OK
     if args.command == "submit":
-        from . import submit  # htcondor2 loads only when submitting
+        from .schedulers import submit  # htcondor2 loads only when submitting
 
         report = writer.stale_report(compiled.root, compiled.layout, compiled.artifacts)
         if report:
@@ -129,13 +132,13 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def _follow(args: argparse.Namespace, compiled: pipeline.Compiled) -> int:
+def _follow(args: argparse.Namespace, compiled: Compiled) -> int:
     """After submit: status, explain and results read what the build and the jobs left."""
-    from .loader import load_spec
+    from .spec.loader import load_spec
 
     spec = load_spec(args.spec, compiled.project.spec_path)
     if args.command == "status":
-        from . import status
+        from .follow import status
 
         if writer.stale_report(compiled.root, compiled.layout, compiled.artifacts):
             print("note: build/ is stale (the spec changed since it was built): sweep values and keys are the "
@@ -143,10 +146,10 @@ def _follow(args: argparse.Namespace, compiled: pipeline.Compiled) -> int:
         return status.status(compiled, spec, job_name=args.job, cluster=args.cluster, watch=args.watch,
                              interval=args.interval, schedd=None if args.no_schedd else status.query_schedd)
     if args.command == "explain":
-        from . import explain
+        from .follow import explain
 
         return explain.explain(compiled, spec, args.target)
-    from . import results
+    from .follow import results
 
     return results.results(compiled, job_name=args.job, cluster=args.cluster, metric=args.metric,
                            higher=args.higher, metrics_file=args.metrics_file,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from compiler.model import Project
+    from compiler.spec.model import Project
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "specs" / "project.yaml"
@@ -36,11 +36,10 @@ jobs:
 def load_project(spec: Path, root: Path = REPO) -> "Project":
     """The model as the pipeline makes it, image tag derived (from `root`'s build/pixi.lock and code)."""
     from compiler.artifacts.base import Layout
-    from compiler.image_tag import with_content_tag
-    from compiler.loader import load_spec
-    from compiler.validate import validate
+    from compiler.pipeline.compile import compile_loaded
+    from compiler.spec.loader import load_spec
 
-    return with_content_tag(validate(load_spec(spec, "specs/project.yaml")), Layout(), root)
+    return compile_loaded(load_spec(spec, "specs/project.yaml"), root, Layout(), read_lists=False).project
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from compiler.jobfiles import job_files
-from compiler.model import PLACEHOLDER, Job
-from compiler.pipeline import compile_spec
+from compiler.schedulers.htcondor.jobfiles import job_files
+from compiler.spec.model import PLACEHOLDER, Job
+from compiler.pipeline.compile import compile_spec
 
 TRAINER = Path(__file__).resolve().parents[1] / "compiler" / "payload" / "torch_MNIST.py"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import htcondor2
 from ruamel.yaml import YAML
 
-from compiler.artifacts import render_all
+from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
 from tests.conftest import load_project, shellcheck
 from tests.test_htcondor import _write_exe

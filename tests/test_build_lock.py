@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import writer
-from compiler.errors import UsageError
-from compiler.pipeline import compile_spec
+from compiler.pipeline import writer
+from compiler.core.errors import UsageError
+from compiler.pipeline.compile import compile_spec
 from tests.conftest import REPO
 
 
@@ -28,7 +28,7 @@ def test_a_build_waits_for_the_one_holding_the_lock(project_dir: Path, monkeypat
         staged = project_dir / "build" / ".pixi.toml.abcd1234.tmp"
         staged.write_text("being written")
         result = subprocess.run([sys.executable, "-c", (
-            "import sys; from pathlib import Path; from compiler import writer; "
+            "import sys; from pathlib import Path; from compiler.pipeline import writer; "
             "writer.LOCK_WAIT = 0.5; from compiler.cli import main; sys.exit(main(['build']))")],
             cwd=project_dir, capture_output=True, text=True, check=False,
             env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -11,7 +11,7 @@ import subprocess
 import htcondor2
 import pytest
 
-from compiler.errors import SpecError
+from compiler.core.errors import SpecError
 from tests.test_htcondor import files, project
 
 HEAD = "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: '12'}\n"
@@ -232,7 +232,7 @@ def test_each_site_adds_only_its_own_attributes(tmp_path: Path, site: str, runti
 
 
 def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
-    from compiler.errors import SpecError
+    from compiler.core.errors import SpecError
 
     path = tmp_path / "project.yaml"
     path.write_text(site_job("site: ospool\n", "container", "    chtc: {job_length: long}\n"))
@@ -244,7 +244,7 @@ def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
 def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> None:
     """Issue #12: an evicted job restarts with its checkpoint files only; metrics.jsonl, appended each
     epoch, would lose every epoch before the eviction."""
-    from compiler.errors import SpecError
+    from compiler.core.errors import SpecError
 
     job = ("jobs:\n  t:\n    runtime: container\n    command: [python, src/torch_MNIST.py, --checkpoint, c.pt, --checkpoint-exit]\n"
            "    outputs: [mnist_cnn.pt, metrics.jsonl]\n    checkpoint: {files: [c.pt]}\n")
@@ -261,7 +261,7 @@ def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> N
 def test_jobs_in_images_of_their_own_need_no_environment(tmp_path: Path) -> None:
     """Issue #11: 11 of 21 real submit files run someone else's image. Such a spec needs no placeholder
     environment, and gets no workspace, Dockerfile, lock or image jobs it did not ask for."""
-    from compiler.artifacts import render_all
+    from compiler.pipeline.compile import render_all
     from compiler.artifacts.base import Layout
 
     path = tmp_path / "project.yaml"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.artifacts import render_all
+from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
-from compiler.loader import load_spec
-from compiler.validate import validate
+from compiler.spec.loader import load_spec
+from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, REPO, load_project
 from tests.test_pixi import pixi_schema_errors
 

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.artifacts import render_all
+from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
-from compiler.escape import docker_json, yaml_string
-from compiler.loader import load_spec
-from compiler.model import Project
-from compiler.validate import validate
+from compiler.core.escape import docker_json, yaml_string
+from compiler.spec.loader import load_spec
+from compiler.spec.model import Project
+from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, load_project
 
 BIN = Path(sys.executable).parent

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler import pipeline
-from compiler.errors import UsageError
-from compiler.explain import Explainer, explain_key, explain_line, parse_key_path
-from compiler.loader import load_spec
+from compiler.pipeline import compile as pipeline
+from compiler.core.errors import UsageError
+from compiler.follow.explain import Explainer, explain_key, explain_line, parse_key_path
+from compiler.spec.loader import load_spec
 from tests.conftest import run_cli
 
 

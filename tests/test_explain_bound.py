@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import explain, pipeline
-from compiler.loader import load_spec
+from compiler.follow import explain
+from compiler.pipeline import compile as pipeline
+from compiler.spec.loader import load_spec
 from tests.conftest import MINIMAL_SPEC
 
 

@@ -372,8 +372,8 @@ class _Summary:
 def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Runner]:
     if not request.config.pluginmanager.has_plugin("pixi-htc-fuzz-files-summary"):
         request.config.pluginmanager.register(_Summary(), "pixi-htc-fuzz-files-summary")
-    for module in ("compiler.cli", "compiler.init", "compiler.status", "compiler.results", "compiler.explain",
-                   "compiler.submit"):
+    for module in ("compiler.cli", "compiler.init", "compiler.follow.status", "compiler.follow.results", "compiler.follow.explain",
+                   "compiler.schedulers.submit"):
         __import__(module)  # imported once here, so that no forked child writes bytecode
     try:
         import matplotlib
@@ -381,7 +381,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         matplotlib.use("Agg")
         import matplotlib.pyplot  # noqa: F401
 
-        import compiler.plots  # noqa: F401
+        import compiler.follow.plots  # noqa: F401
     except ImportError:
         pass
     sandbox = make_sandbox(tmp_path_factory.mktemp("fuzz-files"))

@@ -13,10 +13,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from compiler.artifacts.base import Layout
-from compiler.artifacts.htcondor import render, shell_word
-from compiler.loader import load_spec
-from compiler.model import Project
-from compiler.validate import validate
+from compiler.schedulers.htcondor.render import render
+from compiler.schedulers.common import shell_word
+from compiler.spec.loader import load_spec
+from compiler.spec.model import Project
+from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, run_cli, shellcheck, load_project
 
 SPEC = YAML(typ="safe").load(DEFAULT_SPEC.read_text())

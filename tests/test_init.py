@@ -219,7 +219,7 @@ def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: P
     assert "not carried over" not in stderr
     original = htcondor2.Submit(SWEEP_SUB)
     generated = htcondor2.Submit((root / "build" / "htcondor" / "track.sub").read_text())
-    from compiler.submit import working_directory
+    from compiler.schedulers.htcondor.submit import working_directory
 
     with working_directory(root):
         assert [(row["video"], row["label"]) for row in original.itemdata()] == SWEEP_ROWS

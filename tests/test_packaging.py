@@ -49,7 +49,7 @@ def test_installed_wheel_builds_the_same_bytes_as_the_checkout(installed_wheel: 
     (tmp_path / "specs").mkdir()
     shutil.copy(DEFAULT_SPEC, tmp_path / "specs" / "project.yaml")
     env = {**os.environ, "PYTHONPATH": str(installed_wheel)}
-    where = subprocess.run([sys.executable, "-c", "import pixi_htc.resources as r; print(r.schema_path())"],
+    where = subprocess.run([sys.executable, "-c", "import pixi_htc.core.resources as r; print(r.schema_path())"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert Path(where.stdout.strip()).is_relative_to(installed_wheel), "the checkout, not the wheel, was imported"
 

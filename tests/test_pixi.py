@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 from compiler.artifacts import container
 from compiler.artifacts.base import Layout
 from compiler.artifacts.pixi import render
-from compiler.loader import load_spec
-from compiler.validate import validate
+from compiler.spec.loader import load_spec
+from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, PIXI_SCHEMA, REPO, load_project, shellcheck
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.results import (LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, found,
+from compiler.follow.results import (LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, found,
                               read_file)
-from compiler.jobfiles import Pattern
+from compiler.schedulers.htcondor.jobfiles import Pattern
 from tests.conftest import REPO, load_project, run_cli
 
 CLUSTER = 7

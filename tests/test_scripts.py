@@ -13,10 +13,10 @@ from pathlib import Path
 import htcondor2
 import pytest
 
-from compiler.artifacts import render_all
+from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
-from compiler.loader import load_spec
-from compiler.validate import validate
+from compiler.spec.loader import load_spec
+from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, load_project
 from tests.test_htcondor import _sandbox, _write_exe
 

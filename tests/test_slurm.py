@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.artifacts.htcondor import queue_table
-from compiler.scheduler_rules import HTCONDOR_ONLY
+from compiler.schedulers.htcondor.render import queue_table
+from compiler.spec.scheduler_rules import HTCONDOR_ONLY
 from tests.conftest import REPO, load_project, run_cli, shellcheck, tree_bytes
 from tests.slurm_cluster import Cluster, missing
 

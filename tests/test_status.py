@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler import pipeline
-from compiler.diagnose import Locator, explain_hold
-from compiler.joblog import LogError, read_log
-from compiler.loader import load_spec
-from compiler.status import collect, render, status
+from compiler.pipeline import compile as pipeline
+from compiler.schedulers.htcondor.diagnose import Locator, explain_hold
+from compiler.schedulers.htcondor.joblog import LogError, read_log
+from compiler.spec.loader import load_spec
+from compiler.follow.status import collect, render, status
 from tests.conftest import run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from compiler import pipeline
-from compiler.diagnose import ERR_TAIL_BYTES, err_tail
-from compiler.errors import UsageError
-from compiler.jobfiles import Pattern
-from compiler.joblog import LOG_LIMIT, LogError, read_log
-from compiler.loader import load_spec
-from compiler.status import WATCH_INTERVAL, collect, log_files, render, status
+from compiler.pipeline import compile as pipeline
+from compiler.schedulers.htcondor.diagnose import ERR_TAIL_BYTES, err_tail
+from compiler.core.errors import UsageError
+from compiler.schedulers.htcondor.jobfiles import Pattern
+from compiler.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
+from compiler.spec.loader import load_spec
+from compiler.follow.status import WATCH_INTERVAL, collect, log_files, render, status
 from tests.conftest import REPO, run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -255,7 +255,8 @@ def test_a_sparse_log_of_gigabytes_is_refused_on_its_size(built: Path) -> None:
 
 def test_a_log_that_grows_past_the_limit_while_read_says_where_it_stopped(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler import foreign, joblog
+    from compiler.core import foreign
+    from compiler.schedulers.htcondor import joblog
 
     log = tmp_path / "x.log"
     log.write_bytes((LOGS / LOG).read_bytes())
@@ -276,7 +277,7 @@ def test_a_log_that_grows_past_the_limit_while_read_says_where_it_stopped(tmp_pa
 
 
 def test_the_log_limit_is_the_documented_one() -> None:
-    from compiler import joblog
+    from compiler.schedulers.htcondor import joblog
 
     assert LOG_LIMIT == 64 * 1024 * 1024 and "64 MiB" in (joblog.__doc__ or "")
 

@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from compiler import pipeline, submit
+from compiler.pipeline import compile as pipeline
+from compiler.schedulers import submit
 from tests.test_sweep_from import ROWS, built
 
 

@@ -145,9 +145,9 @@ def test_data_tarball_is_reproducible(tmp_path: Path, data_dir: Path) -> None:
 
 def test_generated_jobs_call_the_trainer_with_flags_it_accepts() -> None:
     from compiler.artifacts.base import Layout
-    from compiler.artifacts.htcondor import plan
-    from compiler.loader import load_spec
-    from compiler.validate import validate
+    from compiler.schedulers.htcondor.render import plan
+    from compiler.spec.loader import load_spec
+    from compiler.spec.validate import validate
     from tests.conftest import DEFAULT_SPEC
 
     sys.path.insert(0, str(TRAINER.parent))

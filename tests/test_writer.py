@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import writer
-from compiler.errors import UsageError
-from compiler.pipeline import compile_spec
+from compiler.pipeline import writer
+from compiler.core.errors import UsageError
+from compiler.pipeline.compile import compile_spec
 from tests.conftest import run_cli, tree_bytes
 
 MANIFEST = writer.MANIFEST_NAME

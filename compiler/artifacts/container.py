@@ -9,8 +9,8 @@ BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile, which admits exa
 from __future__ import annotations
 
 from .base import Artifact, Layout, header
-from ..model import Project
-from ..templating import render as render_template
+from ..spec.model import Project
+from ..core.templating import render as render_template
 
 
 

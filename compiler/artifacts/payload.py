@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .base import Artifact, Layout, header
-from ..model import Project
-from ..resources import PAYLOAD_DIR
+from ..spec.model import Project
+from ..core.resources import PAYLOAD_DIR
 
 PAYLOAD_FILES = ("torch_MNIST.py", "torch_detect_GPU.py")
 

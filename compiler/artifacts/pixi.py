@@ -4,8 +4,8 @@ and build/lock.sh, which locks it with the CUDA override the spec implies."""
 from __future__ import annotations
 
 from .base import Artifact, Layout, header
-from ..model import Project
-from ..templating import render as render_template
+from ..spec.model import Project
+from ..core.templating import render as render_template
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from .base import Artifact, Layout, header
-from ..model import Project
-from ..templating import render as render_template
+from ..spec.model import Project
+from ..core.templating import render as render_template
 
 # Pinned by commit (zizmor's unpinned-uses); the comment names the release. Each SHA was checked
 # against its tag in the action's repository (REFERENCE.md, "2026 corrections"); the node20 majors

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from ..errors import UsageError
-from ..foreign import ForeignFileError, link_inside, read_bytes, shown
-from ..resources import project_schema
+from ..core.errors import UsageError
+from ..core.foreign import ForeignFileError, link_inside, read_bytes, shown
+from ..core.resources import project_schema
 from .draft import Draft
 from .from_pixi import from_pixi
 from .from_slurm import from_slurm

@@ -6,9 +6,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from ..loader import CONTROL
-from ..resources import project_schema
-from ..validate import SpecValidator
+from ..spec.loader import CONTROL
+from ..core.resources import project_schema
+from ..spec.schema_validator import SpecValidator
 
 
 @cache

@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..foreign import shown
-from ..resources import project_schema
+from ..core.foreign import shown
+from ..core.resources import project_schema
 from . import pixi_tasks, pyproject
 from .draft import Draft, slug
 from .fits import DEFS, WS, fits

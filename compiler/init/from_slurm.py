@@ -14,8 +14,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..foreign import ForeignFileError, read_text, shown
+from ..core.errors import UsageError
+from ..core.foreign import ForeignFileError, read_text, shown
 from .draft import Draft, slug
 from .places import Places
 

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..foreign import shown
-from ..jobfiles import parse_remaps
-from ..model import POLICY
+from ..core.errors import UsageError
+from ..core.foreign import shown
+from ..schedulers.htcondor.jobfiles import parse_remaps
+from ..spec.model import POLICY
 from .draft import Draft, slug
 from .places import Places, interpreter
 from .submit_file import SubmitFile, read_submit

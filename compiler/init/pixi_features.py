@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..foreign import shown
+from ..core.foreign import shown
 from .fits import DEFS, ENV, fits
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import UsageError
-from ..foreign import ForeignFileError, read_text, shown
+from ..core.errors import UsageError
+from ..core.foreign import ForeignFileError, read_text, shown
 
 MANIFEST_LIMIT = 4 * 1024 * 1024  # the largest public pixi manifests are tens of kilobytes
 MAX_DEPTH = 32  # pixi's own tables nest a handful deep; deeper is not a manifest

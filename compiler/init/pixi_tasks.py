@@ -7,7 +7,7 @@ import re
 import shlex
 from typing import Any, Protocol
 
-from ..foreign import shown
+from ..core.foreign import shown
 from .fits import fits
 from .pixi_source import Path_, Source
 

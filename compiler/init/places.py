@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..foreign import ForeignFileError, read_bytes
+from ..core.foreign import ForeignFileError, read_bytes
 
 SHEBANG_BYTES = 256
 # The interpreter for a script without a `#!` line, by suffix: what a shell would do for `.sh`

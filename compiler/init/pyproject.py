@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..foreign import shown
+from ..core.foreign import shown
 from .fits import fits
 from .pixi_source import Path_, Source
 from .pixi_tasks import Lose

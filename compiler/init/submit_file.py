@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
-from ..foreign import ForeignFileError, read_text, shown
+from ..core.errors import UsageError
+from ..core.foreign import ForeignFileError, read_text, shown
 
 MAX_SUBMIT_BYTES = 4 * 1024 * 1024  # the largest submit file init reads (real ones are a few KB)
 MAX_QUEUE_ROWS = 100_000  # an inline queue table's rows, as sweep_list allows a list's lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..foreign import shown
+from ..core.foreign import shown
 from .draft import Draft
 from .places import Places
 from .submit_file import SubmitFile

@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler import pipeline
-from compiler.errors import SpecError
+from compiler.pipeline import compile as pipeline
+from compiler.core.errors import SpecError
 from tests.conftest import DEFAULT_SPEC, REPO
 from tests.fuzzing.consumers import _same
 

@@ -14,10 +14,25 @@ import math
 import re
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .results import Run
+from ..spec.model import Job
+
+
+class Run(Protocol):
+    """What a plot reads of one process's run (results.Run provides it)."""
+
+    job: Job
+    proc: int
+    records: list[dict[str, float]]
+
+    @property
+    def values(self) -> tuple[str, ...]: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def final(self, metric: str) -> float | None: ...
 
 # No clock or version in the files: the same metrics draw the same bytes.
 METADATA = {"Software": None}

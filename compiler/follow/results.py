@@ -41,12 +41,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import EXIT_INVALID, EXIT_OK, UsageError
-from .foreign import SHOWN_CHARS, MiB, ForeignFileError, read_bytes, shown
-from .jobfiles import Pattern, job_files
-from .model import Job
-from .pipeline import Compiled
-from .writer import first_symlink
+from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError
+from ..core.foreign import SHOWN_CHARS, MiB, ForeignFileError, read_bytes, shown
+from ..schedulers.htcondor.jobfiles import Pattern, job_files
+from ..spec.model import Job
+from ..artifacts.base import Compiled
+from ..pipeline.writer import first_symlink
 
 COLUMNS = ("epochs", "accuracy", "test_loss", "train_loss", "seconds", "samples_per_second")
 LOWER_IS_BETTER = re.compile(r"loss|error|seconds|time|duration|memory", re.I)

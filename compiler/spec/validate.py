@@ -5,54 +5,24 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import Diagnostic, SpecError
+from ..core.errors import Diagnostic, SpecError
 from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from .model import Project, build_project
-from .resources import project_schema
+from ..core.resources import project_schema
 from .rules import cross_key_problems, did_you_mean
 from .job_rules import (command_problems, host_problems, landing_problems, project_size_problems,
                         slurm_time_problems)
 from .scheduler_rules import scheduler_problems
+from .schema_validator import SpecValidator
 from .sweep_list import read_lists
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "nothing"}
-
-
-@cache
-def ecma_pattern(pattern: str) -> re.Pattern[str]:
-    """A schema pattern compiled with ECMA-262's meaning of `$`: the end of the string. Python's `$`
-    also matches before a final newline, so "gpu\\n" passed `^[a-z]+$` and broke every output."""
-    out, in_class, escaped = [], False, False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "[":
-            in_class = True
-        elif char == "]":
-            in_class = False
-        elif char == "$" and not in_class:
-            char = r"\Z"
-        out.append(char)
-    return re.compile("".join(out))
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-# The 2020-12 validator with `pattern` (and so `propertyNames` patterns) anchored as the schema means it.
-SpecValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = None) -> Project:

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import foreign
-from .errors import printable
+from ...core import foreign
+from ...core.errors import printable
 from .joblog import Hold, Process, refusal
-from .loader import KeyPath, LoadedSpec, format_key_path
-from .model import Job, Project
+from ...spec.loader import KeyPath, LoadedSpec, format_key_path
+from ...spec.model import Job, Project
 
 ERR_TAIL_LINES = 10
 ERR_TAIL_BYTES = 64 * 1024  # the end of an .err read at most: its last lines are all that is shown

@@ -15,7 +15,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.tokens import DirectiveToken, TagToken
 
-from .errors import Diagnostic, SpecError
+from ..core.errors import Diagnostic, SpecError
 
 MAX_SPEC_BYTES = 1024 * 1024
 # A project spec has hundreds of nodes; aliases that expand past this are a bomb, not a spec.

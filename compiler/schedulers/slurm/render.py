@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .base import Artifact, Layout, header
-from .htcondor import from_submit_dir, shell_word
-from ..escape import shell_quote
-from ..model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime
-from ..templating import render as render_template
+from ...artifacts.base import Artifact, Layout, header
+from ..common import from_submit_dir, shell_word
+from ...core.escape import shell_quote
+from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime
+from ...core.templating import render as render_template
 
 # Slurm reads sizes in binary units with a one-letter suffix; the spec writes HTCondor's 2GB.
 SIZE_UNITS = {"KB": "K", "MB": "M", "GB": "G", "TB": "T"}

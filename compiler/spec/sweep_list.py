@@ -17,12 +17,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import Diagnostic
-from .foreign import ForeignFileError, read_bytes
+from ..core.errors import Diagnostic
+from ..core.foreign import ForeignFileError, read_bytes
 from .loader import KeyPath, LoadedSpec, format_key_path
 from .model import Job, Project, outside
-from .resources import project_schema
+from ..core.resources import project_schema
 from .rules import MAX_SWEEP_ROWS
+from .schema_validator import ecma_pattern
 
 # One separator as HTCondor splits a line: a comma with the blanks around it, or a run of blanks.
 SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]+")
@@ -33,8 +34,6 @@ MAX_LIST_BYTES = 16 * 1024 * 1024
 def sweep_value() -> re.Pattern[str]:
     """The schema's sweepValue (its string form), read as the validator reads patterns: the values a
     list may hold, as a sweep's may."""
-    from .validate import ecma_pattern  # validate.py reads the lists: imported here, not at the top
-
     return ecma_pattern(project_schema()["$defs"]["sweepValue"]["anyOf"][0]["pattern"])
 
 

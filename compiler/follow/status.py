@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import foreign
-from .diagnose import Finding, Locator, findings
-from .errors import EXIT_INVALID, EXIT_OK, UsageError, printable
-from .jobfiles import JobFiles, Pattern, job_files
-from .joblog import FINAL, Cluster, Process, ScheddQuery, overlay, query_schedd, read_cluster, refusal
-from .loader import LoadedSpec
-from .model import Job
-from .pipeline import Compiled
+from ..core import foreign
+from ..schedulers.htcondor.diagnose import Finding, Locator, findings
+from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError, printable
+from ..schedulers.htcondor.jobfiles import JobFiles, Pattern, job_files
+from ..schedulers.htcondor.joblog import FINAL, Cluster, Process, ScheddQuery, overlay, query_schedd, read_cluster, refusal
+from ..spec.loader import LoadedSpec
+from ..spec.model import Job
+from ..artifacts.base import Compiled
 
 STATE_ORDER = ("idle", "running", "suspended", "held", "completed", "removed")
 WATCH_INTERVAL = (2.0, 300.0)  # seconds: the bounds --interval is held to

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from . import __version__
+from .. import __version__
 from .sites import SITES
 from .workspace import (Environment, Task, Workspace, build_environment, build_tasks, build_workspace,
                         explicit_platforms, with_included_cuda)

@@ -17,16 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .artifacts import render_all
-from .artifacts.base import Artifact
-from .errors import EXIT_OK, SpecError, UsageError, printable
-from .image_tag import with_content_tag
-from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
-from .pipeline import Compiled
-from .rules import did_you_mean
-from .validate import SpecValidator, validate
-from .resources import project_schema
-from .writer import manifest_artifact
+from ..core.errors import EXIT_OK, SpecError, UsageError, printable
+from ..spec.loader import KeyPath, LoadedSpec, format_key_path, to_plain
+from ..artifacts.base import Compiled
+from ..pipeline.compile import compile_loaded
+from ..spec.rules import did_you_mean
+from ..spec.schema_validator import SpecValidator
+from ..core.resources import project_schema
 
 Lines = dict[str, set[int]]  # artifact path -> 1-based line numbers of the current build
 PROBE = {"pixi-htc-probe": True}
@@ -153,15 +150,11 @@ class Explainer:
             raise OverBudget
         self.renders_left -= 1
         loaded = LoadedSpec(data=document, display_path=self.spec.display_path, sha256=self.spec.sha256)  # type: ignore[arg-type]
-        layout = self.compiled.layout
         try:
-            project = validate(loaded, layout.build_dir, self.compiled.root)
-        except SpecError:
+            compiled = compile_loaded(loaded, self.compiled.root, self.compiled.layout)
+        except (SpecError, UsageError):  # not a valid spec, or one past the build's size bound
             return None
-        project = with_content_tag(project, layout, self.compiled.root)
-        artifacts: list[Artifact] = render_all(project, layout)
-        artifacts.append(manifest_artifact(artifacts, layout, project.spec_path, project.spec_sha256))
-        return {str(a.path): a.text.splitlines() for a in artifacts}
+        return {str(a.path): a.text.splitlines() for a in compiled.artifacts}
 
     def _changed(self, texts: dict[str, list[str]], rename: tuple[str, str] | None) -> Lines:
         """Baseline lines that differ; a file renamed with a key is compared with its old self."""

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from . import foreign
-from .errors import printable
+from ...core import foreign
+from ...core.errors import printable
 
 State = Literal["idle", "running", "held", "suspended", "completed", "removed"]
 FINAL: frozenset[str] = frozenset({"completed", "removed"})

@@ -10,14 +10,14 @@ when the lock or the code changed and the generated files have not followed.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .artifacts import container, payload, pixi
-from .artifacts.base import MARKER, Artifact, Layout
-from .model import Project
+from ..artifacts.base import MARKER, Artifact, Layout
+from ..spec.model import Project
 
 DIGEST_LENGTH = 12
 
@@ -61,46 +61,55 @@ class _Digest:
         return self._hash.hexdigest()[:DIGEST_LENGTH]
 
 
-def content_digest(project: Project, layout: Layout, root: Path) -> str:
+@dataclass(frozen=True)
+class NameInputs:
+    """The generated files the names are derived from, rendered before any name is known (none of them
+    names one): the pipeline renders them, this module only hashes them, once."""
+
+    image: list[Artifact]  # the Dockerfile and pixi.toml
+    workspace: list[Artifact]  # pixi.toml
+    code: list[Artifact]  # the bundled trainer as the payload family writes it; empty with a `source`
+
+
+def content_digest(project: Project, inputs: NameInputs, layout: Layout, root: Path) -> str:
     """What the image is built from: the Dockerfile, pixi.toml, the lock and the code."""
     digest = _Digest()
-    for artifact in (*container.render(project, layout), *pixi.render(project, layout)):
-        if artifact.path.name in ("Dockerfile", "pixi.toml"):
-            digest.add_generated(artifact)
+    for artifact in inputs.image:
+        digest.add_generated(artifact)
     digest.add_lock(root, layout)
-    if project.source is None:  # the bundled trainer: hashed as the payload family writes it
-        for artifact in payload.render(project, layout):
-            digest.add_generated(artifact)
+    for artifact in inputs.code:
+        digest.add_generated(artifact)
     for path in project.source or ():
         for name, file in _files(root, path):
             digest.add(name, file.read_bytes())
     return digest.hexdigest()
 
 
-def pack_digest(project: Project, layout: Layout, root: Path) -> str:
+def pack_digest(project: Project, inputs: NameInputs, layout: Layout, root: Path) -> str:
     """What the pixi-pack archive is made from: pixi.toml, the lock, the environment and platform packed."""
     digest = _Digest()
-    for artifact in pixi.render(project, layout):
-        if artifact.path.name == "pixi.toml":
-            digest.add_generated(artifact)
+    for artifact in inputs.workspace:
+        digest.add_generated(artifact)
     digest.add_lock(root, layout)
     digest.add("pack", f"{project.pack.environment}\0{project.pack.platform}".encode())
     return digest.hexdigest()
 
 
-def with_content_tag(project: Project, layout: Layout, root: Path) -> Project:
+def with_content_tag(project: Project, inputs: NameInputs, layout: Layout, root: Path) -> Project:
     """The project with its content-derived names resolved: the image tag (the spec's own, or
     `<environment>-<digest>`) and the pixi-pack archive jobs transfer (the spec's own; with staging,
-    `environment-<digest>.sh` there; else the environment.sh pack.sh writes in the build directory)."""
+    `environment-<digest>.sh` there; else the environment.sh pack.sh writes in the build directory).
+    `inputs`: the files the image and the archive are made from, rendered before any name is known
+    (none of them names one), hashed here once."""
     if not project.environments:
         return project
     container_ = project.container
     if container_.tag is None:
-        container_ = dataclasses.replace(container_, tag=f"{container_.environment}-{content_digest(project, layout, root)}",
+        container_ = dataclasses.replace(container_, tag=f"{container_.environment}-{content_digest(project, inputs, layout, root)}",
                                          tag_derived=True)
     pack = project.pack
     if pack.archive is None and project.staging is not None and project.staging.url is not None:
-        staged = f"environment-{pack_digest(project, layout, root)}.sh"
+        staged = f"environment-{pack_digest(project, inputs, layout, root)}.sh"
         pack = dataclasses.replace(pack, archive=project.staging.file(staged), staged_name=staged)
     elif pack.archive is None:
         pack = dataclasses.replace(pack, archive=pack.built)

@@ -1,5 +1,5 @@
-"""`pixi-htc submit`: queue a generated job through htcondor2 (or sbatch for a Slurm job: submit_slurm.py),
-or list what would be queued."""
+"""Submitting HTCondor jobs: the .sub pixi-htc renders now, parsed by htcondor2 and queued with exactly the
+rows the spec's check saw, or described for a dry run."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import submit_slurm
-from .artifacts.htcondor import plan, queue_variables
-from .errors import EXIT_OK, UsageError
-from .model import Job
-from .pipeline import Compiled
+from .render import plan, queue_variables
+from ...core.errors import UsageError
+from ...spec.model import Job
+from ...artifacts.base import Compiled
 
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -77,31 +76,15 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
-    names = [job.name for job in compiled.project.jobs]
-    if job_name is not None and job_name not in names:
-        raise UsageError(f"no job named {job_name!r}; jobs: {', '.join(names) or 'none'}")
-    if job_name is None and not dry_run and len(names) != 1:
-        raise UsageError(f"say which job to submit with JOB=name (make) or --job: {', '.join(names)}")
-    chosen = [job_name] if job_name else names
-    build_dir = compiled.root / compiled.layout.build_dir
-    jobs = {job.name: job for job in compiled.project.jobs}
-    on_slurm = [jobs[name] for name in chosen if jobs[name].scheduler == "slurm"]
+def dry_run(compiled: Compiled, jobs: list[Job]) -> None:
+    for job in jobs:
+        for line in describe(job, rendered_submit(compiled, job.name)):
+            print(line)
+
+
+def submit(compiled: Compiled, jobs: list[Job]) -> None:
     # The rendered text, which the caller has just compared with build/ (it refuses a stale build).
-    submits = {name: rendered_submit(compiled, name) for name in chosen if jobs[name].scheduler == "htcondor"}
-
-    if dry_run:
-        for name, description in submits.items():
-            for line in describe(jobs[name], description):
-                print(line)
-        for job in on_slurm:
-            submit_slurm.dry_run(build_dir, job)
-        return EXIT_OK
-    for job in on_slurm:
-        submit_slurm.submit(build_dir, job)
-    if not submits:
-        return EXIT_OK
-
+    submits = {job.name: rendered_submit(compiled, job.name) for job in jobs}
     import htcondor2
 
     try:
@@ -109,15 +92,15 @@ def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
     except Exception as error:
         raise UsageError(f"no HTCondor schedd reachable from here ({str(error).strip()}); "
                          "run make submit on your pool's access point, or use DRY_RUN=1") from error
-    for name in submits:  # HTCondor writes logs and a sweep's outputs there, and will not create them
-        for directory in plan(compiled.project, jobs[name], compiled.layout).directories:
+    build_dir = compiled.root / compiled.layout.build_dir
+    for job in jobs:  # HTCondor writes logs and a sweep's outputs there, and will not create them
+        for directory in plan(compiled.project, job, compiled.layout).directories:
             (build_dir / directory).mkdir(parents=True, exist_ok=True)
-    for name, description in submits.items():
+    for job in jobs:
         with working_directory(build_dir):  # the .sub's paths are relative to it
             try:
-                result = schedd.submit(description, itemdata=iter(rows(jobs[name]))) if jobs[name].swept \
-                    else schedd.submit(description, count=1)
+                result = schedd.submit(submits[job.name], itemdata=iter(rows(job))) if job.swept \
+                    else schedd.submit(submits[job.name], count=1)
             except Exception as error:
-                raise UsageError(f"submitting {name} failed: {str(error).strip()}") from error
-        print(f"{name}: submitted {result.num_procs()} job(s) to cluster {result.cluster()}")
-    return EXIT_OK
+                raise UsageError(f"submitting {job.name} failed: {str(error).strip()}") from error
+        print(f"{job.name}: submitted {result.num_procs()} job(s) to cluster {result.cluster()}")

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # compiler/ (installed: pixi_htc/)
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 PAYLOAD_DIR = PACKAGE_DIR / "payload"
 # A wheel carries the schema as compiler/schema/ (pyproject.toml); a checkout has it in schema/ beside compiler/.

@@ -2,20 +2,14 @@
 
 Each site is one small class behind the `Site` protocol, in one registry. A site says which of a
 job's spec keys it understands (a key meant for another site is a spec error, not silently
-dropped) and which submit commands and +Attributes it adds. A new site is a new class here.
+dropped), which +Attributes it owns and where its staging is. The submit lines each site adds are
+rendered by schedulers/htcondor/sites.py, keyed by the same names: a new site is a class here and a
+function there.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
-
-from .escape import classad_value
-
-if TYPE_CHECKING:  # the model asks sites where staging is; sites read jobs
-    from .model import Job
-
-# (submit command or +Attribute, value as the submit file writes it)
-Lines = list[tuple[str, str]]
+from typing import Protocol
 
 
 class Site(Protocol):
@@ -23,8 +17,6 @@ class Site(Protocol):
     keys: frozenset[str]  # the job keys only this site understands
     attributes: frozenset[str]  # the +Attributes it writes (lower case), which a job's own may not repeat
     staging_example: str | None  # where its staging directories are, for messages; None: none it knows of
-
-    def lines(self, job: Job) -> Lines: ...
 
     def staging_url(self, directory: str) -> str | None:
         """How jobs fetch a file from this staging directory, when the site says; None: the spec must."""
@@ -37,22 +29,6 @@ class Chtc:
     name = "chtc"
     keys = frozenset({"chtc"})
     attributes = frozenset({"wantgpulab", "gpujoblength", "is_resumable"})
-
-    def lines(self, job: Job) -> Lines:
-        lines: Lines = []
-        if job.resources.gpus > 0 and job.chtc.gpu_lab:
-            lines.append(("+WantGPULab", "true"))
-            if job.chtc.job_length is not None:
-                lines.append(("+GPUJobLength", classad_value(job.chtc.job_length)))
-        # Resumable jobs give up the 72 h guarantee: only for jobs that checkpoint, unless asked.
-        resumable = job.chtc.resumable if job.chtc.resumable is not None else job.checkpoint is not None
-        if resumable:
-            lines.append(("+is_resumable", "true"))
-        if job.chtc.want_ospool:
-            lines.append(("want_ospool", "true"))
-        if job.chtc.want_campus_pools:
-            lines.append(("want_campus_pools", "true"))
-        return lines
 
     staging_example = "/staging/<letter>/<netid>"
 
@@ -68,14 +44,6 @@ class OsPool:
     keys = frozenset({"ospool"})
     attributes = frozenset({"jobdurationcategory", "projectname"})
 
-    def lines(self, job: Job) -> Lines:
-        lines: Lines = []
-        if job.ospool.duration is not None:
-            lines.append(("+JobDurationCategory", classad_value(job.ospool.duration.capitalize())))
-        if job.ospool.project is not None:
-            lines.append(("+ProjectName", classad_value(job.ospool.project)))
-        return lines
-
     staging_example = "/ospool/<ap>/data/<user>"
 
     def staging_url(self, directory: str) -> str | None:
@@ -89,9 +57,6 @@ class Generic:
     name = "generic"
     keys: frozenset[str] = frozenset()
     attributes: frozenset[str] = frozenset()
-
-    def lines(self, job: Job) -> Lines:
-        return []
 
     staging_example: str | None = None
 

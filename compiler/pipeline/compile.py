@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import render_all
-from .artifacts.base import Artifact, Layout
-from .errors import UsageError
-from .image_tag import with_content_tag
-from .loader import load_spec
-from .model import Project
-from .validate import validate
+from ..artifacts import FAMILIES
+from ..artifacts.base import Artifact, Compiled, Layout
+from ..core.errors import UsageError
+from .naming import NameInputs, with_content_tag
+from ..spec.loader import LoadedSpec, load_spec
+from ..schedulers import SCHEDULERS
+from ..spec.model import Project
+from ..spec.validate import validate
 from .writer import manifest_artifact
 
 # The build directory's name is written into the workflow (`run: bash <dir>/lock.sh --check`, the
@@ -23,14 +23,6 @@ from .writer import manifest_artifact
 # A leading "-" would make `bash <dir>/lock.sh` read an option; a leading "." could name .git or .github.
 BUILD_DIR_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 SPEC_PATH = re.compile(r"[A-Za-z0-9._/-]+")
-
-
-@dataclass(frozen=True)
-class Compiled:
-    project: Project
-    root: Path
-    layout: Layout
-    artifacts: list[Artifact]  # the manifest last
 
 
 def _resolve(path: Path, what: str) -> Path:
@@ -75,10 +67,15 @@ def _require_regular_file(spec: Path, shown: str) -> None:
         raise UsageError(f"the spec {shown} is {kind}, not a regular file")
 
 
-def load_project(spec: Path, root: Path, *, inside_root: bool = True, build_dir: str = "build") -> Project:
+def _load(spec: Path, root: Path, *, inside_root: bool = True) -> LoadedSpec:
     shown = spec_display_path(spec, root, inside_root=inside_root)
     _require_regular_file(spec, shown)
-    return validate(load_spec(spec, shown), build_dir, root)
+    return load_spec(spec, shown)
+
+
+def load_project(spec: Path, root: Path, *, inside_root: bool = True, build_dir: str = "build") -> Project:
+    """The model only (validate): the spec may live outside a project."""
+    return validate(_load(spec, root, inside_root=inside_root), build_dir, root)
 
 
 def build_dir(out_dir: Path, spec: Path) -> Path:
@@ -105,6 +102,20 @@ def build_dir(out_dir: Path, spec: Path) -> Path:
     return out
 
 
+def render_all(project: Project, layout: Layout) -> list[Artifact]:
+    """Every artifact of every family and scheduler, sorted by path; two claiming one path is a bug,
+    not a spec error."""
+    renderers = {**FAMILIES, **{name: scheduler.render for name, scheduler in SCHEDULERS.items()}}
+    artifacts: dict[str, Artifact] = {}
+    for name in sorted(renderers):
+        for artifact in renderers[name](project, layout):
+            key = str(artifact.path)
+            if key in artifacts:
+                raise RuntimeError(f"{name!r} writes {key}, which another family wrote")
+            artifacts[key] = artifact
+    return [artifacts[key] for key in sorted(artifacts)]
+
+
 # A backstop behind the schema's and rules' bounds on sweeps: no build writes more than this.
 MAX_GENERATED_BYTES = 128 * 1024 * 1024
 
@@ -117,13 +128,29 @@ def _within_size(artifacts: list[Artifact]) -> None:
                          f"({largest.path}: {len(largest.data):,}); make the sweeps smaller")
 
 
-def compile_spec(spec: Path, out_dir: Path) -> Compiled:
-    """Check the paths and render everything in memory; nothing is written here."""
-    out = build_dir(out_dir, spec)
-    root = out.parent
-    layout = Layout(build_dir=out.name)
-    project = with_content_tag(load_project(spec, root, build_dir=layout.build_dir), layout, root)
+def name_inputs(project: Project, layout: Layout) -> NameInputs:
+    """The files the content-derived names hash, rendered before the names exist (none names one)."""
+    image = [a for family in ("container", "pixi") for a in FAMILIES[family](project, layout)
+             if a.path.name in ("Dockerfile", "pixi.toml")]
+    return NameInputs(image=image, workspace=[a for a in image if a.path.name == "pixi.toml"],
+                      code=FAMILIES["payload"](project, layout) if project.source is None else [])
+
+
+def compile_loaded(spec: LoadedSpec, root: Path, layout: Layout, *, read_lists: bool = True) -> Compiled:
+    """The one compile path (the CLI, explain and the tests): validate, derive the content names,
+    render every family and scheduler, add the manifest; all in memory. With read_lists, the files a
+    spec names for their contents (sweep_from lists) are read from `root` and checked."""
+    project = validate(spec, layout.build_dir, root if read_lists else None)
+    if project.environments:
+        project = with_content_tag(project, name_inputs(project, layout), layout, root)
     artifacts = render_all(project, layout)
     _within_size(artifacts)
     manifest = manifest_artifact(artifacts, layout, project.spec_path, project.spec_sha256)
     return Compiled(project=project, root=root, layout=layout, artifacts=[*artifacts, manifest])
+
+
+def compile_spec(spec: Path, out_dir: Path) -> Compiled:
+    """Check the paths and render everything in memory; nothing is written here."""
+    out = build_dir(out_dir, spec)
+    layout = Layout(build_dir=out.name)
+    return compile_loaded(_load(spec, out.parent), out.parent, layout)

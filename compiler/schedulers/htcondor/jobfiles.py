@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
-from .pipeline import Compiled
+from ...core.errors import UsageError
+from ...artifacts.base import Compiled
 from .submit import MACRO, rendered_submit  # htcondor2 parses the .sub exactly as condor_submit would
 
 NUMBERED = {"cluster": "cluster", "process": "proc"}

@@ -8,9 +8,9 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from .artifacts.slurm import options
-from .errors import UsageError
-from .model import Job
+from .render import options
+from ...core.errors import UsageError
+from ...spec.model import Job
 
 SBATCH_TIMEOUT = 120  # seconds: sbatch waits for slurmctld, which may be busy
 # sbatch's words when it finds no cluster to ask (no slurm.conf, no controller): nothing to judge by.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-
-from .workspace import Table
+from dataclasses import dataclass
+from typing import Any
 
 _TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _CONDOR_SAFE = re.compile(r"[A-Za-z0-9_.,:=/@%+-]+")
@@ -20,6 +20,13 @@ _CONDOR_MACRO = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
 # What an #SBATCH option's value may hold: sbatch splits the line at whitespace and reads quotes and
 # '#' its own way, so a value outside this set is refused, never quoted.
 _SBATCH_SAFE = re.compile(r"[A-Za-z0-9_.,:=&|()\[\]*%/@+-]+")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A TOML inline table, in the order pixi documents its keys (the spec's order)."""
+
+    items: tuple[tuple[str, Any], ...]
 
 
 def toml_string(value: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..core.escape import Table
+
 # NVIDIA's drivers, and conda-forge's CUDA builds, exist for Linux and Windows: a `__cuda` on macOS
 # would only make the environment uninstallable there.
 CUDA_SUBDIRS = ("linux-", "win-")
@@ -22,13 +24,6 @@ ENTRY_KEYS = (*SYSTEM_REQUIREMENTS, "archspec")
 def cuda_key(version: str) -> tuple[int, ...]:
     """A CUDA version as numbers, for comparing 12.10 above 12.4."""
     return tuple(int(part) for part in version.split("."))
-
-
-@dataclass(frozen=True)
-class Table:
-    """A TOML inline table, in the order pixi documents its keys (the spec's order)."""
-
-    items: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from .artifacts.base import MARKER, Artifact, Layout
-from .errors import UsageError
+from ..artifacts.base import MARKER, Artifact, Layout
+from ..core.errors import UsageError
 
 MANIFEST_NAME = ".pixi-htc-manifest.json"
 # "kept": a stale manifest entry that is not (or no longer) a generated regular file; left in place.

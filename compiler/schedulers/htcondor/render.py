@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .base import Artifact, Layout, header
-from ..escape import shell_quote
-from ..model import PLACEHOLDER, Job, Project
-from ..sites import SITES
-from ..templating import render as render_template
+from ...artifacts.base import Artifact, Layout, header
+from ...core.escape import shell_quote
+from ...spec.model import PLACEHOLDER, Job, Project
+from ..common import from_submit_dir, shell_word
+from .sites import SITE_LINES
+from ...core.templating import render as render_template
 
 # The seed lesson's clause ("no CentOS 7, for pty support"): it matters to vanilla-universe jobs,
 # which run on the host OS, not inside a container.
@@ -45,20 +46,6 @@ class SubmitPlan:
     directories: tuple[str, ...]  # what must exist in the submit directory before condor_submit
 
 
-def shell_word(argument: str, prefix: str = "") -> str:
-    """One shell word: literal text quoted, {name} placeholders expanded from the script's variables
-    (named <prefix><name>)."""
-    parts: list[str] = []
-    position = 0
-    for match in PLACEHOLDER.finditer(argument):
-        if match.start() > position:
-            parts.append(shell_quote(argument[position:match.start()]))
-        parts.append(f'"${{{prefix}{match.group(1)}}}"')
-        position = match.end()
-    if position < len(argument) or not parts:
-        parts.append(shell_quote(argument[position:]))
-    return "".join(parts)
-
 
 def requirements(project: Project, job: Job) -> str:
     """ONE requirements expression. The lesson files set `requirements` twice, and HTCondor keeps the
@@ -79,13 +66,6 @@ def transfer_path(path: str, job: Job) -> str:
     return PLACEHOLDER.sub(lambda m: f"$({macros[m.group(1)]})", path)
 
 
-
-def from_submit_dir(path: str, layout: Layout) -> str:
-    """A project-root-relative path (or a URL) as the .sub, submitted from the build directory, names it."""
-    if "://" in path:
-        return path
-    prefix = f"{layout.build_dir}/"
-    return path.removeprefix(prefix) if path.startswith(prefix) else f"../{path}"
 
 
 def image(project: Project, job: Job) -> str | None:
@@ -148,7 +128,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         transfer_outputs=outputs,
         output_remaps=remaps,
         requirements=requirements(project, job),
-        site_lines=SITES[project.site].lines(job),
+        site_lines=SITE_LINES[project.site](job),
         command=" ".join(shell_word(argument) for argument in job.command),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
         activation="pixi-pack" if job.runtime == "pixi-pack" else ("none" if job.environment is None else "image"),

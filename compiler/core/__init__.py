@@ -1,0 +1,1 @@
+"""What every stage may use: typed errors, escaping, bounded reads of foreign files, packaged resources."""

@@ -1,0 +1,22 @@
+"""`pixi-htc submit`: each chosen job goes to its scheduler (schedulers/__init__.py), which queues it or
+says what would be queued."""
+
+from __future__ import annotations
+
+from ..artifacts.base import Compiled
+from ..core.errors import EXIT_OK, UsageError
+from . import SCHEDULERS
+
+
+def submit(compiled: Compiled, *, job_name: str | None, dry_run: bool) -> int:
+    names = [job.name for job in compiled.project.jobs]
+    if job_name is not None and job_name not in names:
+        raise UsageError(f"no job named {job_name!r}; jobs: {', '.join(names) or 'none'}")
+    if job_name is None and not dry_run and len(names) != 1:
+        raise UsageError(f"say which job to submit with JOB=name (make) or --job: {', '.join(names)}")
+    chosen = [job for job in compiled.project.jobs if job_name in (None, job.name)]
+    for name in sorted(SCHEDULERS):
+        jobs = [job for job in chosen if job.scheduler == name]
+        if jobs:
+            (SCHEDULERS[name].dry_run if dry_run else SCHEDULERS[name].submit)(compiled, jobs)
+    return EXIT_OK
