@@ -42,6 +42,17 @@ def load_project(spec: Path, root: Path = REPO) -> "Project":
     return compile_loaded(load_spec(spec, "specs/project.yaml"), root, Layout(), read_lists=False).project
 
 
+def pixi_manifest_schema() -> Path:
+    """pixi's manifest schema (PIXI_MANIFEST_SCHEMA, or ../shared/reference/ beside the checkout): tests
+    that need it skip with the reason on a user's machine, and fail in CI (CI=true), where it must be."""
+    if PIXI_SCHEMA.is_file():
+        return PIXI_SCHEMA
+    reason = f"pixi manifest schema not found at {PIXI_SCHEMA} (set PIXI_MANIFEST_SCHEMA)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + "; CI must have it")
+    pytest.skip(reason)
+
+
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, check=False)

@@ -17,13 +17,11 @@ from compiler.artifacts.base import Layout
 from compiler.artifacts.pixi import render
 from compiler.spec.loader import load_spec
 from compiler.spec.validate import validate
-from tests.conftest import DEFAULT_SPEC, PIXI_SCHEMA, REPO, load_project, shellcheck
+from tests.conftest import DEFAULT_SPEC, REPO, load_project, pixi_manifest_schema, shellcheck
 
 
 def pixi_schema_errors(manifest: dict[str, Any]) -> list[str]:
-    if not PIXI_SCHEMA.is_file():
-        pytest.skip(f"pixi manifest schema not found at {PIXI_SCHEMA} (set PIXI_MANIFEST_SCHEMA)")
-    schema = json.loads(PIXI_SCHEMA.read_text())
+    schema = json.loads(pixi_manifest_schema().read_text())
     return [f"{list(e.absolute_path)}: {e.message}" for e in Draft7Validator(schema).iter_errors(manifest)]
 
 
