@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
 VIRTUAL = ("cuda", "glibc", "linux", "macos", "windows", "archspec")
 SELECTORS = {"linux": "linux-", "osx": "osx-", "win": "win-"}
 # What init may list besides renames: conversions that keep pixi's meaning, and metadata.
-HARMLESS = (re.compile(r"a multi-line command, written on one line"), re.compile(r": name .* is written "),
+HARMLESS = (re.compile(r"a multi-line (command|description), written on one line"), re.compile(r": name .* is written "),
             re.compile(r"linux-64 added"), re.compile(r" is named \S+ in the spec"),
-            re.compile(r"an unnamed entry for \S+ is named"))
+            re.compile(r"an unnamed entry for \S+ is named"),
+            re.compile(r"\(the spec's (description|version) is simpler\)"))  # metadata
 
 
 def _norm(path: str, base: str) -> str:
@@ -74,11 +76,12 @@ def _task(body: Any, base: str, renames: dict[str, str]) -> Any:
     return {"cmd": None if cmd is None else _root_variable(_one_line(cmd), base),
             # pixi runs a task in its manifest's directory unless it says otherwise.
             "cwd": None if cmd is None else _norm(body.get("cwd", "."), base),
-            "depends-on": [renames.get(d, d) for d in depends],
+            "depends-on": [renames.get(d, d) for d in (d["task"] if isinstance(d, dict) else d for d in depends)],
             "env": {k: _root_variable(v, base) for k, v in body.get("env", {}).items()},
             "inputs": [_norm(g, base) for g in body.get("inputs", [])],
             "outputs": [_norm(g, base) for g in body.get("outputs", [])],
-            "args": body.get("args", []), "description": body.get("description")}
+            "args": body.get("args", []),
+            "description": " ".join(body["description"].split()) if "description" in body else None}
 
 
 def _matches(selector: str, subdir: str) -> bool:
@@ -206,36 +209,102 @@ def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | Non
     return out
 
 
-def _moved_in(tmp_path: Path, case: str) -> tuple[Path, str, list[str]]:
+@dataclass
+class Outcome:
+    """One manifest moved in: whether init's spec built, what the comparison found, what init listed."""
+
+    name: str  # the source file's name
+    text: str
+    built: bool
+    error: str = ""
+    lost: list[str] = field(default_factory=list)  # init's "not carried over" lines
+    unexplained: list[str] = field(default_factory=list)  # those that are not renames, conversions or metadata
+    expected: dict[str, Any] = field(default_factory=dict)
+    got: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def environments_kept(self) -> bool:
+        return self.built and set(self.got) == set(self.expected)
+
+    @property
+    def lossless(self) -> bool:
+        return self.built and not self.unexplained and self.got == self.expected
+
+
+def move_in(root: Path, case: str) -> Outcome:
+    """init --from, then build, as a new user runs them; then both manifests as pixi resolves them."""
     (source,) = list((FIXTURES / case).iterdir())
-    (tmp_path / source.name).write_bytes(source.read_bytes())
-    init = run_cli("init", "--from", source.name, cwd=tmp_path)
+    (root / source.name).write_bytes(source.read_bytes())
+    init = run_cli("init", "--from", source.name, cwd=root)
     assert init.returncode == 0, init.stderr
-    built = run_cli("build", cwd=tmp_path)
-    assert built.returncode == 0, f"init wrote a spec that does not build:\n{built.stderr}"
     lost = [line.removeprefix("not carried over: ") for line in init.stderr.splitlines()
             if line.startswith("not carried over: ")]
-    return tmp_path, source.name, lost
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_a_moved_in_workspace_builds_and_resolves_as_the_original(tmp_path: Path, case: str) -> None:
-    root, name, lost = _moved_in(tmp_path, case)
-    text = (root / name).read_text()
-    document = tomllib.loads(text)
-    original = document["tool"]["pixi"] if name == "pyproject.toml" else document
+    outcome = Outcome(name=source.name, text=source.read_text(), built=False, lost=lost)
+    built = run_cli("build", cwd=root)
+    if built.returncode != 0:
+        outcome.error = built.stderr
+        return outcome
+    outcome.built = True
+    document = tomllib.loads(outcome.text)
+    original = document["tool"]["pixi"] if source.name == "pyproject.toml" else document
     generated = tomllib.loads((root / "build" / "pixi.toml").read_text())
     assert pixi_schema_errors(generated) == []
     # The default environment is an environment: the image and the lock job come with it.
     assert (root / "build" / "Dockerfile").is_file() and (root / "build" / "lock.sh").is_file()
-    renames = dict(re.findall(r": (\S+) is named (\S+) in the spec", "\n".join(lost)))
-    renames.update(re.findall(r"environment (\S+) \(without its namesake feature\) is named (\S+)", "\n".join(lost)))
-    task_renames = dict(re.findall(r": task (\S+) is named (\S+) in the spec", "\n".join(lost)))
-    added = ("linux-64",) if any("linux-64 added" in line for line in lost) else ()
-    unexplained = [line for line in lost if not any(p.search(line) for p in HARMLESS)]
-    assert unexplained == [], "init left something out"
-    expected = resolved(original, "", document if name == "pyproject.toml" else None, renames, added, task_renames)
-    got = resolved(generated, "build")
-    got.pop("pack")
-    assert got == expected
-    assert set(got) - {"channel-priority", "conda-pypi-map"}, "no environment came across"
+    listed = "\n".join(lost)
+    renames = dict(re.findall(r": (\S+) is named (\S+) in the spec", listed))
+    renames.update(re.findall(r"environment (\S+) \(without its namesake feature\) is named (\S+)", listed))
+    task_renames = dict(re.findall(r": task (\S+) is named (\S+) in the spec", listed))
+    added = ("linux-64",) if "linux-64 added" in listed else ()
+    outcome.unexplained = [line for line in lost if not any(p.search(line) for p in HARMLESS)]
+    outcome.expected = resolved(original, "", document if source.name == "pyproject.toml" else None, renames,
+                                added, task_renames)
+    outcome.got = resolved(generated, "build")
+    outcome.got.pop("pack")
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    return {case: move_in(tmp_path_factory.mktemp(case), case) for case in CASES}
+
+
+LISTED = re.compile(r"(pixi|pyproject)\.toml:(\d+): (\S+): ")
+
+
+def _points_at_its_line(outcome: Outcome, item: str) -> bool:
+    """An item init listed names the source line that says it: the line holds a key of its path."""
+    match = LISTED.match(item)
+    if not match or match.group(1) + ".toml" != outcome.name:
+        return False
+    line = outcome.text.splitlines()[int(match.group(2)) - 1]
+    keys = [part for part in match.group(3).split(".") if not part.isdigit()]
+    return any(key in line for key in keys[-2:])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_moved_in_workspace_builds_and_resolves_as_the_original(outcomes: dict[str, Outcome], case: str) -> None:
+    """Each manifest: everything init listed points at its source line; where the comparison finds a
+    difference in an environment, init listed something."""
+    outcome = outcomes[case]
+    assert [item for item in outcome.lost if not _points_at_its_line(outcome, item)] == []
+    if not outcome.built:
+        pytest.fail(f"init wrote a spec that does not build:\n{outcome.error}")
+    assert set(outcome.got) - {"channel-priority", "conda-pypi-map"}, "no environment came across"
+    assert outcome.environments_kept, sorted(set(outcome.got) ^ set(outcome.expected))
+    differing = sorted(key for key in outcome.expected if outcome.got.get(key) != outcome.expected[key])
+    if differing:
+        assert outcome.unexplained, f"{differing} differ and init listed nothing"
+
+
+def test_the_corpus_meets_the_bar(outcomes: dict[str, Outcome]) -> None:
+    """Issue #21's bar, on this corpus: at most one manifest fails to build as init wrote it or loses an
+    environment, at most four lose anything beyond names and metadata (their losses listed, above)."""
+    assert len(CASES) >= 26
+    broken = [case for case, outcome in outcomes.items() if not outcome.environments_kept]
+    lossy = [case for case, outcome in outcomes.items() if not outcome.lossless]
+    assert len(broken) <= len(CASES) - 25, broken
+    assert len(lossy) <= len(CASES) - 22, lossy
+    # The lossy ones are those whose source says what the spec cannot (checked so that a new loss
+    # elsewhere shows here by name).
+    assert set(lossy) <= {"pyproject-markers", "task-environments"}, lossy

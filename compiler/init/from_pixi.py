@@ -151,10 +151,12 @@ def from_pixi(manifest: Path) -> Draft:
     head_key = "workspace" if "workspace" in data else "project"
     head = source.table(data, head_key, ())
     project = source.table(source.document, "project", (), whole=True) if source.prefix else {}
+    # pixi takes the workspace's name, else (in a pyproject) [project].name, else the directory's.
+    name_at, whole = ((head_key, "name"), False) if "name" in head or "name" not in project else (("project", "name"), True)
     name = head.get("name", project.get("name", manifest.resolve().parent.name))
-    spec["name"] = slug(source.text(name, (head_key, "name")))
+    spec["name"] = slug(source.text(name, name_at, whole=whole))
     if spec["name"] != name:
-        moving.lose((head_key, "name"), f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')")
+        moving.lose(name_at, f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')", whole)
     for key in ("version", "description"):
         value = head.get(key, project.get(key))
         if value is None:
