@@ -308,3 +308,35 @@ def test_the_corpus_meets_the_bar(outcomes: dict[str, Outcome]) -> None:
     # The lossy ones are those whose source says what the spec cannot (checked so that a new loss
     # elsewhere shows here by name).
     assert set(lossy) <= {"pyproject-markers", "task-environments"}, lossy
+
+
+def test_validate_says_what_build_will_write(tmp_path: Path) -> None:
+    """A workspace of the default environment only: validate names the environment, the image built from
+    it and the files, and build then writes exactly the files validate listed."""
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "default-only" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    validated = run_cli("validate", cwd=tmp_path)
+    assert validated.returncode == 0, validated.stderr
+    lines = validated.stdout.splitlines()
+    assert lines[:3] == ["specs/project.yaml: valid", "environments: default (image)", "jobs: none"]
+    families = dict(line.strip().split(": ", 1) for line in lines[4:])
+    assert families["pixi"].split(", ")[:2] == ["build/pixi.toml", "build/lock.sh"]
+    assert families["container"].split(", ")[0] == "build/Dockerfile"
+    listed = {path for paths in families.values() for path in paths.split(", ")}
+    built = run_cli("build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
+               and p.relative_to(tmp_path).parts[0] in ("build", ".github")}
+    assert written - {"build/.pixi-htc-manifest.json"} == listed
+
+
+def test_validate_lists_every_file_of_the_default_spec() -> None:
+    """plan.generated renders as build does: the same paths as compile_spec, the build's own list aside."""
+    from compiler import pipeline
+    from compiler.artifacts.base import Layout
+    from compiler.plan import generated
+
+    compiled = pipeline.compile_spec(REPO / "specs" / "project.yaml", REPO / "build")
+    project = pipeline.load_project(REPO / "specs" / "project.yaml", REPO)
+    listed = {path for _, paths in generated(project, Layout()) for path in paths}
+    assert listed == {str(a.path) for a in compiled.artifacts[:-1]}
