@@ -14,6 +14,8 @@ linux-64), which the comparison applies to the original first.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,3 +342,39 @@ def test_validate_lists_every_file_of_the_default_spec() -> None:
     project = pipeline.load_project(REPO / "specs" / "project.yaml", REPO)
     listed = {path for _, paths in generated(project, Layout()) for path in paths}
     assert listed == {str(a.path) for a in compiled.artifacts[:-1]}
+
+
+def test_moved_in_tasks_run_where_they_ran(tmp_path: Path) -> None:
+    """pixi runs a task in `workspace.root().join(cwd)`, the root being the manifest's directory
+    (prefix-dev/pixi v0.77.0, crates/pixi_task/src/executable_task.rs `working_directory`, and
+    crates/pixi_core/src/workspace/mod.rs `from_manifests`: root = the manifest path's parent), and
+    sets $PIXI_PROJECT_ROOT to that root (crates/pixi_core/src/activation.rs). build/pixi.toml is one
+    level down, so the generated tasks say cwd = ".." (or "../docs") and $PIXI_PROJECT_ROOT/.. .
+    Run here as pixi would run them, a `../` path in a command reaches the file it reached upstream."""
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "docs-subdir" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "gen_api.py").write_text(
+        "import pathlib, sys\npathlib.Path(sys.argv[2]).mkdir()\npathlib.Path(sys.argv[2], 'index.rst').write_text('api')\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    tasks = tomllib.loads((tmp_path / "build" / "pixi.toml").read_text())["tasks"]
+    manifest_dir = tmp_path / "build"  # pixi's workspace root for build/pixi.toml
+
+    def run(task: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        cwd = manifest_dir.joinpath(task["cwd"])  # Path::join, as pixi joins it
+        return subprocess.run(["bash", "-c", task["cmd"]], cwd=cwd, capture_output=True, text=True, check=False,
+                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PIXI_PROJECT_ROOT": str(manifest_dir)})
+
+    assert tasks["api"]["cwd"] == "../docs"
+    result = run(tasks["api"])
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "docs" / "api" / "index.rst").read_text() == "api"  # where upstream's pixi wrote it
+    # $PIXI_PROJECT_ROOT in a command means the root it meant upstream.
+    echo = {"cmd": tasks["check-links"]["cmd"].replace("sphinx-build -b linkcheck docs", "echo"),
+            "cwd": tasks["check-links"]["cwd"]}
+    assert Path(run(echo).stdout.strip()).resolve() == (tmp_path / "public" / "linkcheck").resolve()
+    assert Path(run({"cmd": "pwd", "cwd": tasks["tidy"]["cwd"]}).stdout.strip()).resolve() == tmp_path.resolve()
