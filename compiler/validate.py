@@ -15,6 +15,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from .errors import Diagnostic, SpecError
 from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from .model import Project, build_project
+from .origins import with_origins
 from .resources import project_schema
 from .rules import cross_key_problems, did_you_mean
 from .job_rules import (command_problems, host_problems, landing_problems, project_size_problems,
@@ -24,6 +25,7 @@ from .sweep_list import read_lists
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "nothing"}
+HINT_CHARS = 160  # a hint: the first sentence of the schema description, at most this long
 
 
 @cache
@@ -87,7 +89,7 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
                                         *command_problems(project))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
-        raise SpecError(spec.display_path, diagnostics)
+        raise SpecError(spec.display_path, with_origins(diagnostics, list(spec.lines)))
     return project
 
 
@@ -201,10 +203,10 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
         names = " or ".join(NAMED_TYPES.get(w, w) for w in wanted)
         yield _at(spec, path, f"expected {names}, got {_kind(instance)}")
     elif "propertyNames" in error.relative_schema_path:
-        hint = schema.get("description") or f"must match {error.validator_value}"
+        hint = _hint(schema) or f"must match {error.validator_value}"
         yield _at(spec, (*path, instance), f"invalid name {instance!r}: {hint}", True)
     elif error.validator == "pattern":
-        hint = schema.get("description", "")
+        hint = _hint(schema)
         yield _at(spec, path, f"{instance!r} is not valid" + (f": {hint}" if hint else f" (must match {error.validator_value})"))
     elif error.validator in ("anyOf", "oneOf") and error.context:
         # Prefer the alternative of the instance's own type: "a b" should fail the string pattern,
@@ -217,6 +219,13 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
             yield Diagnostic(diagnostic.line, diagnostic.column, diagnostic.key_path, diagnostic.message + extra)
     else:
         yield _at(spec, path, error.message)
+
+
+def _hint(schema: dict[str, Any]) -> str:
+    """A schema description as a hint: its first sentence, bounded (never the whole description)."""
+    text = " ".join(str(schema.get("description", "")).split())
+    first = re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0]
+    return first if len(first) <= HINT_CHARS else first[:HINT_CHARS - 3].rstrip() + "..."
 
 
 def _kind(value: Any) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from compiler.resources import project_schema
 from tests.conftest import REPO, run_cli
 from tests.test_pixi import pixi_schema_errors
 
@@ -378,3 +379,40 @@ def test_moved_in_tasks_run_where_they_ran(tmp_path: Path) -> None:
             "cwd": tasks["check-links"]["cwd"]}
     assert Path(run(echo).stdout.strip()).resolve() == (tmp_path / "public" / "linkcheck").resolve()
     assert Path(run({"cmd": "pwd", "cwd": tasks["tidy"]["cwd"]}).stdout.strip()).resolve() == tmp_path.resolve()
+
+
+def test_an_error_on_a_moved_in_spec_names_the_spec_line_and_the_source_line(tmp_path: Path) -> None:
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "lab-template" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    spec = tmp_path / "specs" / "project.yaml"
+    text = spec.read_text()
+    source_lines = (tmp_path / "pixi.toml").read_text().splitlines()
+    # The user edits two values init moved in: a dependency of feature test, and its task.
+    assert "pytest: '>=8'  # from pixi.toml:" in text and "test: pytest tests  # from pixi.toml:" in text
+    spec.write_text(text.replace("pytest: '>=8'", "pytest: {bad: 1}").replace("test: pytest tests  #", "test: 7  #"))
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 2
+    shape = re.compile(r"specs/project\.yaml:(\d+):\d+: error: (\S+): .* \(moved in from pixi\.toml:(\d+)\)")
+    for error, key, needle in zip(errors, ("environments.test.dependencies.pytest", "environments.test.tasks.test"),
+                                  ('pytest = ">=8"', 'test = "pytest tests"')):
+        match = shape.fullmatch(error)
+        assert match, error
+        spec_line, path, source_line = match.groups()
+        assert path.startswith(key)
+        assert key.rsplit(".", 1)[1] in spec.read_text().splitlines()[int(spec_line) - 1]
+        assert source_lines[int(source_line) - 1] == needle
+
+
+def test_no_error_prints_a_whole_schema_description(tmp_path: Path) -> None:
+    """A pattern's hint is the first sentence of its description, bounded, never all of it."""
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "default-only" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    spec = tmp_path / "specs" / "project.yaml"
+    spec.write_text(spec.read_text().replace("container:\n", "container:\n  tag: 'not a tag!'\n"))
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    (error,) = [line for line in result.stderr.splitlines() if ": error: " in line]
+    description = project_schema()["properties"]["container"]["properties"]["tag"]["description"]
+    assert description.split(". ")[0] in error and description not in error and len(error) < 400

@@ -41,6 +41,7 @@ class Moving:
         self.source = source
         self.draft = Draft({"schema_version": 1})
         self.groups: dict[str, dict[str, Any]] = {}  # a pyproject's optional and dependency groups
+        self.env_back: dict[str, str] = {}  # the spec's environment names to the manifest's
 
     def lose(self, path: Path_, message: str, whole: bool = False) -> None:
         self.draft.lost.append(f"{self.source.at(path, whole=whole)}: {message}")
@@ -184,7 +185,47 @@ def from_pixi(manifest: Path) -> Draft:
         spec["tasks"] = tasks
     for key in sorted(set(data) - TOP_KEYS - IGNORED_TOP - {head_key}):
         moving.lose((key,), "a table the spec has no place for")
+    _origins(moving, head_key, {spec: name for name, spec in renamed.items()})
     return moving.draft
+
+
+def _origins(moving: Moving, head_key: str, task_back: dict[str, str]) -> None:
+    """Each key of the spec that init moved in, with the manifest line it came from (see origins.py)."""
+    source, spec, origins = moving.source, moving.draft.spec, moving.draft.origins
+    nested = ("dependencies", "pypi_dependencies", "target", "tasks")
+
+    def mark(at: tuple[str, ...], *candidates: tuple[str, ...]) -> None:
+        """The first candidate the manifest has: its own line, else its first line below it (a
+        [feature.x.dependencies] header says where feature x is)."""
+        fulls = [full for candidate in candidates
+                 for full in (((*source.prefix, *candidate), candidate) if source.prefix else (candidate,))]
+        for full in fulls:
+            if full in source.located:
+                origins[at] = f"{source.file}:{source.located[full]}"
+                return
+        for full in fulls:
+            below = [line for path, line in source.located.items() if path[:len(full)] == full]
+            if below:
+                origins[at] = f"{source.file}:{min(below)}"
+                return
+
+    def mark_body(at: tuple[str, ...], body: dict[str, Any], base: tuple[str, ...], *others: tuple[str, ...]) -> None:
+        for key, value in body.items():
+            pixi_key = key.replace("_", "-")
+            mark((*at, key), (*base, pixi_key), *((*other, pixi_key) for other in others))
+            if key in nested and isinstance(value, dict):
+                for sub in value:
+                    pixi_sub = task_back.get(sub, sub) if key == "tasks" else sub
+                    mark((*at, key, sub), (*base, pixi_key, pixi_sub), (*base, pixi_key))
+
+    mark_body(("workspace",), spec.get("workspace", {}), (), (head_key,), ("system-requirements",))
+    for env, body in spec.get("environments", {}).items():
+        name = moving.env_back.get(env, env)
+        mark(("environments", env), ("environments", name), ("feature", name), ("project", "optional-dependencies", name),
+             ("dependency-groups", name))
+        mark_body(("environments", env), body, ("feature", name), ("environments", name))
+    for task in spec.get("tasks", {}):
+        mark(("tasks", task), ("tasks", task_back.get(task, task)))
 
 
 def _workspace(moving: Moving, head: dict[str, Any], path: Path_) -> dict[str, Any]:
