@@ -104,8 +104,13 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "validate":
         # Nothing is generated, so the spec may live anywhere; it is shown relative to here.
+        from .artifacts.base import Layout
+        from .pipeline.plan import summary
+
         project = load_project(args.spec, Path.cwd(), inside_root=False)
-        print(f"{project.spec_path}: valid ({len(project.environments)} environments, {len(project.jobs)} jobs)")
+        print(f"{project.spec_path}: valid")
+        for line in summary(project, Layout()):
+            print(printable(line))
         return EXIT_OK
 
     compiled = compile_spec(args.spec, args.out)

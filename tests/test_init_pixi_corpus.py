@@ -14,12 +14,16 @@ linux-64), which the comparison applies to the original first.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from compiler.core.resources import project_schema
 from tests.conftest import REPO, run_cli
 from tests.test_pixi import pixi_schema_errors
 
@@ -28,9 +32,10 @@ CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
 VIRTUAL = ("cuda", "glibc", "linux", "macos", "windows", "archspec")
 SELECTORS = {"linux": "linux-", "osx": "osx-", "win": "win-"}
 # What init may list besides renames: conversions that keep pixi's meaning, and metadata.
-HARMLESS = (re.compile(r"a multi-line command, written on one line"), re.compile(r": name .* is written "),
+HARMLESS = (re.compile(r"a multi-line (command|description), written on one line"), re.compile(r": name .* is written "),
             re.compile(r"linux-64 added"), re.compile(r" is named \S+ in the spec"),
-            re.compile(r"an unnamed entry for \S+ is named"))
+            re.compile(r"an unnamed entry for \S+ is named"),
+            re.compile(r"\(the spec's (description|version) is simpler\)"))  # metadata
 
 
 def _norm(path: str, base: str) -> str:
@@ -74,11 +79,12 @@ def _task(body: Any, base: str, renames: dict[str, str]) -> Any:
     return {"cmd": None if cmd is None else _root_variable(_one_line(cmd), base),
             # pixi runs a task in its manifest's directory unless it says otherwise.
             "cwd": None if cmd is None else _norm(body.get("cwd", "."), base),
-            "depends-on": [renames.get(d, d) for d in depends],
+            "depends-on": [renames.get(d, d) for d in (d["task"] if isinstance(d, dict) else d for d in depends)],
             "env": {k: _root_variable(v, base) for k, v in body.get("env", {}).items()},
             "inputs": [_norm(g, base) for g in body.get("inputs", [])],
             "outputs": [_norm(g, base) for g in body.get("outputs", [])],
-            "args": body.get("args", []), "description": body.get("description")}
+            "args": body.get("args", []),
+            "description": " ".join(body["description"].split()) if "description" in body else None}
 
 
 def _matches(selector: str, subdir: str) -> bool:
@@ -206,36 +212,207 @@ def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | Non
     return out
 
 
-def _moved_in(tmp_path: Path, case: str) -> tuple[Path, str, list[str]]:
+@dataclass
+class Outcome:
+    """One manifest moved in: whether init's spec built, what the comparison found, what init listed."""
+
+    name: str  # the source file's name
+    text: str
+    built: bool
+    error: str = ""
+    lost: list[str] = field(default_factory=list)  # init's "not carried over" lines
+    unexplained: list[str] = field(default_factory=list)  # those that are not renames, conversions or metadata
+    expected: dict[str, Any] = field(default_factory=dict)
+    got: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def environments_kept(self) -> bool:
+        return self.built and set(self.got) == set(self.expected)
+
+    @property
+    def lossless(self) -> bool:
+        return self.built and not self.unexplained and self.got == self.expected
+
+
+def move_in(root: Path, case: str) -> Outcome:
+    """init --from, then build, as a new user runs them; then both manifests as pixi resolves them."""
     (source,) = list((FIXTURES / case).iterdir())
-    (tmp_path / source.name).write_bytes(source.read_bytes())
-    init = run_cli("init", "--from", source.name, cwd=tmp_path)
+    (root / source.name).write_bytes(source.read_bytes())
+    init = run_cli("init", "--from", source.name, cwd=root)
     assert init.returncode == 0, init.stderr
-    built = run_cli("build", cwd=tmp_path)
-    assert built.returncode == 0, f"init wrote a spec that does not build:\n{built.stderr}"
     lost = [line.removeprefix("not carried over: ") for line in init.stderr.splitlines()
             if line.startswith("not carried over: ")]
-    return tmp_path, source.name, lost
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_a_moved_in_workspace_builds_and_resolves_as_the_original(tmp_path: Path, case: str) -> None:
-    root, name, lost = _moved_in(tmp_path, case)
-    text = (root / name).read_text()
-    document = tomllib.loads(text)
-    original = document["tool"]["pixi"] if name == "pyproject.toml" else document
+    outcome = Outcome(name=source.name, text=source.read_text(), built=False, lost=lost)
+    built = run_cli("build", cwd=root)
+    if built.returncode != 0:
+        outcome.error = built.stderr
+        return outcome
+    outcome.built = True
+    document = tomllib.loads(outcome.text)
+    original = document["tool"]["pixi"] if source.name == "pyproject.toml" else document
     generated = tomllib.loads((root / "build" / "pixi.toml").read_text())
     assert pixi_schema_errors(generated) == []
     # The default environment is an environment: the image and the lock job come with it.
     assert (root / "build" / "Dockerfile").is_file() and (root / "build" / "lock.sh").is_file()
-    renames = dict(re.findall(r": (\S+) is named (\S+) in the spec", "\n".join(lost)))
-    renames.update(re.findall(r"environment (\S+) \(without its namesake feature\) is named (\S+)", "\n".join(lost)))
-    task_renames = dict(re.findall(r": task (\S+) is named (\S+) in the spec", "\n".join(lost)))
-    added = ("linux-64",) if any("linux-64 added" in line for line in lost) else ()
-    unexplained = [line for line in lost if not any(p.search(line) for p in HARMLESS)]
-    assert unexplained == [], "init left something out"
-    expected = resolved(original, "", document if name == "pyproject.toml" else None, renames, added, task_renames)
-    got = resolved(generated, "build")
-    got.pop("pack")
-    assert got == expected
-    assert set(got) - {"channel-priority", "conda-pypi-map"}, "no environment came across"
+    listed = "\n".join(lost)
+    renames = dict(re.findall(r": (\S+) is named (\S+) in the spec", listed))
+    renames.update(re.findall(r"environment (\S+) \(without its namesake feature\) is named (\S+)", listed))
+    task_renames = dict(re.findall(r": task (\S+) is named (\S+) in the spec", listed))
+    added = ("linux-64",) if "linux-64 added" in listed else ()
+    outcome.unexplained = [line for line in lost if not any(p.search(line) for p in HARMLESS)]
+    outcome.expected = resolved(original, "", document if source.name == "pyproject.toml" else None, renames,
+                                added, task_renames)
+    outcome.got = resolved(generated, "build")
+    outcome.got.pop("pack")
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    return {case: move_in(tmp_path_factory.mktemp(case), case) for case in CASES}
+
+
+LISTED = re.compile(r"(pixi|pyproject)\.toml:(\d+): (\S+): ")
+
+
+def _points_at_its_line(outcome: Outcome, item: str) -> bool:
+    """An item init listed names the source line that says it: the line holds a key of its path."""
+    match = LISTED.match(item)
+    if not match or match.group(1) + ".toml" != outcome.name:
+        return False
+    line = outcome.text.splitlines()[int(match.group(2)) - 1]
+    keys = [part for part in match.group(3).split(".") if not part.isdigit()]
+    return any(key in line for key in keys[-2:])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_moved_in_workspace_builds_and_resolves_as_the_original(outcomes: dict[str, Outcome], case: str) -> None:
+    """Each manifest: everything init listed points at its source line; where the comparison finds a
+    difference in an environment, init listed something."""
+    outcome = outcomes[case]
+    assert [item for item in outcome.lost if not _points_at_its_line(outcome, item)] == []
+    if not outcome.built:
+        pytest.fail(f"init wrote a spec that does not build:\n{outcome.error}")
+    assert set(outcome.got) - {"channel-priority", "conda-pypi-map"}, "no environment came across"
+    assert outcome.environments_kept, sorted(set(outcome.got) ^ set(outcome.expected))
+    differing = sorted(key for key in outcome.expected if outcome.got.get(key) != outcome.expected[key])
+    if differing:
+        assert outcome.unexplained, f"{differing} differ and init listed nothing"
+
+
+def test_the_corpus_meets_the_bar(outcomes: dict[str, Outcome]) -> None:
+    """Issue #21's bar, on this corpus: at most one manifest fails to build as init wrote it or loses an
+    environment, at most four lose anything beyond names and metadata (their losses listed, above)."""
+    assert len(CASES) >= 26
+    broken = [case for case, outcome in outcomes.items() if not outcome.environments_kept]
+    lossy = [case for case, outcome in outcomes.items() if not outcome.lossless]
+    assert len(broken) <= len(CASES) - 25, broken
+    assert len(lossy) <= len(CASES) - 22, lossy
+    # The lossy ones are those whose source says what the spec cannot (checked so that a new loss
+    # elsewhere shows here by name).
+    assert set(lossy) <= {"pyproject-markers", "task-environments"}, lossy
+
+
+def test_validate_says_what_build_will_write(tmp_path: Path) -> None:
+    """A workspace of the default environment only: validate names the environment, the image built from
+    it and the files, and build then writes exactly the files validate listed."""
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "default-only" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    validated = run_cli("validate", cwd=tmp_path)
+    assert validated.returncode == 0, validated.stderr
+    lines = validated.stdout.splitlines()
+    assert lines[:3] == ["specs/project.yaml: valid", "environments: default (image)", "jobs: none"]
+    families = dict(line.strip().split(": ", 1) for line in lines[4:])
+    assert families["pixi"].split(", ")[:2] == ["build/pixi.toml", "build/lock.sh"]
+    assert families["container"].split(", ")[0] == "build/Dockerfile"
+    listed = {path for paths in families.values() for path in paths.split(", ")}
+    built = run_cli("build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
+               and p.relative_to(tmp_path).parts[0] in ("build", ".github")}
+    assert written - {"build/.pixi-htc-manifest.json"} == listed
+
+
+def test_validate_lists_every_file_of_the_default_spec() -> None:
+    """plan.generated renders as build does: the same paths as compile_spec, the build's own list aside."""
+    from compiler.pipeline import compile as pipeline
+    from compiler.artifacts.base import Layout
+    from compiler.pipeline.plan import generated
+
+    compiled = pipeline.compile_spec(REPO / "specs" / "project.yaml", REPO / "build")
+    project = pipeline.load_project(REPO / "specs" / "project.yaml", REPO)
+    listed = {path for _, paths in generated(project, Layout()) for path in paths}
+    assert listed == {str(a.path) for a in compiled.artifacts[:-1]}
+
+
+def test_moved_in_tasks_run_where_they_ran(tmp_path: Path) -> None:
+    """pixi runs a task in `workspace.root().join(cwd)`, the root being the manifest's directory
+    (prefix-dev/pixi v0.77.0, crates/pixi_task/src/executable_task.rs `working_directory`, and
+    crates/pixi_core/src/workspace/mod.rs `from_manifests`: root = the manifest path's parent), and
+    sets $PIXI_PROJECT_ROOT to that root (crates/pixi_core/src/activation.rs). build/pixi.toml is one
+    level down, so the generated tasks say cwd = ".." (or "../docs") and $PIXI_PROJECT_ROOT/.. .
+    Run here as pixi would run them, a `../` path in a command reaches the file it reached upstream."""
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "docs-subdir" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "gen_api.py").write_text(
+        "import pathlib, sys\npathlib.Path(sys.argv[2]).mkdir()\npathlib.Path(sys.argv[2], 'index.rst').write_text('api')\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    tasks = tomllib.loads((tmp_path / "build" / "pixi.toml").read_text())["tasks"]
+    manifest_dir = tmp_path / "build"  # pixi's workspace root for build/pixi.toml
+
+    def run(task: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        cwd = manifest_dir.joinpath(task["cwd"])  # Path::join, as pixi joins it
+        return subprocess.run(["bash", "-c", task["cmd"]], cwd=cwd, capture_output=True, text=True, check=False,
+                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PIXI_PROJECT_ROOT": str(manifest_dir)})
+
+    assert tasks["api"]["cwd"] == "../docs"
+    result = run(tasks["api"])
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "docs" / "api" / "index.rst").read_text() == "api"  # where upstream's pixi wrote it
+    # $PIXI_PROJECT_ROOT in a command means the root it meant upstream.
+    echo = {"cmd": tasks["check-links"]["cmd"].replace("sphinx-build -b linkcheck docs", "echo"),
+            "cwd": tasks["check-links"]["cwd"]}
+    assert Path(run(echo).stdout.strip()).resolve() == (tmp_path / "public" / "linkcheck").resolve()
+    assert Path(run({"cmd": "pwd", "cwd": tasks["tidy"]["cwd"]}).stdout.strip()).resolve() == tmp_path.resolve()
+
+
+def test_an_error_on_a_moved_in_spec_names_the_spec_line_and_the_source_line(tmp_path: Path) -> None:
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "lab-template" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    spec = tmp_path / "specs" / "project.yaml"
+    text = spec.read_text()
+    source_lines = (tmp_path / "pixi.toml").read_text().splitlines()
+    # The user edits two values init moved in: a dependency of feature test, and its task.
+    assert "pytest: '>=8'  # from pixi.toml:" in text and "test: pytest tests  # from pixi.toml:" in text
+    spec.write_text(text.replace("pytest: '>=8'", "pytest: {bad: 1}").replace("test: pytest tests  #", "test: 7  #"))
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 2
+    shape = re.compile(r"specs/project\.yaml:(\d+):\d+: error: (\S+): .* \(moved in from pixi\.toml:(\d+)\)")
+    for error, key, needle in zip(errors, ("environments.test.dependencies.pytest", "environments.test.tasks.test"),
+                                  ('pytest = ">=8"', 'test = "pytest tests"')):
+        match = shape.fullmatch(error)
+        assert match, error
+        spec_line, path, source_line = match.groups()
+        assert path.startswith(key)
+        assert key.rsplit(".", 1)[1] in spec.read_text().splitlines()[int(spec_line) - 1]
+        assert source_lines[int(source_line) - 1] == needle
+
+
+def test_no_error_prints_a_whole_schema_description(tmp_path: Path) -> None:
+    """A pattern's hint is the first sentence of its description, bounded, never all of it."""
+    (tmp_path / "pixi.toml").write_bytes((FIXTURES / "default-only" / "pixi.toml").read_bytes())
+    assert run_cli("init", "--from", "pixi.toml", cwd=tmp_path).returncode == 0
+    spec = tmp_path / "specs" / "project.yaml"
+    spec.write_text(spec.read_text().replace("container:\n", "container:\n  tag: 'not a tag!'\n"))
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    (error,) = [line for line in result.stderr.splitlines() if ": error: " in line]
+    description = project_schema()["properties"]["container"]["properties"]["tag"]["description"]
+    assert description.split(". ")[0] in error and description not in error and len(error) < 400

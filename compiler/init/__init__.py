@@ -12,8 +12,10 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..core.errors import UsageError
 from ..core.foreign import ForeignFileError, link_inside, read_bytes, shown
@@ -50,7 +52,7 @@ def render(draft: Draft, origin: str) -> str:
     yaml.default_flow_style = False
     yaml.width = 120
     body = io.StringIO()
-    yaml.dump(draft.spec, body)
+    yaml.dump(_with_origins(draft.spec, draft.origins), body)
     # Every foreign piece of text in a comment goes through shown(): a line break (\n, \r, U+2028,
     # U+0085) in a key or file name would end the comment and make the rest live YAML.
     lines = [f"# yaml-language-server: $schema={SCHEMA_FILE}",
@@ -60,6 +62,24 @@ def render(draft: Draft, origin: str) -> str:
         lines.append("# Not carried over (say it in the spec another way, or drop it):")
         lines.extend(f"#   {shown(item, 400)}" for item in draft.lost)
     return "\n".join(lines) + "\n" + body.getvalue()
+
+
+def _with_origins(spec: dict[str, Any], origins: dict[tuple[str, ...], str]) -> CommentedMap:
+    """The spec with `# from <file>:<line>` after each key init moved in (compiler/origins.py reads
+    them back into error messages); the location goes through shown(), so it stays one comment."""
+    def commented(value: Any) -> Any:
+        if isinstance(value, dict):
+            return CommentedMap((k, commented(v)) for k, v in value.items())
+        return CommentedSeq(commented(v) for v in value) if isinstance(value, list) else value
+
+    out = commented(spec)
+    for path, where in sorted(origins.items(), key=lambda item: len(item[0]), reverse=True):
+        node = out
+        for step in path[:-1]:
+            node = node.get(step) if isinstance(node, CommentedMap) else None
+        if isinstance(node, CommentedMap) and path[-1] in node:
+            node.yaml_add_eol_comment(f"# from {shown(where, 200)}", path[-1])
+    return out
 
 
 def default_spec_path(start: Path) -> Path:

@@ -14,6 +14,7 @@ class Draft:
     spec: dict[str, Any]
     lost: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # written beside the spec: project-relative path -> text
+    origins: dict[tuple[str, ...], str] = field(default_factory=dict)  # spec key path -> "pixi.toml:12"
 
     def keep(self, source: dict[str, Any], key: str, target: dict[str, Any]) -> None:
         if key in source:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.foreign import shown
-from ..core.resources import project_schema
 from . import pixi_tasks, pyproject
 from .draft import Draft, slug
 from .fits import DEFS, WS, fits
-from .pixi_source import Path_, Source, read
+from .moving import Moving
+from .pixi_source import Path_, read
 from .pixi_features import environments
 
 HEAD_KEYS = {"name", "version", "description", "channels", "platforms", "authors", "license", "homepage", "repository",
@@ -30,119 +30,6 @@ TOP_KEYS = {"workspace", "project", "dependencies", "pypi-dependencies", "activa
             "environments", "system-requirements", "pypi-options"}
 IGNORED_TOP = {"$schema", "tool"}  # a schema URL for editors; other tools' settings
 SYSTEM_KEYS = {"glibc": "glibc", "linux": "linux", "macos": "macos", "osx": "macos", "windows": "windows"}
-PYPI_OPTIONS = {"index-url", "extra-index-urls", "index-strategy", "no-build-isolation", "no-build", "no-binary",
-                "prerelease-mode", "find-links"}
-
-
-class Moving:
-    """The manifest being moved in, and the draft spec it becomes."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.draft = Draft({"schema_version": 1})
-        self.groups: dict[str, dict[str, Any]] = {}  # a pyproject's optional and dependency groups
-
-    def lose(self, path: Path_, message: str, whole: bool = False) -> None:
-        self.draft.lost.append(f"{self.source.at(path, whole=whole)}: {message}")
-
-    def requirements(self, table: dict[str, Any], path: Path_, *, pypi: bool) -> dict[str, Any]:
-        """Conda or PyPI dependencies, each one only when the spec holds it as pixi reads it."""
-        out: dict[str, Any] = {}
-        pointer = DEFS + ("pypiDependencies" if pypi else "dependencies")
-        for name, value in table.items():
-            if isinstance(value, dict) and pypi and isinstance(value.get("path"), str):
-                moved = self.source.path(value["path"])
-                value = {**value, "path": moved} if moved is not None else value
-            if fits({name: value}, pointer):
-                out[name] = value
-            else:
-                self.lose((*path, name), f"{shown(name, 60)} = {shown(value, 100)}: not a form the spec holds")
-        return out
-
-    def channels(self, table: dict[str, Any], path: Path_, pointer: str, why: str = "") -> list[Any]:
-        """The channels the spec holds as written; each other one listed with its line."""
-        kept = []
-        for channel in self.source.array(table, "channels", path):
-            if fits([channel], pointer):
-                kept.append(channel)
-            else:
-                self.lose((*path, "channels"), f"channel {shown(channel, 80)}{why}")
-        return kept
-
-    def activation(self, table: dict[str, Any], path: Path_) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        env = self.source.table(table, "env", path)
-        kept = {k: v for k, v in env.items() if fits({"env": {k: v}}, DEFS + "activation")}
-        for key in sorted(set(env) - set(kept)):
-            self.lose((*path, "env", key), "an activation variable the spec cannot hold")
-        if kept:
-            out["env"] = kept
-        scripts = []
-        for script in self.source.array(table, "scripts", path):
-            moved = self.source.path(self.source.text(script, (*path, "scripts")))
-            if moved is not None and fits({"scripts": [moved]}, DEFS + "activation"):
-                scripts.append(moved)
-            else:
-                self.lose((*path, "scripts"), f"activation script {shown(script, 80)} (outside the project?)")
-        if scripts:
-            out["scripts"] = scripts
-        for key in sorted(set(table) - {"env", "scripts"}):
-            self.lose((*path, key), "an activation key the spec has no place for")
-        return out
-
-    def pypi_options(self, table: dict[str, Any], path: Path_) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in table.items():
-            if key == "find-links" and isinstance(value, list):
-                value = [{"path": self.source.path(link["path"]) or link["path"]}
-                         if isinstance(link, dict) and isinstance(link.get("path"), str) else link for link in value]
-            if key in PYPI_OPTIONS and fits({key.replace("-", "_"): value}, DEFS + "pypiOptions"):
-                out[key.replace("-", "_")] = value
-            else:
-                self.lose((*path, key), f"pypi-options.{shown(key, 40)} = {shown(value, 80)}")
-        return out
-
-    def part(self, table: dict[str, Any], path: Path_, out: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
-        """dependencies, pypi-dependencies, activation, target and pypi-options, shared by the default
-        feature and the others; returns the tasks (the caller knows where they go)."""
-        for key in ("dependencies", "pypi-dependencies"):
-            found = self.requirements(self.source.table(table, key, path), (*path, key), pypi=key != "dependencies")
-            if found:
-                out[key.replace("-", "_")] = found
-        activation = self.activation(self.source.table(table, "activation", path), (*path, "activation"))
-        if activation:
-            out["activation"] = activation
-        if "pypi-options" in table:
-            options = self.pypi_options(self.source.table(table, "pypi-options", path), (*path, "pypi-options"))
-            if options:
-                out["pypi_options"] = options
-        targets = self.targets(self.source.table(table, "target", path), (*path, "target"), renamed)
-        if targets:
-            out["target"] = targets
-        return pixi_tasks.convert_all(self.source, self.source.table(table, "tasks", path), (*path, "tasks"),
-                                      self.lose, renamed)
-
-    def targets(self, table: dict[str, Any], path: Path_, renamed: dict[str, str]) -> dict[str, Any]:
-        known = project_schema()["$defs"]["target"]["propertyNames"]["enum"]
-        out: dict[str, Any] = {}
-        for selector, body in table.items():
-            where = (*path, selector)
-            if not isinstance(body, dict):
-                raise self.source.wrong(where, body, "a table")
-            if selector not in known:
-                self.lose(where, f"target {shown(selector, 40)} (the spec's targets are {', '.join(known)})")
-                continue
-            entry: dict[str, Any] = {}
-            tasks = self.part({k: v for k, v in body.items() if k not in ("target", "pypi-options")}, where, entry, renamed)
-            if tasks:
-                entry["tasks"] = tasks
-            for key in sorted(set(body) - {"dependencies", "pypi-dependencies", "activation", "tasks"}):
-                self.lose((*where, key), "a target key the spec has no place for")
-            if entry:  # an empty target says nothing
-                out[selector] = entry
-        return out
-
-
 def from_pixi(manifest: Path) -> Draft:
     source = read(manifest)
     moving = Moving(source)
@@ -151,10 +38,12 @@ def from_pixi(manifest: Path) -> Draft:
     head_key = "workspace" if "workspace" in data else "project"
     head = source.table(data, head_key, ())
     project = source.table(source.document, "project", (), whole=True) if source.prefix else {}
+    # pixi takes the workspace's name, else (in a pyproject) [project].name, else the directory's.
+    name_at, whole = ((head_key, "name"), False) if "name" in head or "name" not in project else (("project", "name"), True)
     name = head.get("name", project.get("name", manifest.resolve().parent.name))
-    spec["name"] = slug(source.text(name, (head_key, "name")))
+    spec["name"] = slug(source.text(name, name_at, whole=whole))
     if spec["name"] != name:
-        moving.lose((head_key, "name"), f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')")
+        moving.lose(name_at, f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')", whole)
     for key in ("version", "description"):
         value = head.get(key, project.get(key))
         if value is None:
@@ -182,7 +71,47 @@ def from_pixi(manifest: Path) -> Draft:
         spec["tasks"] = tasks
     for key in sorted(set(data) - TOP_KEYS - IGNORED_TOP - {head_key}):
         moving.lose((key,), "a table the spec has no place for")
+    _origins(moving, head_key, {spec: name for name, spec in renamed.items()})
     return moving.draft
+
+
+def _origins(moving: Moving, head_key: str, task_back: dict[str, str]) -> None:
+    """Each key of the spec that init moved in, with the manifest line it came from (see origins.py)."""
+    source, spec, origins = moving.source, moving.draft.spec, moving.draft.origins
+    nested = ("dependencies", "pypi_dependencies", "target", "tasks")
+
+    def mark(at: tuple[str, ...], *candidates: tuple[str, ...]) -> None:
+        """The first candidate the manifest has: its own line, else its first line below it (a
+        [feature.x.dependencies] header says where feature x is)."""
+        fulls = [full for candidate in candidates
+                 for full in (((*source.prefix, *candidate), candidate) if source.prefix else (candidate,))]
+        for full in fulls:
+            if full in source.located:
+                origins[at] = f"{source.file}:{source.located[full]}"
+                return
+        for full in fulls:
+            below = [line for path, line in source.located.items() if path[:len(full)] == full]
+            if below:
+                origins[at] = f"{source.file}:{min(below)}"
+                return
+
+    def mark_body(at: tuple[str, ...], body: dict[str, Any], base: tuple[str, ...], *others: tuple[str, ...]) -> None:
+        for key, value in body.items():
+            pixi_key = key.replace("_", "-")
+            mark((*at, key), (*base, pixi_key), *((*other, pixi_key) for other in others))
+            if key in nested and isinstance(value, dict):
+                for sub in value:
+                    pixi_sub = task_back.get(sub, sub) if key == "tasks" else sub
+                    mark((*at, key, sub), (*base, pixi_key, pixi_sub), (*base, pixi_key))
+
+    mark_body(("workspace",), spec.get("workspace", {}), (), (head_key,), ("system-requirements",))
+    for env, body in spec.get("environments", {}).items():
+        name = moving.env_back.get(env, env)
+        mark(("environments", env), ("environments", name), ("feature", name), ("project", "optional-dependencies", name),
+             ("dependency-groups", name))
+        mark_body(("environments", env), body, ("feature", name), ("environments", name))
+    for task in spec.get("tasks", {}):
+        mark(("tasks", task), ("tasks", task_back.get(task, task)))
 
 
 def _workspace(moving: Moving, head: dict[str, Any], path: Path_) -> dict[str, Any]:

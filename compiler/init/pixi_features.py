@@ -10,13 +10,11 @@ listed.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.foreign import shown
 from .fits import DEFS, ENV, fits
-
-if TYPE_CHECKING:
-    from .from_pixi import Moving
+from .moving import Moving
 
 RESERVED = {"pack"}  # pixi-htc's own feature and environment
 FEATURE_KEYS = {"dependencies", "pypi-dependencies", "activation", "target", "tasks", "pypi-options", "channels",
@@ -100,6 +98,7 @@ def environments(moving: Moving, renamed: dict[str, str]) -> tuple[dict[str, Any
                 where = ("environments", name) if name in declared else ("feature", name)
                 moving.lose(where, f"{shown(name, 60)} is named {names[name]} in the spec"
                             + (" ('pack' is pixi-htc's own)" if name in RESERVED else ""))
+    moving.env_back = {spec: name for name, spec in names.items()}  # for the `# from` comments
     envs: dict[str, dict[str, Any]] = {}
     for name, feature in features.items():
         if not isinstance(feature, dict):
@@ -128,6 +127,7 @@ def environments(moving: Moving, renamed: dict[str, str]) -> tuple[dict[str, Any
             # name would include it, so this one needs a name of its own.
             spec_name = _name(f"{name}-env", set(envs) | set(names.values()))
             moving.lose(where, f"environment {shown(name, 60)} (without its namesake feature) is named {spec_name}")
+            moving.env_back[spec_name] = name
         env = envs.setdefault(spec_name, {})
         others = [f for f in wanted if f != spec_name]
         if others:

@@ -68,13 +68,15 @@ def convert(source: Source, body: Any, path: Path_, lose: Lose, renamed: dict[st
         if flat:
             out["cmd"] = flat
     _depends_on(source, body.get("depends-on", body.get("depends_on")), path, lose, renamed, out)
-    for key in ("description",):
-        if key in body:
-            value = source.text(body[key], (*path, key))
-            if fits(value, "$defs/oneLine"):
-                out[key] = value
-            else:
-                lose((*path, key), "a description with quotes, backslashes or '$' (spec descriptions are plain text)")
+    if "description" in body:  # pixi task list's text, TOML-escaped into pixi.toml only
+        value = source.text(body["description"], (*path, "description"))
+        flat = " ".join(value.split())
+        if flat != value and fits(flat, "$defs/metaText"):
+            lose((*path, "description"), "a multi-line description, written on one line")
+        if fits(flat, "$defs/metaText"):
+            out["description"] = flat
+        elif flat:
+            lose((*path, "description"), f"a description over 300 characters ({shown(flat, 60)})")
     if "cwd" in body:
         cwd = source.path(source.text(body["cwd"], (*path, "cwd")))
         if cwd is None or not fits({"cmd": "x", "cwd": cwd}, "$defs/task"):

@@ -7,7 +7,7 @@ import re
 import stat
 from pathlib import Path
 
-from ..artifacts import FAMILIES
+from ..artifacts import FAMILIES, Family
 from ..artifacts.base import Artifact, Compiled, Layout
 from ..core.errors import UsageError
 from .naming import NameInputs, with_content_tag
@@ -102,13 +102,18 @@ def build_dir(out_dir: Path, spec: Path) -> Path:
     return out
 
 
+def renderers() -> dict[str, Family]:
+    """Every family of generated files, by name: the scheduler-free families and each scheduler's job files."""
+    return {**FAMILIES, **{name: scheduler.render for name, scheduler in SCHEDULERS.items()}}
+
+
 def render_all(project: Project, layout: Layout) -> list[Artifact]:
     """Every artifact of every family and scheduler, sorted by path; two claiming one path is a bug,
     not a spec error."""
-    renderers = {**FAMILIES, **{name: scheduler.render for name, scheduler in SCHEDULERS.items()}}
+    families = renderers()
     artifacts: dict[str, Artifact] = {}
-    for name in sorted(renderers):
-        for artifact in renderers[name](project, layout):
+    for name in sorted(families):
+        for artifact in families[name](project, layout):
             key = str(artifact.path)
             if key in artifacts:
                 raise RuntimeError(f"{name!r} writes {key}, which another family wrote")

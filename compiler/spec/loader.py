@@ -16,6 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.tokens import DirectiveToken, TagToken
 
 from ..core.errors import Diagnostic, SpecError
+from .origins import with_origins
 
 MAX_SPEC_BYTES = 1024 * 1024
 # A project spec has hundreds of nodes; aliases that expand past this are a bomb, not a spec.
@@ -40,6 +41,7 @@ class LoadedSpec:
     # Values that are not plain one-line JSON-like data (control characters, non-string keys, NaN,
     # dates), found at load; validation reports them with the schema's errors and sets them aside.
     problems: tuple[tuple[KeyPath, Diagnostic], ...] = ()
+    lines: tuple[str, ...] = ()  # the text, for the `# from <file>:<line>` comments init writes (origins.py)
 
     def has(self, path: KeyPath) -> bool:
         node: Any = self.data
@@ -111,7 +113,7 @@ def load_spec(path: Path, display_path: str) -> LoadedSpec:
         if "duplicate key" in problem:
             problem = "duplicate key" + problem.split("duplicate key", 1)[1].split(" To suppress")[0]
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise fail(problem, line, column) from error
+        raise SpecError(display_path, with_origins([Diagnostic(line, column, "", problem)], text.splitlines())) from error
     except (YAMLError, RecursionError, ValueError) as error:
         raise fail(f"invalid YAML: {error}".replace("\n", " ")) from error
 
@@ -130,7 +132,7 @@ def load_spec(path: Path, display_path: str) -> LoadedSpec:
     if tags:  # a tagged value is a Python object the rest cannot read
         raise SpecError(display_path, tags)
     return LoadedSpec(data=data, display_path=display_path, sha256=loaded.sha256,
-                      problems=tuple(_not_json_like(loaded)))
+                      problems=tuple(_not_json_like(loaded)), lines=tuple(text.splitlines()))
 
 
 def _expanded_size(data: Any) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from ..core.errors import Diagnostic, SpecError
 from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from .model import Project, build_project
 from ..core.resources import project_schema
+from .origins import with_origins
 from .rules import cross_key_problems, did_you_mean
 from .job_rules import (command_problems, host_problems, landing_problems, project_size_problems,
                         slurm_time_problems)
@@ -23,6 +24,7 @@ from .sweep_list import read_lists
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "nothing"}
+HINT_CHARS = 160  # a hint: the first sentence of the schema description, at most this long
 
 
 def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = None) -> Project:
@@ -57,7 +59,7 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
                                         *command_problems(project))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
-        raise SpecError(spec.display_path, diagnostics)
+        raise SpecError(spec.display_path, with_origins(diagnostics, list(spec.lines)))
     return project
 
 
@@ -171,10 +173,10 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
         names = " or ".join(NAMED_TYPES.get(w, w) for w in wanted)
         yield _at(spec, path, f"expected {names}, got {_kind(instance)}")
     elif "propertyNames" in error.relative_schema_path:
-        hint = schema.get("description") or f"must match {error.validator_value}"
+        hint = _hint(schema) or f"must match {error.validator_value}"
         yield _at(spec, (*path, instance), f"invalid name {instance!r}: {hint}", True)
     elif error.validator == "pattern":
-        hint = schema.get("description", "")
+        hint = _hint(schema)
         yield _at(spec, path, f"{instance!r} is not valid" + (f": {hint}" if hint else f" (must match {error.validator_value})"))
     elif error.validator in ("anyOf", "oneOf") and error.context:
         # Prefer the alternative of the instance's own type: "a b" should fail the string pattern,
@@ -187,6 +189,13 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
             yield Diagnostic(diagnostic.line, diagnostic.column, diagnostic.key_path, diagnostic.message + extra)
     else:
         yield _at(spec, path, error.message)
+
+
+def _hint(schema: dict[str, Any]) -> str:
+    """A schema description as a hint: its first sentence, bounded (never the whole description)."""
+    text = " ".join(str(schema.get("description", "")).split())
+    first = re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0]
+    return first if len(first) <= HINT_CHARS else first[:HINT_CHARS - 3].rstrip() + "..."
 
 
 def _kind(value: Any) -> str:

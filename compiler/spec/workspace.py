@@ -363,7 +363,10 @@ def build_task(name: str, body: str | dict[str, Any], environment: str | None = 
     args = tuple(a if isinstance(a, str) else Table(tuple(a.items())) for a in body.get("args", ()))
     cmd = body.get("cmd")
     # pixi runs a task in its manifest's directory: build/, one level down from where the spec's
-    # paths start. An alias runs nothing, so it needs no directory.
+    # paths start. An alias runs nothing, so it needs no directory. (prefix-dev/pixi v0.77.0:
+    # executable_task.rs `working_directory` runs a task in `workspace.root().join(cwd)`, the root
+    # being the manifest's parent, workspace/mod.rs `from_manifests`; task_hash.rs globs `inputs` and
+    # `outputs` from that root too, not from the task's cwd; tests/test_init_pixi_corpus.py.)
     cwd = from_build_dir(body.get("cwd", ".")) if cmd is not None else None
     return Task(name=name, cmd=None if cmd is None else from_root(cmd), description=body.get("description", ""),
                 depends_on=tuple(body.get("depends_on", ())), environment=body.get("environment", environment),
