@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 PIXI_HTC := $(BIN)/pixi-htc
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: build check test slurm-packages lock pack image data submit status results bench clean-venv
+.PHONY: build check test test-fast lint slurm-packages lock pack image data submit status results bench clean-venv
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,20 @@ build: $(VENV)/.core
 check: $(VENV)/.core
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 
-test: $(VENV)/.test slurm-packages
+test: $(VENV)/.test slurm-packages lint
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 	$(BIN)/python -m pytest
+
+# The fast lane: no training, no Slurm cluster, no long fuzz runs (under two minutes).
+test-fast: $(VENV)/.test
+	$(PIXI_HTC) check $(SPEC) --out $(OUT)
+	$(BIN)/python -m pytest -m "not slow and not cluster and not fuzz" -q
+
+# Formatting, lint and types, as configured in pyproject.toml; zero findings.
+lint: $(VENV)/.test
+	$(BIN)/ruff format --check compiler tests
+	$(BIN)/ruff check compiler tests
+	$(BIN)/mypy
 
 # tests/test_slurm.py starts a real single-node Slurm cluster: install Debian's slurm-wlm and munge where
 # it can (root, apt-get); elsewhere, or when the install fails, those tests skip and say why.

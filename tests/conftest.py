@@ -33,6 +33,19 @@ jobs:
 """
 
 
+# The fast lane (`make test-fast`) leaves out what needs a cluster, training or many fuzz examples;
+# files are marked here by what they are, so no test has to remember to.
+FILE_MARKS = {"cluster": ("test_slurm",), "fuzz": ("test_fuzz",)}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.path.name
+        for mark, prefixes in FILE_MARKS.items():
+            if name.startswith(prefixes):
+                item.add_marker(getattr(pytest.mark, mark))
+
+
 def load_project(spec: Path, root: Path = REPO) -> "Project":
     """The model as the pipeline makes it, image tag derived (from `root`'s build/pixi.lock and code)."""
     from compiler.artifacts.base import Layout
