@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import functools
 import re
+import sys
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,7 +61,21 @@ class Field:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """Each field's choices as other_values needs them: a Literal's values, or `bool` for a flag that may
+    be None. Read from the annotation's text (the model postpones annotations), an alias such as
+    `Runtime` through the model's module, without evaluating anything."""
+    module = vars(sys.modules[cls.__module__])
+    hints: dict[str, Any] = {}
+    for spec_field in dataclasses.fields(cls):
+        text = spec_field.type if isinstance(spec_field.type, str) else repr(spec_field.type)
+        alias = module.get(text.split(" |")[0].strip())
+        if alias is not None and typing.get_origin(alias) is typing.Literal:
+            hints[spec_field.name] = tuple(typing.get_args(alias))
+        elif "Literal[" in text:
+            hints[spec_field.name] = tuple(re.findall(r"[\"']([^\"']*)[\"']", text))
+        elif re.fullmatch(r"bool \| None|None \| bool|Optional\[bool\]", text):
+            hints[spec_field.name] = bool
+    return hints
 
 
 def fields(node: Any, steps: tuple[Step, ...] = (), key: KeyPath = ()) -> Iterator[Field]:
@@ -144,15 +159,16 @@ def _bump_digit(text: str) -> str | None:
     return text[:i] + ("8" if text[i] == "9" else str(int(text[i]) + 1)) + text[i + 1:]
 
 
-def other_values(field: Field) -> list[Any]:
-    """Values to try in place of the field's, the type's own options first; a None is tried only where
-    the type says what else it could be (a flag, a choice), since a value that adds lines changes none."""
-    value, options = field.value, []
-    for arg in typing.get_args(field.hint) or (field.hint,):
-        if typing.get_origin(arg) is typing.Literal:
-            options += list(typing.get_args(arg))
-        elif arg is bool and value is None:
-            options += [True, False]
+def other_values(field: Field, names: tuple[str, ...] = ()) -> list[Any]:
+    """Values to try in place of the field's, the type's own options first (for a reference to an
+    environment, the other environments); a None is tried only where the type says what else it could
+    be (a flag, a choice), since a value that adds lines changes none."""
+    value = field.value
+    options: list[Any] = [name for name in names if name != value] if not field.is_name and value in names else []
+    if isinstance(field.hint, tuple):
+        options += list(field.hint)
+    elif field.hint is bool and value is None:
+        options += [True, False]
     if isinstance(value, bool):
         options.append(not value)
     elif isinstance(value, int):
@@ -238,6 +254,7 @@ class SourceMap:
         self.baseline: dict[str, list[str]] = {str(a.path): a.text.splitlines() for a in compiled.artifacts}
         self.manifest = str(compiled.layout.build(".pixi-htc-manifest.json"))
         self.fields = list(fields(self.project))
+        self.environment_names = tuple(env.name for env in self.project.environments)
         size = max(1, sum(len(line) + 1 for lines in self.baseline.values() for line in lines))
         self.budget = min(MAX_RENDERS, RENDER_BUDGET_BYTES // size)
         self.renders_left = self.budget
@@ -284,15 +301,18 @@ class SourceMap:
         if not families:
             return {}
         rendered = {path for name in families for path in self.by_family[name]}
-        for new in other_values(field):
+        for new in other_values(field, self.environment_names):
             tries = [replaced(self.project, field.steps, new)]
             if field.is_name:  # then with every reference to it renamed too ({lr}, environment: gpu)
                 tries.append(renamed_everywhere(self.project, field.value, new))
             for project in tries:
                 texts = self._render(project, families)
                 if texts is not None:
-                    return self._changed(field, texts, rendered, (field.value, new) if field.is_name else None)
-        return None
+                    changed = self._changed(field, texts, rendered, (field.value, new) if field.is_name else None)
+                    if changed or field.value is not None or self.removed.get((field.steps, field.is_name)):
+                        return changed
+                    break  # an unset value that this option leaves as it was: the next may not
+        return None if field.value is not None else {}
 
     def _changed(self, field: Field, texts: dict[str, list[str]], rendered: set[str],
                  rename: tuple[str, str] | None) -> Lines:
