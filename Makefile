@@ -88,6 +88,7 @@ results: $(VENV)/.core
 # BENCH_ARGS: e.g. --size mnist --epochs 3 --fast= --fast="--bf16 --channels-last" (one row per --fast
 # variant of the fast path; the seed's DataLoader run takes none of them). python -m tests.bench_trainer --help
 bench: $(VENV)/.test
+	$(BIN)/python -m tests.bench_check
 	$(BIN)/python -m tests.bench_trainer $(BENCH_ARGS)
 
 clean-venv:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .artifacts.base import Compiled
-from .pipeline import writer
-from .pipeline.compile import compile_spec, load_project
 from .core.errors import EXIT_OK, PixiHtcError, SpecError, StaleError, printable
-from .core.resources import project_schema
+
+if TYPE_CHECKING:
+    from .artifacts.base import Compiled
+
+# Each command imports what it needs when it runs: `check`, run on every commit, starts with the
+# standard library and answers from its cache (pipeline/check_cache.py) when nothing changed.
 
 DEFAULT_SPEC = Path("specs/project.yaml")
 DEFAULT_OUT = Path("build")
@@ -88,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "schema":
+        import json
+
+        from .core.resources import project_schema
+
         print(json.dumps(project_schema(), indent=2))
         return EXIT_OK
     if args.command == "init":
@@ -102,6 +108,16 @@ def _run(args: argparse.Namespace) -> int:
         for item in lost:  # escaped and cut by init (foreign.shown)
             print(f"not carried over: {item}", file=sys.stderr)
         return EXIT_OK
+    if args.command == "check":
+        from .pipeline import check_cache
+
+        current = check_cache.cached_current(args.spec, args.out)
+        if current is not None:
+            print(f"pixi-htc: {current} generated files are current")
+            return EXIT_OK
+    from .pipeline import writer
+    from .pipeline.compile import compile_spec, load_project
+
     if args.command == "validate":
         # Nothing is generated, so the spec may live anywhere; it is shown relative to here.
         from .artifacts.base import Layout
@@ -119,12 +135,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         for change in writer.write(compiled.root, compiled.layout, compiled.artifacts):
             print(f"{change.status:>9}  {change.path}{change.note}")
+        _remember(args, compiled)
         return EXIT_OK
     if args.command == "check":
         report = writer.stale_report(compiled.root, compiled.layout, compiled.artifacts)
         if report:
             sys.stdout.write(report)
             raise StaleError("generated files are stale or were edited by hand; run `make build`")
+        _remember(args, compiled)
         print(f"pixi-htc: {len(compiled.artifacts)} generated files are current")
         return EXIT_OK
     if args.command == "submit":
@@ -137,8 +155,20 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+def _remember(args: argparse.Namespace, compiled: Compiled) -> None:
+    """After a build or a check that found the files current: the record the next check answers from."""
+    from .pipeline import check_cache
+
+    project = compiled.project
+    lists = sorted({job.sweep_from.file for job in project.jobs if job.sweep_from is not None})
+    check_cache.record(args.spec, args.out, compiled.root, compiled.layout.build_dir, lists,
+                       None if project.source is None else list(project.source),
+                       [(str(a.path), a.data, a.executable) for a in compiled.artifacts])
+
+
 def _follow(args: argparse.Namespace, compiled: Compiled) -> int:
     """After submit: status, explain and results read what the build and the jobs left."""
+    from .pipeline import writer
     from .spec.loader import load_spec
 
     spec = load_spec(args.spec, compiled.project.spec_path)

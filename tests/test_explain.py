@@ -68,9 +68,66 @@ def test_template_text_has_no_key(explainer: Explainer) -> None:
     assert all("its name" in line for line in out[2:] if line.startswith("  "))
 
 
-def test_keys_that_cannot_change_are_reported(explainer: Explainer) -> None:
+def test_keys_that_reach_nothing_are_reported(explainer: Explainer) -> None:
     out = list(explain_key(explainer, ("schema_version",)))
-    assert out[-1].startswith("  not tested: schema_version = 1")
+    assert out[0].endswith("schema_version reaches 0 generated line(s)")
+    assert out[-1].startswith("  no generated line comes from schema_version = 1")
+
+
+def test_a_default_names_its_key_and_where_to_set_it(explainer: Explainer) -> None:
+    sub = "build/htcondor/mnist-sweep.sub"
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, "request_memory = 2GB")))
+    line, column = explainer.spec.locate(("jobs", "mnist-sweep"), at_key=True)
+    producers = [l for l in out if l.startswith("  ")]
+    assert producers == [f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.resources.memory = 2GB  (default of "
+                         "jobs.mnist-sweep.resources.memory (for the container runtime); set it under jobs.mnist-sweep; "
+                         "reaches 1 generated lines)"]
+    # The job's name names the file; it is not what sets this line.
+    assert not any("(its name)" in l for l in producers)
+
+
+def test_a_value_taken_from_another_key(explainer: Explainer) -> None:
+    """A job without `environment` runs container.environment: that key reaches the job's driver check."""
+    sub = "build/htcondor/mnist-sweep.sub"
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, "requirements = (GPUs_DriverVersion >= 12.0)")))
+    line, column = explainer.spec.locate(("container", "environment"))
+    assert f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.environment = gpu  (the container runtime's " \
+        "environment: container.environment, set there; reaches 2 generated lines)" in out
+    reached = list(explain_key(explainer, ("container", "environment")))
+    assert f"  {sub}:{line_of(explainer, sub, 'requirements = (GPUs_DriverVersion >= 12.0)')}: requirements = " \
+        "(GPUs_DriverVersion >= 12.0)" in reached
+
+
+def test_a_derived_value_says_how(explainer: Explainer) -> None:
+    sub = "build/htcondor/mnist-sweep.sub"
+    tag = explainer.compiled.project.container.tag
+    image = f"container_image = docker://ghcr.io/pixi-htc/hello-pytorch:{tag}"
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, image)))
+    assert any(l.split(": ", 1)[1].startswith(f"container.tag = {tag}  (derived: a digest of what the image is built from")
+               for l in out if l.startswith("  "))
+    assert any("container.image = ghcr.io/pixi-htc/hello-pytorch  (reaches" in l for l in out)
+    # A dependency reaches pixi.toml, so the tag's lines too, marked as such.
+    reached = list(explain_key(explainer, ("workspace", "dependencies", "python")))
+    assert f"  {sub}:{line_of(explainer, sub, image)}: {image}  (through the image tag)" in reached
+    assert any(l.startswith("  build/pixi.toml:") and 'python = ">=3.12,<3.14"' in l for l in reached)
+    # Derived from the checkpoint: +is_resumable, with chtc.resumable unset.
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, "+is_resumable = true")))
+    assert any("jobs.mnist-sweep.chtc.resumable = (unset)  (derived: true when the job checkpoints" in l for l in out)
+
+
+def test_fast_on_the_bundled_spec(explainer: Explainer) -> None:
+    """Every field of the bundled spec, within the budget and without rendering every family each time."""
+    explainer.map.new_answer()
+    for field in explainer.map.fields:
+        explainer.map.reached(field)
+    used = explainer.map.budget - explainer.map.renders_left
+    assert used < len(explainer.map.fields) and explainer.map.renders_left > 0
+
+
+def test_answers_match_a_build_byte_for_byte(explainer: Explainer, tmp_path: Path) -> None:
+    """The source map's baseline is the build's own compile: explain sees the files build writes."""
+    for artifact in explainer.compiled.artifacts:
+        assert explainer.baseline[str(artifact.path)] == artifact.text.splitlines()
 
 
 def test_deterministic(explainer: Explainer) -> None:

@@ -19,6 +19,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,  # the templates are the package's own: no stat per render (explain renders often)
     )
     env.filters.update(FILTERS)
     return env

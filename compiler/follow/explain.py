@@ -1,269 +1,72 @@
 """`pixi-htc explain`: which spec keys produce a generated line, and which lines a key reaches.
 
-Found by experiment, so no renderer has to record where its text came from: each leaf of the loaded
-spec (a scalar, a list item, or the name of an entry in a mapping of user-named entries) is changed
-in memory to another value the spec still accepts, everything is rendered again (no writing), and
-the generated lines that differ are the ones that key reaches. A key that no valid change exists
-for is reported as such.
+Answered from the source map (provenance.py): each field of the model, defaults and derived values
+included, is changed in memory and the families that read it are rendered again; origin.py says
+which spec key each field comes from, and where to set it. No spec is re-validated and no file
+is written; the renders are counted against a budget, so the answer is the same on every machine.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import EXIT_OK, SpecError, UsageError, printable
-from ..spec.loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from ..artifacts.base import Compiled
-from ..pipeline.compile import compile_loaded
+from ..core.errors import EXIT_OK, UsageError, printable
+from ..spec.loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from ..spec.rules import did_you_mean
-from ..spec.schema_validator import SpecValidator
-from ..core.resources import project_schema
+from . import provenance
+from .origin import Origin, origin
+from .provenance import Field, Lines, OverBudget, SourceMap
 
-Lines = dict[str, set[int]]  # artifact path -> 1-based line numbers of the current build
-PROBE = {"pixi-htc-probe": True}
-# explain renders the spec once per changed leaf: bounded by the bytes it renders in all (so a large
-# spec or a large sweep gets fewer renders, never an unbounded run), counted, so the answer is the
-# same on every machine. Keys past the budget are named as not tested.
-RENDER_BUDGET_BYTES = 256 * 1024 * 1024
-MAX_RENDERS = 800
-MAX_TRIES = 40  # values tried per leaf before it is reported as not testable  # a value no schema accepts where a scalar belongs: its errors name the options
-
-
-@dataclass(frozen=True)
-class Reach:
-    path: KeyPath
-    is_name: bool  # the key's own name (a job's, an environment's), not its value
-    value: str
-    lines: Lines | None  # None: no valid change found
-
-    @property
-    def shown(self) -> str:
-        return format_key_path(self.path) + (" (its name)" if self.is_name else "")
-
-
-def leaves(node: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, bool]]:
-    """(path, is_name) for every scalar and list item, and every mapping key (tried as a rename)."""
-    if isinstance(node, dict):
-        for key in sorted(node):
-            if path:  # top-level keys are the schema's own
-                yield (*path, key), True
-            yield from leaves(node[key], (*path, key))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from leaves(item, (*path, index))
-    else:
-        yield path, False
-
-
-def _get(document: Any, path: KeyPath) -> Any:
-    for step in path:
-        document = document[step]
-    return document
-
-
-def _bump_digit(text: str) -> str | None:
-    digits = [i for i, c in enumerate(text) if c.isdigit()]
-    if not digits:
-        return None
-    i = digits[-1]
-    return text[:i] + str((int(text[i]) + 1) % 10 or 1) + text[i + 1:] if text[i] != "9" else text[:i] + "8" + text[i + 1:]
-
-
-def _before_suffix(text: str) -> str | None:
-    base = text.rsplit("/", 1)[-1]
-    if "." not in base.strip("."):
-        return None
-    cut = len(text) - len(base) + base.index(".", 1 if base.startswith(".") else 0)
-    return text[:cut] + "x" + text[cut:]
-
-
-def candidates(value: Any, alternatives: list[Any]) -> Iterator[Any]:
-    """Other values to try, most meaningful first: the schema's own options, then small edits."""
-    seen = {repr(value)}
-    generic: list[Any]
-    if isinstance(value, bool):
-        generic = [not value]
-    elif isinstance(value, int):
-        generic = [value + 1, value - 1, value * 2]
-    elif isinstance(value, float):
-        generic = [value + 0.5, value * 2, value / 2, value + 1]
-    elif isinstance(value, str):
-        generic = [_bump_digit(value), _before_suffix(value), value + "x", value + "-x", value + "1", "x" + value]
-    else:
-        generic = []
-    for candidate in [*alternatives, *generic]:
-        if candidate is not None and type(candidate) is type(value) and repr(candidate) not in seen:
-            seen.add(repr(candidate))
-            yield candidate
-
-
-def _schema_alternatives(document: dict[str, Any], path: KeyPath) -> list[Any]:
-    """The enum values, consts and examples the schema states where `path` is."""
-    probe = copy.deepcopy(document)
-    parent = _get(probe, path[:-1])
-    parent[path[-1]] = PROBE
-    found: list[Any] = []
-
-    def visit(errors: Any) -> None:
-        for error in errors:
-            schema = error.schema if isinstance(error.schema, dict) else {}
-            if tuple(error.absolute_path) == path:
-                found.extend(schema.get("enum", []))
-                found.extend([schema["const"]] if "const" in schema else [])
-                found.extend(schema.get("examples", []))
-            visit(error.context or [])
-
-    visit(SpecValidator(project_schema()).iter_errors(probe))
-    return found
-
-
-class OverBudget(Exception):
-    """explain has rendered as much as it may for one answer."""
+MAX_RENDERS = provenance.MAX_RENDERS
+NAME_INPUTS = ("Dockerfile", "pixi.toml")  # what the derived image tag is a digest of (with the lock and code)
 
 
 class Explainer:
-    """One baseline render, then one render per changed leaf, all in memory, within a budget."""
+    """The build in memory, its source map, and each field's origin in the spec."""
 
     def __init__(self, compiled: Compiled, spec: LoadedSpec) -> None:
         self.compiled, self.spec = compiled, spec
         self.document: dict[str, Any] = to_plain(spec.data)
-        self.renders_left = 1
-        baseline = self._texts(self.document)
-        if baseline is None:
-            raise UsageError(f"{spec.display_path} does not validate; fix it before asking what it produces")
-        self.baseline = baseline
-        size = max(1, sum(len(line) + 1 for lines in baseline.values() for line in lines))
-        self.budget = min(MAX_RENDERS, RENDER_BUDGET_BYTES // size)
-        self.renders_left = self.budget
-        self.over_budget: list[KeyPath] = []
+        self.map = SourceMap(compiled)
+        self.map.budget = min(self.map.budget, MAX_RENDERS)
+        self.baseline = self.map.baseline
+        self.over_budget: list[Field] = []
+        self.runtimes = {job.name: job.runtime for job in compiled.project.jobs}
 
-    def _texts(self, document: dict[str, Any]) -> dict[str, list[str]] | None:
-        """Every artifact's lines, or None when the document is not a valid spec. The spec's hash is
-        the loaded one, so the headers (which carry it) change only with what they say."""
-        if self.renders_left <= 0:
-            raise OverBudget
-        self.renders_left -= 1
-        loaded = LoadedSpec(data=document, display_path=self.spec.display_path, sha256=self.spec.sha256)  # type: ignore[arg-type]
-        try:
-            compiled = compile_loaded(loaded, self.compiled.root, self.compiled.layout)
-        except (SpecError, UsageError):  # not a valid spec, or one past the build's size bound
-            return None
-        return {str(a.path): a.text.splitlines() for a in compiled.artifacts}
+    def origin(self, field: Field) -> Origin:
+        return origin(field, self.spec, self.document, self.runtimes)
 
-    def _changed(self, texts: dict[str, list[str]], rename: tuple[str, str] | None) -> Lines:
-        """Baseline lines that differ; a file renamed with a key is compared with its old self."""
-        lines: Lines = {}
-        for path, old in self.baseline.items():
-            new = texts.get(path)
-            if new is None and rename is not None:
-                new = texts.get(_renamed(path, *rename))
-            if new is None:
-                lines[path] = set(range(1, len(old) + 1))
-                continue
-            changed = {i + 1 for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-                       if tag in ("replace", "delete") for i in range(i1, i2)}
-            if changed:
-                lines[path] = changed
-        return lines
-
-    def reach(self, path: KeyPath, is_name: bool) -> Reach | None:
-        """What the leaf reaches; None for a key whose name the schema fixes (not the user's)."""
-        if is_name:
-            return self._reach_name(path)
-        value = _get(self.document, path)
-        tried = list(candidates(value, _schema_alternatives(self.document, path)))
-        # A name of something else in the spec (an environment a job runs in): only the spec's own names.
-        tried += [name for name in candidates(value, sorted(_names(self.document))) if name not in tried]
-        for new in tried[:MAX_TRIES]:
-            document = copy.deepcopy(self.document)
-            _get(document, path[:-1])[path[-1]] = new
-            texts = self._texts(document)
-            if texts is not None:
-                return Reach(path, False, str(value), self._changed(texts, None))
-        return Reach(path, False, str(value), None)
-
-    def _reach_name(self, path: KeyPath) -> Reach | None:
-        key = str(path[-1])
-        if key in _fixed_names(self.document, path):
-            return None
-        for new in candidates(key, []):
-            for everywhere in (False, True):  # then with every reference to it renamed too ({lr}, environment: gpu)
-                document = copy.deepcopy(self.document)
-                if everywhere:
-                    document = _rename_references(document, key, new)
-                parent = _get(document, path[:-1])
-                parent[new] = parent.pop(key)
-                texts = self._texts(document)
-                if texts is not None:
-                    return Reach(path, True, key, self._changed(texts, (key, new)))
-        return Reach(path, True, key, None)
-
-    def all(self, under: KeyPath = ()) -> list[Reach]:
-        found = list(leaves(_get(self.document, under), under))
-        if len(under) > 1 and isinstance(under[-1], str):
-            found.insert(0, (under, True))  # the entry's own name: a job's names its files
-        reaches = []
-        self.renders_left, self.over_budget = self.budget, []  # each answer has the whole budget
-        for path, is_name in found:
+    def reach(self, fields: list[Field]) -> list[tuple[Field, Lines | None]]:
+        """Each field's lines, within one answer's budget (the fields past it are kept for the note)."""
+        self.map.new_answer()
+        self.over_budget = []
+        found = []
+        for field in fields:
             try:
-                reach = self.reach(path, is_name)
+                found.append((field, self.map.reached(field)))
             except OverBudget:
-                self.over_budget.append(path)
-                continue
-            if reach is not None:
-                reaches.append(reach)
-        return reaches
+                self.over_budget.append(field)
+        return found
+
+    def shown(self, field: Field) -> str:
+        value = (field.value if not isinstance(field.value, bool) else str(field.value).lower()) \
+            if field.value is not None else "(unset)"
+        return printable(f"{field.shown} = {value}")
 
     def budget_note(self) -> Iterator[str]:
         if self.over_budget:
-            yield (f"not tested ({len(self.over_budget)} key(s)): past explain's budget for one answer (each key "
-                   "renders the whole spec again); ask about a key path, e.g. pixi-htc explain "
-                   + printable(format_key_path(self.over_budget[0][:2])))
+            yield (f"not tested ({len(self.over_budget)} field(s)): past explain's budget for one answer (each "
+                   "renders the families that read it again); ask about a key path, e.g. pixi-htc explain "
+                   + printable(format_key_path(self.over_budget[0].key[:2])))
 
 
-def _fixed_names(document: dict[str, Any], path: KeyPath) -> set[str]:
-    """Keys the schema names itself (resources, memory, cmd, ...): renaming them is no experiment."""
-    probe = copy.deepcopy(document)
-    parent = _get(probe, path[:-1])
-    parent["pixi-htc-unknown-key"] = None
-
-    def unknown(errors: Any) -> bool:
-        return any((e.validator == "additionalProperties" and tuple(e.absolute_path) == path[:-1])
-                   or unknown(e.context or []) for e in errors)
-
-    return set(parent) - {"pixi-htc-unknown-key"} if unknown(SpecValidator(project_schema()).iter_errors(probe)) else set()
-
-
-def _names(node: Any) -> Iterator[str]:
-    """Every user-chosen name in the spec (mapping keys below the top level)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _names(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _names(item)
-
-
-def _rename_references(node: Any, old: str, new: str) -> Any:
-    """Every string that is `old`, or holds the placeholder `{old}`, with `new` in its place."""
-    if isinstance(node, dict):
-        return {key: _rename_references(value, old, new) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_rename_references(item, old, new) for item in node]
-    if isinstance(node, str):
-        return new if node == old else node.replace("{" + old + "}", "{" + new + "}")
-    return node
-
-
-def _renamed(path: str, old: str, new: str) -> str:
-    return re.sub(rf"(?<![A-Za-z0-9_-]){re.escape(new)}(?![A-Za-z0-9_-])", old, path)
+def _total(lines: Lines) -> int:
+    return sum(len(numbers) for numbers in lines.values())
 
 
 def parse_key_path(document: dict[str, Any], text: str) -> KeyPath:
@@ -294,11 +97,6 @@ def parse_key_path(document: dict[str, Any], text: str) -> KeyPath:
     return tuple(path)
 
 
-def _location(spec: LoadedSpec, reach: Reach) -> str:
-    line, column = spec.locate(reach.path, at_key=reach.is_name)
-    return f"{spec.display_path}:{line}:{column}"
-
-
 def explain(compiled: Compiled, spec: LoadedSpec, target: str) -> int:
     explainer = Explainer(compiled, spec)
     file_line = re.fullmatch(r"(.+):(\d+)", target)
@@ -327,44 +125,106 @@ def artifact_path(explainer: Explainer, file: str) -> str:
     return shown
 
 
+def _for_file(explainer: Explainer, path: str) -> list[Field]:
+    """The fields that can reach a file (those its family reads), the entry it is named after first:
+    within the budget, the likeliest producers are tried before the rest."""
+    family = next(name for name, paths in explainer.map.by_family.items() if path in paths)
+    fields = [f for f in explainer.map.fields if family in explainer.map.families(f)]
+    named = {f.key[:2] for f in fields if f.is_name and len(f.key) == 2 and re.search(
+        rf"(?<![A-Za-z0-9_-]){re.escape(str(f.key[1]))}(?![A-Za-z0-9_-])", path)}
+    return sorted(fields, key=lambda f: (f.key[:2] not in named, len(f.key) == 2 and f.key[0] in ("jobs", "environments")
+                                         and f.key[:2] not in named))
+
+
 def explain_line(explainer: Explainer, file: str, number: int) -> Iterator[str]:
     path = artifact_path(explainer, file)
     lines = explainer.baseline[path]
     if not 1 <= number <= len(lines):
         raise UsageError(f"{path} has {len(lines)} lines; there is no line {number}")
     yield printable(f"{path}:{number}: {lines[number - 1]}")
-    reaches = explainer.all()
-    producers = [r for r in reaches if r.lines is not None and number in r.lines.get(path, set())]
-    untested = [r for r in reaches if r.lines is None]
+    if path == explainer.map.manifest:
+        hashed = explainer.map.manifest_line(number)
+        yield printable(f"the sha256 of {hashed} as the build writes it: pixi-htc's record of the files it owns"
+                        if hashed else "the manifest's own text (its spec path and hash come from the spec file)")
+        return
+    reaches = explainer.reach(_for_file(explainer, path))
+    producers = [(f, r) for f, r in reaches if r is not None and number in r.get(path, set())]
+    placing = [f for f, _ in reaches if path in explainer.map.removed.get((f.steps, f.is_name), set())]
+    untested = [f for f, r in reaches if r is None and f.value is not None]
     if producers:
-        # The most specific first: a key that reaches few lines says more about this one.
-        producers.sort(key=lambda r: (sum(len(v) for v in r.lines.values()), explainer.spec.locate(r.path)))  # type: ignore[union-attr]
+        # The most specific first: a field that reaches few lines says more about this one.
+        producers.sort(key=lambda pair: (_total(pair[1] or {}), explainer.origin(pair[0]).line))
         yield "produced by:"
-        for reach in producers:
-            yield printable(f"  {_location(explainer.spec, reach)}: {reach.shown} = {reach.value}"
-                            f"  (reaches {sum(len(v) for v in reach.lines.values())} generated lines)")  # type: ignore[union-attr]
+        for field, reached in producers:
+            where = explainer.origin(field)
+            note = f"{where.note}; " if where.note else ""
+            yield printable(f"  {where.location(explainer.spec)}: {explainer.shown(field)}  ({note}reaches "
+                            f"{_total(reached or {})} generated lines)")
     else:
-        yield "no key of the spec changes this line: it is the generator's own text or a default (compiler/model.py)"
+        yield "no key of the spec changes this line: it is the generator's own text"
+    if placing:
+        yield printable("the file is written because of: " + ", ".join(explainer.shown(f) for f in placing[:8])
+                        + (f" and {len(placing) - 8} more" if len(placing) > 8 else ""))
     if untested:
-        yield f"not tested ({len(untested)} key(s) have no other value the spec accepts): " + \
-            ", ".join(r.shown for r in sorted(untested, key=lambda r: r.path.__repr__()))
+        yield f"not tested ({len(untested)} field(s) have no other value the renderers accept): " + \
+            printable(", ".join(f.shown for f in untested))
     yield from explainer.budget_note()
+
+
+def _follows(explainer: Explainer, field: Field, path: KeyPath) -> bool:
+    """Whether the field's value comes from the key at `path` (or below it): the key it is set at or
+    taken from, or (a default or a derived value) its own key and the keys it depends on."""
+    return any(key[:len(path)] == path for key in explainer.origin(field).keys)
 
 
 def explain_key(explainer: Explainer, path: KeyPath) -> Iterator[str]:
-    reaches = explainer.all(path)
+    chosen = [f for f in explainer.map.fields if _follows(explainer, f, path)]
+    reaches = explainer.reach(chosen)
     union: Lines = {}
-    for reach in reaches:
-        for file, numbers in (reach.lines or {}).items():
+    for _, reached in reaches:
+        for file, numbers in (reached or {}).items():
             union.setdefault(file, set()).update(numbers)
+    via_tag = _through_tag(explainer, union, {f.steps for f in chosen})
     line, column = explainer.spec.locate(path)
     total = sum(len(v) for v in union.values())
     yield printable(f"{explainer.spec.display_path}:{line}:{column}: {format_key_path(path)} reaches {total} generated line(s)"
-                    + (f" through {len(reaches)} keys" if len(reaches) > 1 else ""))
+                    + (f" through {len(reaches)} fields" if len(reaches) > 1 else ""))
     for file in sorted(union):
         for number in sorted(union[file]):
-            yield printable(f"  {file}:{number}: {explainer.baseline[file][number - 1]}")
-    for reach in reaches:
-        if reach.lines is None:
-            yield printable(f"  not tested: {reach.shown} = {reach.value}: no other value the spec accepts was found")
+            mark = "  (through the image tag)" if number in via_tag.get(file, set()) else ""
+            yield printable(f"  {file}:{number}: {explainer.baseline[file][number - 1]}{mark}")
+    for field, reached in reaches:
+        if reached is None and field.value is not None:
+            yield printable(f"  not tested: {explainer.shown(field)}: no other value the renderers accept was found")
+    if not chosen:
+        value = _value_at(explainer.document, path)
+        yield printable(f"  no generated line comes from {format_key_path(path)}"
+                        + (f" = {value}" if value is not None else "") + ": the spec's checks read it, no renderer does")
     yield from explainer.budget_note()
+
+
+def _through_tag(explainer: Explainer, union: Lines, chosen: set[Any]) -> Lines:
+    """A key that reaches the Dockerfile or pixi.toml (below their headers) changes the derived image
+    tag too: the tag's lines are added to the union, and returned to be marked."""
+    project = explainer.compiled.project
+    if not project.container.tag_derived:
+        return {}
+    inputs = [file for file in union if file.rsplit("/", 1)[-1] in NAME_INPUTS and any(n > 2 for n in union[file])]
+    tag = next((f for f in explainer.map.fields if f.owner == "Container" and f.name == "tag"), None)
+    if not inputs or tag is None or tag.steps in chosen:
+        return {}
+    try:
+        reached = explainer.map.reached(tag) or {}
+    except OverBudget:
+        explainer.over_budget.append(tag)
+        return {}
+    added = {file: numbers - union.get(file, set()) for file, numbers in reached.items()}
+    for file, numbers in added.items():
+        union.setdefault(file, set()).update(numbers)
+    return added
+
+
+def _value_at(document: Any, path: KeyPath) -> Any:
+    for step in path:
+        document = document[step]
+    return document if not isinstance(document, (dict, list)) else None
