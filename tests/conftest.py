@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -66,9 +68,28 @@ def pixi_manifest_schema() -> Path:
     pytest.skip(reason)
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, check=False)
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
+            subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: its exit code, stdout and stderr. In this process (the package is
+    imported once, not per call) unless the call needs an environment of its own or asks for a
+    process of its own; PIXI_HTC_TEST_SUBPROCESS=1 runs every call as `python -m compiler`."""
+    if env is not None or subprocess_ or os.environ.get("PIXI_HTC_TEST_SUBPROCESS") == "1":
+        return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, check=False)
+    from compiler.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as stop:  # argparse: --help, --version, usage errors
+                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess(["pixi-htc", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
