@@ -28,4 +28,4 @@ class Slurm:
         if dry_run:
             pipeline.dry_run(compiled.project)
         else:
-            pipeline.submit(compiled.project, compiled.root / compiled.layout.build_dir)
+            pipeline.submit(compiled.project, compiled.root / compiled.layout.build_dir, submit._sbatch)

@@ -13,6 +13,8 @@ names, a job after a whole job a directory <job>/<task> per task.
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from ...spec.graph import order
 from ...spec.model import Job, Project
 from ..common import shell_word
 
+Sbatch = Callable[..., subprocess.CompletedProcess[str]]  # (build_dir, *arguments)
 VARIABLE_PREFIX = "v_"  # render.py's, for the sweep values a for_each job shares with the sweep
 
 
@@ -79,16 +82,18 @@ def dry_run(project: Project) -> None:
         print(" ".join(["sbatch", "--parsable", *sbatch_arguments(job, ids), f"slurm/{job.name}.sbatch"]))
 
 
-def submit(project: Project, build_dir: Path) -> dict[str, str]:
-    """sbatch every Slurm job in order; returns each job's id. A refusal stops the rest (and says
-    which were queued: the scheduler cancels those whose dependency it can no longer meet)."""
-    from .submit import _sbatch, script  # the one sbatch caller
+def submit(project: Project, build_dir: Path, sbatch: Sbatch) -> dict[str, str]:
+    """sbatch every Slurm job in order (through submit.py's one sbatch caller, passed in: submit.py
+    reads render.py, which reads this module); returns each job's id. A refusal stops the rest (and
+    says which were queued: the scheduler cancels those whose dependency it can no longer meet)."""
+    def script(job: Job) -> str:
+        return f"slurm/{job.name}.sbatch"
 
     (build_dir / "logs").mkdir(exist_ok=True)
     (build_dir / "outputs").mkdir(exist_ok=True)
     ids: dict[str, str] = {}
     for job in order(project.jobs_on("slurm")):
-        result = _sbatch(build_dir, "--parsable", *sbatch_arguments(job, ids), script(job))
+        result = sbatch(build_dir, "--parsable", *sbatch_arguments(job, ids), script(job))
         if result.returncode != 0:
             queued = ", ".join(f"{name} ({number})" for name, number in ids.items()) or "none"
             raise UsageError(f"sbatch {script(job)} failed: {' '.join(result.stderr.split())}; queued before it: "
