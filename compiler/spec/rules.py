@@ -280,8 +280,9 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         for index, value in enumerate(values):
             if name in job.path_variables and outside(value):
                 # A for_each job's values are the sweep's of the job it follows: said at for_each.
-                yield Problem(j("sweep", name, index) if job.for_each is None else j("for_each"), f"{value!r} is placed in a file path ({{{name}}}), and would "
-                              "lead out of it: no empty, '.' or '..' parts, and no leading '/'", (j("sweep"),))
+                where = j("sweep", name, index) if job.for_each is None else j("for_each")
+                yield Problem(where, f"{value!r} is placed in a file path ({{{name}}}), and would lead out of it: "
+                              "no empty, '.' or '..' parts, and no leading '/'", (j("sweep"),))
     rows, text = sweep_size(job)
     if job.for_each is not None:
         pass  # the sweep is the job's it follows, judged there
