@@ -191,7 +191,7 @@ def test_the_bundled_trainer_is_the_default_source(tmp_path: Path) -> None:
     path = tmp_path / "project.yaml"
     path.write_text(HEAD + "jobs:\n  t: {runtime: container, command: [python, src/torch_MNIST.py]}\n")
     assert htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])["transfer_input_files"] == "src"
-    assert [str(a.path) for a in payload(project(path), Layout())] == ["build/src/torch_MNIST.py", "build/src/torch_detect_GPU.py"]
+    assert [str(a.path) for a in payload(project(path), Layout())] == ["build/src/aggregate.py", "build/src/torch_MNIST.py", "build/src/torch_detect_GPU.py"]
     path.write_text(HEAD + "source: [code]\njobs:\n  t: {runtime: container, command: [python, code/x.py]}\n")
     assert payload(project(path), Layout()) == []
 

@@ -6,7 +6,7 @@ from .base import Artifact, Layout, header
 from ..spec.model import Project
 from ..core.resources import PAYLOAD_DIR
 
-PAYLOAD_FILES = ("torch_MNIST.py", "torch_detect_GPU.py")
+PAYLOAD_FILES = ("aggregate.py", "torch_MNIST.py", "torch_detect_GPU.py")
 
 
 def render(project: Project, layout: Layout) -> list[Artifact]:

@@ -85,8 +85,9 @@ def condor_value(value: str) -> str:
     return value
 
 
-# Macros the compiler itself writes into submit-file values (sweep variables, process numbers).
-_OWN_MACRO = re.compile(r"\$\((PixiHtcSweep[0-9]+|Process|Cluster)\)")
+# Macros the compiler itself writes into submit-file values (sweep variables, process numbers; a DAG
+# node's process, which its VARS set).
+_OWN_MACRO = re.compile(r"\$\((PixiHtcSweep[0-9]+|PixiHtcProcess|Process|Cluster)\)")
 
 
 def condor_path(value: str) -> str:

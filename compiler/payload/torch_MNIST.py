@@ -12,6 +12,7 @@ exit with code 85 once the time budget would run out before the next epoch ends.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -81,7 +82,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # copying the checkpoint home; an hour between copies is the interval HTCondor's guides suggest.
     p.add_argument("--time-budget", type=float, default=float(os.environ.get("PIXI_HTC_TIME_BUDGET", 3600)),
                    help="seconds this process may run before it checkpoints and exits (default: 1 h)")
+    # A pipeline's evaluate step (#24): score a trained model on the test split instead of training.
+    p.add_argument("--evaluate", default=None, metavar="MODEL",
+                   help="evaluate this saved model (mnist_cnn.pt) and append one line to --metrics-file; no training")
+    p.add_argument("--tag", action="append", default=[], metavar="NAME=VALUE",
+                   help="a label written into each metrics line, e.g. the sweep's values (repeatable)")
     return p.parse_args(argv)
+
+
+def tags(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            fail(f"--tag {pair!r}: write NAME=VALUE")
+        found[name] = value
+    return found
 
 
 def fail(message: str) -> None:
@@ -201,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
         test_loader = torch.utils.data.DataLoader(test_set, batch_size=args.test_batch_size, **extra)
 
     model = Net().to(device)
+    labels = tags(args.tag)
+    if args.evaluate is not None:
+        model.load_state_dict(torch.load(args.evaluate, map_location=device, weights_only=True))
+        test_loss, correct, n = evaluate(args, model, device, test_loader, contextlib.nullcontext)
+        with (output_dir / args.metrics_file).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({**labels, "model": args.evaluate, "test_loss": round(test_loss, 6),
+                                     "accuracy": correct / n, "samples": n}) + "\n")
+        return 0
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = optim.Adadelta(model.parameters(), lr=args.lr)
@@ -232,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         train_seconds = time.perf_counter() - epoch_started
         test_loss, correct, n = evaluate(args, compiled, device, test_loader, autocast)
         scheduler.step()
-        record = {"epoch": epoch, "train_loss": round(train_loss, 6), "test_loss": round(test_loss, 6),
+        record = {**labels, "epoch": epoch, "train_loss": round(train_loss, 6), "test_loss": round(test_loss, 6),
                   "accuracy": correct / n, "seconds": round(train_seconds, 4),
                   "samples_per_second": round(len(train_loader.dataset) / train_seconds, 1), "loader": loader_kind}
         with metrics_path.open("a", encoding="utf-8") as handle:

@@ -23,3 +23,11 @@ class Scheduler(Protocol):
     def submit(self, compiled: Compiled, jobs: list[Job]) -> None:
         """Queue the jobs as the build directory has them (the caller has refused a stale build)."""
         ...
+
+    def has_pipeline(self, project: Project) -> bool:
+        """Whether the project's jobs on this scheduler form a pipeline (#24): edges, retries, limits."""
+        ...
+
+    def submit_pipeline(self, compiled: Compiled, *, dry_run: bool) -> None:
+        """Submit every job on this scheduler as one pipeline, in order (or say how, for a dry run)."""
+        ...

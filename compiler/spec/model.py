@@ -205,6 +205,23 @@ class Job:
     logs: tuple[tuple[str, str], ...] = ()  # (log | output | error, project-root-relative path) the spec sets
     slurm: Slurm = field(default_factory=Slurm)
     keys: tuple[str, ...] = ()  # the keys the spec sets on this job, and slurm.<key> for its own slurm's, sorted
+    # A pipeline (#24): the jobs this one runs after, whole (fan-in), or process by process (for_each,
+    # whose sweep this job takes over); always: whether or not they succeeded.
+    after: tuple[str, ...] = ()
+    for_each: str | None = None
+    always: bool = False
+    retries: int | None = None  # None: no retry
+    max_running: int | None = None  # None: no limit on a sweep's processes at once
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """Every job this one runs after, sorted."""
+        return tuple(sorted({*self.after, *((self.for_each,) if self.for_each else ())}))
+
+    @property
+    def in_pipeline(self) -> bool:
+        """Whether this job sets a key only a pipeline (the DAG, Slurm's ordered submission) carries out."""
+        return bool(self.upstream or self.always or self.retries is not None or self.max_running is not None)
 
     def expression(self, key: str) -> str | None:
         """One of the POLICY expressions the spec sets, or None."""
@@ -341,7 +358,8 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     )
     scheduler = doc.get("scheduler", Project.scheduler)
     slurm = Slurm().merged(doc.get("slurm", {}))
-    jobs = tuple(_job(name, body, container, pack, scheduler, slurm) for name, body in sorted(doc.get("jobs", {}).items()))
+    jobs = with_inherited_sweeps(tuple(_job(name, body, container, pack, scheduler, slurm)
+                                       for name, body in sorted(doc.get("jobs", {}).items())))
     if "apptainer" not in c and any(job.runtime == "apptainer" and job.image is None for job in jobs):
         container = replace(container, apptainer=True)
     st = doc.get("staging")
@@ -422,9 +440,38 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         policy=tuple((key, body[key]) for key in POLICY if key in body),
         output_remaps=tuple(sorted(body.get("output_remaps", {}).items())),
         logs=tuple(sorted(body.get("logs", {}).items())),
-        slurm=slurm.merged(body.get("slurm", {})),
+        slurm=slurm.merged({**({"max_running": body["max_running"]} if "max_running" in body else {}),
+                            **body.get("slurm", {})}),
         keys=tuple(sorted((*body, *(f"slurm.{key}" for key in body.get("slurm", {}))))),
+        after=tuple(sorted(body.get("after", ()))),
+        for_each=body.get("for_each"),
+        always=body.get("always", False),
+        retries=None if "retries" not in body else int(body["retries"]),
+        max_running=None if "max_running" not in body else int(body["max_running"]),
     )
+
+
+def with_inherited_sweeps(jobs: tuple[Job, ...]) -> tuple[Job, ...]:
+    """A for_each job runs once per process of the job it follows: it takes that job's sweep (its
+    lists, or its sweep_from file), through a chain of for_each jobs. A job that names an unknown job,
+    one in a cycle or one without a sweep is left as it is, for the pipeline rules to report."""
+    by_name = {job.name: job for job in jobs}
+
+    def source(job: Job, seen: frozenset[str]) -> Job | None:
+        if job.for_each is None:
+            return job
+        upstream = by_name.get(job.for_each)
+        if upstream is None or upstream.name in seen or job.sweep or job.sweep_from:
+            return None
+        return source(upstream, seen | {job.name})
+
+    inherited = []
+    for job in jobs:
+        origin = source(job, frozenset())
+        if job.for_each is not None and origin is not None and origin.swept:
+            job = replace(job, sweep=origin.sweep, sweep_from=origin.sweep_from)
+        inherited.append(job)
+    return tuple(inherited)
 
 
 def _cuda_arch(environment: str, jobs: tuple[Job, ...]) -> str | None:

@@ -279,10 +279,14 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     for name, values in job.sweep:
         for index, value in enumerate(values):
             if name in job.path_variables and outside(value):
-                yield Problem(j("sweep", name, index), f"{value!r} is placed in a file path ({{{name}}}), and would "
-                              "lead out of it: no empty, '.' or '..' parts, and no leading '/'", (j("sweep"),))
+                # A for_each job's values are the sweep's of the job it follows: said at for_each.
+                where = j("sweep", name, index) if job.for_each is None else j("for_each")
+                yield Problem(where, f"{value!r} is placed in a file path ({{{name}}}), and would lead out of it: "
+                              "no empty, '.' or '..' parts, and no leading '/'", (j("sweep"),))
     rows, text = sweep_size(job)
-    if rows > MAX_SWEEP_ROWS:
+    if job.for_each is not None:
+        pass  # the sweep is the job's it follows, judged there
+    elif rows > MAX_SWEEP_ROWS:
         yield Problem(j("sweep"), f"the sweep has {rows:,} combinations; at most {MAX_SWEEP_ROWS:,} per job "
                       "(split it into several jobs)", (j("sweep"),))
     elif text > MAX_SWEEP_TEXT:
@@ -301,7 +305,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
                           "passed literally: write {process}, {cluster} or {<sweep variable>}", (j("command"),))
     # A variable may choose the process's input file alone (`inputs: [videos/{video}.mp4]`). One used
     # nowhere multiplies the processes for nothing; a list's column may go unused, as HTCondor allows.
-    for name in sorted(names - used - job.path_variables if job.sweep else ()):
+    for name in sorted(names - used - job.path_variables if job.sweep and job.for_each is None else ()):
         yield Problem(j("sweep", name), f"sweep variable '{name}' is used nowhere (write {{{name}}} in command, "
                       "inputs, outputs or logs)", (j("command"), j("inputs"), j("outputs"), j("logs"), j("sweep")),
                       at_key=True)

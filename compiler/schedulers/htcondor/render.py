@@ -60,9 +60,10 @@ def requirements(project: Project, job: Job) -> str:
     return " && ".join(clauses)
 
 
-def transfer_path(path: str, job: Job) -> str:
-    """An input as the .sub names it: {name} becomes the sweep variable's (or HTCondor's) macro."""
-    macros = dict(zip(job.sweep_variables, queue_variables(job))) | {"process": "Process", "cluster": "Cluster"}
+def transfer_path(path: str, job: Job, process: str = "Process") -> str:
+    """An input as the .sub names it: {name} becomes the sweep variable's (or HTCondor's) macro. A DAG
+    node is a cluster of one process: its {process} is the macro the node's VARS set (dag.py)."""
+    macros = dict(zip(job.sweep_variables, queue_variables(job))) | {"process": process, "cluster": "Cluster"}
     return PLACEHOLDER.sub(lambda m: f"$({macros[m.group(1)]})", path)
 
 
@@ -91,17 +92,20 @@ def image_note(project: Project, job: Job) -> str:
 LOG_SUFFIXES = (("log", "log"), ("output", "out"), ("error", "err"))
 
 
-def log_files(job: Job, layout: Layout) -> tuple[tuple[str, str], ...]:
+def log_files(job: Job, layout: Layout, process: str = "Process") -> tuple[tuple[str, str], ...]:
     """Where HTCondor writes the event log, stdout and stderr: the spec's names, else logs/<job>_..."""
     own = dict(job.logs)
-    return tuple((key, from_submit_dir(transfer_path(own[key], job), layout) if key in own
-                  else f"logs/{job.name}_$(Cluster)_$(Process).{suffix}") for key, suffix in LOG_SUFFIXES)
+    return tuple((key, from_submit_dir(transfer_path(own[key], job, process), layout) if key in own
+                  else f"logs/{job.name}_$(Cluster)_$({process}).{suffix}") for key, suffix in LOG_SUFFIXES)
 
 
-def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
+def plan(project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | None = None,
+         process: str = "Process") -> SubmitPlan:
+    """With `node`, the plan of a DAG node's .sub (dag.py): `node` is what arrives from the jobs this one
+    runs after, and every output lands in outputs/<job>/<process>/, where the next job reads it."""
     container = job.runtime not in ("pixi-pack", "host")
-    inputs = [from_submit_dir(transfer_path(path, job), layout)
-              for path in (*job.inputs, *project.source_paths(layout.build_dir))]
+    inputs = [from_submit_dir(transfer_path(path, job, process), layout)
+              for path in (*job.inputs, *project.source_paths(layout.build_dir))] + list(node or ())
     archive_name = None
     if job.runtime == "pixi-pack":
         inputs.insert(0, project.pack.archive)
@@ -109,11 +113,14 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
     # Sweep processes would overwrite each other's outputs in the submit directory: an output named
     # the same in every process lands under a name of its process's. A name with a placeholder is the
     # user's own choice of name per process, and stays as it is. The spec's output_remaps win over both.
-    outputs = tuple(transfer_path(name, job) for name in job.outputs)
-    own = {name: from_submit_dir(transfer_path(target, job), layout) for name, target in job.output_remaps}
-    remaps = tuple((transfer_path(name, job), own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
+    outputs = tuple(transfer_path(name, job, process) for name in job.outputs)
+    own = {name: from_submit_dir(transfer_path(target, job, process), layout) for name, target in job.output_remaps}
+    if node is not None:
+        own |= {name: f"outputs/{job.name}/$({process})/{transfer_path(name, job, process)}"
+                for name in job.outputs if name not in own}
+    remaps = tuple((transfer_path(name, job, process), own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
                    for name in job.outputs if name in own or (job.swept and not PLACEHOLDER.search(name)))
-    logs = log_files(job, layout)
+    logs = log_files(job, layout, process)
     directories = sorted({path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path})
     return SubmitPlan(
         job=job,
@@ -123,7 +130,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         image=image(project, job),
         image_note="" if not container else image_note(project, job),
         transfer_container=not (job.image or "").startswith("/cvmfs/"),
-        arguments=("$(Cluster)", "$(Process)", *(f"$({name})" for name in queue_variables(job))),
+        arguments=("$(Cluster)", f"$({process})", *(f"$({name})" for name in queue_variables(job))),
         transfer_inputs=tuple(inputs),
         transfer_outputs=outputs,
         output_remaps=remaps,

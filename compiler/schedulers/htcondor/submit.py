@@ -104,3 +104,33 @@ def submit(compiled: Compiled, jobs: list[Job]) -> None:
             except Exception as error:
                 raise UsageError(f"submitting {job.name} failed: {str(error).strip()}") from error
         print(f"{job.name}: submitted {result.num_procs()} job(s) to cluster {result.cluster()}")
+
+
+def submit_dag(compiled: Compiled, *, dry_run: bool) -> None:
+    """The pipeline's DAG, as pixi-htc renders it now (the caller has refused a stale build), parsed
+    by HTCondor's DAG reader and queued, from the build directory DAGMan works in."""
+    from . import dag
+
+    dag_path = compiled.layout.build("htcondor", dag.DAG)
+    nodes = sum(len(dag.node_names(job)) for job in compiled.project.jobs_on("htcondor"))
+    if dry_run:
+        print(f"{dag_path}: {nodes} node(s); pixi-htc submit queues it with DAGMan (htcondor2.Submit.from_dag)")
+        return
+    import htcondor2
+
+    build_dir = compiled.root / compiled.layout.build_dir
+    for directory in dag.directories(compiled.project, compiled.layout):
+        (build_dir / directory).mkdir(parents=True, exist_ok=True)
+    try:
+        schedd = htcondor2.Schedd()
+    except Exception as error:
+        raise UsageError(f"no HTCondor schedd reachable from here ({str(error).strip()}); "
+                         "run make submit on your pool's access point, or use DRY_RUN=1") from error
+    with working_directory(build_dir):  # the DAG's paths, and DAGMan's own files, are relative to it
+        try:
+            description = htcondor2.Submit.from_dag(f"htcondor/{dag.DAG}", {"force": True})
+            result = schedd.submit(description)
+        except Exception as error:
+            raise UsageError(f"submitting {dag_path} failed: {str(error).strip()}") from error
+    print(f"{dag_path}: submitted the pipeline ({nodes} node(s)) as DAGMan job {result.cluster()}; "
+          f"follow it with condor_q -dag {result.cluster()}")

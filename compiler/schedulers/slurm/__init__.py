@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...artifacts.base import Artifact, Compiled, Layout
 from ...spec.model import Job, Project
-from . import render, submit
+from . import pipeline, render, submit
 
 
 class Slurm:
@@ -20,3 +20,12 @@ class Slurm:
     def submit(self, compiled: Compiled, jobs: list[Job]) -> None:
         for job in jobs:
             submit.submit(compiled.root / compiled.layout.build_dir, job)
+
+    def has_pipeline(self, project: Project) -> bool:
+        return pipeline.has_pipeline(project)
+
+    def submit_pipeline(self, compiled: Compiled, *, dry_run: bool) -> None:
+        if dry_run:
+            pipeline.dry_run(compiled.project)
+        else:
+            pipeline.submit(compiled.project, compiled.root / compiled.layout.build_dir, submit._sbatch)

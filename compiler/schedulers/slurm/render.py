@@ -18,6 +18,7 @@ from ..common import from_submit_dir, shell_word
 from ...core.escape import shell_quote
 from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime
 from ...core.templating import render as render_template
+from .pipeline import Upstream, upstream
 
 # Slurm reads sizes in binary units with a one-letter suffix; the spec writes HTCondor's 2GB.
 SIZE_UNITS = {"KB": "K", "MB": "M", "GB": "G", "TB": "T"}
@@ -98,6 +99,7 @@ class BatchPlan:
     command: str
     outputs: tuple[str, ...]  # shell words
     runs_gpu_checks: bool
+    upstream: tuple[Upstream, ...] = ()  # what the jobs this one runs after left (pipeline.py)
 
 
 def variable(name: str) -> str:
@@ -177,6 +179,7 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         command=" ".join(word(argument) for argument in job.command),
         outputs=tuple(word(name) for name in job.outputs),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
+        upstream=upstream(project, job),
     )
 
 
