@@ -106,8 +106,16 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
-    draft.spec["jobs"] = {slug(path.stem): job}
+    draft.spec["jobs"] = {_job_name(slug(path.stem), job, draft): job}
     return draft
+
+
+def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
+    """The submit file's name, unless the generated htcondor/<name>.sh would land in the sandbox
+    under the same base name as one of the job's own files (HTCondor would overwrite one with the
+    other): then <name>-job."""
+    landing = {path.rstrip("/").rsplit("/", 1)[-1] for path in (*job.get("inputs", []), *draft.spec["source"])}
+    return f"{name}-job" if f"{name}.sh" in landing else name
 
 
 def _queue(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) -> list[str]:
