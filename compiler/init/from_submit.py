@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,12 @@ from .submit_values import Macros, Moved, Numbers
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
+# Why a command is not carried, where the spec has no key for it.
+WHY_NOT = {"should_transfer_files": " (the generated .sub always transfers files: YES)",
+           "universe": " (pixi-htc writes the vanilla, container or docker universe)",
+           "require_gpus": " (with gpus_minimum_* floors beside it: write the whole bound as gpu.require)",
+           "transfer_container": " (pixi-htc transfers an image unless it is on CVMFS)",
+           "docker_network_type": " (the docker universe's network: not a spec key yet)"}
 
 
 def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft:
@@ -39,6 +47,8 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
+    if "_matching" in job:
+        _matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}
     # +SingularityImage: the OSPool's older way to name an image (a vanilla job that Apptainer runs).
     legacy = _classad(attributes.pop("SingularityImage")) if "SingularityImage" in attributes else None
@@ -47,6 +57,13 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     # A vanilla job without an image brings its own software (its script sets it up): runtime host,
     # never a pixi-pack job with no environment to pack.
     job["runtime"] = "container" if image or universe in ("container", "docker") else "host"
+    if universe == "docker":
+        job["universe"] = "docker"  # kept: the pool (or the image) needs Docker itself
+        if commands.get("docker_pull_policy", "").lower() == "always":
+            del commands["docker_pull_policy"]
+            job["docker_pull_policy"] = "always"
+    elif universe not in ("vanilla", "container"):
+        commands["universe"] = universe  # reported below, with its line
     if image:
         image = macros.placed(str(image))
         job["image"] = image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") \
@@ -70,7 +87,17 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         code = numbers.integer("checkpoint_exit_code")
         files = [p.strip() for p in commands.pop("transfer_checkpoint_files", "").split(",") if p.strip()]
         if code is not None:
-            job["checkpoint"] = {"exit_code": code, "files": files}
+            job["checkpoint"] = {"exit_code": code, **({"files": files} if files else {})}
+    if commands.get("when_to_transfer_output", "").lower() == "on_exit_or_evict":
+        del commands["when_to_transfer_output"]
+        job["when_to_transfer_output"] = "ON_EXIT_OR_EVICT"
+    notification = commands.get("notification", "").strip().capitalize()
+    if notification in ("Never", "Complete", "Error", "Always"):
+        del commands["notification"]
+        job["notification"] = notification
+    if "notify_user" in commands and re.fullmatch(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}",
+                                                  macros.placed(commands["notify_user"]).strip()):
+        job["notify_user"] = macros.placed(commands.pop("notify_user")).strip()
     _site(draft, job, attributes, commands)
     if attributes:
         job["attributes"] = {k: _classad(v) for k, v in attributes.items()}
@@ -79,9 +106,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
-    for key in (*POLICY, "batch_name"):
+    for key in POLICY:
         if key in commands:
             job[key] = macros.placed(commands.pop(key))
+    if "batch_name" in commands:
+        job["batch_name"] = macros.placed(commands.pop("batch_name")).strip().strip('"').strip()
     if "transfer_output_remaps" in commands:
         try:
             pairs = parse_remaps(commands["transfer_output_remaps"])
@@ -102,7 +131,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         commands.pop("transfer_container", None)  # the generated .sub says false for a CVMFS image
     same = {key for key, value in GENERATED.items() if commands.get(key, "").lower() == value}
     for key in sorted(set(commands) - same - macros.used):
-        draft.lost.append(f"{parsed.where(lines[key])}: {key}")
+        draft.lost.append(f"{parsed.where(lines[key])}: {key} = {shown(commands[key], 80)}{WHY_NOT.get(key, '')}")
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
@@ -128,14 +157,25 @@ def _queue(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) ->
     if parsed.queue is None:
         draft.lost.append(f"{shown(parsed.shown)}: no queue statement (HTCondor queues nothing without one)")
         return []
-    if qargs in ("", "1") and parsed.queue_items is None:
+    alone = re.fullmatch(r"(\d{1,6})?", qargs)
+    if alone and parsed.queue_items is None:
+        if int(qargs or "1") > 1:
+            job["count"] = int(qargs)
         return []
-    found = re.fullmatch(r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in)(?:\s+(.*))?", qargs,
-                         re.IGNORECASE | re.DOTALL)
-    if not found or (found.group(1) or "1") != "1":
+    found = re.fullmatch(r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in|matching)(?:\s+(.*))?",
+                         qargs, re.IGNORECASE | re.DOTALL)
+    if not found or len(found.group(1) or "") > 6:
         draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
         return []
+    if int(found.group(1) or "1") > 1:
+        job["count"] = int(found.group(1))
     variables = [v.strip().lower() for v in (found.group(2) or "item").split(",")]
+    if found.group(3).lower() == "matching":
+        if len(variables) != 1 or parsed.queue_items is not None:
+            draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
+            return []
+        job["_matching"] = (variables[0], (found.group(4) or "").split())
+        return variables
     if parsed.queue_items is None:
         items = (found.group(4) or "").strip()
         if found.group(3).lower() == "from" and items and not items.endswith("|"):
@@ -155,6 +195,40 @@ def _queue(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) ->
         draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
         job["sweep_from"] = {"file": table, "variables": variables}
     return variables
+
+
+MAX_MATCHES = 10_000
+
+
+def _matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]], places: Places, where: str) -> None:
+    """`queue v matching [files|dirs] PATTERN...`: the names that match now, in the submit
+    directory (inside the project; a pattern's directory part taken literally), as a sweep of v.
+    HTCondor matches when the job is submitted; init says so, since a file added later needs the
+    sweep edited."""
+    variable, words = matching
+    kind = words[0].lower() if words and words[0].lower() in ("files", "dirs") else None
+    found: list[str] = []
+    for pattern in words[1:] if kind else words:
+        folder, _, name = pattern.rpartition("/")
+        base = places.rebased(folder or ".")
+        if base is None or any(c in folder for c in "*?[") or "://" in pattern:
+            draft.lost.append(f"{where}: queue ... matching {shown(pattern, 80)} (outside the project, or a "
+                              "wildcard in a directory: write the sweep's values)")
+            return
+        directory = places.root / base
+        entries = sorted(os.listdir(directory)) if directory.is_dir() and not directory.is_symlink() else []
+        for entry in entries[:MAX_MATCHES]:
+            path = directory / entry
+            if fnmatch.fnmatchcase(entry, name) and not entry.startswith(".") and not path.is_symlink() and (
+                    kind is None or (kind == "files") == path.is_file()):
+                found.append(f"{folder}/{entry}" if folder else entry)
+    if not found:
+        draft.lost.append(f"{where}: queue ... matching {shown(' '.join(words), 80)} matches nothing here (write the "
+                          "sweep's values)")
+        return
+    job["sweep"] = {variable: list(dict.fromkeys(found))}
+    draft.lost.append(f"{where}: queue ... matching: the {len(found)} names that match now are the sweep's values "
+                      f"(HTCondor matched at submit time: a file added later goes into the job's sweep.{variable})")
 
 
 def _row(line: str, variables: int) -> tuple[str, ...]:
@@ -257,9 +331,12 @@ def _classad(value: str) -> Any:
 
 def _site(draft: Draft, job: dict[str, Any], attributes: dict[str, str], commands: dict[str, str]) -> None:
     """CHTC's and the OSPool's attributes (and CHTC's want_ commands) become the site and its keys."""
-    chtc = {k: attributes.pop(k) for k in ("WantGPULab", "GPUJobLength", "is_resumable") if k in attributes}
+    # ClassAd attribute names are case blind: +Is_Resumable is +is_resumable.
+    named = {k.lower(): k for k in attributes}
+    chtc = {k: attributes.pop(named[k.lower()]) for k in ("WantGPULab", "GPUJobLength", "is_resumable") if k.lower() in named}
     wants = {k: commands.pop(k).lower() == "true" for k in ("want_ospool", "want_campus_pools") if k in commands}
-    ospool = {} if chtc or wants else {k: attributes.pop(k) for k in ("JobDurationCategory", "ProjectName") if k in attributes}
+    ospool = {} if chtc or wants else {k: attributes.pop(named[k.lower()]) for k in ("JobDurationCategory", "ProjectName")
+                                       if k.lower() in named}
     if chtc or wants:
         draft.spec["site"] = "chtc"
         job["chtc"] = {"gpu_lab": _classad(chtc.get("WantGPULab", "false" if wants and not chtc else "true")) is True,
