@@ -103,7 +103,7 @@ def universe_problems(project: Project) -> Iterator[Problem]:
     """The docker universe runs an image (runtime container); its pull policy needs it, and the OS
     clause of pixi-pack jobs exists only on them."""
     for job in project.jobs:
-        def at(key: str) -> KeyPath:
+        def at(key: str, job: Job = job) -> KeyPath:
             return ("jobs", job.name, key)
 
         if "universe" in job.keys and job.universe == "docker" and job.runtime != "container":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..foreign import ForeignFileError, read_text, shown
+from ..foreign import ForeignFileError, link_inside, read_text, shown
 from .draft import Draft, slug
 from .places import Places
 
@@ -197,7 +197,8 @@ def _named_files(text: str, directory: Path, places: Places) -> list[str]:
                 continue
             rebased = places.rebased(first)
             target = directory / first
-            if rebased is None or rebased in found or target.is_symlink() or not target.exists():
+            if rebased is None or rebased in found or not _inside(places.root / rebased, places.root) \
+                    or not target.exists():
                 continue
             if target.resolve() == (directory / "specs").resolve():
                 continue
@@ -205,3 +206,12 @@ def _named_files(text: str, directory: Path, places: Places) -> list[str]:
             if len(found) >= MAX_NAMED_FILES:
                 return found
     return found
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """No symbolic link on the way from the project root to it: nothing is linked from outside."""
+    try:
+        link_inside(path, root)
+    except ForeignFileError:
+        return False
+    return True

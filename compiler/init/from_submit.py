@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,8 @@ from ..jobfiles import parse_remaps
 from ..model import POLICY
 from .draft import Draft, slug
 from .places import Places, interpreter
-from .submit_file import SubmitFile, read_submit
+from .submit_file import read_submit
+from .submit_queue import matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers
 
@@ -40,7 +39,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": []})
     where = f"{shown(path.name)}: "
     job: dict[str, Any] = {}
-    queue = _queue(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
+    queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
     places = Places.of(root, path.parent, initialdir)
@@ -48,7 +47,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
     if "_matching" in job:
-        _matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
+        matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}
     # +SingularityImage: the OSPool's older way to name an image (a vanilla job that Apptainer runs).
     legacy = _classad(attributes.pop("SingularityImage")) if "SingularityImage" in attributes else None
@@ -145,107 +144,6 @@ def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
     other): then <name>-job."""
     landing = {path.rstrip("/").rsplit("/", 1)[-1] for path in (*job.get("inputs", []), *draft.spec["source"])}
     return f"{name}-job" if f"{name}.sh" in landing else name
-
-
-def _queue(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) -> list[str]:
-    """The queue statement as a sweep, and its variables (lower-cased, as the spec names them):
-    `queue v from <file>` becomes sweep_from that file; `queue v in (...)` and an inline `from (...)`
-    table become a sweep when their rows are every combination of their values, and otherwise a
-    file of the rows beside the spec, for sweep_from."""
-    qargs = (parsed.queue or "").strip()
-    where = f"{parsed.where(parsed.queue_line)}: "
-    if parsed.queue is None:
-        draft.lost.append(f"{shown(parsed.shown)}: no queue statement (HTCondor queues nothing without one)")
-        return []
-    alone = re.fullmatch(r"(\d{1,6})?", qargs)
-    if alone and parsed.queue_items is None:
-        if int(qargs or "1") > 1:
-            job["count"] = int(qargs)
-        return []
-    found = re.fullmatch(r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in|matching)(?:\s+(.*))?",
-                         qargs, re.IGNORECASE | re.DOTALL)
-    if not found or len(found.group(1) or "") > 6:
-        draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
-        return []
-    if int(found.group(1) or "1") > 1:
-        job["count"] = int(found.group(1))
-    variables = [v.strip().lower() for v in (found.group(2) or "item").split(",")]
-    if found.group(3).lower() == "matching":
-        if len(variables) != 1 or parsed.queue_items is not None:
-            draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
-            return []
-        job["_matching"] = (variables[0], (found.group(4) or "").split())
-        return variables
-    if parsed.queue_items is None:
-        items = (found.group(4) or "").strip()
-        if found.group(3).lower() == "from" and items and not items.endswith("|"):
-            job["sweep_from"] = {"file": items, "variables": variables}
-            return variables
-        draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
-        return []
-    if found.group(3).lower() == "in":
-        values = [v for line in parsed.queue_items for v in re.split(r"[\s,]+", line.strip()) if v]
-        rows = [(value,) + ("",) * (len(variables) - 1) for value in values]
-    else:
-        rows = [_row(line, len(variables)) for line in parsed.queue_items if line.strip()]
-    columns = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
-    if rows and _every_combination(rows, columns):
-        job["sweep"] = dict(zip(variables, columns))
-    else:
-        draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
-        job["sweep_from"] = {"file": table, "variables": variables}
-    return variables
-
-
-MAX_MATCHES = 10_000
-
-
-def _matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]], places: Places, where: str) -> None:
-    """`queue v matching [files|dirs] PATTERN...`: the names that match now, in the submit
-    directory (inside the project; a pattern's directory part taken literally), as a sweep of v.
-    HTCondor matches when the job is submitted; init says so, since a file added later needs the
-    sweep edited."""
-    variable, words = matching
-    kind = words[0].lower() if words and words[0].lower() in ("files", "dirs") else None
-    found: list[str] = []
-    for pattern in words[1:] if kind else words:
-        folder, _, name = pattern.rpartition("/")
-        base = places.rebased(folder or ".")
-        if base is None or any(c in folder for c in "*?[") or "://" in pattern:
-            draft.lost.append(f"{where}: queue ... matching {shown(pattern, 80)} (outside the project, or a "
-                              "wildcard in a directory: write the sweep's values)")
-            return
-        directory = places.root / base
-        entries = sorted(os.listdir(directory)) if directory.is_dir() and not directory.is_symlink() else []
-        for entry in entries[:MAX_MATCHES]:
-            path = directory / entry
-            if fnmatch.fnmatchcase(entry, name) and not entry.startswith(".") and not path.is_symlink() and (
-                    kind is None or (kind == "files") == path.is_file()):
-                found.append(f"{folder}/{entry}" if folder else entry)
-    if not found:
-        draft.lost.append(f"{where}: queue ... matching {shown(' '.join(words), 80)} matches nothing here (write the "
-                          "sweep's values)")
-        return
-    job["sweep"] = {variable: list(dict.fromkeys(found))}
-    draft.lost.append(f"{where}: queue ... matching: the {len(found)} names that match now are the sweep's values "
-                      f"(HTCondor matched at submit time: a file added later goes into the job's sweep.{variable})")
-
-
-def _row(line: str, variables: int) -> tuple[str, ...]:
-    """One line of a `from (...)` table: fields split at commas or blanks, the last takes the rest."""
-    fields = re.split(r"\s*,\s*|\s+", line.strip(), maxsplit=variables - 1)
-    return tuple(fields + [""] * (variables - len(fields)))
-
-
-def _every_combination(rows: list[tuple[str, ...]], columns: list[list[str]]) -> bool:
-    """Whether the rows are the product of their columns' values, each once, without building the
-    product: every row is in it by construction, so distinct rows as many as the product has is all."""
-    size = 1
-    for values in columns:
-        size *= len(values)
-        if size > len(rows):
-            return False
-    return size == len(rows) == len(set(rows))
 
 
 def _command(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, moved: Moved,
