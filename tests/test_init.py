@@ -79,6 +79,7 @@ environment = "OMP_NUM_THREADS=4"
 max_retries = 3
 log = job.log
 notification = Always
+priority = 5
 queue
 """
 
@@ -169,15 +170,15 @@ def test_a_submit_file_comes_back_as_htcondor_reads_it(tmp_path: Path) -> None:
     generated = htcondor2.Submit((root / "build" / "htcondor" / "train.sub").read_text())
     same = ["universe", "container_image", "transfer_output_files", "request_cpus", "request_gpus", "request_memory",
             "request_disk", "gpus_minimum_capability", "MY.WantGPULab", "MY.GPUJobLength", "MY.ProjectName",
-            "max_retries"]
+            "max_retries", "notification"]
     assert {k: generated.get(k) for k in same} == {k: original.get(k) for k in same}
     assert generated["requirements"] == '(GPUs_DriverVersion >= 12.2) && ((Machine != "bad.example.org"))'
     # Paths are the project root's; the .sub is submitted from build/.
     assert generated["transfer_input_files"] == "../run.sh, ../data.tar.gz"
     assert generated["environment"] == '"OMP_NUM_THREADS=4"'
-    assert "not carried over: train.sub:19: notification" in stderr
+    assert "not carried over: train.sub:20: priority = 5" in stderr and "notification" not in stderr
     spec = (root / "specs" / "project.yaml").read_text()
-    assert "#   train.sub:19: notification" in spec
+    assert "#   train.sub:20: priority = 5" in spec
 
 
 def test_a_pyproject_tool_pixi_table_moves_in_too(tmp_path: Path) -> None:
@@ -218,7 +219,8 @@ def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: P
     root, stderr = _init(tmp_path, "track.sub", SWEEP_SUB)
     assert "not carried over" not in stderr
     original = htcondor2.Submit(SWEEP_SUB)
-    generated = htcondor2.Submit((root / "build" / "htcondor" / "track.sub").read_text())
+    # The job is track-job: its generated track.sh would land in the sandbox over the user's track.sh.
+    generated = htcondor2.Submit((root / "build" / "htcondor" / "track-job.sub").read_text())
     from compiler.schedulers.htcondor.submit import working_directory
 
     with working_directory(root):
@@ -236,7 +238,7 @@ def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: P
     assert generated["want_ospool"] == "true" and generated["container_image"] == original["container_image"]
     # What the original's executable received, process by process, the generated job gives it.
     for process, (video, label) in enumerate(SWEEP_ROWS):
-        received = run_job_script(root, "track", "track.sh", ["9", str(process), video, label], tmp_path / "sandbox")
+        received = run_job_script(root, "track-job", "track.sh", ["9", str(process), video, label], tmp_path / "sandbox")
         assert received[-7:] == [f"videos/{video}.mp4", "--label", f"{label} x", "--seed", str(process), "--run", "trial-7"]
 
 
@@ -247,7 +249,7 @@ def _queued(tmp_path: Path, queue: str) -> tuple[dict[str, Any], str]:
     assert result.returncode == 0, result.stderr
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe").load((tmp_path / "specs" / "project.yaml").read_text())["jobs"]["track"], result.stderr
+    return YAML(typ="safe").load((tmp_path / "specs" / "project.yaml").read_text())["jobs"]["track-job"], result.stderr
 
 
 def test_a_queue_in_list_is_a_sweep(tmp_path: Path) -> None:
@@ -269,9 +271,11 @@ def test_an_inline_table_of_other_rows_becomes_a_list_beside_the_spec(tmp_path: 
 
 
 def test_a_queue_a_sweep_cannot_say_is_reported(tmp_path: Path) -> None:
-    job, stderr = _queued(tmp_path, "queue 3")
-    assert "sweep" not in job and "sweep_from" not in job
-    assert "not carried over: track.sub:16: queue 3 (write it as a sweep, or a sweep_from file)" in stderr
+    job, stderr = _queued(tmp_path, "queue 3 video in (a b)")
+    assert job["sweep"] == {"video": ["a", "b"]} and job["count"] == 3 and "not carried" not in stderr
+    (tmp_path / "2").mkdir()
+    job, stderr = _queued(tmp_path / "2", "queue video matching dirs *.mp4")
+    assert "not carried over: track.sub:16: queue ... matching dirs *.mp4 matches nothing here" in stderr
 
 
 # The OSPool's older TensorFlow GPU example: a vanilla job Apptainer runs from CVMFS (+SingularityImage),

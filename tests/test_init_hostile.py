@@ -176,3 +176,39 @@ def test_a_huge_inline_queue_table_is_judged_without_its_product(tmp_path: Path)
     job = _spec(tmp_path)["jobs"]["job"]
     assert job["sweep_from"] == {"file": "specs/job.queue.txt", "variables": ["x", "y", "z"]}
     assert (tmp_path / "specs" / "job.queue.txt").read_text().splitlines()[-1] == "a19999, b19999, c19999"
+
+
+def test_queue_matching_lists_only_the_project_never_through_a_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("x\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "linked").symlink_to(outside)
+    (repo / "run.sh").write_text("echo\n")
+    (repo / "a.csv").write_text("a\n")
+    for pattern, said in (("../outside/*.csv", "outside the project"), ("linked/*.csv", "symbolic link"),
+                          ("*/*.csv", "a wildcard in a directory")):
+        (repo / "job.sub").write_text(BASE + f"arguments = $(f)\nqueue f matching files {pattern}\n")
+        result = run_cli("init", "--from", "job.sub", cwd=repo)
+        assert result.returncode == 0, result.stderr
+        spec = (repo / "specs" / "project.yaml").read_text()
+        assert said in result.stderr and "secret" not in spec, (pattern, result.stderr)
+        for name in ("project.yaml", "project.schema.json"):
+            (repo / "specs" / name).unlink()
+
+
+def test_a_slurm_script_links_no_file_from_outside_the_project(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "data.csv").write_text("x\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "shared").symlink_to(outside)
+    (repo / "train.py").write_text("print(1)\n")
+    (repo / "job.sh").write_text("#!/bin/bash\n#SBATCH --gres=gpu:1\npython train.py --data shared/data.csv "
+                                 "--ref ../outside/data.csv /etc/passwd ~/x\n")
+    result = run_cli("init", "--from", "job.sh", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    spec = YAML(typ="safe").load((repo / "specs" / "project.yaml").read_text())
+    assert spec["source"] == ["job.sh", "train.py"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UsageError
-from ..core.foreign import ForeignFileError, read_text, shown
+from ..core.foreign import ForeignFileError, link_inside, read_text, shown
 from .draft import Draft, slug
 from .places import Places
 
@@ -26,7 +26,13 @@ SHORT = {"J": "job-name", "p": "partition", "A": "account", "q": "qos", "C": "co
 SLURM_KEYS = {"partition": "partition", "account": "account", "qos": "qos", "constraint": "constraint"}
 TIME = re.compile(r"[0-9]{1,3}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2}")
 # What the generated script asks for itself: the same value here is nothing lost.
-SAME = {"nodes": "1", "ntasks": "1", "ntasks-per-node": "1"}
+SAME = {"nodes": "1", "ntasks": "1", "ntasks-per-node": "1", "open-mode": "append"}
+ARRAY = re.compile(r"[0-9]{1,7}(-[0-9]{1,7}(:[0-9]{1,7})?)?(,[0-9]{1,7}(-[0-9]{1,7}(:[0-9]{1,7})?)?){0,63}(%[0-9]{1,6})?")
+SIGNAL = re.compile(r"((B|R|BR|RB):)?(SIG)?(USR1|USR2|TERM|INT|HUP|QUIT|ALRM|URG|CONT)(@[0-9]{1,5})?")
+MAIL_TYPES = {"NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVALID_DEPEND", "STAGE_OUT", "TIME_LIMIT",
+              "TIME_LIMIT_90", "TIME_LIMIT_80", "TIME_LIMIT_50", "ARRAY_TASKS"}
+ADDRESS = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}")
+MAX_NAMED_FILES = 200  # paths of the script's body that init links into the task directory
 
 
 def read_script(path: Path) -> str:
@@ -84,21 +90,31 @@ def from_slurm(path: Path, root: Path) -> Draft:
     job: dict[str, Any] = {"scheduler": "slurm", "runtime": "host",
                            "command": ["bash", script.rsplit("/", 1)[-1]], "resources": {"gpus": 0}}
     slurm: dict[str, Any] = {}
-    for line, name, value in options(text, where, draft.lost):
+    said = options(text, where, draft.lost)
+    for line, name, value in said:
         if not _carried(job, slurm, draft, name, value):
-            said = f"--{name}" + (f"={value}" if value is not None else "")
-            draft.lost.append(f"{where}:{line}: #SBATCH {shown(said, 120)}")
+            shown_option = f"--{name}" + (f"={value}" if value is not None else "")
+            why = " (pixi-htc names each task's log: build/logs/<job>_<job id>)" if name in ("output", "error") else ""
+            draft.lost.append(f"{where}:{line}: #SBATCH {shown(shown_option, 120)}{why}")
+    if not any(name in ("mem", "mem-per-cpu", "mem-per-gpu") for _, name, _ in said):
+        slurm["memory_option"] = "none"  # the partition's default, as the script had it
     if slurm:
         job["slurm"] = slurm
     if re.search(r"\$\{?SLURM_SUBMIT_DIR\b", text):
-        draft.lost.append(f"{where}: $SLURM_SUBMIT_DIR is now the build directory (pixi-htc submits from it); "
-                          "name paths from the project root instead")
+        # The script cds to where it was submitted to find its files: they are linked in the task's directory.
+        slurm["submit_dir"] = "task"
+        job["slurm"] = slurm
+    # Linked into the task's directory beside the script (source: linked as they are, never unpacked).
+    draft.spec["source"] += [name for name in _named_files(text, path.parent, places) if name != script]
     draft.spec["jobs"] = {draft.spec["name"]: job}  # named as sbatch named it (--job-name, else the file)
     return draft
 
 
 def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str, value: str | None) -> bool:
     resources = job["resources"]
+    if name in ("requeue", "no-requeue") and value is None:
+        slurm["requeue"] = name == "requeue"
+        return True
     if value is None:
         return False
     if SAME.get(name) == value:
@@ -112,15 +128,31 @@ def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str
     if name == "time" and TIME.fullmatch(value) and re.search(r"[1-9]", value):
         slurm["time"] = value
         return True
-    if name == "cpus-per-task" and value.isdigit():
+    if name in ("cpus-per-task", "cpus-per-gpu") and value.isdigit() and int(value) > 0:
         resources["cpus"] = int(value)
+        if name == "cpus-per-gpu":
+            slurm["cpu_option"] = name
         return True
-    if name in ("mem", "tmp"):
+    if name in ("mem", "mem-per-cpu", "tmp"):
         size = re.fullmatch(r"([0-9]+)([KMGT]?)B?", value.upper())
         if size and int(size.group(1)) > 0:
-            resources["memory" if name == "mem" else "disk"] = f"{size.group(1)}{size.group(2) or 'M'}B"
+            resources["disk" if name == "tmp" else "memory"] = f"{size.group(1)}{size.group(2) or 'M'}B"
+            if name == "mem-per-cpu":
+                slurm["memory_option"] = name
             return True
         return False
+    if name == "array" and ARRAY.fullmatch(value):
+        slurm["array"] = value
+        return True
+    if name == "signal" and SIGNAL.fullmatch(value):
+        slurm["signal"] = value
+        return True
+    if name == "mail-type" and set(value.upper().split(",")) <= MAIL_TYPES:
+        slurm["mail_type"] = value.upper()
+        return True
+    if name == "mail-user" and ADDRESS.fullmatch(value):
+        slurm["mail_user"] = value
+        return True
     if name == "gres":
         gpu = re.fullmatch(r"gpu(?::([A-Za-z0-9_.-]+))?:([0-9]+)", value)
         if gpu:
@@ -133,8 +165,53 @@ def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str
         gpu = re.fullmatch(r"(?:([A-Za-z0-9_.-]+):)?([0-9]+)", value)
         if gpu:
             resources["gpus"] = int(gpu.group(2))
-            slurm["gpu_option"] = "gpus"
+            slurm["gpu_option"] = name
             if gpu.group(1):
                 slurm["gpu_type"] = gpu.group(1)
             return True
     return False
+
+
+def _named_files(text: str, directory: Path, places: Places) -> list[str]:
+    """The files and directories of the project the script's commands name by a relative path (from
+    where it is submitted: its own directory), by their first segment: the job links each into its
+    task's directory, where the script runs, so `python train.py --config configs/a.yaml` finds
+    them. Words are split as the shell would (shlex, which executes nothing); nothing is followed
+    out of the project."""
+    found: list[str] = []
+    # pixi run finds its manifest in the directory it runs in.
+    if re.search(r"(?m)^[^#]*\bpixi\s+(run|shell|install)\b", text):
+        text = "pixi.toml pixi.lock pyproject.toml\n" + text
+    for line in re.sub(r"\\\n", " ", text).splitlines():  # a trailing backslash continues the line
+        if line.lstrip().startswith("#"):
+            continue
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:
+            continue
+        for word in words:
+            candidate = word.partition("=")[2] if word.startswith("-") else word
+            first = candidate.split("/", 1)[0]
+            if not first or first in (".", "..") or "$" in candidate or candidate.startswith(("/", "~")) or \
+                    not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", first):
+                continue
+            rebased = places.rebased(first)
+            target = directory / first
+            if rebased is None or rebased in found or not _inside(places.root / rebased, places.root) \
+                    or not target.exists():
+                continue
+            if target.resolve() == (directory / "specs").resolve():
+                continue
+            found.append(rebased)
+            if len(found) >= MAX_NAMED_FILES:
+                return found
+    return found
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """No symbolic link on the way from the project root to it: nothing is linked from outside."""
+    try:
+        link_inside(path, root)
+    except ForeignFileError:
+        return False
+    return True

@@ -12,12 +12,19 @@ from ..schedulers.htcondor.jobfiles import parse_remaps
 from ..spec.model import POLICY
 from .draft import Draft, slug
 from .places import Places, interpreter
-from .submit_file import SubmitFile, read_submit
+from .submit_file import read_submit
+from .submit_queue import matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
+# Why a command is not carried, where the spec has no key for it.
+WHY_NOT = {"should_transfer_files": " (the generated .sub always transfers files: YES)",
+           "universe": " (pixi-htc writes the vanilla, container or docker universe)",
+           "require_gpus": " (with gpus_minimum_* floors beside it: write the whole bound as gpu.require)",
+           "transfer_container": " (pixi-htc transfers an image unless it is on CVMFS)",
+           "docker_network_type": " (the docker universe's network: not a spec key yet)"}
 
 
 def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft:
@@ -32,13 +39,15 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": []})
     where = f"{shown(path.name)}: "
     job: dict[str, Any] = {}
-    queue = _queue(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
+    queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
     places = Places.of(root, path.parent, initialdir)
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
+    if "_matching" in job:
+        matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}
     # +SingularityImage: the OSPool's older way to name an image (a vanilla job that Apptainer runs).
     legacy = _classad(attributes.pop("SingularityImage")) if "SingularityImage" in attributes else None
@@ -47,6 +56,13 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     # A vanilla job without an image brings its own software (its script sets it up): runtime host,
     # never a pixi-pack job with no environment to pack.
     job["runtime"] = "container" if image or universe in ("container", "docker") else "host"
+    if universe == "docker":
+        job["universe"] = "docker"  # kept: the pool (or the image) needs Docker itself
+        if commands.get("docker_pull_policy", "").lower() == "always":
+            del commands["docker_pull_policy"]
+            job["docker_pull_policy"] = "always"
+    elif universe not in ("vanilla", "container"):
+        commands["universe"] = universe  # reported below, with its line
     if image:
         image = macros.placed(str(image))
         job["image"] = image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") \
@@ -70,7 +86,17 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         code = numbers.integer("checkpoint_exit_code")
         files = [p.strip() for p in commands.pop("transfer_checkpoint_files", "").split(",") if p.strip()]
         if code is not None:
-            job["checkpoint"] = {"exit_code": code, "files": files}
+            job["checkpoint"] = {"exit_code": code, **({"files": files} if files else {})}
+    if commands.get("when_to_transfer_output", "").lower() == "on_exit_or_evict":
+        del commands["when_to_transfer_output"]
+        job["when_to_transfer_output"] = "ON_EXIT_OR_EVICT"
+    notification = commands.get("notification", "").strip().capitalize()
+    if notification in ("Never", "Complete", "Error", "Always"):
+        del commands["notification"]
+        job["notification"] = notification
+    if "notify_user" in commands and re.fullmatch(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}",
+                                                  macros.placed(commands["notify_user"]).strip()):
+        job["notify_user"] = macros.placed(commands.pop("notify_user")).strip()
     _site(draft, job, attributes, commands)
     if attributes:
         job["attributes"] = {k: _classad(v) for k, v in attributes.items()}
@@ -79,9 +105,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
-    for key in (*POLICY, "batch_name"):
+    for key in POLICY:
         if key in commands:
             job[key] = macros.placed(commands.pop(key))
+    if "batch_name" in commands:
+        job["batch_name"] = macros.placed(commands.pop("batch_name")).strip().strip('"').strip()
     if "transfer_output_remaps" in commands:
         try:
             pairs = parse_remaps(commands["transfer_output_remaps"])
@@ -102,68 +130,20 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         commands.pop("transfer_container", None)  # the generated .sub says false for a CVMFS image
     same = {key for key, value in GENERATED.items() if commands.get(key, "").lower() == value}
     for key in sorted(set(commands) - same - macros.used):
-        draft.lost.append(f"{parsed.where(lines[key])}: {key}")
+        draft.lost.append(f"{parsed.where(lines[key])}: {key} = {shown(commands[key], 80)}{WHY_NOT.get(key, '')}")
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
-    draft.spec["jobs"] = {slug(path.stem): job}
+    draft.spec["jobs"] = {_job_name(slug(path.stem), job, draft): job}
     return draft
 
 
-def _queue(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) -> list[str]:
-    """The queue statement as a sweep, and its variables (lower-cased, as the spec names them):
-    `queue v from <file>` becomes sweep_from that file; `queue v in (...)` and an inline `from (...)`
-    table become a sweep when their rows are every combination of their values, and otherwise a
-    file of the rows beside the spec, for sweep_from."""
-    qargs = (parsed.queue or "").strip()
-    where = f"{parsed.where(parsed.queue_line)}: "
-    if parsed.queue is None:
-        draft.lost.append(f"{shown(parsed.shown)}: no queue statement (HTCondor queues nothing without one)")
-        return []
-    if qargs in ("", "1") and parsed.queue_items is None:
-        return []
-    found = re.fullmatch(r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in)(?:\s+(.*))?", qargs,
-                         re.IGNORECASE | re.DOTALL)
-    if not found or (found.group(1) or "1") != "1":
-        draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
-        return []
-    variables = [v.strip().lower() for v in (found.group(2) or "item").split(",")]
-    if parsed.queue_items is None:
-        items = (found.group(4) or "").strip()
-        if found.group(3).lower() == "from" and items and not items.endswith("|"):
-            job["sweep_from"] = {"file": items, "variables": variables}
-            return variables
-        draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
-        return []
-    if found.group(3).lower() == "in":
-        values = [v for line in parsed.queue_items for v in re.split(r"[\s,]+", line.strip()) if v]
-        rows = [(value,) + ("",) * (len(variables) - 1) for value in values]
-    else:
-        rows = [_row(line, len(variables)) for line in parsed.queue_items if line.strip()]
-    columns = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
-    if rows and _every_combination(rows, columns):
-        job["sweep"] = dict(zip(variables, columns))
-    else:
-        draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
-        job["sweep_from"] = {"file": table, "variables": variables}
-    return variables
-
-
-def _row(line: str, variables: int) -> tuple[str, ...]:
-    """One line of a `from (...)` table: fields split at commas or blanks, the last takes the rest."""
-    fields = re.split(r"\s*,\s*|\s+", line.strip(), maxsplit=variables - 1)
-    return tuple(fields + [""] * (variables - len(fields)))
-
-
-def _every_combination(rows: list[tuple[str, ...]], columns: list[list[str]]) -> bool:
-    """Whether the rows are the product of their columns' values, each once, without building the
-    product: every row is in it by construction, so distinct rows as many as the product has is all."""
-    size = 1
-    for values in columns:
-        size *= len(values)
-        if size > len(rows):
-            return False
-    return size == len(rows) == len(set(rows))
+def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
+    """The submit file's name, unless the generated htcondor/<name>.sh would land in the sandbox
+    under the same base name as one of the job's own files (HTCondor would overwrite one with the
+    other): then <name>-job."""
+    landing = {path.rstrip("/").rsplit("/", 1)[-1] for path in (*job.get("inputs", []), *draft.spec["source"])}
+    return f"{name}-job" if f"{name}.sh" in landing else name
 
 
 def _command(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, moved: Moved,
@@ -249,9 +229,12 @@ def _classad(value: str) -> Any:
 
 def _site(draft: Draft, job: dict[str, Any], attributes: dict[str, str], commands: dict[str, str]) -> None:
     """CHTC's and the OSPool's attributes (and CHTC's want_ commands) become the site and its keys."""
-    chtc = {k: attributes.pop(k) for k in ("WantGPULab", "GPUJobLength", "is_resumable") if k in attributes}
+    # ClassAd attribute names are case blind: +Is_Resumable is +is_resumable.
+    named = {k.lower(): k for k in attributes}
+    chtc = {k: attributes.pop(named[k.lower()]) for k in ("WantGPULab", "GPUJobLength", "is_resumable") if k.lower() in named}
     wants = {k: commands.pop(k).lower() == "true" for k in ("want_ospool", "want_campus_pools") if k in commands}
-    ospool = {} if chtc or wants else {k: attributes.pop(k) for k in ("JobDurationCategory", "ProjectName") if k in attributes}
+    ospool = {} if chtc or wants else {k: attributes.pop(named[k.lower()]) for k in ("JobDurationCategory", "ProjectName")
+                                       if k.lower() in named}
     if chtc or wants:
         draft.spec["site"] = "chtc"
         job["chtc"] = {"gpu_lab": _classad(chtc.get("WantGPULab", "false" if wants and not chtc else "true")) is True,

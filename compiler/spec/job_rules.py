@@ -97,3 +97,21 @@ def command_problems(project: Project) -> Iterator[Problem]:
             path: KeyPath = ("jobs", job.name, "command", 0)
             yield Problem(path, f"the command's first word {str(job.command[0])[:40]!r} starts with '-': the job "
                           "script would read it as an option; name the program first", (path,))
+
+
+def universe_problems(project: Project) -> Iterator[Problem]:
+    """The docker universe runs an image (runtime container); its pull policy needs it, and the OS
+    clause of pixi-pack jobs exists only on them."""
+    for job in project.jobs:
+        def at(key: str, job: Job = job) -> KeyPath:
+            return ("jobs", job.name, key)
+
+        if "universe" in job.keys and job.universe == "docker" and job.runtime != "container":
+            yield Problem(at("universe"), f"the docker universe runs a Docker image (runtime container), and this job "
+                          f"is runtime {job.runtime}", (at("universe"), at("runtime")), at_key=True)
+        if "docker_pull_policy" in job.keys and job.universe != "docker":
+            yield Problem(at("docker_pull_policy"), "docker_pull_policy is for the docker universe: add universe: docker",
+                          (at("docker_pull_policy"), at("universe")), at_key=True)
+        if "os_requirement" in job.keys and job.runtime != "pixi-pack":
+            yield Problem(at("os_requirement"), "only pixi-pack jobs get the (OpSysMajorVer > 7) clause; say an OS in "
+                          "requirements", (at("os_requirement"), at("runtime")), at_key=True)

@@ -120,6 +120,7 @@ class GpuConstraints:
     min_capability: float | None = None
     min_memory: str | None = None
     driver: str | None = None  # overrides the environment's CUDA as GPUs_DriverVersion floor
+    require: str | None = None  # require_gpus, a ClassAd expression
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,8 +149,16 @@ class Slurm:
     time: str | None = None  # None: the partition's default limit
     max_running: int | None = None  # the array's %limit; None: no limit
     signal_seconds: int = 300  # --signal=B:USR1@<this> for a checkpointing job
-    gpu_option: Literal["gres", "gpus"] = "gres"
+    gpu_option: Literal["gres", "gpus", "gpus-per-node"] = "gres"
     gpu_type: str | None = None
+    array: str | None = None  # the job's own --array (not a sweep's)
+    signal: str | None = None  # --signal, [B:]NAME[@seconds]
+    requeue: bool | None = None  # None: the cluster's default
+    mail_type: str | None = None
+    mail_user: str | None = None
+    memory_option: Literal["mem", "mem-per-cpu", "none"] = "mem"
+    cpu_option: Literal["cpus-per-task", "cpus-per-gpu"] = "cpus-per-task"
+    submit_dir: Literal["build", "task"] = "build"  # what SLURM_SUBMIT_DIR is for the command
 
     def merged(self, overrides: dict[str, Any]) -> Slurm:
         return replace(self, **{key: _slurm_value(key, value) for key, value in overrides.items()})
@@ -162,7 +171,7 @@ def _slurm_value(key: str, value: Any) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class Checkpoint:
-    files: tuple[str, ...]
+    files: tuple[str, ...] = ()  # none: HTCondor transfers what the job made or changed
     exit_code: int = 85
 
 
@@ -200,6 +209,13 @@ class Job:
     attributes: tuple[tuple[str, str | float | bool], ...] = ()
     batch_name: str | None = None
     max_retries: int | None = None
+    universe: Literal["container", "docker"] = "container"  # HTCondor's, for runtime container
+    docker_pull_policy: str | None = None
+    os_requirement: bool = True  # pixi-pack on HTCondor: (OpSysMajorVer > 7)
+    when_to_transfer_output: Literal["ON_EXIT", "ON_EXIT_OR_EVICT"] = "ON_EXIT"
+    count: int = 1  # queue N
+    notification: str | None = None
+    notify_user: str | None = None
     policy: tuple[tuple[str, str], ...] = ()  # (submit command, ClassAd expression), in POLICY order
     output_remaps: tuple[tuple[str, str], ...] = ()  # (output, project-root-relative path), sorted
     logs: tuple[tuple[str, str], ...] = ()  # (log | output | error, project-root-relative path) the spec sets
@@ -420,12 +436,12 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
                             memory=r.get("memory", memory), disk=r.get("disk", disk), disk_set="disk" in r),
         gpu=GpuConstraints(min_capability=None if "min_capability" not in g else float(g["min_capability"]),
                            min_memory=g.get("min_memory"),
-                           driver=None if "driver" not in g else _driver(g["driver"])),
+                           driver=None if "driver" not in g else _driver(g["driver"]), require=g.get("require")),
         chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length"), resumable=h.get("resumable"),
                   want_ospool=h.get("want_ospool", False), want_campus_pools=h.get("want_campus_pools", False)),
         ospool=OsPool(duration=body.get("ospool", {}).get("duration"), project=body.get("ospool", {}).get("project")),
         site_keys=tuple(key for key in ("chtc", "ospool") if key in body),
-        checkpoint=None if cp is None else Checkpoint(files=tuple(cp["files"]),
+        checkpoint=None if cp is None else Checkpoint(files=tuple(cp.get("files", ())),
                                                       exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
         sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),
         sweep_from=None if "sweep_from" not in body else SweepFrom(file=body["sweep_from"]["file"],
@@ -437,6 +453,13 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         attributes=tuple(sorted(body.get("attributes", {}).items())),
         batch_name=body.get("batch_name"),
         max_retries=None if "max_retries" not in body else int(body["max_retries"]),
+        universe=body.get("universe", Job.universe),
+        docker_pull_policy=body.get("docker_pull_policy"),
+        os_requirement=body.get("os_requirement", Job.os_requirement),
+        when_to_transfer_output=body.get("when_to_transfer_output", Job.when_to_transfer_output),
+        count=int(body.get("count", Job.count)),
+        notification=body.get("notification"),
+        notify_user=body.get("notify_user"),
         policy=tuple((key, body[key]) for key in POLICY if key in body),
         output_remaps=tuple(sorted(body.get("output_remaps", {}).items())),
         logs=tuple(sorted(body.get("logs", {}).items())),

@@ -316,6 +316,13 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     for key, expression in job.policy:
         if problem := classad_error(expression):
             yield Problem(j(key), problem, (j(key),))
+    if job.gpu.require is not None:
+        if problem := classad_error(job.gpu.require):
+            yield Problem(j("gpu", "require"), problem, (j("gpu", "require"),))
+        for floor in ("min_capability", "min_memory"):
+            if getattr(job.gpu, floor) is not None:
+                yield Problem(j("gpu", floor), f"gpu.require is the whole require_gpus expression: write the {floor} "
+                              "bound in it", (j("gpu"),), at_key=True)
     appended = appended_by_the_trainer(project, job)
     if job.checkpoint is not None and appended in job.outputs and appended not in job.checkpoint.files:
         yield Problem(j("checkpoint", "files"), f"the trainer appends to {appended} every epoch; an evicted job "
@@ -339,8 +346,10 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     many = f"the sweep queues {rows:,} processes" if job.sweep else "sweep_from queues a process a line"
     shared = [(("logs", key), path) for key, path in job.logs if key != "log"] + [
         (("output_remaps", name), path) for name, path in job.output_remaps if not PLACEHOLDER.search(name)]
+    if job.count > 1:
+        many = f"count queues {job.count} processes" + (" a row" if job.swept else "")
     for (key, name), path in shared:
-        if (rows > 1 or job.sweep_from) and "{process}" not in path:
+        if (rows > 1 or job.sweep_from or job.count > 1) and not _one_name_a_process(job, path):
             yield Problem(j(key, name), f"{many}, and each would write {path}: put {{process}} in the name",
                           (j(key, name), sweep_key))
     for name, _ in job.output_remaps:
@@ -355,3 +364,20 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
             if name not in known:
                 yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
                               (j(key), sweep_key))
+
+
+def _one_name_a_process(job: Job, path: str) -> bool:
+    """Whether every process of the job writes `path` under a name of its own: {process} is in it, or
+    (queued once a row) the sweep variables it names tell every row apart."""
+    names = set(PLACEHOLDER.findall(path))
+    if "process" in names:
+        return True
+    if job.count > 1:
+        return False
+    if job.sweep:
+        return all(var in names for var, values in job.sweep if len(values) > 1)
+    rows = job.sweep_from.rows if job.sweep_from is not None else None
+    if rows is None or job.sweep_from is None:
+        return False
+    columns = [i for i, var in enumerate(job.sweep_from.variables) if var in names]
+    return len({tuple(row[i] for i in columns) for row in rows}) == len(rows)

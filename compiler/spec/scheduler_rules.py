@@ -14,6 +14,13 @@ HTCONDOR_ONLY: dict[str, str] = {
     "attributes": "",
     "batch_name": " (a Slurm job is named after its key)",
     "chtc": "",
+    "count": " (a Slurm job array is slurm.array)",
+    "docker_pull_policy": "",
+    "notification": "; on Slurm, use slurm.mail_type",
+    "notify_user": "; on Slurm, use slurm.mail_user",
+    "os_requirement": "",
+    "universe": "",
+    "when_to_transfer_output": " (a Slurm task's files stay on the shared filesystem)",
     "logs": " (a Slurm job writes build/logs/<job>_<array job>_<task>, or _<job id>, itself)",
     "gpu": "; on Slurm, name the GPU with slurm.gpu_type or a node feature with slurm.constraint",
     "max_retries": "",
@@ -76,6 +83,15 @@ def _job_problems(project: Project, job: Job) -> Iterator[Problem]:
     if job.image is not None and job.image.startswith("osdf://"):
         yield Problem(j("image"), "Apptainer on a Slurm node cannot pull osdf://; use docker://, oras:// or a .sif "
                       "path on the shared filesystem", (j("image"), *reads))
+    if "slurm.array" in job.keys and job.swept:
+        yield Problem(j("slurm", "array"), "the sweep makes this job's array (one task a row); remove slurm.array, "
+                      "or the sweep", (j("slurm"), j("sweep")))
+    if "slurm.signal" in job.keys and job.checkpoint is not None:
+        yield Problem(j("slurm", "signal"), "a checkpointing job gets USR1 signal_seconds before its time limit; "
+                      "set slurm.signal_seconds instead", (j("slurm"), j("checkpoint")))
+    if job.slurm.cpu_option == "cpus-per-gpu" and job.resources.gpus == 0:
+        yield Problem(j("slurm", "cpu_option"), "cpus-per-gpu counts CPUs per GPU, and this job asks for no GPU",
+                      (j("slurm"), j("resources")))
     if "slurm.max_running" in job.keys and not job.swept:
         yield Problem(j("slurm", "max_running"), "max_running limits a job array, and this job has no sweep",
                       (j("slurm"), j("sweep")))

@@ -54,7 +54,7 @@ def _statements(text: str) -> tuple[list[str], list[str], list[str]]:
 
 
 def _queue_variables(sub: Any) -> list[str]:
-    qargs = sub.getQArgs()
+    qargs = re.sub(r"^\s*[0-9]+\s+", "", sub.getQArgs())  # queue N v from (...): N processes a row (count)
     return [v.strip() for v in re.split(r"(?i)\s+from\s", qargs)[0].split(",")] if "(" in qargs else []
 
 

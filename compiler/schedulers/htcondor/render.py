@@ -54,7 +54,7 @@ def requirements(project: Project, job: Job) -> str:
     driver = job.gpu.driver or (None if job.environment is None else project.environment(job.environment).driver_version)
     if job.resources.gpus > 0 and driver is not None:
         clauses.append(f"(GPUs_DriverVersion >= {driver})")
-    if job.runtime == "pixi-pack":
+    if job.runtime == "pixi-pack" and job.os_requirement:
         clauses.append(OS_REQUIREMENT)
     clauses.extend(f"({clause})" for clause in job.requirements)
     return " && ".join(clauses)
@@ -76,6 +76,11 @@ def image(project: Project, job: Job) -> str | None:
     if job.image is not None:
         return job.image
     return project.sif_reference if job.runtime == "apptainer" else project.container.docker_reference
+
+
+def docker_image(reference: str | None) -> str | None:
+    """The docker universe's docker_image names an image without the docker:// scheme."""
+    return None if reference is None else reference.removeprefix("docker://")
 
 
 def image_note(project: Project, job: Job) -> str:
@@ -126,8 +131,8 @@ def plan(project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | 
         job=job,
         logs=logs,
         directories=tuple(directories),
-        universe="container" if container else "vanilla",
-        image=image(project, job),
+        universe=("docker" if job.universe == "docker" else "container") if container else "vanilla",
+        image=docker_image(image(project, job)) if container and job.universe == "docker" else image(project, job),
         image_note="" if not container else image_note(project, job),
         transfer_container=not (job.image or "").startswith("/cvmfs/"),
         arguments=("$(Cluster)", f"$({process})", *(f"$({name})" for name in queue_variables(job))),

@@ -99,6 +99,7 @@ class BatchPlan:
     command: str
     outputs: tuple[str, ...]  # shell words
     runs_gpu_checks: bool
+    forward_signal: str | None  # a signal name (USR1) the script passes on to the command
     upstream: tuple[Upstream, ...] = ()  # what the jobs this one runs after left (pipeline.py)
 
 
@@ -135,14 +136,18 @@ def options(job: Job) -> tuple[tuple[str, str | None], ...]:
     found: list[tuple[str, str | None]] = [("job-name", job.name)]
     if rows:
         found.append(("array", f"0-{rows - 1}" + (f"%{s.max_running}" if s.max_running is not None else "")))
+    elif s.array is not None:
+        found.append(("array", s.array))
+        log = f"logs/{job.name}_%A_%a"
     # append: a requeued task's second run adds to its log instead of replacing the first run's.
     found += [("output", f"{log}.out"), ("error", f"{log}.err"), ("open-mode", "append"),
-              ("nodes", "1"), ("ntasks", "1"), ("cpus-per-task", str(job.resources.cpus)),
-              ("mem", slurm_size(job.resources.memory))]
+              ("nodes", "1"), ("ntasks", "1"), (s.cpu_option, str(job.resources.cpus))]
+    if s.memory_option != "none":
+        found.append((s.memory_option, slurm_size(job.resources.memory)))
     if job.resources.gpus:
         kind = f"{s.gpu_type}:" if s.gpu_type else ""
         found.append(("gres", f"gpu:{kind}{job.resources.gpus}") if s.gpu_option == "gres"
-                     else ("gpus", f"{kind}{job.resources.gpus}"))
+                     else (s.gpu_option, f"{kind}{job.resources.gpus}"))
     if job.resources.disk_set:
         found.append(("tmp", slurm_size(job.resources.disk)))
     for name in ("time", "partition", "account", "qos", "constraint"):
@@ -150,7 +155,24 @@ def options(job: Job) -> tuple[tuple[str, str | None], ...]:
             found.append((name, getattr(s, name)))
     if job.checkpoint is not None:
         found += [("requeue", None), ("signal", f"B:USR1@{s.signal_seconds}")]
+    else:
+        if s.requeue is not None:
+            found.append(("requeue" if s.requeue else "no-requeue", None))
+        if s.signal is not None:
+            found.append(("signal", s.signal))
+    for name in ("mail_type", "mail_user"):
+        if getattr(s, name) is not None:
+            found.append((name.replace("_", "-"), getattr(s, name)))
     return tuple(found)
+
+
+def forwarded_signal(job: Job) -> str | None:
+    """The signal the batch script passes on to the command: Slurm sends a `--signal=B:...` to the
+    script only (a checkpointing job's USR1 has its own handler)."""
+    signal = job.slurm.signal
+    if job.checkpoint is not None or signal is None or "B" not in signal.partition(":")[0] or ":" not in signal:
+        return None
+    return signal.partition(":")[2].partition("@")[0].removeprefix("SIG")
 
 
 def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
@@ -179,6 +201,7 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         command=" ".join(word(argument) for argument in job.command),
         outputs=tuple(word(name) for name in job.outputs),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
+        forward_signal=forwarded_signal(job),
         upstream=upstream(project, job),
     )
 
