@@ -17,12 +17,26 @@ if TYPE_CHECKING:
 # Each command imports what it needs when it runs: `check`, run on every commit, starts with the
 # standard library and answers from its cache (pipeline/check_cache.py) when nothing changed.
 
+DESCRIPTION = """\
+Compile one project.yaml into a pixi workspace, a container image, a CI workflow and HTCondor or
+Slurm jobs, then submit them and follow what they did."""
+EPILOG = """\
+typical use:
+  pixi-htc init --from pixi.toml      move an existing workspace (or job.sub, or a Slurm script) in
+  pixi-htc build                      write build/ and .github/workflows/ from specs/project.yaml
+  pixi-htc check                      exit 1 when build/ is stale or edited (CI, pre-commit)
+  pixi-htc submit --job train         queue a job (--dry-run: say what would be queued)
+  pixi-htc status / results           follow the jobs; explain build/FILE:LINE says where a line comes from
+
+exit codes: 0 ok, 1 stale outputs, 2 invalid spec or usage, 70 internal error (--debug for the traceback)"""
+
 DEFAULT_SPEC = Path("specs/project.yaml")
 DEFAULT_OUT = Path("build")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pixi-htc", description=__doc__)
+    parser = argparse.ArgumentParser(prog="pixi-htc", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=f"pixi-htc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
     with_spec("build", "compile the spec and write the generated files")
     with_spec("check", "exit 1 with a diff when generated files are stale or edited by hand")
-    with_spec("validate", "check the spec only", out=False)
+    with_spec("validate", "check the spec and say what build would write", out=False)
     commands.add_parser("schema", help="print the spec's JSON Schema")
     init = commands.add_parser("init", help="write a first spec: the bundled example, or moved in from a file")
     init.add_argument("spec", nargs="?", type=Path, help="default: specs/project.yaml at the repository's top")
