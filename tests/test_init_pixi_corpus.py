@@ -81,8 +81,11 @@ def _task(body: Any, base: str, renames: dict[str, str]) -> Any:
             "cwd": None if cmd is None else _norm(body.get("cwd", "."), base),
             "depends-on": [renames.get(d, d) for d in (d["task"] if isinstance(d, dict) else d for d in depends)],
             "env": {k: _root_variable(v, base) for k, v in body.get("env", {}).items()},
-            "inputs": [_norm(g, base) for g in body.get("inputs", [])],
-            "outputs": [_norm(g, base) for g in body.get("outputs", [])],
+            # Globs are pixi's cache keys, hashed from the manifest's directory: build/pixi.toml keeps those
+            # inside build/ and leaves the others out with a comment (pixi stops on a match outside its
+            # manifest's directory: compiler/spec/workspace.py Task.globs_in); the spec keeps them all.
+            "inputs": [g for g in (_norm(g, base) for g in body.get("inputs", [])) if g.startswith("build/")],
+            "outputs": [g for g in (_norm(g, base) for g in body.get("outputs", [])) if g.startswith("build/")],
             "args": body.get("args", []),
             "description": " ".join(body["description"].split()) if "description" in body else None}
 

@@ -17,7 +17,7 @@ from compiler.artifacts.base import Layout
 from compiler.artifacts.pixi import render
 from compiler.spec.loader import load_spec
 from compiler.spec.validate import validate
-from tests.conftest import DEFAULT_SPEC, REPO, load_project, pixi_manifest_schema, shellcheck
+from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC, REPO, load_project, pixi_manifest_schema, shellcheck
 
 
 def pixi_schema_errors(manifest: dict[str, Any]) -> list[str]:
@@ -209,3 +209,21 @@ def test_lock_script_passes_shellcheck(tmp_path: Path) -> None:
     path.write_text(rendered()["build/lock.sh"])
     result = shellcheck(path)
     assert result.returncode == 0, result.stdout
+
+
+def test_task_globs_outside_the_build_directory_are_left_out_and_said(tmp_path: Path) -> None:
+    """pixi hashes a task's inputs and outputs from build/ and stops on a match outside it: only the
+    globs inside build/ reach the manifest; the others are named in a comment, the spec keeps them."""
+    spec = tmp_path / "project.yaml"
+    spec.write_text(MINIMAL_SPEC.replace("jobs:", """tasks:
+  prepare:
+    cmd: python prep.py
+    inputs: [data/raw/*.csv, build/src/prep.py]
+    outputs: [build/data/clean.csv, results/]
+jobs:""", 1))
+    manifest = generated(spec)
+    task = manifest["tasks"]["prepare"]
+    assert task["inputs"] == ["src/prep.py"] and task["outputs"] == ["data/clean.csv"]
+    text = rendered(spec)["build/pixi.toml"]
+    assert '# prepare: inputs/outputs outside build/ left out' in text and '["data/raw/*.csv", "results/"]' in text
+    assert not any(glob.startswith("..") for glob in (*task["inputs"], *task["outputs"]))

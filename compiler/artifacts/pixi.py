@@ -13,7 +13,8 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         return []  # jobs in images of their own: no workspace to lock
     return [
         Artifact(path=layout.build("pixi.toml"),
-                 text=render_template("pixi.toml.j2", project=project, header=header(project))),
+                 text=render_template("pixi.toml.j2", project=project, header=header(project),
+                                      build_dir=layout.build_dir)),
         Artifact(path=layout.build("lock.sh"), executable=True,
                  text=render_template("lock.sh.j2", cuda=project.lock_cuda, header=header(project))),
     ]

@@ -65,18 +65,31 @@ class Task:
     platform: str | None = None  # defined in that target only (a platform or a selector such as unix)
     cwd: str | None = None  # relative to the build directory; None only for an alias
     env: tuple[tuple[str, str], ...] = ()
-    inputs: tuple[str, ...] = ()  # relative to the build directory
+    inputs: tuple[str, ...] = ()  # globs relative to the project root, as the spec writes them
     outputs: tuple[str, ...] = ()
     args: tuple[str | Table, ...] = ()
     key: tuple[str, ...] = ()  # where the spec defines it: ("tasks", name), ("environments", e, "tasks", name)...
 
-    @property
-    def table(self) -> Table | None:
+    def globs_in(self, build_dir: str, globs: tuple[str, ...]) -> tuple[str, ...]:
+        """The globs pixi can hash, as build/pixi.toml writes them: those inside the build directory.
+
+        pixi hashes a task's inputs and outputs from the manifest's directory (build/), and a glob that
+        leads out of it (`../src/**`) panics pixi after the task ran, on every run (prefix-dev/pixi
+        v0.77.0: pixi_glob's walk_root.rs moves the walk up to the parent, then
+        crates/pixi_task/src/file_hashes.rs:119 `strip_prefix(root).expect(...)`). So the others are
+        left out (the task then runs every time) and the manifest says so."""
+        return tuple(glob.removeprefix(f"{build_dir}/") for glob in globs if glob.startswith(f"{build_dir}/"))
+
+    def left_out(self, build_dir: str) -> tuple[str, ...]:
+        return tuple(glob for glob in (*self.inputs, *self.outputs) if not glob.startswith(f"{build_dir}/"))
+
+    def table(self, build_dir: str) -> Table | None:
         """The task as a pixi inline table, or None when a plain command line says it all."""
         items: list[tuple[str, Any]] = []
         for key, value in (("cmd", self.cmd), ("description", self.description or None),
                            ("depends-on", self.depends_on), ("cwd", self.cwd), ("env", Table(self.env) if self.env else None),
-                           ("inputs", self.inputs), ("outputs", self.outputs), ("args", self.args)):
+                           ("inputs", self.globs_in(build_dir, self.inputs)),
+                           ("outputs", self.globs_in(build_dir, self.outputs)), ("args", self.args)):
             if value:
                 items.append((key, value))
         return None if items == [("cmd", self.cmd)] else Table(tuple(items))
@@ -372,5 +385,4 @@ def build_task(name: str, body: str | dict[str, Any], environment: str | None = 
                 depends_on=tuple(body.get("depends_on", ())), environment=body.get("environment", environment),
                 platform=platform, cwd=cwd,
                 env=tuple(sorted((k, from_root(v)) for k, v in body.get("env", {}).items())),
-                inputs=tuple(from_build_dir(g) for g in body.get("inputs", ())),
-                outputs=tuple(from_build_dir(g) for g in body.get("outputs", ())), args=args)
+                inputs=tuple(body.get("inputs", ())), outputs=tuple(body.get("outputs", ())), args=args)
