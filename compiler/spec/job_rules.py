@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from .loader import KeyPath
-from .model import PLACEHOLDER, Job, Project
+from .model import PLACEHOLDER, Job, Project, sandbox_path
 from .rules import Problem
 
 # Inside the build directory a job's files may land only where pixi-htc's own defaults put them,
@@ -97,3 +97,33 @@ def command_problems(project: Project) -> Iterator[Problem]:
             path: KeyPath = ("jobs", job.name, "command", 0)
             yield Problem(path, f"the command's first word {str(job.command[0])[:40]!r} starts with '-': the job "
                           "script would read it as an option; name the program first", (path,))
+
+
+def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+    """Two files for one place in the job's directory. An input is where its path says
+    (model.sandbox_path); the code (source) under its own name. HTCondor transfers every file by its
+    base name and the .sh moves it into its directory, and after an eviction it restores checkpoint
+    files by base name too (no preserve_relative_paths: see compiler/schedulers/htcondor/render.py), so
+    on HTCondor two of them may not share a base name either."""
+    for job in project.jobs:
+        entries = [(("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
+                   for index, path in enumerate(job.inputs)]
+        entries += [(("source", index), path, path.rsplit("/", 1)[-1]) for index, path in enumerate(project.source or ())]
+        if job.scheduler == "htcondor" and job.checkpoint is not None:
+            entries += [(("jobs", job.name, "checkpoint", "files", index), path, path)
+                        for index, path in enumerate(job.checkpoint.files) if "/" in path]
+        seen: dict[str, tuple[KeyPath, str, str]] = {}
+        for key, path, place in entries:
+            name = place.rsplit("/", 1)[-1] if job.scheduler == "htcondor" else place
+            if name in seen and not key[0] == seen[name][0][0] == "source":  # those: rules._source_problems
+                other_key, other, other_place = seen[name]
+                how = (f"both land at {place}" if place == other_place
+                       else f"HTCondor transfers both by the base name {name}")
+                yield Problem(key, f"'{path}' and '{other}' ({_shown(other_key)}) are one file in job "
+                              f"'{job.name}'s directory ({how}): rename one", (key, other_key))
+            seen.setdefault(name, (key, path, place))
+
+
+def _shown(key: KeyPath) -> str:
+    head = [str(part) for part in key if not isinstance(part, int)]
+    return ".".join(head) + "".join(f"[{part}]" for part in key if isinstance(part, int))

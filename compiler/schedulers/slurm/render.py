@@ -16,7 +16,7 @@ from typing import Literal
 from ...artifacts.base import Artifact, Layout, header
 from ..common import from_submit_dir, shell_word
 from ...core.escape import shell_quote
-from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime
+from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, sandbox_path
 from ...core.templating import render as render_template
 
 # Slurm reads sizes in binary units with a one-letter suffix; the spec writes HTCondor's 2GB.
@@ -92,7 +92,7 @@ class BatchPlan:
     table_sha256: str | None
     variables: tuple[str, ...]  # the shell variables a table row fills, in its column order
     builtins: tuple[str, ...]  # the built-in placeholders ({cluster}, {process}) the job uses
-    links: tuple[tuple[str, str], ...]  # (shell word of the path under the build directory, shell word of the name)
+    links: tuple[tuple[str, str, str], ...]  # shell words: the path under the build directory, the link, its directory ('' at the top)
     archives: tuple[str, ...]  # shell words of .tar.gz inputs under the build directory, unpacked in the task dir
     env: tuple[tuple[str, str], ...]  # (name, shell word)
     command: str
@@ -158,7 +158,11 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         if TARBALL.search(path) and path in job.inputs:
             archives.append(under_build)
         else:
-            links.append((under_build, word(path.rsplit("/", 1)[-1])))
+            # An input where its path says (videos/a.mp4 in the task directory, as the command names
+            # it; model.sandbox_path), the code under its own name (as in the image and on HTCondor).
+            place = sandbox_path(path, layout.build_dir) if path in job.inputs else path.rsplit("/", 1)[-1]
+            directory, _, _ = place.rpartition("/")
+            links.append((under_build, word(place), word(directory) if directory else ""))
     if job.sweep_from is not None and job.sweep_from.rows is None:
         raise RuntimeError("a sweep_from list is read in validation (validate(..., root)) before rendering")
     table = table_text(job) if job.swept else None
