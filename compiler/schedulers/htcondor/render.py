@@ -44,7 +44,7 @@ class SubmitPlan:
     archive_name: str | None
     logs: tuple[tuple[str, str], ...]  # log, output, error as the .sub names them
     directories: tuple[str, ...]  # what must exist in the submit directory before condor_submit
-    placements: tuple[tuple[str, str], ...]  # (shell word of the name an input arrives under, of its directory)
+    placements: tuple[str, ...]  # shell words of inputs' places that may be in a subdirectory
     restores: tuple[tuple[str, str], ...]  # the same for checkpoint files in a subdirectory
     archives: tuple[str, ...]  # inputs the .sh unpacks, where they are once placed
 
@@ -110,13 +110,18 @@ def log_files(job: Job, layout: Layout) -> tuple[tuple[str, str], ...]:
 # "Attempt to write to illegal sandbox path") and the job goes on hold. It would also move outputs
 # named in a subdirectory (transfer_output_files, not remapped) to that path under build/. So the
 # .sub transfers by base name as it always has, and the .sh moves what belongs in a directory there
-# before the command runs: inputs every time, checkpoint files when HTCondor has restored them
+# before the command runs: inputs every time (a sweep value with a '/' in it puts {video}.mp4 in a
+# directory too, so the .sh looks at the path it expands), checkpoint files when HTCondor has restored them
 # (transfer_checkpoint_files spools ckpt/state as state; the resumed job finds ckpt/state again).
 # job_rules.sandbox_problems refuses two files that would share a base name.
 def placed(path: str) -> tuple[str, str] | None:
-    """(name it arrives under, its directory) as shell words, for a sandbox path in a subdirectory."""
+    """(name it arrives under, its directory) as shell words, for a checkpoint file in a subdirectory."""
     directory, _, name = path.rpartition("/")
     return (shell_word(name), shell_word(directory)) if directory else None
+
+
+def may_be_in_a_directory(place: str, job: Job) -> bool:
+    return "/" in place or bool(set(PLACEHOLDER.findall(place)) & set(job.sweep_variables))
 
 
 def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
@@ -142,7 +147,7 @@ def plan(project: Project, job: Job, layout: Layout) -> SubmitPlan:
         job=job,
         logs=logs,
         directories=tuple(directories),
-        placements=tuple(p for p in map(placed, places) if p),
+        placements=tuple(shell_word(place) for place in places if may_be_in_a_directory(place, job)),
         restores=tuple(p for p in restores if p),
         archives=tuple(place for place in places if TARBALL.search(place)),
         universe="container" if container else "vanilla",
