@@ -152,6 +152,7 @@ def test_htcondor_job_reads_inputs_in_subdirectories_and_resumes_from_its_checkp
     assert second.returncode == 0, second.stderr
     outputs = listed(submit, "transfer_output_files", values)
     assert outputs == [f"model-{video}.txt"]
+    assert (tmp_path / "run2" / f"{video}.mp4").is_file()  # where HTCondor put it, for commands that read it there
     assert (tmp_path / "run2" / outputs[0]).read_text() == \
         f"resumed from epoch 1 of {video}.mp4; {video} frames;cat,dog;frame one"
 
@@ -191,9 +192,9 @@ def test_generated_scripts_pass_shellcheck(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("inputs,message", [
-    ('["a/labels.csv", "b/labels.csv"]', "HTCondor transfers both by the base name labels.csv"),
+    ('["a/labels.csv", "b/labels.csv"]', "both arrive under the base name labels.csv"),
     ('[build/labels.csv, labels.csv]', "both land at labels.csv"),
-    ('[state]', "HTCondor transfers both by the base name state"),
+    ('[state]', "both arrive under the base name state"),
 ])
 def test_two_files_for_one_place_are_refused_at_their_line(tmp_path: Path, inputs: str, message: str) -> None:
     root = tmp_path / "project"
@@ -243,4 +244,4 @@ def test_slurm_task_links_inputs_at_their_paths_and_a_requeued_task_resumes(tmp_
     second = run(1)
     assert second.returncode == 0, second.stderr
     assert (task / "model-dog.txt").read_text() == "resumed from epoch 1 of dog.mp4; dog frames;cat,dog;frame one"
-    assert os.listdir(task / "videos") == ["dog.mp4"]
+    assert os.listdir(task / "videos") == ["dog.mp4"] and (task / "dog.mp4").is_symlink()

@@ -101,10 +101,10 @@ def command_problems(project: Project) -> Iterator[Problem]:
 
 def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
     """Two files for one place in the job's directory. An input is where its path says
-    (model.sandbox_path); the code (source) under its own name. HTCondor transfers every file by its
-    base name and the .sh moves it into its directory, and after an eviction it restores checkpoint
-    files by base name too (no preserve_relative_paths: see compiler/schedulers/htcondor/render.py), so
-    on HTCondor two of them may not share a base name either."""
+    (model.sandbox_path) and under its base name, where HTCondor transfers it (no
+    preserve_relative_paths: see compiler/schedulers/htcondor/render.py; the Slurm script links both
+    too); the code (source) under its own name; after an eviction HTCondor restores checkpoint files
+    by base name. So no two of them may share a base name."""
     for job in project.jobs:
         entries = [(("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
                    for index, path in enumerate(job.inputs)]
@@ -114,11 +114,11 @@ def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Pro
                         for index, path in enumerate(job.checkpoint.files) if "/" in path]
         seen: dict[str, tuple[KeyPath, str, str]] = {}
         for key, path, place in entries:
-            name = place.rsplit("/", 1)[-1] if job.scheduler == "htcondor" else place
+            name = place.rsplit("/", 1)[-1]
             if name in seen and not key[0] == seen[name][0][0] == "source":  # those: rules._source_problems
                 other_key, other, other_place = seen[name]
                 how = (f"both land at {place}" if place == other_place
-                       else f"HTCondor transfers both by the base name {name}")
+                       else f"both arrive under the base name {name}, as HTCondor transfers them")
                 yield Problem(key, f"'{path}' and '{other}' ({_shown(other_key)}) are one file in job "
                               f"'{job.name}'s directory ({how}): rename one", (key, other_key))
             seen.setdefault(name, (key, path, place))

@@ -109,9 +109,10 @@ def log_files(job: Job, layout: Layout) -> tuple[tuple[str, str], ...]:
 # from build/: the starter refuses any path with a '..' segment (FileTransfer::LegalPathInSandbox,
 # "Attempt to write to illegal sandbox path") and the job goes on hold. It would also move outputs
 # named in a subdirectory (transfer_output_files, not remapped) to that path under build/. So the
-# .sub transfers by base name as it always has, and the .sh moves what belongs in a directory there
-# before the command runs: inputs every time (a sweep value with a '/' in it puts {video}.mp4 in a
-# directory too, so the .sh looks at the path it expands), checkpoint files when HTCondor has restored them
+# .sub transfers by base name as it always has, and before the command runs the .sh links each input
+# at its path (the base name stays, where a job moved in from a submit file reads it; a sweep value
+# with a '/' in it puts {video}.mp4 in a directory too, so the .sh looks at the path it expands) and
+# moves checkpoint files back into their directories when HTCondor has restored them
 # (transfer_checkpoint_files spools ckpt/state as state; the resumed job finds ckpt/state again).
 # job_rules.sandbox_problems refuses two files that would share a base name.
 def placed(path: str) -> tuple[str, str] | None:

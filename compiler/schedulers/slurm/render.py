@@ -92,7 +92,7 @@ class BatchPlan:
     table_sha256: str | None
     variables: tuple[str, ...]  # the shell variables a table row fills, in its column order
     builtins: tuple[str, ...]  # the built-in placeholders ({cluster}, {process}) the job uses
-    links: tuple[tuple[str, str, str], ...]  # shell words: the path under the build directory, the link, its directory ('' at the top)
+    links: tuple[tuple[str, str, bool], ...]  # shell words of the path under the build directory and of the link; may it be in a directory
     archives: tuple[str, ...]  # shell words of .tar.gz inputs under the build directory, unpacked in the task dir
     env: tuple[tuple[str, str], ...]  # (name, shell word)
     command: str
@@ -159,10 +159,10 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
             archives.append(under_build)
         else:
             # An input where its path says (videos/a.mp4 in the task directory, as the command names
-            # it; model.sandbox_path), the code under its own name (as in the image and on HTCondor).
+            # it; model.sandbox_path) and under its base name too, where HTCondor puts it and a job moved
+            # in from a submit file reads it; the code under its own name (as in the image).
             place = sandbox_path(path, layout.build_dir) if path in job.inputs else path.rsplit("/", 1)[-1]
-            directory, _, _ = place.rpartition("/")
-            links.append((under_build, word(place), word(directory) if directory else ""))
+            links.append((under_build, word(place), "/" in place or bool(PLACEHOLDER.search(place))))
     if job.sweep_from is not None and job.sweep_from.rows is None:
         raise RuntimeError("a sweep_from list is read in validation (validate(..., root)) before rendering")
     table = table_text(job) if job.swept else None
