@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     submit = with_spec("submit", "submit a job to HTCondor or Slurm, as its scheduler says (refuses when build/ is stale)")
     submit.add_argument("--job", help="the job to submit (default: the only one, or all with --dry-run)")
     submit.add_argument("--dry-run", action="store_true", help="list the jobs that would be queued")
+    submit.add_argument("--offline", action="store_true", help="skip the registry and collector checks of preflight")
+    preflight = with_spec("preflight", "check each HTCondor job before submitting: inputs and their sizes, "
+                          "the image, the slots that match")
+    preflight.add_argument("--job", help="the job to check (default: all)")
+    preflight.add_argument("--offline", action="store_true", help="skip the registry and the collector")
     status = with_spec("status", "each job's processes from its event logs (and the schedd), and what to change")
     status.add_argument("--job", help="only this job")
     status.add_argument("--cluster", type=int, help="this submission (default: each job's newest)")
@@ -165,7 +170,11 @@ def _run(args: argparse.Namespace) -> int:
         report = writer.stale_report(compiled.root, compiled.layout, compiled.artifacts)
         if report:
             raise StaleError("build/ is stale; run `make build` before submitting")
+        _preflight(args, compiled, queue=not args.dry_run)
         return submit.submit(compiled, job_name=args.job, dry_run=args.dry_run)
+    if args.command == "preflight":
+        _preflight(args, compiled, queue=True, to_stdout=True)
+        return EXIT_OK
     raise AssertionError(args.command)
 
 
@@ -178,6 +187,29 @@ def _remember(args: argparse.Namespace, compiled: Compiled) -> None:
     check_cache.record(args.spec, args.out, compiled.root, compiled.layout.build_dir, lists,
                        None if project.source is None else list(project.source),
                        [(str(a.path), a.data, a.executable) for a in compiled.artifacts])
+
+
+def _preflight(args: argparse.Namespace, compiled: Compiled, *, queue: bool, to_stdout: bool = False) -> None:
+    """The check before submit (schedulers/htcondor/preflight.py), for the HTCondor jobs chosen. A job
+    no slot matches is refused; a missing input too, unless this is a dry run (which only says so)."""
+    from .schedulers.htcondor import preflight
+    from .spec.loader import load_spec
+
+    out = sys.stdout if to_stdout else sys.stderr  # looked up now: a caller may have redirected them
+    jobs = [job for job in compiled.project.jobs_on("htcondor") if args.job in (None, job.name)]
+    if not jobs:
+        return
+    spec = load_spec(args.spec, compiled.project.spec_path)
+    offline = {"fetch": None, "slots": None} if args.offline else {}
+    report = preflight.preflight(compiled, spec, jobs, **offline)
+    for line in report.lines:
+        print(f"preflight: {printable(line)}", file=out)
+    for finding in report.warnings:
+        print(f"preflight: warning: {finding.format(compiled.project.spec_path)}", file=out)
+    if not queue:  # a dry run says what is missing, and refuses only a job no slot matches
+        for finding in report.missing:
+            print(f"preflight: warning: {finding.format(compiled.project.spec_path)}", file=out)
+    preflight.refuse(report, compiled.project.spec_path, missing=queue)
 
 
 def _follow(args: argparse.Namespace, compiled: Compiled) -> int:

@@ -74,8 +74,12 @@ def test_each_row_runs_the_command_with_its_values(tmp_path: Path) -> None:
     """The generated .sh, given what HTCondor passes for each row, runs the user's command with them."""
     root = built(tmp_path)
     for process, (video, label) in enumerate(ROWS):
+        # HTCondor writes ../videos/$(PixiHtcSweep0).mp4 in the sandbox under its base name.
+        (tmp_path / "sandbox").mkdir(exist_ok=True)
+        (tmp_path / "sandbox" / f"{video.rsplit('/', 1)[-1]}.mp4").write_text(video)
         received = run_job_script(root, "track", "track.sh", ["7", str(process), video, label], tmp_path / "sandbox")
         assert received[-5:] == [f"videos/{video}.mp4", "--label", label, "--seed", str(process)]
+        assert (tmp_path / "sandbox" / "videos" / f"{video}.mp4").read_text() == video
 
 
 def test_submit_dry_run_lists_the_rows(tmp_path: Path) -> None:

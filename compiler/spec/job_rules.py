@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from .loader import KeyPath
-from .model import PLACEHOLDER, Job, Project
+from .model import PLACEHOLDER, Job, Project, sandbox_path
 from .rules import Problem
 
 # Inside the build directory a job's files may land only where pixi-htc's own defaults put them,
@@ -115,3 +115,33 @@ def universe_problems(project: Project) -> Iterator[Problem]:
         if "os_requirement" in job.keys and job.runtime != "pixi-pack":
             yield Problem(at("os_requirement"), "only pixi-pack jobs get the (OpSysMajorVer > 7) clause; say an OS in "
                           "requirements", (at("os_requirement"), at("runtime")), at_key=True)
+
+
+def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+    """Two files for one place in the job's directory. An input is where its path says
+    (model.sandbox_path) and under its base name, where HTCondor transfers it (no
+    preserve_relative_paths: see compiler/schedulers/htcondor/render.py; the Slurm script links both
+    too); the code (source) under its own name; after an eviction HTCondor restores checkpoint files
+    by base name. So no two of them may share a base name."""
+    for job in project.jobs:
+        entries = [(("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
+                   for index, path in enumerate(job.inputs)]
+        entries += [(("source", index), path, path.rsplit("/", 1)[-1]) for index, path in enumerate(project.source or ())]
+        if job.scheduler == "htcondor" and job.checkpoint is not None:
+            entries += [(("jobs", job.name, "checkpoint", "files", index), path, path)
+                        for index, path in enumerate(job.checkpoint.files) if "/" in path]
+        seen: dict[str, tuple[KeyPath, str, str]] = {}
+        for key, path, place in entries:
+            name = place.rsplit("/", 1)[-1]
+            if name in seen and not key[0] == seen[name][0][0] == "source":  # those: rules._source_problems
+                other_key, other, other_place = seen[name]
+                how = (f"both land at {place}" if place == other_place
+                       else f"both arrive under the base name {name}, as HTCondor transfers them")
+                yield Problem(key, f"'{path}' and '{other}' ({_shown(other_key)}) are one file in job "
+                              f"'{job.name}'s directory ({how}): rename one", (key, other_key))
+            seen.setdefault(name, (key, path, place))
+
+
+def _shown(key: KeyPath) -> str:
+    head = [str(part) for part in key if not isinstance(part, int)]
+    return ".".join(head) + "".join(f"[{part}]" for part in key if isinstance(part, int))

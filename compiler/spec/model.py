@@ -34,6 +34,16 @@ TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 POLICY = ("retry_until", "on_exit_hold", "on_exit_remove", "periodic_hold", "periodic_release", "periodic_remove")
 
 
+def sandbox_path(path: str, build_dir: str) -> str:
+    """Where a job's input is when its command runs, in the HTCondor sandbox and in a Slurm task's
+    directory alike: a project-root path as it is (videos/a.mp4 stays videos/a.mp4), a path under the
+    build directory relative to it (build/src is src: jobs are submitted from there), a URL by its
+    last name (a transfer plugin writes it in the sandbox's top level)."""
+    if "://" in path:
+        return path.rstrip("/").rsplit("/", 1)[-1]
+    return path.removeprefix(f"{build_dir}/")
+
+
 def outside(value: str) -> bool:
     """Whether a sweep value placed in a path could lead out of the directory it is placed in."""
     return any(part in ("", ".", "..") for part in value.split("/"))

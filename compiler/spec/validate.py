@@ -16,8 +16,8 @@ from .model import Project, build_project
 from ..core.resources import project_schema
 from .origins import with_origins
 from .rules import cross_key_problems, did_you_mean
-from .job_rules import (command_problems, host_problems, universe_problems, landing_problems, project_size_problems,
-                        slurm_time_problems)
+from .job_rules import (command_problems, host_problems, landing_problems, project_size_problems, sandbox_problems,
+                        slurm_time_problems, universe_problems)
 from .pipeline_rules import pipeline_problems
 from .scheduler_rules import scheduler_problems
 from .schema_validator import SpecValidator
@@ -58,7 +58,7 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
                                         *landing_problems(project, build_dir), *slurm_time_problems(project),
                                         *project_size_problems(project), *host_problems(project),
                                         *command_problems(project), *universe_problems(project),
-                                        *pipeline_problems(project))
+                                        *pipeline_problems(project), *sandbox_problems(project, build_dir))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
         raise SpecError(spec.display_path, with_origins(diagnostics, list(spec.lines)))

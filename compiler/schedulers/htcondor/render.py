@@ -10,7 +10,7 @@ from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
 from ...core.escape import shell_quote
-from ...spec.model import PLACEHOLDER, Job, Project
+from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, sandbox_path
 from ..common import from_submit_dir, shell_word
 from .sites import SITE_LINES
 from ...core.templating import render as render_template
@@ -44,6 +44,9 @@ class SubmitPlan:
     archive_name: str | None
     logs: tuple[tuple[str, str], ...]  # log, output, error as the .sub names them
     directories: tuple[str, ...]  # what must exist in the submit directory before condor_submit
+    placements: tuple[str, ...]  # shell words of inputs' places that may be in a subdirectory
+    restores: tuple[tuple[str, str], ...]  # the same for checkpoint files in a subdirectory
+    archives: tuple[str, ...]  # inputs the .sh unpacks, where they are once placed
 
 
 
@@ -104,6 +107,30 @@ def log_files(job: Job, layout: Layout, process: str = "Process") -> tuple[tuple
                   else f"logs/{job.name}_$(Cluster)_$({process}).{suffix}") for key, suffix in LOG_SUFFIXES)
 
 
+# Files in subdirectories. HTCondor writes each entry of transfer_input_files (and, after an eviction,
+# each spooled checkpoint file) in the sandbox's top level under its base name unless the job sets
+# preserve_relative_paths (htcondor-jdl.rst; file_transfer.cpp, ExpandFileTransferList: the
+# destination is condor_basename(src) without it). That command is no way out here: it keeps the path
+# as the .sub names it, relative to the submit directory, and a project-root file is ../videos/a.mp4
+# from build/: the starter refuses any path with a '..' segment (FileTransfer::LegalPathInSandbox,
+# "Attempt to write to illegal sandbox path") and the job goes on hold. It would also move outputs
+# named in a subdirectory (transfer_output_files, not remapped) to that path under build/. So the
+# .sub transfers by base name as it always has, and before the command runs the .sh links each input
+# at its path (the base name stays, where a job moved in from a submit file reads it; a sweep value
+# with a '/' in it puts {video}.mp4 in a directory too, so the .sh looks at the path it expands) and
+# moves checkpoint files back into their directories when HTCondor has restored them
+# (transfer_checkpoint_files spools ckpt/state as state; the resumed job finds ckpt/state again).
+# job_rules.sandbox_problems refuses two files that would share a base name.
+def placed(path: str) -> tuple[str, str] | None:
+    """(name it arrives under, its directory) as shell words, for a checkpoint file in a subdirectory."""
+    directory, _, name = path.rpartition("/")
+    return (shell_word(name), shell_word(directory)) if directory else None
+
+
+def may_be_in_a_directory(place: str, job: Job) -> bool:
+    return "/" in place or bool(set(PLACEHOLDER.findall(place)) & set(job.sweep_variables))
+
+
 def plan(project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | None = None,
          process: str = "Process") -> SubmitPlan:
     """With `node`, the plan of a DAG node's .sub (dag.py): `node` is what arrives from the jobs this one
@@ -125,12 +152,17 @@ def plan(project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | 
                 for name in job.outputs if name not in own}
     remaps = tuple((transfer_path(name, job, process), own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
                    for name in job.outputs if name in own or (job.swept and not PLACEHOLDER.search(name)))
+    places = [sandbox_path(path, layout.build_dir) for path in job.inputs]
+    restores = [placed(path) for path in (job.checkpoint.files if job.checkpoint else ())]
     logs = log_files(job, layout, process)
     directories = sorted({path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path})
     return SubmitPlan(
         job=job,
         logs=logs,
         directories=tuple(directories),
+        placements=tuple(shell_word(place) for place in places if may_be_in_a_directory(place, job)),
+        restores=tuple(p for p in restores if p),
+        archives=tuple(place for place in places if TARBALL.search(place)),
         universe=("docker" if job.universe == "docker" else "container") if container else "vanilla",
         image=docker_image(image(project, job)) if container and job.universe == "docker" else image(project, job),
         image_note="" if not container else image_note(project, job),

@@ -16,7 +16,7 @@ from typing import Literal
 from ...artifacts.base import Artifact, Layout, header
 from ..common import from_submit_dir, shell_word
 from ...core.escape import shell_quote
-from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime
+from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, sandbox_path
 from ...core.templating import render as render_template
 from .pipeline import Upstream, upstream
 
@@ -93,7 +93,7 @@ class BatchPlan:
     table_sha256: str | None
     variables: tuple[str, ...]  # the shell variables a table row fills, in its column order
     builtins: tuple[str, ...]  # the built-in placeholders ({cluster}, {process}) the job uses
-    links: tuple[tuple[str, str], ...]  # (shell word of the path under the build directory, shell word of the name)
+    links: tuple[tuple[str, str, bool], ...]  # shell words of the path under the build directory and of the link; may it be in a directory
     archives: tuple[str, ...]  # shell words of .tar.gz inputs under the build directory, unpacked in the task dir
     env: tuple[tuple[str, str], ...]  # (name, shell word)
     command: str
@@ -182,7 +182,11 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         if TARBALL.search(path) and path in job.inputs:
             archives.append(under_build)
         else:
-            links.append((under_build, word(path.rsplit("/", 1)[-1])))
+            # An input where its path says (videos/a.mp4 in the task directory, as the command names
+            # it; model.sandbox_path) and under its base name too, where HTCondor puts it and a job moved
+            # in from a submit file reads it; the code under its own name (as in the image).
+            place = sandbox_path(path, layout.build_dir) if path in job.inputs else path.rsplit("/", 1)[-1]
+            links.append((under_build, word(place), "/" in place or bool(PLACEHOLDER.search(place))))
     if job.sweep_from is not None and job.sweep_from.rows is None:
         raise RuntimeError("a sweep_from list is read in validation (validate(..., root)) before rendering")
     table = table_text(job) if job.swept else None
