@@ -1,10 +1,13 @@
-"""Slurm: sbatch scripts and array tables (render.py), and sbatch itself (submit.py)."""
+"""Slurm: sbatch scripts and array tables (render.py), sbatch itself (submit.py), and what happened
+(follow.py, from the tasks' records and accounting.py's sacct and scontrol)."""
 
 from __future__ import annotations
 
 from ...artifacts.base import Artifact, Compiled, Layout
 from ...spec.model import Job, Project
-from . import render, submit
+from ..base import Following, Landing
+from ..findings import Locator
+from . import follow, render, submit
 
 
 class Slurm:
@@ -20,3 +23,10 @@ class Slurm:
     def submit(self, compiled: Compiled, jobs: list[Job]) -> None:
         for job in jobs:
             submit.submit(compiled.root / compiled.layout.build_dir, job)
+
+    def follow(self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
+               live: bool) -> Following:
+        return follow.follow(compiled, where, jobs, submission=submission, live=live)
+
+    def outputs(self, compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:
+        return follow.outputs(compiled, job, name, submission=submission)
