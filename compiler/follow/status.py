@@ -127,7 +127,7 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
         summary = ", ".join(f"{tally[state]} {state}" for state in STATE_ORDER if tally[state])
         missing = status.expected - len(cluster.processes)
         if missing > 0:
-            summary += f", {missing} without a log yet"
+            summary += f"{', ' if summary else ''}{missing} without a log yet"
         totals: Counter[str] = Counter()
         for process in cluster.processes.values():
             totals.update(process.counters)

@@ -128,7 +128,7 @@ def submission_ids(job: Job, build_dir: Path, root: Path, problems: list[str]) -
         if JOB_ID.fullmatch(line.strip()):
             ids.add(int(line))
         elif line.strip():
-            problems.append(f"{_shown(path, root)}:{number}: not a Slurm job id: {foreign.shown(line, 60)!r}")
+            problems.append(f"{_shown(path, root)}:{number}: not a Slurm job id: '{foreign.shown(line, 60)}'")
     logs = build_dir / "logs"
     name = re.compile(re.escape(job.name) + (r"_([0-9]{1,18})_[0-9]{1,9}\.state" if job.swept else r"_([0-9]{1,18})\.state"))
     try:
@@ -149,15 +149,17 @@ def fold(task: Task, lines: list[str], shown: str, problems: list[str]) -> Task 
     for number, line in enumerate(lines, 1):
         match = RECORD_LINE.fullmatch(line)
         if not match:
-            problems.append(f"{shown}:{number}: not a task record line: {foreign.shown(line, 60)!r}")
+            problems.append(f"{shown}:{number}: not a task record line: '{foreign.shown(line, 60)}'")
             return None
         kind, value = match.group(1), match.group(3)
         events += 1
         if kind == "start":
             task.state, task.checkpointed, task.exit_code, task.exit_signal = "running", False, None, None
             task.restarts = max(task.restarts, int(value) if value.isdigit() else 0)
-        elif task.checkpointed:
-            continue  # the run that asked for the requeue ending: the next start is what counts
+        elif task.checkpointed or task.exit_signal is not None:
+            # The end of a run that asked for its requeue, or that TERM ended (bash runs the EXIT trap
+            # on its way out): the next start is what counts.
+            continue
         elif kind == "requeue":
             task.state, task.checkpointed = "idle", True
         elif kind == "signal":
