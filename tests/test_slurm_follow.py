@@ -133,7 +133,7 @@ def run_task(root: Path, array: str, task: int, env: dict[str, str]) -> subproce
     build = root / "build"
     log = build / "logs" / f"grid_{array}_{task}"
     with open(f"{log}.out", "a") as out, open(f"{log}.err", "a") as err:
-        return subprocess.run(["bash", str(build / "slurm" / "grid.sbatch")], cwd=build, stdout=out, stderr=err,
+        return subprocess.run(["bash", str(build / "slurm" / "grid.sbatch")], cwd=build, stdout=out, stderr=err, check=False,
                               timeout=60, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                                                "SLURM_SUBMIT_DIR": str(build), "SLURM_ARRAY_JOB_ID": array,
                                                "SLURM_ARRAY_TASK_ID": str(task), "SLURM_JOB_ID": str(int(array) + task),

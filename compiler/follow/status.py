@@ -87,7 +87,8 @@ def collect(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None = None
             raise UsageError(f"no job named {job_name!r}; jobs: {names}")
     where = Locator(spec)
     by_job: dict[str, JobStatus] = {}
-    answered, files_only = {}, {}
+    answered: dict[str, bool] = {}
+    files_only: dict[str, str] = {}
     for name in sorted({job.scheduler for job in jobs}):
         following = schedulers[name].follow(compiled, where, [job for job in jobs if job.scheduler == name],
                                             submission=cluster, live=live)

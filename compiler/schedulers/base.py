@@ -27,8 +27,11 @@ FINAL: frozenset[str] = frozenset({"completed", "failed", "removed"})
 class Process(Protocol):
     """One process of a submission (an HTCondor cluster.proc, a Slurm array task)."""
 
-    proc: int  # its row of the sweep (0 without one)
-    state: str  # one of STATES
+    @property
+    def proc(self) -> int: ...  # its row of the sweep (0 without one)
+
+    @property
+    def state(self) -> str: ...  # one of STATES
 
     @property
     def id(self) -> str: ...  # as the scheduler names it: 4242.3, 1234_3
@@ -43,10 +46,17 @@ class Process(Protocol):
 class Submission(Protocol):
     """One submission of one job, process by process."""
 
-    cluster: int  # its number: HTCondor's cluster, Slurm's (array) job id
-    kind: str  # what a submission is called: "cluster", "Slurm job"
-    older_clusters: tuple[int, ...]
-    unreadable: tuple[str, ...]  # messages for what was found and could not be read
+    @property
+    def cluster(self) -> int: ...  # its number: HTCondor's cluster, Slurm's (array) job id
+
+    @property
+    def kind(self) -> str: ...  # what a submission is called: "cluster", "Slurm job"
+
+    @property
+    def older_clusters(self) -> tuple[int, ...]: ...
+
+    @property
+    def unreadable(self) -> tuple[str, ...]: ...  # messages for what was found and could not be read
 
     @property
     def processes(self) -> Mapping[int, Process]: ...

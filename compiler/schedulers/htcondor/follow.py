@@ -21,7 +21,7 @@ from ..base import Followed, Following, Landing
 from ..findings import Locator
 from .diagnose import findings
 from .jobfiles import Pattern, job_files
-from .joblog import ScheddQuery, overlay, query_schedd, read_cluster, refusal
+from .joblog import Cluster, ScheddQuery, overlay, read_cluster, refusal
 
 GLOB_MAGIC = re.compile(r"[*?[]")
 NOT_READ = "HTCondor writes event logs as regular files, so it is not read"
@@ -80,26 +80,25 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
 def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
            schedd: ScheddQuery | None) -> Following:
     build_dir = compiled.root / compiled.layout.build_dir
-    followed, errors = [], {}
+    read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
     for job in jobs:
         files = job_files(compiled, job.name)
         logs, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
         looked = foreign.shown(files.log.template) if files.log else "its log"
-        followed.append(Followed(job=job, submission=read_cluster(logs, compiled.root, submission), refused=refused,
-                                 not_found=f"no event log matches {looked} in the build directory"))
-        errors[job.name] = files.error
-    clusters = [f.submission.cluster for f in followed if f.submission is not None]
-    ads = schedd(clusters) if schedd is not None else None
-    for status in followed:
-        cluster = status.submission
+        status = Followed(job=job, submission=None, refused=refused,
+                          not_found=f"no event log matches {looked} in the build directory")
+        read.append((status, read_cluster(logs, compiled.root, submission), files.error))
+    ads = schedd([cluster.cluster for _, cluster, _ in read if cluster]) if schedd is not None else None
+    for status, cluster, error in read:
         if cluster is None:
             continue
         if ads:
-            status.submission = cluster = overlay(cluster, ads)  # type: ignore[arg-type]
-        error = errors[status.job.name]
-        for proc, process in sorted(cluster.processes.items()):  # type: ignore[attr-defined]
+            cluster = overlay(cluster, ads)
+        status.submission = cluster
+        for proc, process in sorted(cluster.processes.items()):
             err = build_dir / error.path(process.cluster, proc) if error else None
             status.findings.extend(findings(compiled.project, status.job, process, where, err, within=compiled.root))
+    followed = [status for status, _, _ in read]
     return Following(jobs=followed, answered=ads is not None, files_only=FILES_ONLY)
 
 
