@@ -63,19 +63,19 @@ def _parser() -> argparse.ArgumentParser:
                           "the image, the slots that match")
     preflight.add_argument("--job", help="the job to check (default: all)")
     preflight.add_argument("--offline", action="store_true", help="skip the registry and the collector")
-    status = with_spec("status", "each job's processes from its event logs (and the schedd), and what to change")
+    status = with_spec("status", "each job's processes as its scheduler tells (event logs and the schedd; sacct, scontrol and the tasks' records), and what to change")
     status.add_argument("--job", help="only this job")
-    status.add_argument("--cluster", type=int, help="this submission (default: each job's newest)")
+    status.add_argument("--cluster", type=int, help="this submission: an HTCondor cluster, a Slurm job id (default: each job's newest)")
     status.add_argument("--watch", action="store_true", help="redraw until every process is done (Ctrl-C stops)")
     status.add_argument("--interval", type=float, default=10.0, help="seconds between redraws, 2 to 300 (default: 10)")
-    status.add_argument("--no-schedd", action="store_true", help="read the event logs only")
+    status.add_argument("--no-schedd", action="store_true", help="read only the files the jobs left (no schedd, sacct or scontrol)")
     explain = commands.add_parser("explain", help="which spec keys produce a generated line, or which lines a key reaches")
     explain.add_argument("target", help="build/FILE:LINE, or a key path such as jobs.NAME.resources.memory")
     explain.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="default: %(default)s")
     explain.add_argument("--out", type=Path, default=DEFAULT_OUT, help="build directory (default: %(default)s)")
     results = with_spec("results", "gather each process's metrics into a table, a CSV and plots")
     results.add_argument("--job", help="only this job")
-    results.add_argument("--cluster", type=int, help="this submission (default: each job's newest)")
+    results.add_argument("--cluster", type=int, help="this submission: an HTCondor cluster, a Slurm job id (default: each job's newest)")
     results.add_argument("--metric", default="accuracy", help="the metric that picks the best run (default: %(default)s)")
     order = results.add_mutually_exclusive_group()
     order.add_argument("--higher-is-better", dest="higher", action="store_true", default=None,
@@ -225,7 +225,7 @@ def _follow(args: argparse.Namespace, compiled: Compiled) -> int:
             print("note: build/ is stale (the spec changed since it was built): sweep values and keys are the "
                   "spec's current ones", file=sys.stderr)
         return status.status(compiled, spec, job_name=args.job, cluster=args.cluster, watch=args.watch,
-                             interval=args.interval, schedd=None if args.no_schedd else status.query_schedd)
+                             interval=args.interval, live=not args.no_schedd)
     if args.command == "explain":
         from .follow import explain
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.follow.results import (LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, found,
+from compiler.follow.results import (LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text,
                               read_file)
+from compiler.schedulers.htcondor.follow import found
 from compiler.schedulers.htcondor.jobfiles import Pattern
 from tests.conftest import REPO, load_project, run_cli
 

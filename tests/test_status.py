@@ -10,6 +10,8 @@ import pytest
 from compiler.pipeline import compile as pipeline
 from compiler.schedulers.htcondor.diagnose import Locator, explain_hold
 from compiler.schedulers.htcondor.joblog import LogError, read_log
+from compiler.schedulers import SCHEDULERS
+from compiler.schedulers.htcondor import HTCondor
 from compiler.spec.loader import load_spec
 from compiler.follow.status import collect, render, status
 from tests.conftest import run_cli
@@ -42,7 +44,7 @@ def test_htcondor_reads_every_fixture(log: Path) -> None:
 
 def test_each_process_in_its_state(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
-    report = collect(compiled, spec, schedd=None)
+    report = collect(compiled, spec, live=False)
     sweep = next(s for s in report.jobs if s.job.name == "mnist-sweep")
     assert sweep.cluster is not None and sweep.cluster.cluster == 4242 and sweep.cluster.older_clusters == (4241,)
     states = {proc: p.state for proc, p in sweep.cluster.processes.items()}
@@ -59,7 +61,7 @@ def test_each_process_in_its_state(built: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_problems_point_at_the_spec_keys(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
-    findings = {f.key_path: f for s in collect(compiled, spec, schedd=None).jobs for f in s.findings}
+    findings = {f.key_path: f for s in collect(compiled, spec, live=False).jobs for f in s.findings}
     memory = findings["jobs.mnist-sweep.resources.memory"]
     assert "is 2GB" in memory.message and "3.1 GB" in memory.message and "4GB" in memory.message
     assert "not set in the spec" in memory.message  # the sweep takes the default: point at its job
@@ -122,7 +124,7 @@ def test_the_schedd_overrides_the_log(built: Path, monkeypatch: pytest.MonkeyPat
     compiled, spec = compiled_at(built, monkeypatch)
     ads = [{"ClusterId": 4242, "ProcId": 3, "JobStatus": 5, "HoldReason": "Cannot start container: invalid image name: x",
             "HoldReasonCode": 35, "HoldReasonSubCode": 0}]
-    report = collect(compiled, spec, job_name="mnist-sweep", schedd=lambda clusters: ads)
+    report = collect(compiled, spec, job_name="mnist-sweep", schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)})
     process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert report.schedd and process.state == "held" and process.source == "schedd"
     assert any(f.key_path == "container.image" for f in report.jobs[0].findings)
@@ -132,7 +134,7 @@ def test_watch_redraws_until_done_with_a_progress_bar(built: Path, monkeypatch: 
     compiled, spec = compiled_at(built, monkeypatch)
     lines: list[str] = []
     sleeps: list[float] = []
-    status(compiled, spec, job_name="mnist-sweep", watch=True, interval=0.01, schedd=None, out=lines.append,
+    status(compiled, spec, job_name="mnist-sweep", watch=True, interval=0.01, live=False, out=lines.append,
            sleep=sleeps.append, max_rounds=2)
     assert sleeps == [2.0]  # the interval is held to its lower bound
     assert sum("[" in line and "1/4 completed" in line for line in lines) == 2
@@ -142,6 +144,6 @@ def test_watch_redraws_until_done_with_a_progress_bar(built: Path, monkeypatch: 
         (logs / f"mnist-sweep_4242_{proc}.log").write_text((logs / "mnist-sweep_4242_0.log").read_text()
                                                            .replace("4242.000.000", f"4242.{proc:03d}.000"))
     lines.clear()
-    assert status(compiled, spec, job_name="mnist-sweep", watch=True, schedd=None, out=lines.append,
+    assert status(compiled, spec, job_name="mnist-sweep", watch=True, live=False, out=lines.append,
                   sleep=sleeps.append) == 0
     assert sleeps == [2.0] and any("4/4 completed" in line for line in lines)

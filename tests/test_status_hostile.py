@@ -23,8 +23,11 @@ from compiler.schedulers.htcondor.diagnose import ERR_TAIL_BYTES, err_tail
 from compiler.core.errors import UsageError
 from compiler.schedulers.htcondor.jobfiles import Pattern
 from compiler.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
+from compiler.schedulers import SCHEDULERS
+from compiler.schedulers.htcondor import HTCondor
 from compiler.spec.loader import load_spec
-from compiler.follow.status import WATCH_INTERVAL, collect, log_files, render, status
+from compiler.follow.status import WATCH_INTERVAL, collect, render, status
+from compiler.schedulers.htcondor.follow import log_files
 from tests.conftest import REPO, run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -105,7 +108,7 @@ def test_status_refuses_a_non_finite_interval_before_sleeping(value: float, buil
     compiled, spec = compiled_at(built, monkeypatch)
     sleeps: list[float] = []
     with pytest.raises(UsageError, match="--interval"):
-        status(compiled, spec, job_name="mnist-sweep", watch=True, interval=value, schedd=None,
+        status(compiled, spec, job_name="mnist-sweep", watch=True, interval=value, live=False,
                out=lambda line: None, sleep=sleeps.append, max_rounds=2)
     assert sleeps == []
 
@@ -116,7 +119,7 @@ def test_a_finite_interval_is_still_held_to_its_bounds(value: float, held: float
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
     sleeps: list[float] = []
-    status(compiled, spec, job_name="mnist-sweep", watch=True, interval=value, schedd=None,
+    status(compiled, spec, job_name="mnist-sweep", watch=True, interval=value, live=False,
            out=lambda line: None, sleep=sleeps.append, max_rounds=2)
     assert sleeps == [held]
 
@@ -312,7 +315,7 @@ def test_foreign_text_from_the_schedd_comes_out_escaped(built: Path, monkeypatch
     ads = [{"ClusterId": 4242, "ProcId": 3, "JobStatus": 5, "HoldReason": "\x1b[2J\n/fake:1:1: error: forged",
             "HoldReasonCode": "\x1b[2J", "HoldReasonSubCode": 10 ** 400, "MemoryUsage": "1e999"}]
     out: list[str] = []
-    assert status(compiled, spec, job_name="mnist-sweep", schedd=lambda clusters: ads, out=out.append) == 0
+    assert status(compiled, spec, job_name="mnist-sweep", schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)}, out=out.append) == 0
     assert not [line for line in out if RAW_CONTROL.search(line) or "\n" in line]
     assert not any(line.startswith("/fake") for line in out)
     assert any(line.split()[:2] == ["4242.3", "held"] and r"\x1b[2J\n/fake:1:1: error: forged" in line for line in out)
@@ -403,14 +406,14 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
     compiled, spec = compiled_at(built, monkeypatch)
     log = built / "build" / "logs" / "mnist-sweep_4242_3.log"
     log.write_bytes(CASES["huge-numbers"]("4242.003.000"))
-    report = collect(compiled, spec, job_name="mnist-sweep", schedd=None)
+    report = collect(compiled, spec, job_name="mnist-sweep", live=False)
     process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert process.state == "held" and process.id == "4242.3"
     memory = next(f for f in report.jobs[0].findings if f.key_path.endswith("resources.memory") and "4242.3" in f.message)
     assert "used more than that" in memory.message  # 10**400 MB is no size: no advice made of it
     log.write_bytes(CASES["100k-events"]("4242.003.000"))
     started = time.monotonic()
-    report = collect(compiled, spec, job_name="mnist-sweep", schedd=None)
+    report = collect(compiled, spec, job_name="mnist-sweep", live=False)
     assert time.monotonic() - started < 30
     assert not report.unreadable, report.unreadable
     process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
@@ -418,9 +421,9 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert any("evicted 50000" in line for line in render(report))
     # A log whose events name another cluster (or one HTCondor cannot hold) still is the file's process.
     log.write_bytes(CASES["other-ids"]("4242.003.000"))
-    process = collect(compiled, spec, job_name="mnist-sweep", schedd=None).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert process.id == "4242.3"
     # One field that is not UTF-8 (a file name quoted from an execute machine) spoils no log.
     log.write_bytes(CASES["not-utf8"]("4242.003.000"))
-    process = collect(compiled, spec, job_name="mnist-sweep", schedd=None).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert process.state == "held" and process.held is not None and process.held.reason == "caf\ufffd"

@@ -1,6 +1,7 @@
 """`pixi-htc results`: each process's metrics (one JSON line per epoch, as the bundled trainer writes
-them) gathered from where the generated transfer_output_remaps leave them, into one table: a CSV,
-a terminal table, the best combination by a metric the user picks, and PNG plots (plots.py).
+them) gathered from where the job's scheduler says they land (Scheduler.outputs: the generated
+transfer_output_remaps on HTCondor, each task's directory on Slurm), into one table: a CSV, a
+terminal table, the best combination by a metric the user picks, and PNG plots (plots.py).
 
 Every metrics file is hostile data: it comes back from an execute machine nobody here controls.
 
@@ -43,7 +44,7 @@ from pathlib import Path, PurePosixPath
 
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError
 from ..core.foreign import SHOWN_CHARS, MiB, ForeignFileError, read_bytes, shown
-from ..schedulers.htcondor.jobfiles import Pattern, job_files
+from ..schedulers import SCHEDULERS
 from ..spec.model import Job
 from ..artifacts.base import Compiled
 from ..pipeline.writer import first_symlink
@@ -57,9 +58,6 @@ MAX_EPOCHS = 100_000  # distinct epochs kept per file: bounds the memory the rec
 MAX_EPOCH = 10**9  # an epoch number beyond this is not one (and would overflow a plot's axis)
 MAX_DIGITS = 400  # an integer of more digits overflows a float: parsed as HugeInteger
 MAX_PROBLEMS = 5  # value problems listed per file; the rest are counted
-# HTCondor's cluster and process ids: ASCII digits (the .sub's regex takes any Unicode digit), and
-# few enough of them that the CSV's file name stays short.
-ID = re.compile(r"[0-9]{1,18}")
 # A cell left as it is although it starts with "-": a plain decimal number, never a formula.
 PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -96,6 +94,12 @@ class Run:
     problems: list[str] = field(default_factory=list)
     more_problems: int = 0
     keys: frozenset[str] = frozenset()
+    id: str = ""  # the process as its scheduler names it (4242.3, 1234_3); default cluster.proc
+    column: str = "cluster"  # the CSV's name for the submission's number
+    kind: str = "cluster"  # what the scheduler calls a submission
+
+    def __post_init__(self) -> None:
+        self.id = self.id or f"{self.cluster}.{self.proc}"
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -244,46 +248,20 @@ def _parse(raw: bytes, where: str) -> tuple[int, dict[str, object]] | None:
     return epoch, record
 
 
-def found(pattern: Pattern, build_dir: Path) -> list[tuple[int, int, Path]]:
-    """(cluster, process, path) for every name that matches the pattern, sorted: like Pattern.find,
-    but whatever the name is (a link, a FIFO, a directory: reading it then says what it is, instead
-    of the process silently having no output), and only numbers as HTCondor writes them."""
-    hits = []
-    regex = pattern.regex
-    for path in build_dir.glob(pattern.glob):
-        match = regex.fullmatch(path.relative_to(build_dir).as_posix())
-        if not match:
-            continue
-        numbers = match.groupdict()
-        cluster, proc = numbers.get("cluster") or "0", numbers.get("proc") or "0"
-        if ID.fullmatch(cluster) and ID.fullmatch(proc):
-            hits.append((int(cluster), int(proc), path))
-    return sorted(hits)
-
-
 def gather(compiled: Compiled, job: Job, *, metrics_file: str, cluster: int | None,
            metric: str = "accuracy") -> list[Run] | None:
-    """One Run per process of the job's newest (or given) cluster; None when the job has no such output."""
-    build_dir = compiled.root / compiled.layout.build_dir
-    files = job_files(compiled, job.name)
-    landed = files.landed(metrics_file) or next(
-        (target for name, target in files.remaps if name.rsplit("/", 1)[-1] == metrics_file), None)
-    if landed is None:
+    """One Run per process of the job's newest (or given) submission; None when the job has no such output."""
+    landing = SCHEDULERS[job.scheduler].outputs(compiled, job, metrics_file, submission=cluster)
+    if landing is None:
         return None
-    hits = found(landed, build_dir)
-    clusters = sorted({c for c, _, _ in hits})
-    chosen = cluster if cluster is not None else (clusters[-1] if clusters else None)
-    by_proc: dict[int, Path] = {}
-    for c, proc, path in hits:
-        if c == chosen:
-            by_proc.setdefault(proc, path)
+    chosen = landing.submission
     watched = COLUMNS if metric in COLUMNS else (*COLUMNS, metric)
     runs = []
     for proc in range(max(len(job.sweep_rows), 1)):
-        path = by_proc.get(proc)
-        name = (path.relative_to(compiled.root).as_posix() if path else
-                f"{compiled.layout.build_dir}/{landed.path(chosen if chosen is not None else '<cluster>', proc)}")
-        run = Run(job=job, cluster=chosen if chosen is not None else -1, proc=proc, path=path, shown=text(name))
+        path = landing.files.get(proc)
+        name = path.relative_to(compiled.root).as_posix() if path else landing.expected(proc)
+        run = Run(job=job, cluster=chosen if chosen is not None else -1, proc=proc, path=path, shown=text(name),
+                  id=landing.label(proc), column=landing.column, kind=landing.kind)
         if path is None:
             run.note = "no output yet"
         else:
@@ -339,7 +317,7 @@ def csv_text(runs: list[Run]) -> str:
     job = runs[0].job
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([cell(c) for c in ["job", "cluster", "process", *job.sweep_variables, *COLUMNS, "status",
+    writer.writerow([cell(c) for c in ["job", runs[0].column, "process", *job.sweep_variables, *COLUMNS, "status",
                                        "metrics_file"]])
     for run in sorted(runs, key=lambda r: r.proc):
         row = [job.name, run.cluster, run.proc, *run.values, *(_number(run.final(c)) for c in COLUMNS),
@@ -356,7 +334,7 @@ def table(runs: list[Run], metric: str, winner: Run | None) -> list[str]:
     header = [text(h, 40) for h in header]
     rows = []
     for run in runs:
-        cells = [f"{run.cluster}.{run.proc}", *(text(v, 40) for v in run.values), _fmt(run.final("epochs"), "{:.0f}"),
+        cells = [run.id, *(text(v, 40) for v in run.values), _fmt(run.final("epochs"), "{:.0f}"),
                  _fmt(run.final("accuracy"), "{:.4f}"), _fmt(run.final("test_loss"), "{:.4f}"),
                  _fmt(run.final("seconds"), "{:.1f}"), _fmt(run.final("samples_per_second"), "{:.0f}")]
         if len(header) > len(cells):
@@ -396,7 +374,7 @@ def results(compiled: Compiled, *, job_name: str | None, cluster: int | None, me
         assert runs is not None
         failed |= any(run.note.startswith("unreadable") for run in runs)
         have = [run for run in runs if run.records]
-        print(f"{text(job.name)}: cluster {runs[0].cluster if runs[0].cluster >= 0 else '-'}, "
+        print(f"{text(job.name)}: {runs[0].kind} {runs[0].cluster if runs[0].cluster >= 0 else '-'}, "
               f"{len(have)} of {len(runs)} process(es) have metrics")
         if not have:
             print(f"  no {text(metrics_file)} has come back yet (expected at {runs[0].shown})")
@@ -418,7 +396,7 @@ def results(compiled: Compiled, *, job_name: str | None, cluster: int | None, me
                 print(f"  {run.shown}: {run.more_problems} more value(s) that are not finite numbers, left out")
         if winner is not None:
             print(f"  best by {text(metric)} ({'higher' if higher_better else 'lower'} is better): process "
-                  f"{winner.cluster}.{winner.proc} ({text(winner.label)}): {text(metric)} = "
+                  f"{winner.id} ({text(winner.label)}): {text(metric)} = "
                   f"{winner.final(metric):.6g}")
         csv_path = outputs / f"{job.name}_{runs[0].cluster}_results.csv"
         failed |= not _report(write_safely(compiled.root, csv_path, csv_text(runs).encode("utf-8")), csv_path,

@@ -8,8 +8,8 @@ their own policy (code 26, 21 or 3) with texts such as "memory usage exceeded re
 (OSPool) or "The job exceeded allowed execute duration of 20:00:00": those are matched by text.
 
 Hold reasons and .err files come from execute machines: the reasons arrive already cut and escaped
-(joblog._text), are cut again where they are shown, and the .err is read through foreign.read_bytes,
-only its last ERR_TAIL_BYTES, only when it is a regular file inside the project.
+(joblog._text), are cut again where they are shown, and the .err is read as findings.err_tail reads
+it (the Finding, the Locator and the .err's tail are shared with Slurm: ../findings.py).
 """
 
 from __future__ import annotations
@@ -17,17 +17,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from ...core import foreign
-from ...core.errors import printable
-from .joblog import Hold, Process, refusal
-from ...spec.loader import KeyPath, LoadedSpec, format_key_path
+from ..findings import ERR_TAIL_BYTES, ERR_TAIL_LINES, Finding, Locator, err_tail  # noqa: F401 - the names diagnose gives
+from .joblog import Hold, Process
+from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
 
-ERR_TAIL_LINES = 10
-ERR_TAIL_BYTES = 64 * 1024  # the end of an .err read at most: its last lines are all that is shown
 MAX_MB = 1024.0 ** 3  # a petabyte: more than that is no memory or disk use, but a damaged number
 REASON_CHARS = 1000  # a hold reason is shown in full up to here, once, under its finding
 UNITS_MB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
@@ -41,22 +38,6 @@ LENGTH_TEXT = re.compile(r"exceeded allowed (execute|job) duration|job ?length|J
 USAGE_MB = re.compile(r"(?:Peak usage|Last measured usage|usage)\D{0,3}(\d+) ?megabytes", re.I)
 # "reading from file /path/x: (errno 2)", "( URL file = osdf:///a/b )", "file /x/y:"
 FILE_IN_REASON = re.compile(r"(?:URL file = |reading from file |writing to file |file )([^\s:;()|]+)", re.I)
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One problem, at the spec key (line, column 1-based) that the user changes to fix it."""
-
-    line: int
-    column: int
-    key_path: str
-    message: str
-    details: tuple[str, ...] = ()
-
-    def format(self, file: str) -> str:
-        joint = " " if self.message.startswith("is ") else ": "
-        head = printable(f"{file}:{self.line}:{self.column}: {self.key_path}{joint if self.key_path else ''}{self.message}")
-        return "\n".join([head, *(f"    {printable(detail)}" for detail in self.details)])
 
 
 def size_mb(size: str) -> float:
@@ -81,22 +62,6 @@ def plausible_mb(value: object, scale: float = 1.0) -> float | None:
 def suggestion(mb: float) -> str:
     """A request comfortably above what was used: a quarter more, rounded up to whole GB."""
     return f"{max(1, math.ceil(mb * 1.25 / 1024))}GB"
-
-
-class Locator:
-    """Spec keys to `line:col`; a key the spec does not set points at its nearest parent that it does."""
-
-    def __init__(self, spec: LoadedSpec) -> None:
-        self.spec = spec
-
-    def at(self, path: KeyPath, message: str, details: tuple[str, ...] = ()) -> Finding:
-        present = path
-        while present and not self.spec.has(present):
-            present = present[:-1]
-        line, column = self.spec.locate(present, at_key=present != path) if present else (1, 1)
-        if present != path:
-            message += f" (not set in the spec: the default applies; add {format_key_path(path)})"
-        return Finding(line, column, format_key_path(path), message, details)
 
 
 def _who(job: Job, process: Process) -> str:
@@ -174,32 +139,6 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
     if code == 3 and job.expression("on_exit_hold"):
         return where.at((*jobs, "on_exit_hold"), f"is {job.expression('on_exit_hold')}; it held {who}", detail)
     return where.at(jobs, f"{who} is held", detail)
-
-
-def err_tail(path: Path | None, lines: int = ERR_TAIL_LINES, *, within: Path | None = None) -> tuple[str, ...]:
-    """The last `lines` lines of a process's .err, from its last ERR_TAIL_BYTES at most; a note
-    instead when it is missing, or is not a regular file reached without a link inside `within`
-    (the project root): a FIFO, a device, a directory or a link is never opened."""
-    if path is None:
-        return ("(the .sub names no error file)",)
-    name = foreign.shown(path.name)
-    try:
-        read = foreign.read_bytes(path, ERR_TAIL_BYTES, within=within, tail=True, missing_ok=True)
-    except foreign.ForeignFileError as error:
-        return (f"({name} {refusal(error)}; not read)",)
-    if read is None:
-        return (f"({name} is not here: it comes back when the job ends)",)
-    text = read.data.decode("utf-8", errors="replace")
-    if read.cut and "\n" in text:
-        text = text.split("\n", 1)[1]  # the first line read is only the end of one
-    # Lines end at "\n" only: a U+2028 or a form feed in the text is shown escaped, not taken for a
-    # line of its own. Of a line that carriage returns overwrite (a progress bar), the terminal
-    # would show the last part: that is the part kept.
-    tail = [line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.rstrip("\n").split("\n")][-lines:]
-    if not tail or tail == [""]:
-        return (f"({name} is empty)",)
-    head = f"last lines of {name}" + (f" (of its last {ERR_TAIL_BYTES // 1024} KiB):" if read.cut else ":")
-    return (head, *(f"  {foreign.shown(line)}" for line in tail))
 
 
 def findings(project: Project, job: Job, process: Process, where: Locator, err: Path | None, *,

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from ...core import foreign
 from ...core.errors import printable
+from ..findings import refusal
 
 State = Literal["idle", "running", "held", "suspended", "completed", "removed"]
 FINAL: frozenset[str] = frozenset({"completed", "removed"})
@@ -80,11 +81,23 @@ class Process:
     def restarts(self) -> int:
         return max(self.executions - 1, 0)
 
+    @property
+    def counters(self) -> dict[str, int]:
+        return {"evictions": self.evictions, "checkpoints": self.checkpoints, "restarts": self.restarts}
 
-def refusal(error: foreign.ForeignFileError) -> str:
-    """Why foreign refused a file, without its advice to name the file itself (status names
-    nothing: it finds what HTCondor wrote)."""
-    return str(error).split("; ", 1)[0]
+    @property
+    def detail(self) -> str:
+        """status's last column: the hold or removal reason (foreign text, shown cut and escaped),
+        or how the process ended."""
+        if self.state == "held" and self.held is not None:
+            code = f" [code {self.held.code}" + (f"/{self.held.subcode}" if self.held.subcode else "") + "]" \
+                if self.held.code is not None else ""
+            return f"{foreign.shown(self.held.reason)}{code}"
+        if self.state == "completed":
+            return f"exit signal {self.exit_signal}" if self.exit_signal is not None else f"exit code {self.exit_code}"
+        if self.state == "removed":
+            return foreign.shown(self.removed_reason or "")
+        return ""
 
 
 def _text(value: Any) -> str:
@@ -251,6 +264,7 @@ class Cluster:
     processes: dict[int, Process]
     older_clusters: tuple[int, ...] = ()
     unreadable: tuple[str, ...] = ()  # LogError messages
+    kind = "cluster"  # what status and results call one submission
 
 
 def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None) -> Cluster | None:

@@ -1,10 +1,13 @@
-"""Slurm: sbatch scripts and array tables (render.py), and sbatch itself (submit.py)."""
+"""Slurm: sbatch scripts and array tables (render.py), sbatch itself (submit.py), and what happened
+(follow.py, from the tasks' records and accounting.py's sacct and scontrol)."""
 
 from __future__ import annotations
 
 from ...artifacts.base import Artifact, Compiled, Layout
 from ...spec.model import Job, Project
-from . import pipeline, render, submit
+from ..base import Following, Landing
+from ..findings import Locator
+from . import follow, pipeline, render, submit
 
 
 class Slurm:
@@ -29,3 +32,10 @@ class Slurm:
             pipeline.dry_run(compiled.project)
         else:
             pipeline.submit(compiled.project, compiled.root / compiled.layout.build_dir, submit._sbatch)
+
+    def follow(self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
+               live: bool) -> Following:
+        return follow.follow(compiled, where, jobs, submission=submission, live=live)
+
+    def outputs(self, compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:
+        return follow.outputs(compiled, job, name, submission=submission)

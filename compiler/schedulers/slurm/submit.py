@@ -1,20 +1,30 @@
 """`pixi-htc submit` for Slurm jobs: sbatch the generated script (no shell), or list what would be queued
-and let `sbatch --test-only` judge the script where sbatch is installed."""
+and let `sbatch --test-only` judge the script where sbatch is installed. Each submission's job id is
+added to logs/<job>.slurm-jobs, so that status and results know the newest."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 from .render import options
+from ...core import foreign
 from ...core.errors import UsageError
 from ...spec.model import Job
 
 SBATCH_TIMEOUT = 120  # seconds: sbatch waits for slurmctld, which may be busy
 # sbatch's words when it finds no cluster to ask (no slurm.conf, no controller): nothing to judge by.
 NO_CLUSTER = ("Could not establish a configuration source", "Unable to contact slurm controller")
+JOB_ID = re.compile(r"[0-9]{1,18}")  # Slurm's job ids: ASCII digits
+
+
+def submissions(job: Job) -> str:
+    """The file each submission's Slurm job id is added to, relative to the build directory."""
+    return f"logs/{job.name}.slurm-jobs"
 
 
 def script(job: Job) -> str:
@@ -71,7 +81,25 @@ def submit(build_dir: Path, job: Job) -> str:
     if result.returncode != 0:
         raise UsageError(f"sbatch {script(job)} failed: {' '.join(result.stderr.split())}")
     job_id = result.stdout.strip().split(";")[0]
+    if JOB_ID.fullmatch(job_id):
+        _remember(build_dir, job, job_id)
     tasks = len(job.sweep_rows) or 1
     print(f"{job.name}: submitted {tasks} task(s) as Slurm job {job_id}; follow it with squeue -j {job_id}, "
           f"logs in logs/{job.name}_{job_id}*")
     return job_id
+
+
+def _remember(build_dir: Path, job: Job, job_id: str) -> None:
+    """Add the id to logs/<job>.slurm-jobs, newest last (status follows the newest), never through a link."""
+    path = build_dir / submissions(job)
+    try:
+        foreign.link_inside(path, build_dir)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            os.write(fd, f"{job_id}\n".encode())
+        finally:
+            os.close(fd)
+    except (foreign.ForeignFileError, OSError) as error:
+        why = error if isinstance(error, foreign.ForeignFileError) else error.strerror
+        print(f"{job.name}: note: {submissions(job)} {why}: the id is not recorded there; "
+              f"pixi-htc status --cluster {job_id} follows it")

@@ -1,0 +1,140 @@
+"""Following HTCondor jobs: each job's newest cluster from the event logs its .sub writes (joblog.py),
+the schedd's present where one answers, problems at spec keys (diagnose.py), and where an output
+lands (the .sub's transfer_output_remaps, jobfiles.py).
+
+Everything here is foreign data (build/ arrives in pull requests; event logs and .err files come back
+from execute machines): logs are found by their own listing here, which refuses links and anything but
+regular files with a message, and read bounded (joblog.read_log, findings.err_tail).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import stat
+from pathlib import Path
+
+from ...artifacts.base import Compiled
+from ...core import foreign
+from ...spec.model import Job
+from ..base import Followed, Following, Landing
+from ..findings import Locator
+from .diagnose import findings
+from .jobfiles import Pattern, job_files
+from .joblog import Cluster, ScheddQuery, overlay, read_cluster, refusal
+
+GLOB_MAGIC = re.compile(r"[*?[]")
+NOT_READ = "HTCondor writes event logs as regular files, so it is not read"
+FILES_ONLY = "(from the event logs only: no HTCondor schedd answered here)"
+# HTCondor's cluster and process ids: ASCII digits (the .sub's regex takes any Unicode digit), and
+# few enough of them that the CSV's file name stays short.
+ID = re.compile(r"[0-9]{1,18}")
+
+
+def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple[int, int, Path]], list[str]]:
+    """(cluster, process, file) for every regular file the log pattern matches, sorted, and a
+    message for every match that is something else (a symbolic link, a FIFO, a directory, a
+    device) or lies through a link. Pattern.find is not used: it follows links (is_file) and drops
+    a FIFO without a word, where a hostile build/ should be named. Only ASCII digits count as
+    cluster and process numbers (`\\d` alone also takes other scripts' digits)."""
+    def name(path: Path) -> str:
+        try:
+            return foreign.shown(path.relative_to(root).as_posix())
+        except ValueError:
+            return foreign.shown(str(path))
+
+    parts = pattern.glob.split("/")
+    folder = build_dir.joinpath(*itertools.takewhile(lambda part: not GLOB_MAGIC.search(part), parts[:-1]))
+    try:
+        # A linked build/ or logs/ would have the listing below walk wherever the link points.
+        foreign.link_inside(build_dir, root)
+        foreign.link_inside(folder, root)
+    except foreign.ForeignFileError as error:
+        return [], [f"{name(folder)}: {refusal(error)}; no event log is read there"]
+    regex = re.compile(pattern.regex.pattern, re.ASCII)
+    try:
+        candidates = sorted(build_dir.glob(pattern.glob))
+    except (OSError, ValueError, NotImplementedError) as error:  # an absolute or empty pattern, an unreadable folder
+        return [], [f"{foreign.shown(pattern.template)}: event logs cannot be listed there ({foreign.shown(error)})"]
+    found, refused = [], []
+    for file in candidates:
+        match = regex.fullmatch(file.relative_to(build_dir).as_posix())
+        if not match:
+            continue
+        try:
+            foreign.link_inside(file, root)
+            mode = file.lstat().st_mode
+        except foreign.ForeignFileError as error:
+            refused.append(f"{name(file)}: {refusal(error)}; {NOT_READ}")
+            continue
+        except OSError:  # gone since the listing: nothing to say about it
+            continue
+        if not stat.S_ISREG(mode):
+            refused.append(f"{name(file)}: is {foreign.kind(mode)}, not a regular file; {NOT_READ}")
+            continue
+        groups = match.groupdict()
+        found.append((int(groups.get("cluster") or 0), int(groups.get("proc") or 0), file))
+    return sorted(found), refused
+
+
+def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
+           schedd: ScheddQuery | None) -> Following:
+    build_dir = compiled.root / compiled.layout.build_dir
+    read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
+    for job in jobs:
+        files = job_files(compiled, job.name)
+        logs, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
+        looked = foreign.shown(files.log.template) if files.log else "its log"
+        status = Followed(job=job, submission=None, refused=refused,
+                          not_found=f"no event log matches {looked} in the build directory")
+        read.append((status, read_cluster(logs, compiled.root, submission), files.error))
+    ads = schedd([cluster.cluster for _, cluster, _ in read if cluster]) if schedd is not None else None
+    for status, cluster, error in read:
+        if cluster is None:
+            continue
+        if ads:
+            cluster = overlay(cluster, ads)
+        status.submission = cluster
+        for proc, process in sorted(cluster.processes.items()):
+            err = build_dir / error.path(process.cluster, proc) if error else None
+            status.findings.extend(findings(compiled.project, status.job, process, where, err, within=compiled.root))
+    followed = [status for status, _, _ in read]
+    return Following(jobs=followed, answered=ads is not None, files_only=FILES_ONLY)
+
+
+def found(pattern: Pattern, build_dir: Path) -> list[tuple[int, int, Path]]:
+    """(cluster, process, path) for every name that matches the pattern, sorted: like Pattern.find,
+    but whatever the name is (a link, a FIFO, a directory: reading it then says what it is, instead
+    of the process silently having no output), and only numbers as HTCondor writes them."""
+    hits = []
+    regex = pattern.regex
+    for path in build_dir.glob(pattern.glob):
+        match = regex.fullmatch(path.relative_to(build_dir).as_posix())
+        if not match:
+            continue
+        numbers = match.groupdict()
+        cluster, proc = numbers.get("cluster") or "0", numbers.get("proc") or "0"
+        if ID.fullmatch(cluster) and ID.fullmatch(proc):
+            hits.append((int(cluster), int(proc), path))
+    return sorted(hits)
+
+
+def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:
+    """Where the generated transfer_output_remaps leave output `name` (or one of that base name)."""
+    build_dir = compiled.root / compiled.layout.build_dir
+    files = job_files(compiled, job.name)
+    landed = files.landed(name) or next(
+        (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None)
+    if landed is None:
+        return None
+    hits = found(landed, build_dir)
+    clusters = sorted({c for c, _, _ in hits})
+    chosen = submission if submission is not None else (clusters[-1] if clusters else None)
+    by_proc: dict[int, Path] = {}
+    for c, proc, path in hits:
+        if c == chosen:
+            by_proc.setdefault(proc, path)
+    return Landing(kind="cluster", column="cluster", submission=chosen, files=by_proc,
+                   expected=lambda proc: f"{compiled.layout.build_dir}/"
+                                         f"{landed.path(chosen if chosen is not None else '<cluster>', proc)}",
+                   label=lambda proc: f"{chosen if chosen is not None else -1}.{proc}")
