@@ -20,6 +20,7 @@ from .rules import cross_key_problems, did_you_mean
 from .job_rules import (command_problems, host_problems, landing_problems, project_size_problems,
                         slurm_time_problems)
 from .scheduler_rules import scheduler_problems
+from .dependency_rules import pypi_source_problems
 from .sweep_list import read_lists
 
 NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -84,7 +85,7 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
                         for problem in (*cross_key_problems(project, build_dir), *scheduler_problems(project),
                                         *landing_problems(project, build_dir), *slurm_time_problems(project),
                                         *project_size_problems(project), *host_problems(project),
-                                        *command_problems(project))
+                                        *command_problems(project), *pypi_source_problems(project))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
         raise SpecError(spec.display_path, diagnostics)

@@ -70,7 +70,8 @@ container: {environment: gpu}
 """
 MULTI_FEATURE_TOML = {
     "workspace": {"authors": ["Ada Lovelace <ada@example.org>"], "license": "MIT", "requires-pixi": ">=0.77",
-                  "platforms": [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"}]},
+                  # The plain linux-64 is for pixi-htc's pack environment (a tool runs without a driver).
+                  "platforms": [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"}, "linux-64"]},
     "pypi-dependencies": {"demo": {"path": "..", "editable": True}},
     "feature": {"gpu": {"dependencies": {"pytorch-gpu": {"version": ">=2.5", "channel": "conda-forge", "build": "cuda*"}}},
                 "test": {"dependencies": {"pytest": "*"}},
