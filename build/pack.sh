@@ -5,7 +5,7 @@
 # Pack the "gpu" environment for linux-64 with pixi-pack >= 0.7.7 (the first release
 # that reads the v7 lock files pixi >= 0.68 writes; the pack environment pins it): environment.tar,
 # and the self-extracting environment.sh that jobs run.
-# Then stage it: jobs fetch osdf:///chtc/staging/n/netid/environment-0ed41feae185.sh
+# Then stage it: jobs fetch osdf:///chtc/staging/n/netid/environment-8a9a017fb2dc.sh
 # (CHTC wants files of 1-30 GB from staging; OSDF caches files by name, and the name is a digest of
 # pixi.toml, pixi.lock and what is packed, so a new lock gives a new name).
 set -euo pipefail
@@ -24,7 +24,7 @@ pixi-pack --environment gpu --platform linux-64 --output-file environment.tar pi
 pixi-pack --environment gpu --platform linux-64 --create-executable --output-file environment.sh pixi.toml
 
 staging=/staging/n/netid
-target="${staging}/"environment-0ed41feae185.sh
+target="${staging}/"environment-8a9a017fb2dc.sh
 if [ ! -d "${staging}" ]; then
     echo "pack.sh: wrote environment.sh, but the staging directory ${staging} is not here: run make pack on the access point, or copy build/environment.sh to ${target}" >&2
     exit 1

@@ -131,9 +131,12 @@ def _run_from_the_root(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _without_pixi_htcs_own(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The generated manifest less what pixi-htc adds by design: the pixi-pack feature and environment."""
+    """The generated manifest less what pixi-htc adds by design: the pixi-pack feature and environment,
+    and the pixi floor its platform entries need (`requires-pixi = ">=0.71"`, where the spec sets none)."""
     manifest["feature"].pop("pack")
     manifest["environments"].pop("pack")
+    if manifest["workspace"].get("requires-pixi") == ">=0.71":
+        manifest["workspace"].pop("requires-pixi")
     return manifest
 
 

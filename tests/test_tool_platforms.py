@@ -118,3 +118,15 @@ both = []
     assert best_platform(manifest, "both", "linux-64", GPU_NODE) == "linux-64-cuda-12"
     assert best_platform(manifest, "both", "linux-64", NO_DRIVER) == "linux-64"
     assert best_platform(manifest, "both", "osx-arm64", NO_DRIVER) is None
+
+
+def test_platform_entries_require_the_pixi_that_reads_them(tmp_path: Path) -> None:
+    """`{ platform, cuda }` entries are pixi >= 0.71 syntax (docs/workspace/system_requirements.md)."""
+    spec = tmp_path / "project.yaml"
+    spec.write_text(WORKSPACE_CUDA)
+    manifest = generated(spec)
+    assert manifest["workspace"]["requires-pixi"] == ">=0.71" and pixi_schema_errors(manifest) == []
+    spec.write_text(WORKSPACE_CUDA.replace('  cuda: "12"\n', '  cuda: "12"\n  requires_pixi: ">=0.77"\n', 1))
+    assert generated(spec)["workspace"]["requires-pixi"] == ">=0.77", "the spec's own floor wins"
+    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n")
+    assert "requires-pixi" not in generated(spec)["workspace"], "plain platforms: any pixi reads them"
