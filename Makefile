@@ -22,6 +22,11 @@ $(VENV)/.test: $(VENV)/.core
 	$(PIP) install -e '.[test,payload,plot]'
 	touch $@
 
+# `make results` draws plots: it installs the plot extra itself (no `make test` needed first).
+$(VENV)/.plot: $(VENV)/.core
+	$(PIP) install -e '.[plot]'
+	touch $@
+
 build: $(VENV)/.core
 	$(PIXI_HTC) build $(SPEC) --out $(OUT)
 	@if command -v pixi >/dev/null 2>&1; then $(MAKE) --no-print-directory lock; fi
@@ -81,8 +86,8 @@ submit: $(VENV)/.core
 status: $(VENV)/.core
 	$(PIXI_HTC) status $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(WATCH),--watch)
 
-# METRIC=test_loss picks the best run by another metric; plots need the plot extra (make test installs it).
-results: $(VENV)/.core
+# METRIC=test_loss picks the best run by another metric; the plots need the plot extra, installed here.
+results: $(VENV)/.plot
 	$(PIXI_HTC) results $(SPEC) --out $(OUT) $(if $(JOB),--job $(JOB)) $(if $(METRIC),--metric $(METRIC))
 
 # BENCH_ARGS: e.g. --size mnist --epochs 3 --fast= --fast="--bf16 --channels-last" (one row per --fast

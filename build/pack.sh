@@ -5,7 +5,7 @@
 # Pack the "gpu" environment for linux-64 with pixi-pack >= 0.7.7 (the first release
 # that reads the v7 lock files pixi >= 0.68 writes; the pack environment pins it): environment.tar,
 # and the self-extracting environment.sh that jobs run.
-# Then stage it: jobs fetch osdf:///chtc/staging/n/netid/environment-0ed41feae185.sh
+# Then stage it: jobs fetch osdf:///chtc/staging/n/netid/environment-8a9a017fb2dc.sh
 # (CHTC wants files of 1-30 GB from staging; OSDF caches files by name, and the name is a digest of
 # pixi.toml, pixi.lock and what is packed, so a new lock gives a new name).
 set -euo pipefail
@@ -24,9 +24,17 @@ pixi-pack --environment gpu --platform linux-64 --output-file environment.tar pi
 pixi-pack --environment gpu --platform linux-64 --create-executable --output-file environment.sh pixi.toml
 
 staging=/staging/n/netid
-target="${staging}/"environment-0ed41feae185.sh
+target="${staging}/"environment-8a9a017fb2dc.sh
+# CHTC: uploads to /staging go through the transfer server or a build job, never an access point
+# (CHTC's guide "Manage large data in /staging"). HTCondor sets _CONDOR_JOB_AD inside a job.
+if [ -z "${_CONDOR_JOB_AD:-}" ]; then
+    echo "pack.sh: wrote environment.sh; CHTC stages files through its transfer server or a build job, not from an access point. Either:"
+    echo "  scp build/environment.sh <netid>@transfer.chtc.wisc.edu:${target}"
+    echo "  or, from the build directory: condor_submit -i build-job.sub, then in the job: bash pack.sh"
+    exit 0
+fi
 if [ ! -d "${staging}" ]; then
-    echo "pack.sh: wrote environment.sh, but the staging directory ${staging} is not here: run make pack on the access point, or copy build/environment.sh to ${target}" >&2
+    echo "pack.sh: wrote environment.sh, but the staging directory ${staging} is not here: run it where the staging directory is mounted (at CHTC: in a build job), or copy build/environment.sh to ${target}" >&2
     exit 1
 fi
 if [ -e "${target}" ]; then
@@ -37,3 +45,20 @@ else
     mv "${target}.partial" "${target}"
     echo "pack.sh: staged ${target}"
 fi
+# The staging quota counts files: older copies that pixi-htc staged (the same name with another
+# digest) are listed, and removed with --prune once no queued job needs them. Only regular files
+# whose whole name has pixi-htc's shape; a link is never followed or removed.
+pattern='^environment-[0-9a-f]{12}\.sh$'
+for old in "${staging}"/*; do
+    name="${old##*/}"
+    if [[ ! "${name}" =~ ${pattern} ]] || [ "${name}" = environment-8a9a017fb2dc.sh ] || [ -L "${old}" ] || [ ! -f "${old}" ]; then
+        continue
+    fi
+    if [ "${1:-}" = "--prune" ]; then
+        rm -f -- "${old}"
+        echo "pack.sh: removed ${old} (an older lock's archive)"
+    else
+        echo "pack.sh: ${old} is an older lock's archive; run pack.sh --prune to remove it once no queued job uses it"
+    fi
+done
+

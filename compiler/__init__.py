@@ -1,3 +1,5 @@
 """pixi-htc: compile one project.yaml into a pixi workspace, container image, CI and HTCondor jobs."""
 
-__version__ = "0.1.0"  # pyproject.toml says the same (tests/test_packaging.py); the default ci.pixi_htc pins it
+# The one place the version is written: pyproject.toml reads it (setuptools dynamic `attr`), the
+# release workflow refuses a tag that differs, and the default ci.pixi_htc pins it (compiler/model.py).
+__version__ = "0.1.0"

@@ -32,14 +32,17 @@ VERIFIED_ACTIONS: dict[str, tuple[str, str]] = {
     "docker/setup-buildx-action": ("37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"),
     "docker/login-action": ("4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
     "docker/build-push-action": ("53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"),
-    "eWaterCycle/setup-apptainer": ("3ef0313712e4b523c4c04205ee726f16b3437da5", "v2"),
     "prefix-dev/setup-pixi": ("5185adfbffb4bd703da3010310260805d89ebb11", "v0.9.6"),
 }
-# Known bad: setup-apptainer's v1 (Apptainer 1.0.3, no `apptainer registry`), once pinned as "v2".
-REJECTED_COMMITS = {"58d788a297b0acdec33b8979428afa78679aa711"}
+# Known bad: setup-apptainer's v1 (Apptainer 1.0.3, no `apptainer registry`), once pinned as "v2";
+# and its v2 / v2.0.0, whose action.yml says `using: 'node20'` (checked in a fetch of the repository,
+# Dec 2026), a Node version GitHub removes from its runners: Apptainer comes from its release .deb.
+REJECTED_COMMITS = {"58d788a297b0acdec33b8979428afa78679aa711", "3ef0313712e4b523c4c04205ee726f16b3437da5",
+                    "4bb22c52d4f63406c49e94c804632975787312b3"}
 
-# setup-apptainer defaults to 1.3.0; 1.3.3 fails unprivileged on Ubuntu 24.04; set >= 1.4.5.
-MIN_APPTAINER = (1, 4, 5)
+# 1.3.3 fails unprivileged on Ubuntu 24.04; v1.5.3 is Apptainer's newest release tag (CHANGELOG.md,
+# 2026-07-21, in a fetch of apptainer/apptainer).
+MIN_APPTAINER = (1, 5, 3)
 
 USES = re.compile(r"^\s*(?:- )?uses: (?P<action>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40})  # (?P<tag>v[\w.]+)$")
 
@@ -104,10 +107,16 @@ def _version(text: str) -> tuple[int, ...]:
 
 def test_setup_apptainer_gets_a_version_that_builds_unprivileged_on_ubuntu_24_04() -> None:
     steps = _steps("apptainer")
-    setup = steps[_index(steps, lambda s: s.get("uses", "").startswith("eWaterCycle/setup-apptainer@"))]
-    version = str(setup.get("with", {}).get("apptainer-version", "1.3.0"))  # the action's default
+    assert not any(s.get("uses", "").startswith("eWaterCycle/setup-apptainer@") for s in steps), "node20"
+    setup = steps[_index(steps, lambda s: "apptainer.deb" in str(s.get("run", "")))]
+    version = str(setup["env"]["APPTAINER_VERSION"])
     assert _version(version) >= MIN_APPTAINER, version
-    assert _version(version) >= (1, 4)
+    url = ("https://github.com/apptainer/apptainer/releases/download/v${APPTAINER_VERSION}/"
+           "apptainer_${APPTAINER_VERSION}_amd64.deb")
+    assert url in setup["run"] and "sudo apt-get install --yes /tmp/apptainer.deb" in setup["run"]
+    assert "--fail" in setup["run"], "a missing release must fail the step, not install an error page"
+    build = _index(steps, lambda s: "apptainer build image.sif" in str(s.get("run", "")))
+    assert steps.index(setup) < build
 
 
 def test_the_sif_is_tested_after_it_is_built_and_before_it_is_pushed() -> None:

@@ -228,7 +228,7 @@ def test_workflow_shape() -> None:
     runs = [step.get("run") for step in jobs["check"]["steps"]]
     assert "python -m pip install ." in runs and "pixi-htc check specs/project.yaml --out build" in runs
     # The lock check goes through build/lock.sh, the one place that knows which CUDA to claim.
-    assert [step["run"] for step in jobs["lock"]["steps"] if "run" in step] == ["bash build/lock.sh --check"]
+    assert [step["run"] for step in jobs["lock"]["steps"] if "run" in step] == ["bash build/lock.sh --check --dry-run"]
     image = jobs["image"]
     assert image["needs"] == ["check", "lock"]
     assert image["permissions"] == {"contents": "read", "packages": "write"}

@@ -60,3 +60,12 @@ def test_installed_wheel_builds_the_same_bytes_as_the_checkout(installed_wheel: 
     assert built == committed
     assert (tmp_path / ".github" / "workflows" / "pixi-htc.yml").read_bytes() == (
         REPO / ".github" / "workflows" / "pixi-htc.yml").read_bytes()
+
+
+def test_wheel_carries_the_one_version(installed_wheel: Path) -> None:
+    """pyproject.toml reads compiler/__init__.py's __version__ (setuptools dynamic `attr`)."""
+    from compiler import __version__
+    (info,) = installed_wheel.glob("pixi_htc-*.dist-info")
+    metadata = (info / "METADATA").read_text()
+    assert f"\nVersion: {__version__}\n" in metadata
+    assert info.name == f"pixi_htc-{__version__}.dist-info"

@@ -144,8 +144,11 @@ def test_workspace_cuda_is_declared_on_its_own_platforms(tmp_path: Path) -> None
                     "environments:\n  gpu: {platforms: [linux-64]}\n")
     toml = generated(spec)
     assert pixi_schema_errors(toml) == []
-    assert toml["workspace"]["platforms"] == [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"}, "osx-arm64"]
+    # The plain linux-64 is pixi-pack's (a tool environment runs on an access point without a driver).
+    assert toml["workspace"]["platforms"] == [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"},
+                                              "osx-arm64", "linux-64"]
     assert toml["feature"]["gpu"]["platforms"] == ["linux-64-cuda-12"]
+    assert toml["feature"]["pack"]["platforms"] == ["linux-64", "osx-arm64"]
 
 
 STAND_IN_PIXI = """#!/bin/bash

@@ -185,8 +185,10 @@ def test_pack_script_stages_the_content_named_archive_that_jobs_fetch(tmp_path: 
 
 def test_pack_script_fails_where_the_staging_directory_is_not(tmp_path: Path) -> None:
     root, _ = _staged_project(tmp_path, "chtc", "{directory: /staging/z/nobody-here}")
+    (tmp_path / ".job.ad").write_text("IsBuildJob = true\n")  # in a CHTC build job, where staging is allowed
     result = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True,
-                            env=_stand_in_pixi_pack(tmp_path), check=False)
+                            env={**_stand_in_pixi_pack(tmp_path), "_CONDOR_JOB_AD": str(tmp_path / ".job.ad")},
+                            check=False)
     assert result.returncode == 1 and "/staging/z/nobody-here is not here" in result.stderr
     assert (root / "build" / "environment.sh").is_file()
 

@@ -145,7 +145,7 @@ def test_build_into_another_directory(project_dir: Path) -> None:
     result = run_cli("build", "specs/project.yaml", "--out", "generated", cwd=project_dir)
     assert result.returncode == 0, result.stderr
     assert (project_dir / "generated" / "pixi.toml").is_file()
-    assert "run: bash generated/lock.sh --check" in (project_dir / ".github/workflows/pixi-htc.yml").read_text()
+    assert "run: bash generated/lock.sh --check --dry-run" in (project_dir / ".github/workflows/pixi-htc.yml").read_text()
     assert not (project_dir / "build").exists()
     assert run_cli("check", "--out", "generated", cwd=project_dir).returncode == 0
 

@@ -13,12 +13,12 @@ echo "# pixi-htc job mnist-gpu-pixi-pack, cluster ${cluster} process ${process},
 echo "# GPUs assigned: ${CUDA_VISIBLE_DEVICES:-none}"
 
 echo "# Unpack the pixi-pack environment in the sandbox"
-if [ ! -f environment-0ed41feae185.sh ]; then
-    echo "environment-0ed41feae185.sh was not transferred: list it in transfer_input_files" >&2
+if [ ! -f environment-8a9a017fb2dc.sh ]; then
+    echo "environment-8a9a017fb2dc.sh was not transferred: list it in transfer_input_files" >&2
     exit 1
 fi
-chmod +x environment-0ed41feae185.sh
-./environment-0ed41feae185.sh
+chmod +x environment-8a9a017fb2dc.sh
+./environment-8a9a017fb2dc.sh
 set +u
 # shellcheck disable=SC1091
 . ./activate.sh

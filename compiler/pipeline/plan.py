@@ -20,7 +20,11 @@ def generated(project: Project, layout: Layout) -> list[tuple[str, list[str]]]:
     staged names, never a path in the project, so a placeholder stands for them: no file is read."""
     if project.environments and project.container.tag is None:
         project = dataclasses.replace(project, container=dataclasses.replace(project.container, tag="unbuilt"))
-    if project.pack.archive is None:
+    if project.pack.archive is None and project.staging is not None and project.staging.url is not None:
+        staged = "environment-000000000000.sh"  # as naming.with_content_tag names it, a digest of zeros
+        project = dataclasses.replace(project, pack=dataclasses.replace(
+            project.pack, archive=project.staging.file(staged), staged_name=staged))
+    elif project.pack.archive is None:
         project = dataclasses.replace(project, pack=dataclasses.replace(project.pack, archive=project.pack.built))
     out = []
     families = renderers()

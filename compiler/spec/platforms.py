@@ -57,6 +57,16 @@ class Platform:
                           else Table((("driver", self.cuda), ("arch", self.cuda_arch)))))
         return Table((*items, *self.system))
 
+    @property
+    def plain(self) -> Platform:
+        """This entry without CUDA, for tool environments (pixi-pack): since pixi 0.71 an entry that
+        declares `__cuda` is a candidate only on a host that has it (pixi_manifest's
+        `possible_pixi_platforms` drops entries whose declared virtual packages the host lacks), and
+        an access point has no GPU driver. Other requirements (glibc, ...) stay."""
+        if self.cuda is None:
+            return self
+        return replace(self, cuda=None, cuda_arch=None, given_name=None)
+
     def with_cuda(self, cuda: str, cuda_arch: str | None) -> Platform:
         """The CUDA variant of this entry an environment with `cuda` selects (itself where CUDA does
         not exist), named after its CUDA."""

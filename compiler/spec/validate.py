@@ -20,6 +20,7 @@ from .job_rules import (command_problems, host_problems, landing_problems, proje
                         slurm_time_problems, universe_problems)
 from .pipeline_rules import pipeline_problems
 from .scheduler_rules import scheduler_problems
+from .dependency_rules import pypi_source_problems
 from .schema_validator import SpecValidator
 from .sweep_list import read_lists
 
@@ -58,7 +59,8 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
                                         *landing_problems(project, build_dir), *slurm_time_problems(project),
                                         *project_size_problems(project), *host_problems(project),
                                         *command_problems(project), *universe_problems(project),
-                                        *pipeline_problems(project), *sandbox_problems(project, build_dir))
+                                        *pipeline_problems(project), *sandbox_problems(project, build_dir),
+                                        *pypi_source_problems(project))
                         if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
     if diagnostics or project is None:
         raise SpecError(spec.display_path, with_origins(diagnostics, list(spec.lines)))

@@ -128,18 +128,29 @@ class Workspace:
     authors: tuple[str, ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()  # license, homepage, ... as pixi names them
 
+    @property
+    def tool_entries(self) -> tuple[Platform, ...]:
+        """The plain (no CUDA) entries tool environments select, one per workspace entry: `pixi run -e
+        pack pack` runs on an access point, which has no GPU driver (issue #23)."""
+        return tuple({p.plain.name: p.plain for p in self.platform_entries}.values())
+
     def pack_platforms(self, environments: tuple[Environment, ...]) -> tuple[str, ...]:
-        """The entries pixi-pack's own environment selects: the workspace's, not the CUDA variants
-        environments add (empty: it selects none, as there are no others)."""
-        own = tuple(p.name for p in self.platform_entries)
+        """The entries pixi-pack's own environment selects: the workspace's without CUDA, not the CUDA
+        variants environments add (empty: it selects none, as there are no others)."""
+        own = tuple(p.name for p in self.tool_entries)
         return () if own == tuple(p.name for p in self.all_platforms(environments)) else own
 
     def all_platforms(self, environments: tuple[Environment, ...]) -> tuple[Platform, ...]:
-        """`[workspace].platforms`: its own entries, then each CUDA variant an environment selects."""
+        """`[workspace].platforms`: its own entries, then each CUDA variant an environment selects,
+        then the plain entries of tool environments. pixi installs the first entry (in this order) a
+        host satisfies that the environment selects, so a plain entry placed after a CUDA one for the
+        same subdir changes nothing for the environments that select the CUDA one."""
         entries: dict[str, Platform] = {entry.name: entry for entry in self.platform_entries}
         for env in environments:
             for one in env.platform_entries:
                 entries.setdefault(one.name, one)
+        for one in self.tool_entries:
+            entries.setdefault(one.name, one)
         return tuple(entries.values())
 
 

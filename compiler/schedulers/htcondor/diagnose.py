@@ -31,6 +31,10 @@ UNITS_MB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
 
 MEMORY_TEXT = re.compile(r"memory (usage|limit)|request_memory|out of memory|out-of-memory", re.I)
 DISK_TEXT = re.compile(r"\bdisk\b.*(exceed|over|limit)|request_disk", re.I)
+# GHCR keeps a package private after its first push with GITHUB_TOKEN, and execute points pull
+# anonymously: the usual cause of a hold on a freshly pushed ghcr.io image, so it is named first.
+GHCR_PRIVATE = (" (a ghcr.io package is private until its owner makes it public: GitHub, Packages, the package, "
+                "Package settings, Change visibility, Public; execute points pull anonymously)")
 IMAGE_TEXT = re.compile(r"(image|container).*(pull|invalid|not found|manifest|unauthori[sz]ed|denied|convert)|"
                         r"(pull|fetch).*image|apptainer|singularity", re.I)
 LENGTH_TEXT = re.compile(r"exceeded allowed (execute|job) duration|job ?length|JobDurationCategory|"
@@ -123,10 +127,14 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
         return where.at((*jobs, "outputs"), f"{who} could not transfer its outputs back", detail)
     if code == 35 or IMAGE_TEXT.search(reason):
         if job.image is not None:
-            return where.at((*jobs, "image"), f"is {job.image}; {who} could not pull or start it", detail)
+            return where.at((*jobs, "image"), f"is {job.image}; {who} could not pull or start it"
+                            f"{GHCR_PRIVATE if _on_ghcr(job.image) else ''}", detail)
+        pulled = project.container.docker_reference if project.container.tag else "it"
+        if job.runtime == "apptainer" and project.container.tag:
+            pulled = project.sif_reference
+        first = GHCR_PRIVATE.removeprefix(" (").removesuffix(")") + "; else, " if _on_ghcr(pulled) else ""
         return where.at(("container", "image"), f"is {project.container.image}; {who} could not pull or start "
-                        f"{project.container.docker_reference if project.container.tag else 'it'} "
-                        "(was it pushed? CI builds it: make image / the workflow)", detail)
+                        f"{pulled} ({first}was it pushed? CI builds it: make image / the workflow)", detail)
     if code in (46, 47) or LENGTH_TEXT.search(reason):
         if project.site == "chtc":
             length = job.chtc.job_length or "medium"
@@ -166,3 +174,8 @@ def findings(project: Project, job: Job, process: Process, where: Locator, err: 
     elif process.evictions:
         yield where.at(jobs, f"{who} was evicted {process.evictions} time(s) and started over each time "
                        "(no checkpoint: add checkpoint to resume instead)")
+
+
+def _on_ghcr(reference: str) -> bool:
+    """Whether an image reference (docker://, oras://, or a bare name) is on GitHub's registry."""
+    return reference.split("://", 1)[-1].startswith("ghcr.io/")

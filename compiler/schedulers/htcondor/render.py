@@ -5,6 +5,8 @@ Decisions live here (requirements, transfers, the queue table); the templates on
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -209,10 +211,34 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
             artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
                 "wrapper.sh.j2", jobs=[(p.job.name, p.directories) for p in plans], header=header(project), script=script,
                 interactive=interactive, purpose=purpose)))
+    chtc = project.site == "chtc" and project.staging is not None
     if project.environments:
         artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
-            "pack.sh.j2", pack=project.pack, staging=project.staging, header=header(project))))
+            "pack.sh.j2", pack=project.pack, staging=project.staging, header=header(project), chtc=chtc,
+            pack_pattern=staged_pattern(project.pack.staged_name, "environment-", ".sh"))))
     if project.stages_sif:
+        sif_pattern = (staged_pattern(project.sif_name, f"{project.container.name}-{project.container.environment}-", ".sif")
+                       if project.container.tag_derived else None)  # a tag the spec names is the user's to remove
         artifacts.append(Artifact(path=layout.build("stage-sif.sh"), executable=True, text=render_template(
-            "stage-sif.sh.j2", project=project, header=header(project))))
+            "stage-sif.sh.j2", project=project, header=header(project), chtc=chtc, sif_pattern=sif_pattern)))
+    if chtc and project.environments and (project.pack.staged_name or project.stages_sif):
+        scripts = ["pack.sh"] + (["stage-sif.sh"] if project.stages_sif else [])
+        artifacts.append(Artifact(path=layout.build("build-job.sub"), text=render_template(
+            "build-job.sub.j2", header=header(project), scripts=scripts, sif=project.stages_sif)))
     return artifacts
+
+
+def staged_pattern(name: str | None, prefix: str, suffix: str) -> str | None:
+    """An extended regular expression for the names pixi-htc gives staged copies: the prefix, a hex
+    digest as long as this one's, the suffix (so a file of the user's never matches)."""
+    if name is None or not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    digest = name[len(prefix):len(name) - len(suffix)]
+    if not digest or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return f"^{_ere(prefix)}[0-9a-f]{{{len(digest)}}}{_ere(suffix)}$"
+
+
+def _ere(text: str) -> str:
+    """Literal text in a POSIX extended regular expression (bash's =~)."""
+    return re.sub(r"([.^$*+?()[\]{}|\\])", r"\\\1", text)
