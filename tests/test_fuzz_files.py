@@ -509,8 +509,6 @@ for _case in _SUBMIT_EXAMPLES:
     _submit = example(case=_case)(_submit)
 
 
-@pytest.mark.xfail(strict=False, reason="#19 open: in one full run a hostile submit file ran past the fuzz timeout under load "
-                   "(see the stats file's smallest case); no command runs and nothing leaves the project")
 def test_hostile_submit_files_into_init(runner: Runner) -> None:
     RUNNER[:] = [runner]
     _submit()
@@ -546,8 +544,6 @@ for _case in _PIXI_EXAMPLES:
     _pixi_fuzz = example(case=_case)(_pixi_fuzz)
 
 
-@pytest.mark.xfail(strict=False, reason="#19 open: a manifest nested 50,000 deep is rejected with its file "
-                   "but no line")
 def test_hostile_manifests_into_init(runner: Runner) -> None:
     RUNNER[:] = [runner]
     _pixi_fuzz()
