@@ -235,7 +235,7 @@ def check_results(project: Path, outcome: Outcome, written: dict[str, str]) -> l
             failures.append("a raw control character in the results CSV")
         for row in csv.reader(io.StringIO(text)):
             for cell in row:
-                if cell[:1] in ("=", "+", "-", "@") and not _number(cell):
+                if cell.lstrip()[:1] in ("=", "+", "-", "@") and not _number(cell):
                     failures.append(f"a formula cell in the results CSV ({cell[:1]}...)")
                     break
     best = re.search(r"best by .*? = (\S+)$", outcome.stdout, re.M)
