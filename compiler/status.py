@@ -35,6 +35,10 @@ WATCH_INTERVAL = (2.0, 300.0)  # seconds: the bounds --interval is held to
 BAR_WIDTH = 30
 GLOB_MAGIC = re.compile(r"[*?[]")
 NOT_READ = "HTCondor writes event logs as regular files, so it is not read"
+# Names a job's log pattern may match in one look (a log per process of a 100,000-row sweep, and
+# older submissions'); past it the listing stops, and says so. Refusals listed one by one at most.
+MAX_LISTED = 500_000
+MAX_REFUSED = 20
 
 
 @dataclass
@@ -97,11 +101,15 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
         return [], [f"{name(folder)}: {refusal(error)}; no event log is read there"]
     regex = re.compile(pattern.regex.pattern, re.ASCII)
     try:
-        candidates = sorted(build_dir.glob(pattern.glob))
+        candidates = sorted(itertools.islice(build_dir.glob(pattern.glob), MAX_LISTED + 1))
     except (OSError, ValueError, NotImplementedError) as error:  # an absolute or empty pattern, an unreadable folder
         return [], [f"{foreign.shown(pattern.template)}: event logs cannot be listed there ({foreign.shown(error)})"]
     found, refused = [], []
-    for file in candidates:
+    stopped = []
+    if len(candidates) > MAX_LISTED:
+        stopped.append(f"{name(folder)}: over {MAX_LISTED:,} names match {foreign.shown(pattern.glob)}; only "
+                       f"{MAX_LISTED:,} of them are looked at (move old submissions' logs away)")
+    for file in candidates[:MAX_LISTED]:
         match = regex.fullmatch(file.relative_to(build_dir).as_posix())
         if not match:
             continue
@@ -118,7 +126,11 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
             continue
         groups = match.groupdict()
         found.append((int(groups.get("cluster") or 0), int(groups.get("proc") or 0), file))
-    return sorted(found), refused
+    if len(refused) > MAX_REFUSED:
+        more = len(refused) - MAX_REFUSED + 1
+        refused[MAX_REFUSED - 1:] = [(f"{name(folder)}: {more:,} more names that are not event logs HTCondor "
+                                      "wrote, as the ones above; not read")]
+    return sorted(found), refused + stopped
 
 
 def collect(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None = None, cluster: int | None = None,
@@ -135,7 +147,7 @@ def collect(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None = None
     for job in jobs:
         files = job_files(compiled, job.name)
         logs, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
-        found = read_cluster(logs, compiled.root, cluster)
+        found = read_cluster(logs, compiled.root, cluster, expected=max(len(job.sweep_rows), 1))
         statuses.append(JobStatus(job=job, files=files, cluster=found, refused=refused))
     ads = schedd([s.cluster.cluster for s in statuses if s.cluster]) if schedd is not None else None
     for status in statuses:

@@ -29,7 +29,7 @@ POOL = [
     "$(Cluster)", "$(Process)", "$$(Memory)", "$(DOLLAR)", "$RANDOM_INTEGER(1,9)", "${{ github.token }}",
     "`id`", "$(id)", '"', "'", "\\", "\\\n", "#", ": ", "- ", "{", "[", "&a", "*a", "!!python/object",
     "---", "...", "=", ",", ";", "=1+2", "+A1", "@A1", "-2+3", "é", "\u202e", "\u200b", "\ufeff",
-    "\U0001f600", "日本", "queue", "include : x", "a b", "", " ",
+    "\U0001f600", "日本", "queue", "include : x", "a b", "", " ", "\u2066", "\u2069", "\u200f", "\u202a", " =1+2",
 ]
 TEXT = st.sampled_from(range(len(POOL)))
 
