@@ -15,6 +15,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .errors import cut, printable
 
@@ -22,8 +23,16 @@ MiB = 1024 * 1024
 SHOWN_CHARS = 200  # a value echoed in a message is cut here
 
 
+Refusal = Literal["link", "outside", "missing", "unreadable", "not-regular", "too-large", "not-utf8"]
+
+
 class ForeignFileError(Exception):
-    """A foreign file that cannot be read as data; the message says why, without the path."""
+    """A foreign file that cannot be read as data; the message says why, without the path, and
+    `kind` says which refusal it is, for a caller that words it its own way."""
+
+    def __init__(self, message: str, kind: Refusal) -> None:
+        super().__init__(message)
+        self.kind: Refusal = kind
 
 
 @dataclass(frozen=True)
@@ -51,18 +60,18 @@ def link_inside(path: Path, within: Path | None) -> None:
     when `within` is None), and a path that is not under `within`."""
     if within is None:
         if path.is_symlink():
-            raise ForeignFileError("is a symbolic link; name the file itself")
+            raise ForeignFileError("is a symbolic link; name the file itself", "link")
         return
     absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(within))
     try:
         parts = absolute.relative_to(base).parts
     except ValueError:
-        raise ForeignFileError("is outside the project") from None
+        raise ForeignFileError("is outside the project", "outside") from None
     current = base
     for part in parts:
         current = current / part
         if current.is_symlink():
-            raise ForeignFileError("leads through a symbolic link; name the file itself")
+            raise ForeignFileError("leads through a symbolic link; name the file itself", "link")
 
 
 def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool = False,
@@ -77,20 +86,20 @@ def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool
     except FileNotFoundError:
         if missing_ok:
             return None
-        raise ForeignFileError("does not exist") from None
+        raise ForeignFileError("does not exist", "missing") from None
     except OSError as error:
-        raise ForeignFileError(f"cannot be read: {error.strerror}") from error
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
     if not stat.S_ISREG(mode):
-        raise ForeignFileError(f"is {kind(mode)}, not a regular file")
+        raise ForeignFileError(f"is {kind(mode)}, not a regular file", "not-regular")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError as error:
-        raise ForeignFileError(f"cannot be read: {error.strerror}") from error
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ForeignFileError(f"is {kind(info.st_mode)}, not a regular file")
+            raise ForeignFileError(f"is {kind(info.st_mode)}, not a regular file", "not-regular")
         size = info.st_size
         if tail and size > limit:
             os.lseek(fd, size - limit, os.SEEK_SET)
@@ -102,7 +111,7 @@ def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool
             chunks.append(chunk)
             left -= len(chunk)
     except OSError as error:
-        raise ForeignFileError(f"cannot be read: {error.strerror}") from error
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
     finally:
         os.close(fd)
     data = b"".join(chunks)
@@ -116,12 +125,12 @@ def read_text(path: Path, limit: int, *, within: Path | None = None, what: str =
     read = read_bytes(path, limit, within=within)
     assert read is not None
     if read.cut:
-        raise ForeignFileError(f"is over {_size(limit)}; {what} is read only up to that size")
+        raise ForeignFileError(f"is over {_size(limit)}; {what} is read only up to that size", "too-large")
     try:
         return read.data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = read.data.count(b"\n", 0, error.start) + 1
-        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})") from error
+        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})", "not-utf8") from error
 
 
 def _size(limit: int) -> str:
