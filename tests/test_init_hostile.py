@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,91 @@ def test_a_huge_inline_queue_table_is_judged_without_its_product(tmp_path: Path)
     job = _spec(tmp_path)["jobs"]["job"]
     assert job["sweep_from"] == {"file": "specs/job.queue.txt", "variables": ["x", "y", "z"]}
     assert (tmp_path / "specs" / "job.queue.txt").read_text().splitlines()[-1] == "a19999, b19999, c19999"
+
+
+def _bounded_init(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "compiler", "init", "--from", source], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+
+
+PIXI_HEAD = '[workspace]\nname = "deep"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n\n[tasks]\n'
+
+
+def test_a_manifest_nested_50000_deep_is_refused_where_it_passes_the_bound(tmp_path: Path) -> None:
+    """Found in the text before Python's TOML reader (which recurses per level) sees it: the line
+    and column of the bracket that passes 32 levels, with the key it belongs to."""
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + "train = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert result.returncode == 2, result.stderr
+    # tasks.train is two levels; the 31st bracket takes it to 33, at column len("train = ") + 31.
+    assert result.stderr.strip() == ("pixi-htc: pixi.toml:7:39: tasks.train: nests deeper than 32 levels; "
+                                     "not a pixi manifest")
+    assert not (tmp_path / "specs").exists()
+
+
+def test_nesting_spread_over_lines_is_located_on_its_own_line(tmp_path: Path) -> None:
+    body = "train = [\n" + "{ a = [\n" * 25_000 + "1" + "] }\n" * 25_000 + "]\n"
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + body)
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert result.returncode == 2, result.stderr
+    # Line 7 opens level 3; each `{ a = [` line opens two more: the 15th of them (line 22) passes 32
+    # at its `[` (column 7).
+    assert "pixi-htc: pixi.toml:22:7: tasks.train: nests deeper than 32 levels" in result.stderr
+
+
+def test_a_manifest_within_the_bound_is_still_read(tmp_path: Path) -> None:
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + 'train = { cmd = ["python", "train.py"], depends-on = ["prep"] }\n'
+                                        'prep = "python prep.py"\n')
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert result.returncode == 0, result.stderr
+    assert set(_spec(tmp_path)["tasks"]) == {"train", "prep"}
+
+
+@pytest.mark.parametrize("extra, where, why", [
+    ("arguments = " + "A" * 3_000_000, 4, "a command of 3,000,009 characters (init carries up to 64 KiB in one)"),
+    ("transfer_input_files = " + ", ".join(f"f{i}" for i in range(375_000)), 4,
+     "a command of "),
+    ("transfer_input_files = " + ",".join(f"f{i}" for i in range(3_000)), 4,
+     "a list of 3,000 entries (init carries up to 2,000); name a directory instead"),
+    ("\n".join(f"key{i} = value{i}" for i in range(150_000)), 2001, "over 2,000 commands"),
+    ("\n".join(f'+Tag{i} = "{"v" * 60_000}"' for i in range(8)), 8, "the commands so far hold over 256 KiB"),
+])
+def test_a_submit_file_that_would_take_minutes_to_carry_is_refused_at_its_line(
+        tmp_path: Path, extra: str, where: int, why: str) -> None:
+    """Each of these once made init run for a minute or more (a YAML dump of a 375,000-entry list)."""
+    (tmp_path / "job.sub").write_text(BASE + extra + "\nqueue\n")
+    started = time.monotonic()
+    result = _bounded_init(tmp_path, "job.sub")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"pixi-htc: job.sub:{where}: {why}"), result.stderr[:300]
+    assert result.stderr.rstrip().endswith("init reads no further")
+    assert not (tmp_path / "specs").exists()
+
+
+def test_a_submit_file_at_the_bounds_is_carried_whole(tmp_path: Path) -> None:
+    files = ", ".join(f"data/f{i}.csv" for i in range(2_000))
+    (tmp_path / "job.sub").write_text(BASE + f"transfer_input_files = {files}\narguments = {'x' * 60_000}\nqueue\n")
+    result = _bounded_init(tmp_path, "job.sub")
+    assert result.returncode == 0, result.stderr
+    job = _spec(tmp_path)["jobs"]["job"]
+    assert len(job["inputs"]) == 2_000 and job["inputs"][-1] == "data/f1999.csv"
+
+
+def test_many_refused_lines_are_listed_twenty_then_counted(tmp_path: Path) -> None:
+    (tmp_path / "job.sub").write_text(BASE + "include : x.sub\n" * 5_000 + "queue\n")
+    result = _bounded_init(tmp_path, "job.sub")
+    assert result.returncode == 2
+    lines = result.stderr.strip().split("\n")
+    assert len(lines) == 21 and lines[0].startswith("pixi-htc: job.sub:4: an `include` line")
+    assert lines[-1] == "pixi-htc: job.sub: 4,980 more lines refused as the ones above"
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2066", "\u2069", "\u200b", "\u200f", "\ufeff", "\u061c"])
+def test_bidirectional_and_invisible_characters_are_shown_escaped(tmp_path: Path, hidden: str) -> None:
+    """`Trojan Source`: a right-to-left override makes `evil` read as another word on the terminal."""
+    (tmp_path / "job.sub").write_text(BASE + f"x{hidden}evil = 1\nqueue\n")
+    result = run_cli("init", "--from", "job.sub", cwd=tmp_path)
+    assert result.returncode == 2
+    assert hidden not in result.stdout + result.stderr
+    assert f"x\\u{ord(hidden):04x}evil" in result.stderr

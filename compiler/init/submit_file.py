@@ -98,7 +98,7 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             continue
         command = COMMAND.fullmatch(stripped)
         if command is None:
-            refused.append(f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(stripped, 60)!r}")
+            refused.append(f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(repr(stripped), 60)}")
             continue
         prefix, name, operator, value = command.groups()
         if operator == "@=":
