@@ -287,8 +287,8 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
         if size <= LOG_LIMIT:  # a larger one is refused by read_log on its size, unread
             total += size
         if total > JOB_LOG_BYTES:
-            unreadable.append(_skipped(mine[index:], root, chosen, f"the logs before it hold over "
-                                       f"{_size(JOB_LOG_BYTES)} together, the most pixi-htc reads for one job"))
+            unreadable.append(_skipped(mine[index:], root, chosen, f"with it the job's logs would hold over "
+                                       f"{_size(JOB_LOG_BYTES)}, the most pixi-htc reads for one job"))
             break
         shown = _shown(path, root)
         try:

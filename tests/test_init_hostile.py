@@ -265,3 +265,50 @@ def test_bidirectional_and_invisible_characters_are_shown_escaped(tmp_path: Path
     assert result.returncode == 2
     assert hidden not in result.stdout + result.stderr
     assert f"x\\u{ord(hidden):04x}evil" in result.stderr
+
+
+# Every refusal of a foreign file says which it is in `kind`; callers word it by that, not by the
+# message's words (sweep_list once matched "link" in the text).
+
+def test_each_refusal_of_a_foreign_file_has_its_kind(tmp_path: Path) -> None:
+    from compiler.foreign import ForeignFileError, read_bytes, read_text
+
+    root = tmp_path / "root"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "f.txt").write_text("x")
+    (root / "linked").symlink_to(root / "real")
+    (root / "link.txt").symlink_to(root / "real" / "f.txt")
+    os.mkfifo(root / "fifo")
+    (root / "big.txt").write_text("x" * 100)
+    (root / "latin1.txt").write_bytes(b"caf\xe9")
+    cases = {"link": lambda: read_bytes(root / "linked" / "f.txt", 10, within=root),
+             "outside": lambda: read_bytes(tmp_path / "elsewhere.txt", 10, within=root),
+             "missing": lambda: read_bytes(root / "none.txt", 10),
+             "not-regular": lambda: read_bytes(root / "fifo", 10),
+             "too-large": lambda: read_text(root / "big.txt", 10),
+             "not-utf8": lambda: read_text(root / "latin1.txt", 10)}
+    for kind, attempt in cases.items():
+        with pytest.raises(ForeignFileError) as raised:
+            attempt()
+        assert raised.value.kind == kind, (kind, str(raised.value))
+    with pytest.raises(ForeignFileError) as raised:
+        read_bytes(root / "link.txt", 10)
+    assert raised.value.kind == "link"
+
+
+def test_a_sweep_list_refused_as_a_link_is_worded_by_its_kind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Whatever foreign's message says, a link refusal reads as one, and another refusal keeps its words."""
+    from compiler import foreign, sweep_list
+
+    def refuse(kind: foreign.Refusal, words: str):  # type: ignore[no-untyped-def]
+        def read(*args: object, **kwargs: object) -> None:
+            raise foreign.ForeignFileError(words, kind)
+        return read
+
+    monkeypatch.setattr(sweep_list, "read_bytes", refuse("link", "is reached by way of another name"))
+    assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
+        None, "'lists/a.txt' is a symbolic link or leads outside the project; name the file itself")
+    monkeypatch.setattr(sweep_list, "read_bytes", refuse("not-regular", "is a named pipe (FIFO), not a regular file "
+                                                         "(no link here)"))
+    assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
+        None, "'lists/a.txt' is a named pipe (FIFO), not a regular file (no link here)")
