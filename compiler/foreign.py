@@ -30,9 +30,14 @@ class ForeignFileError(Exception):
     """A foreign file that cannot be read as data; the message says why, without the path, and
     `kind` says which refusal it is, for a caller that words it its own way."""
 
-    def __init__(self, message: str, kind: Refusal) -> None:
+    def __init__(self, message: str, kind: Refusal, line: int = 0) -> None:
         super().__init__(message)
         self.kind: Refusal = kind
+        self.line = line  # the 1-based line it is about (where a size limit is passed), 0 for the whole file
+
+    def at(self, name: str) -> str:
+        """`name:line` for a message (just the name, escaped, when no line is known)."""
+        return f"{shown(name)}:{self.line}" if self.line else shown(name)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def link_inside(path: Path, within: Path | None) -> None:
     """Refuse a path with a symbolic link at or above it, up to `within` (or only the file itself
     when `within` is None), and a path that is not under `within`."""
     if within is None:
-        if path.is_symlink():
+        if _is_link(path):
             raise ForeignFileError("is a symbolic link; name the file itself", "link")
         return
     absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(within))
@@ -70,8 +75,20 @@ def link_inside(path: Path, within: Path | None) -> None:
     current = base
     for part in parts:
         current = current / part
-        if current.is_symlink():
+        if _is_link(current):
             raise ForeignFileError("leads through a symbolic link; name the file itself", "link")
+
+
+def _is_link(path: Path) -> bool:
+    """Path.is_symlink, with the errors it passes on (a name too long, no permission) as a refusal."""
+    try:
+        return stat.S_ISLNK(path.lstat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
+    except ValueError:  # a NUL in the name
+        raise ForeignFileError("cannot be read: its name holds a NUL byte", "unreadable") from None
 
 
 def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool = False,
@@ -125,12 +142,15 @@ def read_text(path: Path, limit: int, *, within: Path | None = None, what: str =
     read = read_bytes(path, limit, within=within)
     assert read is not None
     if read.cut:
-        raise ForeignFileError(f"is over {_size(limit)}; {what} is read only up to that size", "too-large")
+        line = read.data.count(b"\n", 0, limit) + 1
+        raise ForeignFileError(f"is over {_size(limit)} (line {line} passes it); {what} is read only up to that "
+                               "size", "too-large", line)
     try:
         return read.data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = read.data.count(b"\n", 0, error.start) + 1
-        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})", "not-utf8") from error
+        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})", "not-utf8",
+                               line) from error
 
 
 def _size(limit: int) -> str:

@@ -312,3 +312,51 @@ def test_a_sweep_list_refused_as_a_link_is_worded_by_its_kind(monkeypatch: pytes
                                                          "(no link here)"))
     assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
         None, "'lists/a.txt' is a named pipe (FIFO), not a regular file (no link here)")
+
+
+# Found by the file fuzz at 400 examples per command (issue #19's closing run).
+
+@pytest.mark.parametrize("breaker", ["\x85", "\u2028", "\u2029", "\r", "\x1b"])
+def test_a_line_break_in_a_carried_value_is_written_as_an_escape(tmp_path: Path, breaker: str) -> None:
+    """A folder name with U+0085 became a task's cwd; ruamel wrote it raw and folded the line there
+    (a line break to a YAML 1.1 reader). It is written double-quoted, as an escape, and reads back
+    as it was."""
+    folder = tmp_path / f"repo{breaker}ci: evil"
+    folder.mkdir()
+    (folder / "pixi.toml").write_text(PIXI_HEAD + 'train = "python train.py"\n')
+    result = run_cli("init", "--from", f"repo{breaker}ci: evil/pixi.toml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "specs" / "project.yaml").read_text(encoding="utf-8")
+    assert breaker not in text
+    assert _spec(tmp_path)["tasks"]["train"]["cwd"] == f"repo{breaker}ci: evil"
+
+
+def test_a_macro_that_expands_to_a_name_too_long_for_the_system_is_no_crash(tmp_path: Path) -> None:
+    lines = ["m0 = xxxxxxxxxxxxxxxx", *(f"m{i} = $(m{i - 1})$(m{i - 1})$(m{i - 1})" for i in range(1, 24))]
+    (tmp_path / "job.sub").write_text("executable = run.sh\n" + "\n".join(lines) + "\nlog = $(m5)$(m5)\n"
+                                      "transfer_input_files = $(m6)\nqueue\n")
+    result = _bounded_init(tmp_path, "job.sub")
+    assert result.returncode in (0, 2) and "internal error" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", ["job.sub", "pixi.toml"])
+def test_a_file_over_the_size_limit_is_refused_at_the_line_that_passes_it(tmp_path: Path, name: str) -> None:
+    line = "# " + "x" * 98 + "\n"  # 101 bytes
+    (tmp_path / name).write_text(line * 50_000)
+    result = _bounded_init(tmp_path, name)
+    assert result.returncode == 2
+    passes = (4 * 1024 * 1024) // len(line) + 1
+    assert result.stderr.startswith(f"pixi-htc: {name}:{passes}: is over 4 MiB (line {passes} passes it); "), \
+        result.stderr
+
+
+def test_a_manifest_table_of_50000_keys_is_refused_at_its_line(tmp_path: Path) -> None:
+    """Renaming 50,000 task names once took a minute (each rename looked at every name before it)."""
+    tasks = ", ".join(f"k{i} = {i}" for i in range(50_000))
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD.replace("[tasks]\n", "") + f"[feature.gpu]\ntasks = {{{tasks}}}\n")
+    started = time.monotonic()
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("pixi-htc: pixi.toml:7: feature.gpu.tasks: holds 50,000 keys or items, over the "
+                                     "4,096 init reads in one; not a pixi manifest")

@@ -20,6 +20,7 @@ from ..foreign import ForeignFileError, read_text, shown
 
 MANIFEST_LIMIT = 4 * 1024 * 1024  # the largest public pixi manifests are tens of kilobytes
 MAX_DEPTH = 32  # pixi's own tables nest a handful deep; deeper is not a manifest
+MAX_KEYS = 4096  # keys in one table or items in one array: a manifest's hold tens (50,000 took minutes)
 KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
 DOTTED = rf"{KEY_PART}(?:[ \t]*\.[ \t]*{KEY_PART})*"
 HEADER = re.compile(rf"[ \t]*\[\[?[ \t]*({DOTTED})[ \t]*\]\]?")
@@ -176,7 +177,7 @@ def read(manifest: Path) -> Source:
     try:
         text = read_text(manifest, MANIFEST_LIMIT, what="a pixi manifest")
     except ForeignFileError as error:
-        raise UsageError(f"{shown(name)}: {error}") from error
+        raise UsageError(f"{error.at(name)}: {error}") from error
     located, nested = _layout(text)
     if nested is not None:
         number, column, key = nested
@@ -193,6 +194,11 @@ def read(manifest: Path) -> Source:
     if deep is not None:
         raise UsageError(f"{shown(name)}:{_nearest(located, deep)}: {shown('.'.join(deep), 120)}: nests deeper than "
                          f"{MAX_DEPTH} levels; not a pixi manifest")
+    wide = _too_wide(data)
+    if wide is not None:
+        path, count = wide
+        raise UsageError(f"{shown(name)}:{_nearest(located, path)}: {shown('.'.join(path), 120) or 'the top level'}: "
+                         f"holds {count:,} keys or items, over the {MAX_KEYS:,} init reads in one; not a pixi manifest")
     base = os.path.relpath(os.path.abspath(manifest.parent), os.getcwd()).replace(os.sep, "/")
     source = Source(file=name, data=data, located=located, document=data, base="" if base == "." else base)
     if manifest.name == "pyproject.toml":
@@ -213,6 +219,20 @@ def _too_deep(data: Any) -> Path_ | None:
         value, path = stack.pop()
         if len(path) > MAX_DEPTH:
             return path
+        if isinstance(value, dict):
+            stack.extend((v, (*path, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, str(i))) for i, v in enumerate(value))
+    return None
+
+
+def _too_wide(data: Any) -> tuple[Path_, int] | None:
+    """The first table or array (its key path, its size) holding over MAX_KEYS entries."""
+    stack: list[tuple[Any, Path_]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, (dict, list)) and len(value) > MAX_KEYS:
+            return path, len(value)
         if isinstance(value, dict):
             stack.extend((v, (*path, str(k))) for k, v in value.items())
         elif isinstance(value, list):

@@ -63,7 +63,7 @@ def read_submit(path: Path, shown_name: str) -> SubmitFile:
     try:
         text = read_text(path, MAX_SUBMIT_BYTES, what="a submit file")
     except ForeignFileError as error:
-        raise UsageError(f"{shown(shown_name)}: {error}") from error
+        raise UsageError(f"{error.at(shown_name)}: {error}") from error
     return parse_submit(text, shown_name)
 
 

@@ -877,7 +877,10 @@ def results_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsi
         if len(data) > len(shown):
             shown = data[:400].decode("utf-8", "replace")
     for proc, form in specials:
-        special_file(metrics_path(project, proc), form, outside, metrics_path(project, proc).read_bytes(), "secret.jsonl")
+        path = metrics_path(project, proc)
+        if path.is_symlink() or not path.is_file():  # a second special for one process: the first stands
+            continue
+        special_file(path, form, outside, path.read_bytes(), "secret.jsonl")
     plots = False
     for form in links:
         if form == "csv-link":
