@@ -454,9 +454,9 @@ def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatc
     report = collect(compiled, spec, job_name="mnist-sweep", schedd=None)
     cluster = report.jobs[0].cluster
     assert cluster is not None and sorted(cluster.processes) == [0, 1]
-    assert cluster.unreadable == (
+    assert cluster.unreadable == ((
         f"build/logs/mnist-sweep_4242_2.log and 1 more (processes 4242.2 to 4242.3): not read: with it the job's "
-        f"logs would hold over {joblog._size(budget)}, the most pixi-htc reads for one job",)
+        f"logs would hold over {joblog._size(budget)}, the most pixi-htc reads for one job"),)
 
 
 def test_names_that_are_no_logs_are_listed_twenty_then_counted(tmp_path: Path) -> None:
@@ -483,8 +483,8 @@ def test_a_listing_of_too_many_names_stops_and_says_so(tmp_path: Path, monkeypat
         (build / "logs" / f"x_7_{proc}.log").write_text("")
     found, refused = log_files(Pattern("logs/x_$(Cluster)_$(Process).log"), build, tmp_path)
     assert len(found) == 5
-    assert refused == ["build/logs: over 5 names match logs/x_*_*.log; only 5 of them are looked at (move old "
-                       "submissions' logs away)"]
+    assert refused == [("build/logs: over 5 names match logs/x_*_*.log; only 5 of them are looked at (move old "
+                        "submissions' logs away)")]
 
 
 @pytest.mark.parametrize("hidden", ["\u202e", "\u2067", "\u200b", "\ufeff"])
