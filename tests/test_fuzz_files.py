@@ -171,7 +171,8 @@ def _written(project: Path, before: set[str]) -> dict[str, str]:
         folder = project / rel
         if folder.is_dir() and not folder.is_symlink():
             for path in folder.rglob("*.csv"):
-                out.setdefault(str(path.relative_to(project)), path.read_text(errors="replace"))
+                if path.is_file():  # a dangling link nothing was written through is no CSV
+                    out.setdefault(str(path.relative_to(project)), path.read_text(errors="replace"))
     return out
 
 
