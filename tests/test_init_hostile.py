@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,187 @@ def test_a_slurm_script_links_no_file_from_outside_the_project(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     spec = YAML(typ="safe").load((repo / "specs" / "project.yaml").read_text())
     assert spec["source"] == ["job.sh", "train.py"]
+
+
+def _bounded_init(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "compiler", "init", "--from", source], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+
+
+PIXI_HEAD = '[workspace]\nname = "deep"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n\n[tasks]\n'
+
+
+def test_a_manifest_nested_50000_deep_is_refused_where_it_passes_the_bound(tmp_path: Path) -> None:
+    """Found in the text before Python's TOML reader (which recurses per level) sees it: the line
+    and column of the bracket that passes 32 levels, with the key it belongs to."""
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + "train = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert result.returncode == 2, result.stderr
+    # tasks.train is two levels; the 31st bracket takes it to 33, at column len("train = ") + 31.
+    assert result.stderr.strip() == ("pixi-htc: pixi.toml:7:39: tasks.train: nests deeper than 32 levels; "
+                                     "not a pixi manifest")
+    assert not (tmp_path / "specs").exists()
+
+
+def test_nesting_spread_over_lines_is_located_on_its_own_line(tmp_path: Path) -> None:
+    body = "train = [\n" + "{ a = [\n" * 25_000 + "1" + "] }\n" * 25_000 + "]\n"
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + body)
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert result.returncode == 2, result.stderr
+    # Line 7 opens level 3; each `{ a = [` line opens two more: the 15th of them (line 22) passes 32
+    # at its `[` (column 7).
+    assert "pixi-htc: pixi.toml:22:7: tasks.train: nests deeper than 32 levels" in result.stderr
+
+
+def test_a_manifest_within_the_bound_is_still_read(tmp_path: Path) -> None:
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + 'train = { cmd = ["python", "train.py"], depends-on = ["prep"] }\n'
+                                        'prep = "python prep.py"\n')
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert result.returncode == 0, result.stderr
+    assert set(_spec(tmp_path)["tasks"]) == {"train", "prep"}
+
+
+@pytest.mark.parametrize("extra, where, why", [
+    ("arguments = " + "A" * 3_000_000, 4, "a command of 3,000,009 characters (init carries up to 64 KiB in one)"),
+    ("transfer_input_files = " + ", ".join(f"f{i}" for i in range(375_000)), 4,
+     "a command of "),
+    ("transfer_input_files = " + ",".join(f"f{i}" for i in range(3_000)), 4,
+     "a list of 3,000 entries (init carries up to 2,000); name a directory instead"),
+    ("\n".join(f"key{i} = value{i}" for i in range(150_000)), 2001, "over 2,000 commands"),
+    ("\n".join(f'+Tag{i} = "{"v" * 60_000}"' for i in range(8)), 8, "the commands so far hold over 256 KiB"),
+])
+def test_a_submit_file_that_would_take_minutes_to_carry_is_refused_at_its_line(
+        tmp_path: Path, extra: str, where: int, why: str) -> None:
+    """Each of these once made init run for a minute or more (a YAML dump of a 375,000-entry list)."""
+    (tmp_path / "job.sub").write_text(BASE + extra + "\nqueue\n")
+    started = time.monotonic()
+    result = _bounded_init(tmp_path, "job.sub")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"pixi-htc: job.sub:{where}: {why}"), result.stderr[:300]
+    assert result.stderr.rstrip().endswith("init reads no further")
+    assert not (tmp_path / "specs").exists()
+
+
+def test_a_submit_file_at_the_bounds_is_carried_whole(tmp_path: Path) -> None:
+    files = ", ".join(f"data/f{i}.csv" for i in range(2_000))
+    (tmp_path / "job.sub").write_text(BASE + f"transfer_input_files = {files}\narguments = {'x' * 60_000}\nqueue\n")
+    result = _bounded_init(tmp_path, "job.sub")
+    assert result.returncode == 0, result.stderr
+    job = _spec(tmp_path)["jobs"]["job"]
+    assert len(job["inputs"]) == 2_000 and job["inputs"][-1] == "data/f1999.csv"
+
+
+def test_many_refused_lines_are_listed_twenty_then_counted(tmp_path: Path) -> None:
+    (tmp_path / "job.sub").write_text(BASE + "include : x.sub\n" * 5_000 + "queue\n")
+    result = _bounded_init(tmp_path, "job.sub")
+    assert result.returncode == 2
+    lines = result.stderr.strip().split("\n")
+    assert len(lines) == 21 and lines[0].startswith("pixi-htc: job.sub:4: an `include` line")
+    assert lines[-1] == "pixi-htc: job.sub: 4,980 more lines refused as the ones above"
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2066", "\u2069", "\u200b", "\u200f", "\ufeff", "\u061c"])
+def test_bidirectional_and_invisible_characters_are_shown_escaped(tmp_path: Path, hidden: str) -> None:
+    """`Trojan Source`: a right-to-left override makes `evil` read as another word on the terminal."""
+    (tmp_path / "job.sub").write_text(BASE + f"x{hidden}evil = 1\nqueue\n")
+    result = run_cli("init", "--from", "job.sub", cwd=tmp_path)
+    assert result.returncode == 2
+    assert hidden not in result.stdout + result.stderr
+    assert f"x\\u{ord(hidden):04x}evil" in result.stderr
+
+
+# Every refusal of a foreign file says which it is in `kind`; callers word it by that, not by the
+# message's words (sweep_list once matched "link" in the text).
+
+def test_each_refusal_of_a_foreign_file_has_its_kind(tmp_path: Path) -> None:
+    from compiler.core.foreign import ForeignFileError, read_bytes, read_text
+
+    root = tmp_path / "root"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "f.txt").write_text("x")
+    (root / "linked").symlink_to(root / "real")
+    (root / "link.txt").symlink_to(root / "real" / "f.txt")
+    os.mkfifo(root / "fifo")
+    (root / "big.txt").write_text("x" * 100)
+    (root / "latin1.txt").write_bytes(b"caf\xe9")
+    cases = {"link": lambda: read_bytes(root / "linked" / "f.txt", 10, within=root),
+             "outside": lambda: read_bytes(tmp_path / "elsewhere.txt", 10, within=root),
+             "missing": lambda: read_bytes(root / "none.txt", 10),
+             "not-regular": lambda: read_bytes(root / "fifo", 10),
+             "too-large": lambda: read_text(root / "big.txt", 10),
+             "not-utf8": lambda: read_text(root / "latin1.txt", 10)}
+    for kind, attempt in cases.items():
+        with pytest.raises(ForeignFileError) as raised:
+            attempt()
+        assert raised.value.kind == kind, (kind, str(raised.value))
+    with pytest.raises(ForeignFileError) as raised:
+        read_bytes(root / "link.txt", 10)
+    assert raised.value.kind == "link"
+
+
+def test_a_sweep_list_refused_as_a_link_is_worded_by_its_kind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Whatever foreign's message says, a link refusal reads as one, and another refusal keeps its words."""
+    from compiler.core import foreign
+    from compiler.spec import sweep_list
+
+    def refuse(kind: foreign.Refusal, words: str):  # type: ignore[no-untyped-def]
+        def read(*args: object, **kwargs: object) -> None:
+            raise foreign.ForeignFileError(words, kind)
+        return read
+
+    monkeypatch.setattr(sweep_list, "read_bytes", refuse("link", "is reached by way of another name"))
+    assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
+        None, "'lists/a.txt' is a symbolic link or leads outside the project; name the file itself")
+    monkeypatch.setattr(sweep_list, "read_bytes", refuse("not-regular", "is a named pipe (FIFO), not a regular file "
+                                                         "(no link here)"))
+    assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
+        None, "'lists/a.txt' is a named pipe (FIFO), not a regular file (no link here)")
+
+
+# Found by the file fuzz at 400 examples per command (issue #19's closing run).
+
+@pytest.mark.parametrize("breaker", ["\x85", "\u2028", "\u2029", "\r", "\x1b"])
+def test_a_line_break_in_a_carried_value_is_written_as_an_escape(tmp_path: Path, breaker: str) -> None:
+    """A folder name with U+0085 became a task's cwd; ruamel wrote it raw and folded the line there
+    (a line break to a YAML 1.1 reader). It is written double-quoted, as an escape, and reads back
+    as it was."""
+    folder = tmp_path / f"repo{breaker}ci: evil"
+    folder.mkdir()
+    (folder / "pixi.toml").write_text(PIXI_HEAD + 'train = "python train.py"\n')
+    result = run_cli("init", "--from", f"repo{breaker}ci: evil/pixi.toml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "specs" / "project.yaml").read_text(encoding="utf-8")
+    assert breaker not in text
+    assert _spec(tmp_path)["tasks"]["train"]["cwd"] == f"repo{breaker}ci: evil"
+
+
+def test_a_macro_that_expands_to_a_name_too_long_for_the_system_is_no_crash(tmp_path: Path) -> None:
+    lines = ["m0 = xxxxxxxxxxxxxxxx", *(f"m{i} = $(m{i - 1})$(m{i - 1})$(m{i - 1})" for i in range(1, 24))]
+    (tmp_path / "job.sub").write_text("executable = run.sh\n" + "\n".join(lines) + "\nlog = $(m5)$(m5)\n"
+                                      "transfer_input_files = $(m6)\nqueue\n")
+    result = _bounded_init(tmp_path, "job.sub")
+    assert result.returncode in (0, 2) and "internal error" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", ["job.sub", "pixi.toml"])
+def test_a_file_over_the_size_limit_is_refused_at_the_line_that_passes_it(tmp_path: Path, name: str) -> None:
+    line = "# " + "x" * 98 + "\n"  # 101 bytes
+    (tmp_path / name).write_text(line * 50_000)
+    result = _bounded_init(tmp_path, name)
+    assert result.returncode == 2
+    passes = (4 * 1024 * 1024) // len(line) + 1
+    assert result.stderr.startswith(f"pixi-htc: {name}:{passes}: is over 4 MiB (line {passes} passes it); "), \
+        result.stderr
+
+
+def test_a_manifest_table_of_50000_keys_is_refused_at_its_line(tmp_path: Path) -> None:
+    """Renaming 50,000 task names once took a minute (each rename looked at every name before it)."""
+    tasks = ", ".join(f"k{i} = {i}" for i in range(50_000))
+    (tmp_path / "pixi.toml").write_text(PIXI_HEAD.replace("[tasks]\n", "") + f"[feature.gpu]\ntasks = {{{tasks}}}\n")
+    started = time.monotonic()
+    result = _bounded_init(tmp_path, "pixi.toml")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("pixi-htc: pixi.toml:7: feature.gpu.tasks: holds 50,000 keys or items, over the "
+                                     "4,096 init reads in one; not a pixi manifest")

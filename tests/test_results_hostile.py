@@ -399,3 +399,69 @@ def test_extreme_values_and_a_path_in_the_metric_do_not_break_the_plots(built: P
                             "mnist-sweep_.._.._escape_by_batch_size.png"])
     assert all((plots / name).read_bytes()[:4] == b"\x89PNG" for name in names)
     assert not (built / "escape_by_lr.png").exists() and not (built / "build" / "escape_by_lr.png").exists()
+
+
+# 4. Issue #19's last holes: formulas after blanks, links swapped in after the check, hidden text.
+
+@pytest.mark.parametrize("value", [" =1+2", "  +A1", "\t@SUM(A1)", " \t-1+2", "\u00a0=HYPERLINK(\"x\")", "\u3000@A1",
+                                   "\n=1", " -5"])
+def test_a_formula_after_leading_whitespace_is_neutralised(value: str) -> None:
+    assert cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", [" 5", "a =1", "-0.5", "-1e-3", "x-1", ""])
+def test_what_no_spreadsheet_reads_as_a_formula_is_left_as_it_is(value: str) -> None:
+    assert cell(value) == value
+
+
+def test_a_link_swapped_in_after_the_check_is_refused_not_followed(
+        built: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path check passes, then a link takes the place of a directory (or of the file) before
+    the write: the write itself opens each directory without following a link."""
+    from compiler.pipeline import safe_write
+
+    monkeypatch.setattr(safe_write, "link_on_the_way", lambda *args, **kwargs: "")  # as if checked before the swap
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    outputs = built / "build" / "outputs"
+    outputs.symlink_to(elsewhere, target_is_directory=True)
+    why = safe_write.write_safely(built, outputs / "table.csv", b"job\n")
+    assert why == "build/outputs is a symbolic link; pixi-htc never writes through one (replace it with a real directory)"
+    assert list(elsewhere.iterdir()) == []
+
+    outputs.unlink()
+    outputs.mkdir()
+    victim = elsewhere / "precious.csv"
+    victim.write_text("precious\n")
+    (outputs / "table.csv").symlink_to(victim)
+    why = safe_write.write_safely(built, outputs / "table.csv", b"job\n")
+    assert why.startswith("build/outputs/table.csv is a symbolic link")
+    assert victim.read_text() == "precious\n" and (outputs / "table.csv").is_symlink()
+
+    plots = outside = tmp_path_factory.mktemp("outside")
+    (outside / "plots").symlink_to(elsewhere, target_is_directory=True)
+    why = safe_write.write_safely(built, plots / "plots" / "a.png", b"png")
+    assert why.endswith("plots is a symbolic link; pixi-htc never writes through one (replace it with a real directory)")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.csv"]
+    assert sorted(p.name for p in outputs.iterdir()) == ["table.csv"]  # no temporary file left
+
+
+def test_a_write_makes_missing_directories_and_leaves_no_temporary_file(built: Path) -> None:
+    from compiler.pipeline.safe_write import write_safely
+
+    target = built / "build" / "outputs" / "new" / "deeper" / "table.csv"
+    assert write_safely(built, target, b"a,b\n") == ""
+    assert target.read_bytes() == b"a,b\n" and (target.stat().st_mode & 0o777) == 0o644
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2066", "\u200b", "\ufeff"])
+def test_metric_names_with_bidirectional_or_invisible_characters_are_escaped(built: Path, hidden: str) -> None:
+    land(built, 0, [record(1, **{f"loss{hidden}ycarucca": 0.5})])
+    result = run_cli("results", "--no-plots", "--metric", "nope", cwd=built)
+    no_crash(result)
+    assert hidden not in result.stdout + result.stderr
+    assert f"loss\\u{ord(hidden):04x}ycarucca" in result.stderr  # in "it has: ..."
+    result = run_cli("results", "--no-plots", "--metric", f"loss{hidden}ycarucca", cwd=built)
+    no_crash(result)
+    assert result.returncode == 0 and hidden not in result.stdout + result.stderr
+    assert f"best by loss\\u{ord(hidden):04x}ycarucca (lower is better)" in result.stdout

@@ -427,3 +427,74 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
     log.write_bytes(CASES["not-utf8"]("4242.003.000"))
     process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert process.state == "held" and process.held is not None and process.held.reason == "caf\ufffd"
+
+
+# 5. How many logs ---------------------------------------------------------------------------------
+
+def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
+    """mnist-sweep has 4 processes; a build/ with 150 more logs of its cluster reads 100 of them
+    beyond the 4 and names the rest in one line."""
+    from compiler.schedulers.htcondor.joblog import EXTRA_LOGS
+
+    logs = built / "build" / "logs"
+    for proc in range(4, 154):
+        (logs / f"mnist-sweep_4242_{proc}.log").write_text(held_log(f"4242.{proc:03d}.000", "Disk quota exceeded"))
+    result = status_cli(built)
+    assert result.returncode == 2
+    last = 4 + EXTRA_LOGS
+    assert (f"  unreadable: build/logs/mnist-sweep_4242_{last}.log and {153 - last:,} more (processes 4242.{last} "
+            f"to 4242.153): not read: the job has 4 process(es), and pixi-htc reads at most {EXTRA_LOGS} logs "
+            "beyond them (are they this job's?)") in result.stdout.split("\n")
+    assert f"  4242.{last - 1} " in result.stdout and f"  4242.{last} " not in result.stdout
+
+
+def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.schedulers.htcondor import joblog
+
+    sizes = sorted((p.stat().st_size, p.name) for p in (built / "build" / "logs").glob("mnist-sweep_4242_*.log"))
+    budget = sum(size for size, name in sizes if not name.endswith(("_2.log", "_3.log")))
+    monkeypatch.setattr(joblog, "JOB_LOG_BYTES", budget)
+    compiled, spec = compiled_at(built, monkeypatch)
+    report = collect(compiled, spec, job_name="mnist-sweep", live=False)
+    cluster = report.jobs[0].cluster
+    assert cluster is not None and sorted(cluster.processes) == [0, 1]
+    assert cluster.unreadable == ((
+        f"build/logs/mnist-sweep_4242_2.log and 1 more (processes 4242.2 to 4242.3): not read: with it the job's "
+        f"logs would hold over {joblog._size(budget)}, the most pixi-htc reads for one job"),)
+
+
+def test_names_that_are_no_logs_are_listed_twenty_then_counted(tmp_path: Path) -> None:
+    from compiler.schedulers.htcondor.follow import MAX_REFUSED
+
+    build = tmp_path / "build"
+    (build / "logs").mkdir(parents=True)
+    for proc in range(50):
+        os.mkfifo(build / "logs" / f"x_7_{proc:02d}.log")
+    found, refused = log_files(Pattern("logs/x_$(Cluster)_$(Process).log"), build, tmp_path)
+    assert found == [] and len(refused) == MAX_REFUSED
+    assert refused[0].startswith("build/logs/x_7_00.log: is a named pipe (FIFO)")
+    assert refused[-1] == ("build/logs: 31 more names that are not event logs HTCondor wrote, as the ones above; "
+                           "not read")
+
+
+def test_a_listing_of_too_many_names_stops_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.schedulers.htcondor import follow as status_module
+
+    monkeypatch.setattr(status_module, "MAX_LISTED", 5)
+    build = tmp_path / "build"
+    (build / "logs").mkdir(parents=True)
+    for proc in range(8):
+        (build / "logs" / f"x_7_{proc}.log").write_text("")
+    found, refused = log_files(Pattern("logs/x_$(Cluster)_$(Process).log"), build, tmp_path)
+    assert len(found) == 5
+    assert refused == [("build/logs: over 5 names match logs/x_*_*.log; only 5 of them are looked at (move old "
+                        "submissions' logs away)")]
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2067", "\u200b", "\ufeff"])
+def test_a_hold_reason_with_bidirectional_controls_is_shown_escaped(built: Path, hidden: str) -> None:
+    log = built / "build" / "logs" / "mnist-sweep_4242_1.log"
+    log.write_text(held_log("4242.001.000", f"Disk quota {hidden}dedeecxe"))
+    result = status_cli(built)
+    assert hidden not in result.stdout
+    assert f"\\u{ord(hidden):04x}dedeecxe" in result.stdout

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters and line separators (a forged line of output); bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069, U+061C), which make a terminal or an editor
+# show text in another order than it is (CVE-2021-42574, "Trojan Source"); and zero-width and
+# invisible format characters (U+200B-U+200F, U+2060-U+2064, U+FEFF), which hide text between
+# what is seen.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e"
+                          "\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def printable(text: str) -> str:
-    """Text with every control character and line separator written as an escape, so that a key or
-    a file name from the spec cannot forge a line of output (`spec.yaml:99:1: error: ...`)."""
+    """Text with every control character, line separator, bidirectional control and invisible
+    format character written as an escape (\\u202e), so that a key or a file name from the spec
+    cannot forge a line of output (`spec.yaml:99:1: error: ...`) or show as other text than it is."""
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 MESSAGE_CHARS = 1000

@@ -15,6 +15,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .errors import cut, printable
 
@@ -22,8 +23,21 @@ MiB = 1024 * 1024
 SHOWN_CHARS = 200  # a value echoed in a message is cut here
 
 
+Refusal = Literal["link", "outside", "missing", "unreadable", "not-regular", "too-large", "not-utf8"]
+
+
 class ForeignFileError(Exception):
-    """A foreign file that cannot be read as data; the message says why, without the path."""
+    """A foreign file that cannot be read as data; the message says why, without the path, and
+    `kind` says which refusal it is, for a caller that words it its own way."""
+
+    def __init__(self, message: str, kind: Refusal, line: int = 0) -> None:
+        super().__init__(message)
+        self.kind: Refusal = kind
+        self.line = line  # the 1-based line it is about (where a size limit is passed), 0 for the whole file
+
+    def at(self, name: str) -> str:
+        """`name:line` for a message (just the name, escaped, when no line is known)."""
+        return f"{shown(name)}:{self.line}" if self.line else shown(name)
 
 
 @dataclass(frozen=True)
@@ -50,19 +64,31 @@ def link_inside(path: Path, within: Path | None) -> None:
     """Refuse a path with a symbolic link at or above it, up to `within` (or only the file itself
     when `within` is None), and a path that is not under `within`."""
     if within is None:
-        if path.is_symlink():
-            raise ForeignFileError("is a symbolic link; name the file itself")
+        if _is_link(path):
+            raise ForeignFileError("is a symbolic link; name the file itself", "link")
         return
     absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(within))
     try:
         parts = absolute.relative_to(base).parts
     except ValueError:
-        raise ForeignFileError("is outside the project") from None
+        raise ForeignFileError("is outside the project", "outside") from None
     current = base
     for part in parts:
         current = current / part
-        if current.is_symlink():
-            raise ForeignFileError("leads through a symbolic link; name the file itself")
+        if _is_link(current):
+            raise ForeignFileError("leads through a symbolic link; name the file itself", "link")
+
+
+def _is_link(path: Path) -> bool:
+    """Path.is_symlink, with the errors it passes on (a name too long, no permission) as a refusal."""
+    try:
+        return stat.S_ISLNK(path.lstat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
+    except ValueError:  # a NUL in the name
+        raise ForeignFileError("cannot be read: its name holds a NUL byte", "unreadable") from None
 
 
 def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool = False,
@@ -77,20 +103,20 @@ def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool
     except FileNotFoundError:
         if missing_ok:
             return None
-        raise ForeignFileError("does not exist") from None
+        raise ForeignFileError("does not exist", "missing") from None
     except OSError as error:
-        raise ForeignFileError(f"cannot be read: {error.strerror}") from error
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
     if not stat.S_ISREG(mode):
-        raise ForeignFileError(f"is {kind(mode)}, not a regular file")
+        raise ForeignFileError(f"is {kind(mode)}, not a regular file", "not-regular")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError as error:
-        raise ForeignFileError(f"cannot be read: {error.strerror}") from error
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ForeignFileError(f"is {kind(info.st_mode)}, not a regular file")
+            raise ForeignFileError(f"is {kind(info.st_mode)}, not a regular file", "not-regular")
         size = info.st_size
         if tail and size > limit:
             os.lseek(fd, size - limit, os.SEEK_SET)
@@ -102,7 +128,7 @@ def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool
             chunks.append(chunk)
             left -= len(chunk)
     except OSError as error:
-        raise ForeignFileError(f"cannot be read: {error.strerror}") from error
+        raise ForeignFileError(f"cannot be read: {error.strerror}", "unreadable") from error
     finally:
         os.close(fd)
     data = b"".join(chunks)
@@ -116,12 +142,15 @@ def read_text(path: Path, limit: int, *, within: Path | None = None, what: str =
     read = read_bytes(path, limit, within=within)
     assert read is not None
     if read.cut:
-        raise ForeignFileError(f"is over {_size(limit)}; {what} is read only up to that size")
+        line = read.data.count(b"\n", 0, limit) + 1
+        raise ForeignFileError(f"is over {_size(limit)} (line {line} passes it); {what} is read only up to that "
+                               "size", "too-large", line)
     try:
         return read.data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = read.data.count(b"\n", 0, error.start) + 1
-        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})") from error
+        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})", "not-utf8",
+                               line) from error
 
 
 def _size(limit: int) -> str:

@@ -20,13 +20,14 @@ Every metrics file is hostile data: it comes back from an execute machine nobody
   averaged over the epochs that have both `seconds` and `samples_per_second`.
 - Foreign text reaches the terminal only through foreign.shown() (by way of text(), below).
 - The CSV and the plots are written atomically (a temporary file in the same directory, then
-  os.replace) and never through a symbolic link: not the file itself, nor any directory between
-  the project root and it (for a --plots directory outside the project, the user's own choice:
-  that directory and the files). A refusal is a message per file on stderr (`path: not written:
+  os.replace) and never through a symbolic link (compiler/safe_write.py): not the file itself,
+  nor any directory between the project root and it (for a --plots directory outside the
+  project, the user's own choice: that directory and the files). A refusal is a message per file on stderr (`path: not written:
   why`), the link's target is left as it was, and the exit status is 2.
-- A CSV cell that starts with = + - @, a tab, CR or LF gets a leading ' (OWASP's rule against CSV
-  injection), except a plain decimal number such as -0.5 (a sweep value, or a number pixi-htc
-  formats): no spreadsheet reads one as a formula, and it stays a number.
+- A CSV cell that starts with = + - @, a tab, CR or LF, or with = + - @ after leading whitespace,
+  gets a leading ' (OWASP's rule against CSV injection), except a plain decimal number such as
+  -0.5 (a sweep value, or a number pixi-htc formats): no spreadsheet reads one as a formula, and
+  it stays a number.
 """
 
 from __future__ import annotations
@@ -38,16 +39,15 @@ import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError
 from ..core.foreign import SHOWN_CHARS, MiB, ForeignFileError, read_bytes, shown
 from ..schedulers import SCHEDULERS
 from ..spec.model import Job
 from ..artifacts.base import Compiled
-from ..pipeline.writer import first_symlink
+from ..pipeline.safe_write import link_on_the_way, shown_path, write_safely
 
 COLUMNS = ("epochs", "accuracy", "test_loss", "train_loss", "seconds", "samples_per_second")
 LOWER_IS_BETTER = re.compile(r"loss|error|seconds|time|duration|memory", re.I)
@@ -301,7 +301,9 @@ def _number(value: float | None, digits: int = 6) -> str:
 def cell(value: object) -> str:
     """A CSV cell a spreadsheet cannot run: see the module's docstring."""
     content = str(value)
-    if content.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(content):
+    # Spreadsheets skip leading blanks before they look for a formula: " =1+2" and "\t@SUM" are ones.
+    if (content.startswith(FORMULA_START) or content.lstrip().startswith(FORMULA_START[:4])) \
+            and not PLAIN_NUMBER.fullmatch(content):
         return "'" + content
     return content
 
@@ -436,55 +438,5 @@ def _report(why: str, path: Path, root: Path) -> bool:
     return True
 
 
-def link_on_the_way(root: Path, target: Path, *, directory: bool = False) -> str:
-    """Why writing the file `target` (or making the `directory`) would go through a symbolic link,
-    or "": a link at any directory between the project root and it, or at it; outside the project
-    (a --plots directory the user chose), at that directory or at the file."""
-    try:
-        relative = target.relative_to(root)
-    except ValueError:
-        link = next((p for p in ((target,) if directory else (target.parent, target)) if p.is_symlink()), None)
-    else:
-        inside = first_symlink(root, PurePosixPath(relative.as_posix()))
-        link = root / inside if inside is not None else None
-    if link is None:
-        return ""
-    what = "file" if link == target and not directory else "directory"
-    return (f"{_shown(link, root)} is a symbolic link; pixi-htc never writes through one "
-            f"(replace it with a real {what})")
-
-
-def write_safely(root: Path, target: Path, data: bytes) -> str:
-    """Write `data` to `target` atomically (a temporary file next to it, then os.replace, which
-    replaces a link rather than writing to where it points); "" when written, else why not."""
-    target = Path(os.path.abspath(target))
-    why = link_on_the_way(root, target)
-    if why:
-        return why
-    temp = ""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        why = link_on_the_way(root, target)  # swapped in while the directories were made
-        if why:
-            return why
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-        temp = ""
-    except OSError as error:
-        return f"cannot write it: {error.strerror or error}"
-    finally:
-        if temp:
-            Path(temp).unlink(missing_ok=True)
-    return ""
-
-
 def _shown(path: Path, root: Path) -> str:
-    """A path to print: relative to the project root when inside it (without resolving links)."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return text(absolute.relative_to(root).as_posix())
-    except ValueError:
-        return text(str(path))
+    return shown_path(path, root)

@@ -16,6 +16,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from ..core.errors import UsageError
 from ..core.foreign import ForeignFileError, link_inside, read_bytes, shown
@@ -47,8 +49,25 @@ def starter() -> Draft:
     })
 
 
+# Characters a YAML 1.1 reader takes for a line break (U+0085, U+2028, U+2029), a CR, and other
+# controls: ruamel writes them raw in plain and single-quoted scalars (and folds the line at a
+# U+0085), so a value holding one is written double-quoted, where each is an escape (\N, \L, \x1b).
+_RAW_IN_YAML = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+class _Representer(RoundTripRepresenter):
+    def represent_str(self, data: str) -> ScalarNode:
+        if _RAW_IN_YAML.search(data):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
+
+_Representer.add_representer(str, _Representer.represent_str)
+
+
 def render(draft: Draft, origin: str) -> str:
     yaml = YAML(typ="rt")
+    yaml.Representer = _Representer
     yaml.default_flow_style = False
     yaml.width = 120
     body = io.StringIO()

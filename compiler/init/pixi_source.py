@@ -20,6 +20,7 @@ from ..core.foreign import ForeignFileError, read_text, shown
 
 MANIFEST_LIMIT = 4 * 1024 * 1024  # the largest public pixi manifests are tens of kilobytes
 MAX_DEPTH = 32  # pixi's own tables nest a handful deep; deeper is not a manifest
+MAX_KEYS = 4096  # keys in one table or items in one array: a manifest's hold tens (50,000 took minutes)
 KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
 DOTTED = rf"{KEY_PART}(?:[ \t]*\.[ \t]*{KEY_PART})*"
 HEADER = re.compile(rf"[ \t]*\[\[?[ \t]*({DOTTED})[ \t]*\]\]?")
@@ -50,10 +51,18 @@ def _parts(dotted: str) -> Path_:
 
 def lines(text: str) -> dict[Path_, int]:
     """Each table header's and each top-level assignment's key path, with its 1-based line."""
+    return _layout(text)[0]
+
+
+def _layout(text: str) -> tuple[dict[Path_, int], tuple[int, int, Path_] | None]:
+    """lines(), and where the nesting first passes MAX_DEPTH (line, column, key path): a key path
+    plus the brackets open in its value. Found in the text, before a parser that recurses."""
     found: dict[Path_, int] = {}
     table: Path_ = ()
+    key: Path_ = ()
+    deep: tuple[int, int, Path_] | None = None
     depth, closing = 0, ""
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # TOML ends lines at \n only (not U+2028)
         start = 0
         if closing:
             end = line.find(closing)
@@ -64,19 +73,26 @@ def lines(text: str) -> dict[Path_, int]:
             header = HEADER.match(line)
             assignment = None if header else ASSIGNMENT.match(line)
             if header:
-                table = _parts(header.group(1))
+                table = key = _parts(header.group(1))
                 found.setdefault(table, number)
                 start = header.end()
             elif assignment:
-                found.setdefault((*table, *_parts(assignment.group(1))), number)
+                key = (*table, *_parts(assignment.group(1)))
+                found.setdefault(key, number)
                 start = assignment.end()
-        depth, closing = _scan(line, start, depth)
-    return found
+            if deep is None and len(key) > MAX_DEPTH:
+                deep = (number, 1, key)
+        depth, closing, over = _scan(line, start, depth, MAX_DEPTH - len(key))
+        if deep is None and over >= 0:
+            deep = (number, over + 1, key)
+    return found, deep
 
 
-def _scan(line: str, start: int, depth: int) -> tuple[int, str]:
-    """The bracket depth after a line, and the delimiter of a multi-line string left open."""
-    i = start
+def _scan(line: str, start: int, depth: int, bound: int = -1) -> tuple[int, str, int]:
+    """The bracket depth after a line, the delimiter of a multi-line string left open, and the
+    0-based column of the bracket that first takes the depth past `bound` (-1: none; a bound below
+    0 is never checked)."""
+    i, over = start, -1
     while i < len(line):
         char = line[i]
         if char == "#":
@@ -85,7 +101,7 @@ def _scan(line: str, start: int, depth: int) -> tuple[int, str]:
             delimiter = line[i:i + 3]
             end = line.find(delimiter, i + 3)
             if end < 0:
-                return depth, delimiter
+                return depth, delimiter, over
             i = end + 3
             continue
         if char in "\"'":
@@ -94,10 +110,12 @@ def _scan(line: str, start: int, depth: int) -> tuple[int, str]:
                 i += 2 if char == '"' and line[i] == "\\" else 1
         elif char in "[{":
             depth += 1
+            if over < 0 and 0 <= bound < depth:
+                over = i
         elif char in "]}":
             depth = max(depth - 1, 0)
         i += 1
-    return depth, ""
+    return depth, "", over
 
 
 @dataclass
@@ -159,19 +177,28 @@ def read(manifest: Path) -> Source:
     try:
         text = read_text(manifest, MANIFEST_LIMIT, what="a pixi manifest")
     except ForeignFileError as error:
-        raise UsageError(f"{shown(name)}: {error}") from error
+        raise UsageError(f"{error.at(name)}: {error}") from error
+    located, nested = _layout(text)
+    if nested is not None:
+        number, column, key = nested
+        raise UsageError(f"{shown(name)}:{number}:{column}: {shown('.'.join(key), 120)}: nests deeper than "
+                         f"{MAX_DEPTH} levels; not a pixi manifest")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{shown(name)}: not TOML: {shown(str(error))}") from error
-    except RecursionError:
+    except RecursionError:  # the scan above missed a spelling of deep nesting
         raise UsageError(f"{shown(name)}: nests arrays or tables deeper than Python's TOML reader can follow; "
                          "not a pixi manifest") from None
-    located = lines(text)
     deep = _too_deep(data)
     if deep is not None:
         raise UsageError(f"{shown(name)}:{_nearest(located, deep)}: {shown('.'.join(deep), 120)}: nests deeper than "
                          f"{MAX_DEPTH} levels; not a pixi manifest")
+    wide = _too_wide(data)
+    if wide is not None:
+        path, count = wide
+        raise UsageError(f"{shown(name)}:{_nearest(located, path)}: {shown('.'.join(path), 120) or 'the top level'}: "
+                         f"holds {count:,} keys or items, over the {MAX_KEYS:,} init reads in one; not a pixi manifest")
     base = os.path.relpath(os.path.abspath(manifest.parent), os.getcwd()).replace(os.sep, "/")
     source = Source(file=name, data=data, located=located, document=data, base="" if base == "." else base)
     if manifest.name == "pyproject.toml":
@@ -192,6 +219,20 @@ def _too_deep(data: Any) -> Path_ | None:
         value, path = stack.pop()
         if len(path) > MAX_DEPTH:
             return path
+        if isinstance(value, dict):
+            stack.extend((v, (*path, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, str(i))) for i, v in enumerate(value))
+    return None
+
+
+def _too_wide(data: Any) -> tuple[Path_, int] | None:
+    """The first table or array (its key path, its size) holding over MAX_KEYS entries."""
+    stack: list[tuple[Any, Path_]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, (dict, list)) and len(value) > MAX_KEYS:
+            return path, len(value)
         if isinstance(value, dict):
             stack.extend((v, (*path, str(k))) for k, v in value.items())
         elif isinstance(value, list):

@@ -21,6 +21,13 @@ from ..core.foreign import ForeignFileError, read_text, shown
 
 MAX_SUBMIT_BYTES = 4 * 1024 * 1024  # the largest submit file init reads (real ones are a few KB)
 MAX_QUEUE_ROWS = 100_000  # an inline queue table's rows, as sweep_list allows a list's lines
+# What one file may ask init to carry into the spec. Real submit files hold tens of commands of a few
+# hundred characters; past these bounds writing the spec (a YAML dump) would run for minutes.
+MAX_COMMANDS = 2_000  # commands and +attributes
+MAX_VALUE_CHARS = 64 * 1024  # one command, its name and value (a `@=` block's whole body)
+MAX_VALUES_CHARS = 256 * 1024  # every command together
+MAX_LIST_ITEMS = 2_000  # comma-separated entries in one value (transfer_input_files)
+MAX_REFUSED_SHOWN = 20  # refused lines listed; the rest are counted
 # `include`, in any letter case, as the first word of a logical line (HTCondor's keyword), whatever
 # follows it: `include : f`, `include command : c`, `include ifexist : f`, `include command into f : c`.
 INCLUDE = re.compile(r"include\b", re.IGNORECASE)
@@ -56,7 +63,7 @@ def read_submit(path: Path, shown_name: str) -> SubmitFile:
     try:
         text = read_text(path, MAX_SUBMIT_BYTES, what="a submit file")
     except ForeignFileError as error:
-        raise UsageError(f"{shown(shown_name)}: {error}") from error
+        raise UsageError(f"{error.at(shown_name)}: {error}") from error
     return parse_submit(text, shown_name)
 
 
@@ -65,7 +72,7 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
     result = SubmitFile(shown=shown_name)
     refused: list[str] = []
     lines = text.replace("\r\n", "\n").split("\n")
-    index = 0
+    index, carried = 0, 0
     while index < len(lines):
         start = index + 1
         logical, index = _logical_line(lines, index)
@@ -91,16 +98,37 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             continue
         command = COMMAND.fullmatch(stripped)
         if command is None:
-            refused.append(f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(stripped, 60)!r}")
+            refused.append(f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(repr(stripped), 60)}")
             continue
         prefix, name, operator, value = command.groups()
         if operator == "@=":
             value, index = _block(lines, index, value.strip(), shown_name, start, refused)
+        carried += len(name) + len(value)
+        over = _over(len(result.commands) + len(result.attributes) + 1, len(name) + len(value), carried,
+                     value.count(",") + 1)
+        if over:
+            refused.append(f"{shown(shown_name)}:{start}: {over}; init reads no further")
+            break
         target = result.attributes if prefix else result.commands
         target[name if prefix else name.lower()] = Value(value.strip(), start)
     if refused:
-        raise UsageError("\n".join(refused))
+        more = len(refused) - MAX_REFUSED_SHOWN
+        raise UsageError("\n".join(refused[:MAX_REFUSED_SHOWN] + (
+            [f"{shown(shown_name)}: {more:,} more lines refused as the ones above"] if more > 0 else [])))
     return result
+
+
+def _over(commands: int, size: int, carried: int, items: int) -> str:
+    """Why a command passes what init carries from one file ("": it does not)."""
+    if commands > MAX_COMMANDS:
+        return f"over {MAX_COMMANDS:,} commands (a submit file holds tens)"
+    if size > MAX_VALUE_CHARS:
+        return f"a command of {size:,} characters (init carries up to {MAX_VALUE_CHARS // 1024} KiB in one)"
+    if carried > MAX_VALUES_CHARS:
+        return f"the commands so far hold over {MAX_VALUES_CHARS // 1024} KiB (a submit file holds a few KiB)"
+    if items > MAX_LIST_ITEMS:
+        return f"a list of {items:,} entries (init carries up to {MAX_LIST_ITEMS:,}); name a directory instead"
+    return ""
 
 
 def _logical_line(lines: list[str], index: int) -> tuple[str, int]:

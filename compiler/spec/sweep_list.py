@@ -81,7 +81,7 @@ def _read(root: Path, name: str, build_dir: str, *, needed: bool) -> tuple[str |
     try:
         read = read_bytes(root / name, MAX_LIST_BYTES, within=root, missing_ok=True)
     except ForeignFileError as error:
-        if "link" in str(error) or "outside" in str(error):
+        if error.kind in ("link", "outside"):
             return None, f"'{name}' is a symbolic link or leads outside the project; name the file itself"
         return None, f"'{name}' {error}"
     if read is None:

@@ -39,6 +39,8 @@ HOME_MARK = "homeleak5b2"  # in HOME's path
 MARKERS = (SECRET_CONTENT, SECRET_ENV, HOME_MARK, "PWNED_STANDIN")
 STAND_INS = ("touch", "sh", "bash", "echo", "cat", "curl", "wget", "id", "seq", "ls", "python", "python3",
              "condor_submit", "env", "printf", "date", "hostname", "uname", "whoami", "rm", "cp", "tar", "git")
+# Bidirectional controls and invisible format characters: text shown in another order, or hidden.
+HIDDEN = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 LONG_LINE = 4000  # an output line longer than this echoes a foreign value uncut
 LOCATION = re.compile(r"\.(?:sub|toml|log|err|jsonl|txt|yaml)(?:\\[^\s:]*)?:\d+|\bline \d+")
 NAMES_FILE = re.compile(r"\.(?:sub|toml|log|err|jsonl|yaml|csv|png|txt)\b|build/\S+|specs/")
@@ -278,7 +280,7 @@ def common_failures(sandbox: Sandbox, project: Path, before: dict[str, tuple[int
             failures.append(f"{what} reached the terminal")
         if marker in written:
             failures.append(f"{what} reached a written file")
-    raw = RAW_CONTROL.search(outcome.output)
+    raw = RAW_CONTROL.search(outcome.output) or HIDDEN.search(outcome.output)
     if raw:
         failures.append(f"raw control character {raw.group()!r} on the terminal")
     long = max((len(line) for line in outcome.output.split("\n")), default=0)

@@ -29,7 +29,7 @@ POOL = [
     "$(Cluster)", "$(Process)", "$$(Memory)", "$(DOLLAR)", "$RANDOM_INTEGER(1,9)", "${{ github.token }}",
     "`id`", "$(id)", '"', "'", "\\", "\\\n", "#", ": ", "- ", "{", "[", "&a", "*a", "!!python/object",
     "---", "...", "=", ",", ";", "=1+2", "+A1", "@A1", "-2+3", "é", "\u202e", "\u200b", "\ufeff",
-    "\U0001f600", "日本", "queue", "include : x", "a b", "", " ",
+    "\U0001f600", "日本", "queue", "include : x", "a b", "", " ", "\u2066", "\u2069", "\u200f", "\u202a", " =1+2",
 ]
 TEXT = st.sampled_from(range(len(POOL)))
 
@@ -877,7 +877,10 @@ def results_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsi
         if len(data) > len(shown):
             shown = data[:400].decode("utf-8", "replace")
     for proc, form in specials:
-        special_file(metrics_path(project, proc), form, outside, metrics_path(project, proc).read_bytes(), "secret.jsonl")
+        path = metrics_path(project, proc)
+        if path.is_symlink() or not path.is_file():  # a second special for one process: the first stands
+            continue
+        special_file(path, form, outside, path.read_bytes(), "secret.jsonl")
     plots = False
     for form in links:
         if form == "csv-link":

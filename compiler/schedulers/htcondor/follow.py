@@ -25,6 +25,10 @@ from .joblog import Cluster, ScheddQuery, overlay, read_cluster, refusal
 
 GLOB_MAGIC = re.compile(r"[*?[]")
 NOT_READ = "HTCondor writes event logs as regular files, so it is not read"
+# Names a job's log pattern may match in one look (a log per process of a 100,000-row sweep, and
+# older submissions'); past it the listing stops, and says so. Refusals listed one by one at most.
+MAX_LISTED = 500_000
+MAX_REFUSED = 20
 FILES_ONLY = "(from the event logs only: no HTCondor schedd answered here)"
 # HTCondor's cluster and process ids: ASCII digits (the .sub's regex takes any Unicode digit), and
 # few enough of them that the CSV's file name stays short.
@@ -53,11 +57,15 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
         return [], [f"{name(folder)}: {refusal(error)}; no event log is read there"]
     regex = re.compile(pattern.regex.pattern, re.ASCII)
     try:
-        candidates = sorted(build_dir.glob(pattern.glob))
+        candidates = sorted(itertools.islice(build_dir.glob(pattern.glob), MAX_LISTED + 1))
     except (OSError, ValueError, NotImplementedError) as error:  # an absolute or empty pattern, an unreadable folder
         return [], [f"{foreign.shown(pattern.template)}: event logs cannot be listed there ({foreign.shown(error)})"]
     found, refused = [], []
-    for file in candidates:
+    stopped = []
+    if len(candidates) > MAX_LISTED:
+        stopped.append(f"{name(folder)}: over {MAX_LISTED:,} names match {foreign.shown(pattern.glob)}; only "
+                       f"{MAX_LISTED:,} of them are looked at (move old submissions' logs away)")
+    for file in candidates[:MAX_LISTED]:
         match = regex.fullmatch(file.relative_to(build_dir).as_posix())
         if not match:
             continue
@@ -74,7 +82,11 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
             continue
         groups = match.groupdict()
         found.append((int(groups.get("cluster") or 0), int(groups.get("proc") or 0), file))
-    return sorted(found), refused
+    if len(refused) > MAX_REFUSED:
+        more = len(refused) - MAX_REFUSED + 1
+        refused[MAX_REFUSED - 1:] = [(f"{name(folder)}: {more:,} more names that are not event logs HTCondor "
+                                      "wrote, as the ones above; not read")]
+    return sorted(found), refused + stopped
 
 
 def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
@@ -87,7 +99,8 @@ def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: i
         looked = foreign.shown(files.log.template) if files.log else "its log"
         status = Followed(job=job, submission=None, refused=refused,
                           not_found=f"no event log matches {looked} in the build directory")
-        read.append((status, read_cluster(logs, compiled.root, submission), files.error))
+        read.append((status, read_cluster(logs, compiled.root, submission,
+                                                  expected=max(len(job.sweep_rows), 1)), files.error))
     ads = schedd([cluster.cluster for _, cluster, _ in read if cluster]) if schedd is not None else None
     for status, cluster, error in read:
         if cluster is None:

@@ -39,6 +39,11 @@ SCHEDD_STATES: dict[int, State] = {1: "idle", 2: "running", 3: "removed", 4: "co
 EVENT_HEADER = re.compile(rb"^(\d{3}) \((\d+)\.(\d+)\.(\d+)\) ", re.MULTILINE)
 BLANK = re.compile(rb"\s*")
 LOG_LIMIT = 64 * foreign.MiB  # bytes of one event log that are read at most
+# A job's logs read in one look: a log per process, and a few more (a cluster submitted before the
+# sweep shrank); and at most JOB_LOG_BYTES of them together (10 KiB for each of 100,000 processes),
+# so that a build/logs of a million files, or of thousands of 60 MiB ones, is named, not read.
+EXTRA_LOGS = 100
+JOB_LOG_BYTES = 1024 * foreign.MiB
 FIELD_CHARS = 4096  # characters kept of one text field of an event or an ad
 
 
@@ -267,9 +272,12 @@ class Cluster:
     kind = "cluster"  # what status and results call one submission
 
 
-def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None) -> Cluster | None:
+def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None,
+                 expected: int = 1) -> Cluster | None:
     """The newest cluster (or the one asked for) among a job's log files, or None without logs.
-    Each log is read as foreign data inside `root` (read_log)."""
+    Each log is read as foreign data inside `root` (read_log); of a job of `expected` processes at
+    most `expected` + EXTRA_LOGS logs, lowest process first, of at most JOB_LOG_BYTES together: the
+    rest are named in one message each and not read."""
     files = list(files)
     clusters = sorted({c for c, _, _ in files})
     if not clusters:
@@ -277,9 +285,25 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
     chosen = cluster if cluster is not None else clusters[-1]
     processes: dict[int, Process] = {}
     unreadable = []
-    for file_cluster, proc, path in files:
-        if file_cluster != chosen:
-            continue
+    mine = sorted((proc, path) for file_cluster, proc, path in files if file_cluster == chosen)
+    most = max(expected, 1) + EXTRA_LOGS
+    if len(mine) > most:
+        unreadable.append(_skipped(mine[most:], root, chosen, f"the job has {max(expected, 1):,} process(es), and "
+                                   f"pixi-htc reads at most {EXTRA_LOGS} logs beyond them (are they this job's?)"))
+        mine = mine[:most]
+    total = 0
+    for index, (proc, path) in enumerate(mine):
+        file_cluster = chosen
+        try:
+            size = path.lstat().st_size
+        except OSError:
+            size = 0  # read_log says what is wrong
+        if size <= LOG_LIMIT:  # a larger one is refused by read_log on its size, unread
+            total += size
+        if total > JOB_LOG_BYTES:
+            unreadable.append(_skipped(mine[index:], root, chosen, f"with it the job's logs would hold over "
+                                       f"{_size(JOB_LOG_BYTES)}, the most pixi-htc reads for one job"))
+            break
         shown = _shown(path, root)
         try:
             found = read_log(path, shown, within=root)
@@ -294,6 +318,14 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
                            else Process(cluster=file_cluster, proc=proc))
     return Cluster(cluster=chosen, processes=processes, older_clusters=tuple(c for c in clusters if c < chosen),
                    unreadable=tuple(unreadable))
+
+
+def _skipped(skipped: list[tuple[int, Path]], root: Path, cluster: int, why: str) -> str:
+    """One message for logs left unread: the first by name, how many more, and their processes."""
+    first, last = skipped[0][0], skipped[-1][0]
+    more = f" and {len(skipped) - 1:,} more" if len(skipped) > 1 else ""
+    procs = f"process {cluster}.{first}" if first == last else f"processes {cluster}.{first} to {cluster}.{last}"
+    return f"{foreign.shown(_shown(skipped[0][1], root))}{more} ({procs}): not read: {why}"
 
 
 def _shown(path: Path, root: Path) -> str:
