@@ -35,8 +35,9 @@ DEFAULT_OUT = Path("build")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pixi-htc", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="pixi-htc", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=f"pixi-htc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,32 +55,59 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the spec's JSON Schema")
     init = commands.add_parser("init", help="write a first spec: the bundled example, or moved in from a file")
     init.add_argument("spec", nargs="?", type=Path, help="default: specs/project.yaml at the repository's top")
-    init.add_argument("--from", dest="source", type=Path, help="a pixi.toml, a pyproject.toml ([tool.pixi]), an HTCondor submit file or a Slurm batch script")
-    submit = with_spec("submit", "submit a job to HTCondor or Slurm, as its scheduler says (refuses when build/ is stale)")
+    init.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="a pixi.toml, a pyproject.toml ([tool.pixi]), an HTCondor submit file or a Slurm batch script",
+    )
+    submit = with_spec(
+        "submit", "submit a job to HTCondor or Slurm, as its scheduler says (refuses when build/ is stale)"
+    )
     submit.add_argument("--job", help="the job to submit (default: the only one, or all with --dry-run)")
     submit.add_argument("--dry-run", action="store_true", help="list the jobs that would be queued")
     submit.add_argument("--offline", action="store_true", help="skip the registry and collector checks of preflight")
-    preflight = with_spec("preflight", "check each HTCondor job before submitting: inputs and their sizes, "
-                          "the image, the slots that match")
+    preflight = with_spec(
+        "preflight",
+        "check each HTCondor job before submitting: inputs and their sizes, the image, the slots that match",
+    )
     preflight.add_argument("--job", help="the job to check (default: all)")
     preflight.add_argument("--offline", action="store_true", help="skip the registry and the collector")
-    status = with_spec("status", "each job's processes as its scheduler tells (event logs and the schedd; sacct, scontrol and the tasks' records), and what to change")
+    status = with_spec(
+        "status",
+        "each job's processes as its scheduler tells (event logs and the schedd; sacct, scontrol and the tasks' records), and what to change",
+    )
     status.add_argument("--job", help="only this job")
-    status.add_argument("--cluster", type=int, help="this submission: an HTCondor cluster, a Slurm job id (default: each job's newest)")
+    status.add_argument(
+        "--cluster", type=int, help="this submission: an HTCondor cluster, a Slurm job id (default: each job's newest)"
+    )
     status.add_argument("--watch", action="store_true", help="redraw until every process is done (Ctrl-C stops)")
     status.add_argument("--interval", type=float, default=10.0, help="seconds between redraws, 2 to 300 (default: 10)")
-    status.add_argument("--no-schedd", action="store_true", help="read only the files the jobs left (no schedd, sacct or scontrol)")
-    explain = commands.add_parser("explain", help="which spec keys produce a generated line, or which lines a key reaches")
+    status.add_argument(
+        "--no-schedd", action="store_true", help="read only the files the jobs left (no schedd, sacct or scontrol)"
+    )
+    explain = commands.add_parser(
+        "explain", help="which spec keys produce a generated line, or which lines a key reaches"
+    )
     explain.add_argument("target", help="build/FILE:LINE, or a key path such as jobs.NAME.resources.memory")
     explain.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="default: %(default)s")
     explain.add_argument("--out", type=Path, default=DEFAULT_OUT, help="build directory (default: %(default)s)")
     results = with_spec("results", "gather each process's metrics into a table, a CSV and plots")
     results.add_argument("--job", help="only this job")
-    results.add_argument("--cluster", type=int, help="this submission: an HTCondor cluster, a Slurm job id (default: each job's newest)")
-    results.add_argument("--metric", default="accuracy", help="the metric that picks the best run (default: %(default)s)")
+    results.add_argument(
+        "--cluster", type=int, help="this submission: an HTCondor cluster, a Slurm job id (default: each job's newest)"
+    )
+    results.add_argument(
+        "--metric", default="accuracy", help="the metric that picks the best run (default: %(default)s)"
+    )
     order = results.add_mutually_exclusive_group()
-    order.add_argument("--higher-is-better", dest="higher", action="store_true", default=None,
-                       help="(default: decided by the metric's name: loss, error, time and seconds are lower-better)")
+    order.add_argument(
+        "--higher-is-better",
+        dest="higher",
+        action="store_true",
+        default=None,
+        help="(default: decided by the metric's name: loss, error, time and seconds are lower-better)",
+    )
     order.add_argument("--lower-is-better", dest="higher", action="store_false")
     results.add_argument("--metrics-file", default="metrics.jsonl", help="the output holding one JSON line per epoch")
     results.add_argument("--plots", type=Path, help="where the PNG plots go (default: <out>/outputs/plots)")
@@ -184,9 +212,15 @@ def _remember(args: argparse.Namespace, compiled: Compiled) -> None:
 
     project = compiled.project
     lists = sorted({job.sweep_from.file for job in project.jobs if job.sweep_from is not None})
-    check_cache.record(args.spec, args.out, compiled.root, compiled.layout.build_dir, lists,
-                       None if project.source is None else list(project.source),
-                       [(str(a.path), a.data, a.executable) for a in compiled.artifacts])
+    check_cache.record(
+        args.spec,
+        args.out,
+        compiled.root,
+        compiled.layout.build_dir,
+        lists,
+        None if project.source is None else list(project.source),
+        [(str(a.path), a.data, a.executable) for a in compiled.artifacts],
+    )
 
 
 def _preflight(args: argparse.Namespace, compiled: Compiled, *, queue: bool, to_stdout: bool = False) -> None:
@@ -222,17 +256,34 @@ def _follow(args: argparse.Namespace, compiled: Compiled) -> int:
         from .follow import status
 
         if writer.stale_report(compiled.root, compiled.layout, compiled.artifacts):
-            print("note: build/ is stale (the spec changed since it was built): sweep values and keys are the "
-                  "spec's current ones", file=sys.stderr)
-        return status.status(compiled, spec, job_name=args.job, cluster=args.cluster, watch=args.watch,
-                             interval=args.interval, live=not args.no_schedd)
+            print(
+                "note: build/ is stale (the spec changed since it was built): sweep values and keys are the "
+                "spec's current ones",
+                file=sys.stderr,
+            )
+        return status.status(
+            compiled,
+            spec,
+            job_name=args.job,
+            cluster=args.cluster,
+            watch=args.watch,
+            interval=args.interval,
+            live=not args.no_schedd,
+        )
     if args.command == "explain":
         from .follow import explain
 
         return explain.explain(compiled, spec, args.target)
     from .follow import results
 
-    return results.results(compiled, job_name=args.job, cluster=args.cluster, metric=args.metric,
-                           higher=args.higher, metrics_file=args.metrics_file,
-                           plots=None if args.no_plots else (args.plots or compiled.root / compiled.layout.build_dir
-                                                             / "outputs" / "plots"))
+    return results.results(
+        compiled,
+        job_name=args.job,
+        cluster=args.cluster,
+        metric=args.metric,
+        higher=args.higher,
+        metrics_file=args.metrics_file,
+        plots=None
+        if args.no_plots
+        else (args.plots or compiled.root / compiled.layout.build_dir / "outputs" / "plots"),
+    )

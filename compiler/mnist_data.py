@@ -46,7 +46,9 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("build/MNIST_data.tar.gz"))
-    parser.add_argument("--data-dir", type=Path, default=None, help="existing data dir (default: download to a temp dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="existing data dir (default: download to a temp dir)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as temp:
         data_dir = args.data_dir or Path(temp)

@@ -25,13 +25,17 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET = 4.0
 
 
-def median_seconds(command: list[str], cwd: Path, env: dict[str, str], runs: int, before: list[str] | None = None) -> float:
+def median_seconds(
+    command: list[str], cwd: Path, env: dict[str, str], runs: int, before: list[str] | None = None
+) -> float:
     times = []
     for _ in range(runs):
         if before:
             shutil.rmtree(before[0], ignore_errors=True)
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        result = subprocess.run(
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+        )
         times.append(time.perf_counter() - start)
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {result.stderr.decode()}")
@@ -52,8 +56,14 @@ def measure(runs: int) -> dict[str, float]:
         full = median_seconds([*cli, "check"], root, env, max(3, runs // 3), before=[str(cache)])
         subprocess.run([*cli, "check"], cwd=root, env=env, stdout=subprocess.DEVNULL, check=True)
         explain = median_seconds([*cli, "explain", "build/htcondor/mnist-sweep.sub:27"], root, env, 3)
-    return {"python_c_pass_s": bare, "check_cached_s": cached, "check_full_s": full, "explain_line_s": explain,
-            "ratio_cached": cached / bare, "ratio_full": full / bare}
+    return {
+        "python_c_pass_s": bare,
+        "check_cached_s": cached,
+        "check_full_s": full,
+        "explain_line_s": explain,
+        "ratio_cached": cached / bare,
+        "ratio_full": full / bare,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     numbers = measure(args.runs)
     print(f"python -c pass        {numbers['python_c_pass_s'] * 1000:7.1f} ms")
-    print(f"pixi-htc check        {numbers['check_cached_s'] * 1000:7.1f} ms  {numbers['ratio_cached']:5.1f}x  "
-          f"(cached; target under {TARGET:.0f}x: {'met' if numbers['ratio_cached'] < TARGET else 'NOT met'})")
+    print(
+        f"pixi-htc check        {numbers['check_cached_s'] * 1000:7.1f} ms  {numbers['ratio_cached']:5.1f}x  "
+        f"(cached; target under {TARGET:.0f}x: {'met' if numbers['ratio_cached'] < TARGET else 'NOT met'})"
+    )
     print(f"pixi-htc check, full  {numbers['check_full_s'] * 1000:7.1f} ms  {numbers['ratio_full']:5.1f}x  (no cache)")
     print(f"pixi-htc explain      {numbers['explain_line_s'] * 1000:7.1f} ms  (one line of mnist-sweep.sub)")
     if args.json:

@@ -46,8 +46,23 @@ def find_data(work: Path, size: str) -> tuple[Path, str]:
 
 def run(flags: list[str], data: Path, epochs: int, work: Path, name: str) -> list[Record]:
     out = work / name
-    subprocess.run([sys.executable, str(TRAINER), "--data-dir", str(data), "--epochs", str(epochs),
-                    "--log-interval", "1000000", "--output-dir", str(out), *flags], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(TRAINER),
+            "--data-dir",
+            str(data),
+            "--epochs",
+            str(epochs),
+            "--log-interval",
+            "1000000",
+            "--output-dir",
+            str(out),
+            *flags,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
@@ -70,7 +85,9 @@ def seconds_to_accuracy(records: list[Record], target: float) -> float | None:
     return None
 
 
-def summarise(seed: list[Record], fast: dict[str, list[Record]], tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+def summarise(
+    seed: list[Record], fast: dict[str, list[Record]], tolerance: float = DEFAULT_TOLERANCE
+) -> dict[str, Any]:
     """One row per run, the seed's first. The first epoch is left out of the rates (warm-up:
     allocations, cuDNN autotuning, torch.compile) but kept in the time to accuracy, which is what
     a user waits for."""
@@ -95,13 +112,25 @@ def summarise(seed: list[Record], fast: dict[str, list[Record]], tolerance: floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--size", choices=("digits", "mnist"), default="digits",
-                        help="size of the offline stand-in when real MNIST is absent (default: %(default)s)")
-    parser.add_argument("--fast", action="append", metavar="FLAGS",
-                        help='a fast-path variant: trainer flags for the tensor path, e.g. --fast="--bf16"; '
-                             "repeat for more (default: one, with no flags)")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
-                        help="time to accuracy counts from the seed's final accuracy less this (default: %(default)s)")
+    parser.add_argument(
+        "--size",
+        choices=("digits", "mnist"),
+        default="digits",
+        help="size of the offline stand-in when real MNIST is absent (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fast",
+        action="append",
+        metavar="FLAGS",
+        help='a fast-path variant: trainer flags for the tensor path, e.g. --fast="--bf16"; '
+        "repeat for more (default: one, with no flags)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="time to accuracy counts from the seed's final accuracy less this (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, help="also write the summary here")
     parser.add_argument("common", nargs="*", help="trainer flags for every run, after --, e.g. -- --no-cuda")
     args = parser.parse_args()
@@ -110,20 +139,25 @@ def main() -> int:
         work = Path(temp)
         data, data_name = find_data(work, args.size)
         print(f"data: {data_name}; epochs: {args.epochs}; flags for every run: {' '.join(args.common) or '(none)'}")
-        results = {name: run(flags, data, args.epochs, work, f"run{index}")
-                   for index, (name, flags) in enumerate(runs.items())}
+        results = {
+            name: run(flags, data, args.epochs, work, f"run{index}") for index, (name, flags) in enumerate(runs.items())
+        }
     seed = results.pop(SEED)
     summary = summarise(seed, results, args.tolerance)
-    print(f"seed final accuracy {summary['seed_final_accuracy']:.4f}; "
-          f"time to accuracy counts training seconds until {summary['target_accuracy']:.4f}")
+    print(
+        f"seed final accuracy {summary['seed_final_accuracy']:.4f}; "
+        f"time to accuracy counts training seconds until {summary['target_accuracy']:.4f}"
+    )
     width = max(len(name) for name in summary["runs"])
     for name, row in summary["runs"].items():
         reached = row["seconds_to_seed_accuracy"]
         when = f"after {reached:.3f} s" if reached is not None else f"not within {args.epochs} epochs"
         ratio = f"  {row['ratio']:.2f}x the seed" if "ratio" in row else ""
-        print(f"{name:>{width}}: {row['samples_per_second']:>12,.0f} samples/s  {row['seconds_per_epoch']:8.3f} s/epoch  "
-              f"(first {row['first_epoch_seconds']:.3f} s)  final accuracy {row['final_accuracy']:.4f}  "
-              f"reached it {when}{ratio}")
+        print(
+            f"{name:>{width}}: {row['samples_per_second']:>12,.0f} samples/s  {row['seconds_per_epoch']:8.3f} s/epoch  "
+            f"(first {row['first_epoch_seconds']:.3f} s)  final accuracy {row['final_accuracy']:.4f}  "
+            f"reached it {when}{ratio}"
+        )
     if args.json:
         summary.update(data=data_name, epochs=args.epochs, common_flags=args.common)
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "specs" / "project.yaml"
-PIXI_SCHEMA = Path(os.environ.get("PIXI_MANIFEST_SCHEMA",
-                                  REPO.parent / "shared" / "reference" / "pixi-manifest-schema-v0.77.0.json"))
+PIXI_SCHEMA = Path(
+    os.environ.get("PIXI_MANIFEST_SCHEMA", REPO.parent / "shared" / "reference" / "pixi-manifest-schema-v0.77.0.json")
+)
 
 MINIMAL_SPEC = """\
 schema_version: 1
@@ -48,7 +49,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, mark))
 
 
-def load_project(spec: Path, root: Path = REPO) -> "Project":
+def load_project(spec: Path, root: Path = REPO) -> Project:
     """The model as the pipeline makes it, image tag derived (from `root`'s build/pixi.lock and code)."""
     from compiler.artifacts.base import Layout
     from compiler.pipeline.compile import compile_loaded
@@ -68,14 +69,21 @@ def pixi_manifest_schema() -> Path:
     pytest.skip(reason)
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            subprocess_: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, subprocess_: bool = False
+) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it: its exit code, stdout and stderr. In this process (the package is
     imported once, not per call) unless the call needs an environment of its own or asks for a
     process of its own; PIXI_HTC_TEST_SUBPROCESS=1 runs every call as `python -m compiler`."""
     if env is not None or subprocess_ or os.environ.get("PIXI_HTC_TEST_SUBPROCESS") == "1":
-        return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "compiler", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            check=False,
+        )
     from compiler.cli import main
 
     out, err = io.StringIO(), io.StringIO()
@@ -118,7 +126,12 @@ def run_job_script(root: Path, job: str, executable: str, arguments: list[str], 
     sandbox.mkdir(exist_ok=True)
     (sandbox / executable).write_bytes((root / executable).read_bytes())
     (sandbox / executable).chmod(0o755)
-    ran = subprocess.run(["bash", str(root / "build" / "htcondor" / f"{job}.sh"), *arguments], cwd=sandbox,
-                         capture_output=True, text=True, check=False)
+    ran = subprocess.run(
+        ["bash", str(root / "build" / "htcondor" / f"{job}.sh"), *arguments],
+        cwd=sandbox,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ran.returncode == 0, ran.stderr
     return ran.stdout.splitlines()

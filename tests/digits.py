@@ -27,8 +27,9 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
     return F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False).squeeze(1).numpy()
 
 
-def _resample(images: np.ndarray, labels: np.ndarray, size: int,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _resample(
+    images: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """`size` images drawn with replacement, each moved by a random shift of at most MAX_SHIFT pixels."""
     pick = rng.integers(0, len(labels), size)
     shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, (size, 2))
@@ -38,8 +39,9 @@ def _resample(images: np.ndarray, labels: np.ndarray, size: int,
     return out, labels[pick]
 
 
-def write_digits(data_dir: Path, test_fraction: float = 0.25, seed: int = 0,
-                 sizes: tuple[int, int] | None = None) -> tuple[int, int]:
+def write_digits(
+    data_dir: Path, test_fraction: float = 0.25, seed: int = 0, sizes: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """Write train and t10k idx files under data_dir/MNIST/raw; returns (train, test) counts."""
     from sklearn.datasets import load_digits
 
@@ -50,15 +52,18 @@ def write_digits(data_dir: Path, test_fraction: float = 0.25, seed: int = 0,
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(labels))
     n_test = int(len(labels) * test_fraction)
-    splits = {"train": (images[order[n_test:]], labels[order[n_test:]]),
-              "t10k": (images[order[:n_test]], labels[order[:n_test]])}
+    splits = {
+        "train": (images[order[n_test:]], labels[order[n_test:]]),
+        "t10k": (images[order[:n_test]], labels[order[:n_test]]),
+    }
     if sizes is not None:
         splits = {name: _resample(*split, size, rng) for (name, split), size in zip(splits.items(), sizes, strict=True)}
     raw = data_dir / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for name, (split_images, split_labels) in splits.items():
         count = len(split_labels)
-        (raw / f"{name}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, count, 28, 28)
-                                                        + split_images.tobytes())
+        (raw / f"{name}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 2051, count, 28, 28) + split_images.tobytes()
+        )
         (raw / f"{name}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, count) + split_labels.tobytes())
     return len(splits["train"][1]), len(splits["t10k"][1])

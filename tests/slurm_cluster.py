@@ -104,8 +104,14 @@ class Cluster:
         return {**os.environ, "SLURM_CONF": str(self.root / "slurm.conf")}
 
     def client(self, *args: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([_which(args[0]) or args[0], *args[1:]], env=self.env, capture_output=True, text=True,
-                              check=check, timeout=timeout)
+        return subprocess.run(
+            [_which(args[0]) or args[0], *args[1:]],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+        )
 
     def start(self) -> None:
         for sub in ("state", "spool", "munge"):
@@ -116,18 +122,33 @@ class Cluster:
         key.write_bytes(os.urandom(1024))
         os.chmod(key, 0o400)
         socket_path = munge / "munge.socket"
-        (self.root / "slurm.conf").write_text(SLURM_CONF.format(
-            host=self.host, ctld_port=_free_port(), slurmd_port=_free_port(), munge_socket=socket_path,
-            root=self.root, cpus=self.cpus))
+        (self.root / "slurm.conf").write_text(
+            SLURM_CONF.format(
+                host=self.host,
+                ctld_port=_free_port(),
+                slurmd_port=_free_port(),
+                munge_socket=socket_path,
+                root=self.root,
+                cpus=self.cpus,
+            )
+        )
         try:
-            self._spawn("munged", "--foreground", "--force", f"--socket={socket_path}", f"--key-file={key}",
-                        f"--pid-file={munge}/munged.pid", f"--log-file={munge}/munged.log",
-                        f"--seed-file={munge}/munged.seed")
+            self._spawn(
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={socket_path}",
+                f"--key-file={key}",
+                f"--pid-file={munge}/munged.pid",
+                f"--log-file={munge}/munged.log",
+                f"--seed-file={munge}/munged.seed",
+            )
             self._wait_for(lambda: socket_path.exists(), "munged to open its socket")
             conf = str(self.root / "slurm.conf")
             self._spawn("slurmctld", "-D", "-i", "-f", conf)
-            self._wait_for(lambda: self.client("scontrol", "ping", check=False).stdout.count("UP") > 0,
-                           "slurmctld to answer")
+            self._wait_for(
+                lambda: self.client("scontrol", "ping", check=False).stdout.count("UP") > 0, "slurmctld to answer"
+            )
             self._spawn("slurmd", "-D", "-f", conf)
             self._wait_for(self._node_idle, "the node to become idle")
         except BaseException:
@@ -136,8 +157,9 @@ class Cluster:
 
     def _spawn(self, name: str, *args: str) -> None:
         log = (self.root / f"{name}.stdout").open("wb")
-        self.processes[name] = subprocess.Popen([_which(name) or name, *args], stdout=log, stderr=subprocess.STDOUT,
-                                                env=self.env, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            [_which(name) or name, *args], stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
         log.close()
 
     def _node_idle(self) -> bool:
@@ -149,8 +171,9 @@ class Cluster:
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({process.returncode}) while waiting for {what}: "
-                                       f"{self.logs(name)}")
+                    raise RuntimeError(
+                        f"{name} exited ({process.returncode}) while waiting for {what}: {self.logs(name)}"
+                    )
             if ready():
                 return
             time.sleep(0.2)

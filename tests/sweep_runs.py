@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from compiler.pipeline.compile import compile_spec
 from compiler.schedulers.htcondor.jobfiles import job_files
 from compiler.spec.model import PLACEHOLDER, Job
-from compiler.pipeline.compile import compile_spec
 
 TRAINER = Path(__file__).resolve().parents[1] / "compiler" / "payload" / "torch_MNIST.py"
 
@@ -20,7 +20,7 @@ def job_arguments(job: Job, proc: int, data_dir: Path, epochs: int) -> list[str]
     """The job's own command for this process (its sweep values in), on the CPU, few epochs."""
     values = dict(zip(job.sweep_variables, job.sweep_rows[proc])) | {"process": str(proc), "cluster": "0"}
     args = [PLACEHOLDER.sub(lambda m: values[m.group(1)], a) for a in job.command]
-    args = args[args.index("src/torch_MNIST.py") + 1:]
+    args = args[args.index("src/torch_MNIST.py") + 1 :]
     for flag, value in (("--data-dir", str(data_dir)), ("--epochs", str(epochs))):
         args[args.index(flag) + 1] = value
     # No checkpoint exits here: a test run has no time budget to run out of.
@@ -30,8 +30,14 @@ def job_arguments(job: Job, proc: int, data_dir: Path, epochs: int) -> list[str]
 
 def train(job: Job, proc: int, data_dir: Path, work: Path, epochs: int = 2) -> Path:
     work.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([sys.executable, str(TRAINER), *job_arguments(job, proc, data_dir, epochs)],
-                            cwd=work, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [sys.executable, str(TRAINER), *job_arguments(job, proc, data_dir, epochs)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
     return work / "metrics.jsonl"

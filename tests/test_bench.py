@@ -13,7 +13,7 @@ from tests.bench_trainer import SEED, plan, seconds_to_accuracy, summarise
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from tests.digits import MAX_SHIFT, write_digits  # noqa: E402
+from tests.digits import MAX_SHIFT, write_digits
 
 
 def read_idx(raw: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import writer
 from compiler.core.errors import UsageError
+from compiler.pipeline import writer
 from compiler.pipeline.compile import compile_spec
 from tests.conftest import REPO
 
@@ -21,17 +21,29 @@ def test_a_build_waits_for_the_one_holding_the_lock(project_dir: Path, monkeypat
     compiled = compile_spec(Path("specs/project.yaml"), Path("build"))
     with writer.build_lock(compiled.root, compiled.layout):
         # Another process cannot take the lock while this one holds it.
-        probe = ("import fcntl, os, sys; fd = os.open('build', os.O_RDONLY)\n"
-                 "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)\n")
+        probe = (
+            "import fcntl, os, sys; fd = os.open('build', os.O_RDONLY)\n"
+            "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)\n"
+        )
         assert subprocess.run([sys.executable, "-c", probe], cwd=project_dir, check=False).returncode == 3
         # A staging file of the build that holds the lock survives a second build's attempt.
         staged = project_dir / "build" / ".pixi.toml.abcd1234.tmp"
         staged.write_text("being written")
-        result = subprocess.run([sys.executable, "-c", (
-            "import sys; from pathlib import Path; from compiler.pipeline import writer; "
-            "writer.LOCK_WAIT = 0.5; from compiler.cli import main; sys.exit(main(['build']))")],
-            cwd=project_dir, capture_output=True, text=True, check=False,
-            env={**os.environ, "PYTHONPATH": str(REPO)})
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import sys; from pathlib import Path; from compiler.pipeline import writer; "
+                    "writer.LOCK_WAIT = 0.5; from compiler.cli import main; sys.exit(main(['build']))"
+                ),
+            ],
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         assert result.returncode == 2 and "another pixi-htc build is writing build/" in result.stderr
         assert staged.read_text() == "being written"
     # Released: the next build runs, and removes the leftover.

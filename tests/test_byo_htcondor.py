@@ -4,9 +4,8 @@ commands the original sets and their values."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import subprocess
+from pathlib import Path
 
 import htcondor2
 import pytest
@@ -18,7 +17,9 @@ HEAD = "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: '12'}\n"
 
 # CHTC's GPU guide, with NGC's PyTorch image: no pixi environment in the image, a driver floor of
 # its own, a capability floor, variables for the payload, streamed output, retries, an extra clause.
-NGC_PYTORCH = HEAD + """\
+NGC_PYTORCH = (
+    HEAD
+    + """\
 site: chtc
 source: [train.py]
 jobs:
@@ -36,23 +37,34 @@ jobs:
     requirements: ['(Machine != "gpu-bad.example.org")']
     batch_name: ngc-pytorch
 """
+)
 NGC_PYTORCH_SUB = {
     "universe": "container",
     "container_image": "docker://nvcr.io/nvidia/pytorch:24.01-py3",
     "transfer_input_files": "../train.py",
     "transfer_output_files": "model.pt",
-    "request_cpus": "4", "request_gpus": "1", "request_memory": "16GB", "request_disk": "40GB",
-    "gpus_minimum_capability": "8.0", "gpus_minimum_memory": "20GB",
+    "request_cpus": "4",
+    "request_gpus": "1",
+    "request_memory": "16GB",
+    "request_disk": "40GB",
+    "gpus_minimum_capability": "8.0",
+    "gpus_minimum_memory": "20GB",
     "requirements": '(GPUs_DriverVersion >= 12.2) && ((Machine != "gpu-bad.example.org"))',
-    "MY.is_resumable": None, "want_ospool": None,
-    "MY.WantGPULab": "true", "MY.GPUJobLength": '"medium"',
-    "environment": "\"GREETING='it''s a \"\"test\"\"' OMP_NUM_THREADS=4 WANDB_MODE=offline\"",
-    "stream_output": "true", "max_retries": "3", "batch_name": "ngc-pytorch",
+    "MY.is_resumable": None,
+    "want_ospool": None,
+    "MY.WantGPULab": "true",
+    "MY.GPUJobLength": '"medium"',
+    "environment": '"GREETING=\'it\'\'s a ""test""\' OMP_NUM_THREADS=4 WANDB_MODE=offline"',
+    "stream_output": "true",
+    "max_retries": "3",
+    "batch_name": "ngc-pytorch",
 }
 
 # An OSPool-style sweep over input files: one video per process, attributes of the user's own,
 # a checkpoint directory that is also an output, hold-and-release policy.
-PER_PROCESS_INPUTS = HEAD + """\
+PER_PROCESS_INPUTS = (
+    HEAD
+    + """\
 site: ospool
 source: []
 jobs:
@@ -73,18 +85,25 @@ jobs:
     logs: {log: logs/track.log, output: "logs/track_{video}_{process}.out", error: "logs/track_{process}.err"}
     sweep: {video: [mouse1, mouse2]}
 """
+)
 PER_PROCESS_INPUTS_SUB = {
     "container_image": "docker://ghcr.io/talmolab/sleap:1.3.3",
     "transfer_input_files": "../videos/$(PixiHtcSweep0).mp4, ../models",
-    "MY.ProjectName": '"MyLab"', "MY.JobDurationCategory": '"Long"', "MY.Priority": "5", "MY.Urgent": "false",
+    "MY.ProjectName": '"MyLab"',
+    "MY.JobDurationCategory": '"Long"',
+    "MY.Priority": "5",
+    "MY.Urgent": "false",
     "MY.WantGPULab": None,
-    "transfer_checkpoint_files": "ckpt/state", "checkpoint_exit_code": "85",
+    "transfer_checkpoint_files": "ckpt/state",
+    "checkpoint_exit_code": "85",
     "on_exit_hold": "(ExitCode != 0) && (ExitCode != 85)",
     "periodic_release": "(NumJobStarts < 3) && ((time() - EnteredCurrentStatus) > 600)",
     "requirements": "(GPUs_DriverVersion >= 11.8)",
-    "max_retries": "3", "retry_until": "ExitCode == 0 || ExitCode == 2",
+    "max_retries": "3",
+    "retry_until": "ExitCode == 0 || ExitCode == 2",
     # The user's own log names, relative to the project root like inputs; {video} is each process's.
-    "log": "../logs/track.log", "output": "../logs/track_$(PixiHtcSweep0)_$(Process).out",
+    "log": "../logs/track.log",
+    "output": "../logs/track_$(PixiHtcSweep0)_$(Process).out",
     "error": "../logs/track_$(Process).err",
     # Outputs the user named per process come back under their names; one named alike in every
     # process is kept apart under its process's name.
@@ -95,7 +114,9 @@ PER_PROCESS_INPUTS_SUB = {
 
 # The OSPool's TensorFlow GPU example: an image unpacked on CVMFS (which execute points read in place,
 # so it is never transferred), results renamed per process, hold and removal policies of its own.
-OSPOOL_CVMFS = HEAD + """\
+OSPOOL_CVMFS = (
+    HEAD
+    + """\
 site: ospool
 source: [run.sh]
 jobs:
@@ -113,6 +134,7 @@ jobs:
     periodic_hold: (JobStatus == 2) && ((time() - EnteredCurrentStatus) > 3600)
     periodic_remove: NumJobStarts > 5
 """
+)
 OSPOOL_CVMFS_SUB = {
     "universe": "container",
     "container_image": "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/tensorflow-gpu:2.3",
@@ -128,10 +150,15 @@ OSPOOL_CVMFS_SUB = {
 }
 
 
-@pytest.mark.parametrize(("spec", "job", "expected"), [(NGC_PYTORCH, "ngc", NGC_PYTORCH_SUB),
-                                                       (PER_PROCESS_INPUTS, "track", PER_PROCESS_INPUTS_SUB),
-                                                       (OSPOOL_CVMFS, "tf", OSPOOL_CVMFS_SUB)],
-                         ids=["ngc-pytorch", "per-process-inputs", "ospool-cvmfs"])
+@pytest.mark.parametrize(
+    ("spec", "job", "expected"),
+    [
+        (NGC_PYTORCH, "ngc", NGC_PYTORCH_SUB),
+        (PER_PROCESS_INPUTS, "track", PER_PROCESS_INPUTS_SUB),
+        (OSPOOL_CVMFS, "tf", OSPOOL_CVMFS_SUB),
+    ],
+    ids=["ngc-pytorch", "per-process-inputs", "ospool-cvmfs"],
+)
 def test_real_submit_shapes_come_back(tmp_path: Path, spec: str, job: str, expected: dict[str, str]) -> None:
     path = tmp_path / "project.yaml"
     path.write_text(spec)
@@ -155,14 +182,18 @@ def test_per_process_inputs_take_each_sweep_value(tmp_path: Path) -> None:
     path.write_text(PER_PROCESS_INPUTS)
     sub = htcondor2.Submit(files(project(path))["build/htcondor/track.sub"])
     rows = [dict(row) for row in sub.itemdata()]
-    assert [sub["transfer_input_files"].replace("$(PixiHtcSweep0)", row["PixiHtcSweep0"]) for row in rows] == \
-        ["../videos/mouse1.mp4, ../models", "../videos/mouse2.mp4, ../models"]
+    assert [sub["transfer_input_files"].replace("$(PixiHtcSweep0)", row["PixiHtcSweep0"]) for row in rows] == [
+        "../videos/mouse1.mp4, ../models",
+        "../videos/mouse2.mp4, ../models",
+    ]
 
 
 def test_attribute_strings_are_classad_literals(tmp_path: Path) -> None:
     path = tmp_path / "project.yaml"
-    path.write_text(HEAD + "jobs:\n  t:\n    runtime: container\n    command: [x]\n"
-                    "    attributes: {Note: 'a \"quoted\" \\ value'}\n")
+    path.write_text(
+        HEAD + "jobs:\n  t:\n    runtime: container\n    command: [x]\n"
+        "    attributes: {Note: 'a \"quoted\" \\ value'}\n"
+    )
     sub = htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])
     assert sub["MY.Note"] == '"a \\"quoted\\" \\\\ value"'
     import classad2
@@ -174,13 +205,16 @@ def test_the_users_code_is_transferred_from_where_it_lives(tmp_path: Path) -> No
     """Issue #11: `source` names the repository's code; the .sub reaches it from the build directory,
     and nothing of it is copied into build/ (a copy would double every diff)."""
     path = tmp_path / "project.yaml"
-    path.write_text(HEAD + "source: [src, configs/train.yaml]\n" + "jobs:\n  t:\n    runtime: container\n"
-                    "    command: [python, src/train.py, --config, train.yaml]\n"
-                    "    inputs: [data/videos.tar.gz, build/MNIST_data.tar.gz, 'osdf:///ospool/ap40/data/x.tar.gz']\n")
+    path.write_text(
+        HEAD + "source: [src, configs/train.yaml]\n" + "jobs:\n  t:\n    runtime: container\n"
+        "    command: [python, src/train.py, --config, train.yaml]\n"
+        "    inputs: [data/videos.tar.gz, build/MNIST_data.tar.gz, 'osdf:///ospool/ap40/data/x.tar.gz']\n"
+    )
     out = files(project(path))
     sub = htcondor2.Submit(out["build/htcondor/t.sub"])
-    assert sub["transfer_input_files"] == ("../data/videos.tar.gz, MNIST_data.tar.gz, osdf:///ospool/ap40/data/x.tar.gz, "
-                                           "../src, ../configs/train.yaml")
+    assert sub["transfer_input_files"] == (
+        "../data/videos.tar.gz, MNIST_data.tar.gz, osdf:///ospool/ap40/data/x.tar.gz, ../src, ../configs/train.yaml"
+    )
     assert "python ./src/torch_detect_GPU.py" not in out["build/htcondor/t.sh"]
 
 
@@ -191,7 +225,11 @@ def test_the_bundled_trainer_is_the_default_source(tmp_path: Path) -> None:
     path = tmp_path / "project.yaml"
     path.write_text(HEAD + "jobs:\n  t: {runtime: container, command: [python, src/torch_MNIST.py]}\n")
     assert htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])["transfer_input_files"] == "src"
-    assert [str(a.path) for a in payload(project(path), Layout())] == ["build/src/aggregate.py", "build/src/torch_MNIST.py", "build/src/torch_detect_GPU.py"]
+    assert [str(a.path) for a in payload(project(path), Layout())] == [
+        "build/src/aggregate.py",
+        "build/src/torch_MNIST.py",
+        "build/src/torch_detect_GPU.py",
+    ]
     path.write_text(HEAD + "source: [code]\njobs:\n  t: {runtime: container, command: [python, code/x.py]}\n")
     assert payload(project(path), Layout()) == []
 
@@ -210,21 +248,44 @@ def site_job(site: str, runtime: str, extra: str) -> str:
     return HEAD + f"{site}jobs:\n  t:\n    runtime: {runtime}\n    command: [x]\n{extra}"
 
 
-@pytest.mark.parametrize(("site", "runtime", "extra", "expected"), [
-    # A generic pool gets nothing it did not ask for: no GPU Lab, no backfill, no OS clause in a container.
-    ("", "container", "", {"MY.WantGPULab": None, "MY.GPUJobLength": None, "MY.is_resumable": None,
-                           "requirements": "(GPUs_DriverVersion >= 12.0)"}),
-    ("site: chtc\n", "container", "", {"MY.WantGPULab": "true", "MY.GPUJobLength": None, "MY.is_resumable": None}),
-    ("site: chtc\n", "container", "    chtc: {job_length: long, want_ospool: true, want_campus_pools: true}\n",
-     {"MY.GPUJobLength": '"long"', "want_ospool": "true", "want_campus_pools": "true", "MY.is_resumable": None}),
-    ("site: chtc\n", "container", "    checkpoint: {files: [c.pt]}\n", {"MY.is_resumable": "true"}),
-    ("site: chtc\n", "container", "    checkpoint: {files: [c.pt]}\n    chtc: {resumable: false}\n", {"MY.is_resumable": None}),
-    ("site: ospool\n", "container", "", {"MY.WantGPULab": None, "MY.JobDurationCategory": None}),
-    # The lesson's OS clause matters where the job runs on the host OS: the vanilla universe.
-    ("", "pixi-pack", "", {"requirements": "(GPUs_DriverVersion >= 12.0) && (OpSysMajorVer > 7)"}),
-], ids=["generic", "chtc", "chtc-long", "chtc-checkpoint", "chtc-not-resumable", "ospool", "vanilla-os-clause"])
-def test_each_site_adds_only_its_own_attributes(tmp_path: Path, site: str, runtime: str, extra: str,
-                                                expected: dict[str, str | None]) -> None:
+@pytest.mark.parametrize(
+    ("site", "runtime", "extra", "expected"),
+    [
+        # A generic pool gets nothing it did not ask for: no GPU Lab, no backfill, no OS clause in a container.
+        (
+            "",
+            "container",
+            "",
+            {
+                "MY.WantGPULab": None,
+                "MY.GPUJobLength": None,
+                "MY.is_resumable": None,
+                "requirements": "(GPUs_DriverVersion >= 12.0)",
+            },
+        ),
+        ("site: chtc\n", "container", "", {"MY.WantGPULab": "true", "MY.GPUJobLength": None, "MY.is_resumable": None}),
+        (
+            "site: chtc\n",
+            "container",
+            "    chtc: {job_length: long, want_ospool: true, want_campus_pools: true}\n",
+            {"MY.GPUJobLength": '"long"', "want_ospool": "true", "want_campus_pools": "true", "MY.is_resumable": None},
+        ),
+        ("site: chtc\n", "container", "    checkpoint: {files: [c.pt]}\n", {"MY.is_resumable": "true"}),
+        (
+            "site: chtc\n",
+            "container",
+            "    checkpoint: {files: [c.pt]}\n    chtc: {resumable: false}\n",
+            {"MY.is_resumable": None},
+        ),
+        ("site: ospool\n", "container", "", {"MY.WantGPULab": None, "MY.JobDurationCategory": None}),
+        # The lesson's OS clause matters where the job runs on the host OS: the vanilla universe.
+        ("", "pixi-pack", "", {"requirements": "(GPUs_DriverVersion >= 12.0) && (OpSysMajorVer > 7)"}),
+    ],
+    ids=["generic", "chtc", "chtc-long", "chtc-checkpoint", "chtc-not-resumable", "ospool", "vanilla-os-clause"],
+)
+def test_each_site_adds_only_its_own_attributes(
+    tmp_path: Path, site: str, runtime: str, extra: str, expected: dict[str, str | None]
+) -> None:
     path = tmp_path / "project.yaml"
     path.write_text(site_job(site, runtime, extra))
     sub = htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])
@@ -238,7 +299,9 @@ def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
     path.write_text(site_job("site: ospool\n", "container", "    chtc: {job_length: long}\n"))
     with pytest.raises(SpecError) as error:
         project(path)
-    assert "project.yaml:10:5: error: jobs.t.chtc: 'chtc' is for site: chtc, and this spec's site is ospool" in str(error.value)
+    assert "project.yaml:10:5: error: jobs.t.chtc: 'chtc' is for site: chtc, and this spec's site is ospool" in str(
+        error.value
+    )
 
 
 def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> None:
@@ -246,13 +309,17 @@ def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> N
     epoch, would lose every epoch before the eviction."""
     from compiler.core.errors import SpecError
 
-    job = ("jobs:\n  t:\n    runtime: container\n    command: [python, src/torch_MNIST.py, --checkpoint, c.pt, --checkpoint-exit]\n"
-           "    outputs: [mnist_cnn.pt, metrics.jsonl]\n    checkpoint: {files: [c.pt]}\n")
+    job = (
+        "jobs:\n  t:\n    runtime: container\n    command: [python, src/torch_MNIST.py, --checkpoint, c.pt, --checkpoint-exit]\n"
+        "    outputs: [mnist_cnn.pt, metrics.jsonl]\n    checkpoint: {files: [c.pt]}\n"
+    )
     path = tmp_path / "project.yaml"
     path.write_text(HEAD + job)
     with pytest.raises(SpecError) as error:
         project(path)
-    assert ":10:25: error: jobs.t.checkpoint.files: the trainer appends to metrics.jsonl every epoch" in str(error.value)
+    assert ":10:25: error: jobs.t.checkpoint.files: the trainer appends to metrics.jsonl every epoch" in str(
+        error.value
+    )
     path.write_text(HEAD + job.replace("files: [c.pt]", "files: [c.pt, metrics.jsonl]"))
     sub = htcondor2.Submit(files(project(path))["build/htcondor/t.sub"])
     assert sub["transfer_checkpoint_files"] == "c.pt, metrics.jsonl"
@@ -261,17 +328,24 @@ def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> N
 def test_jobs_in_images_of_their_own_need_no_environment(tmp_path: Path) -> None:
     """Issue #11: 11 of 21 real submit files run someone else's image. Such a spec needs no placeholder
     environment, and gets no workspace, Dockerfile, lock or image jobs it did not ask for."""
-    from compiler.pipeline.compile import render_all
     from compiler.artifacts.base import Layout
+    from compiler.pipeline.compile import render_all
 
     path = tmp_path / "project.yaml"
-    path.write_text("schema_version: 1\nname: videos\nsource: []\njobs:\n  track:\n    runtime: container\n"
-                    "    image: docker://ghcr.io/talmolab/sleap:1.3.3\n    command: [sleap-track, x.mp4]\n"
-                    "    gpu: {driver: '11.8'}\n")
+    path.write_text(
+        "schema_version: 1\nname: videos\nsource: []\njobs:\n  track:\n    runtime: container\n"
+        "    image: docker://ghcr.io/talmolab/sleap:1.3.3\n    command: [sleap-track, x.mp4]\n"
+        "    gpu: {driver: '11.8'}\n"
+    )
     p = project(path)
     out = {str(a.path): a.text for a in render_all(p, Layout())}
-    assert sorted(out) == [".github/workflows/pixi-htc.yml", "build/htcondor/interact.sh", "build/htcondor/submit.sh",
-                           "build/htcondor/track.sh", "build/htcondor/track.sub"]
+    assert sorted(out) == [
+        ".github/workflows/pixi-htc.yml",
+        "build/htcondor/interact.sh",
+        "build/htcondor/submit.sh",
+        "build/htcondor/track.sh",
+        "build/htcondor/track.sub",
+    ]
     from ruamel.yaml import YAML
 
     assert list(YAML(typ="safe").load(out[".github/workflows/pixi-htc.yml"])["jobs"]) == ["check"]
@@ -290,8 +364,14 @@ def test_submit_sh_creates_the_directories_the_users_log_names_need(tmp_path: Pa
     stand_in.mkdir()
     (stand_in / "condor_submit").write_text('#!/bin/bash\necho "$PWD $*"\n')
     (stand_in / "condor_submit").chmod(0o755)
-    result = subprocess.run(["bash", "build/htcondor/submit.sh", "track"], cwd=root, capture_output=True, text=True,
-                            env={"PATH": f"{stand_in}:/usr/bin:/bin"}, check=False)
+    result = subprocess.run(
+        ["bash", "build/htcondor/submit.sh", "track"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{stand_in}:/usr/bin:/bin"},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{root / 'build'} htcondor/track.sub\n"
     assert (root / "logs").is_dir() and (root / "build" / "outputs").is_dir()
@@ -302,7 +382,9 @@ def test_a_sweeps_shared_output_name_is_a_located_error(tmp_path: Path) -> None:
     path.write_text(PER_PROCESS_INPUTS.replace('output: "logs/track_{video}_{process}.out"', "output: logs/track.out"))
     with pytest.raises(SpecError) as error:
         project(path)
-    assert "jobs.track.logs.output: the sweep queues 2 processes, and each would write logs/track.out" in str(error.value)
+    assert "jobs.track.logs.output: the sweep queues 2 processes, and each would write logs/track.out" in str(
+        error.value
+    )
 
 
 def test_submit_sh_creates_the_directories_output_remaps_name(tmp_path: Path) -> None:
@@ -312,19 +394,37 @@ def test_submit_sh_creates_the_directories_output_remaps_name(tmp_path: Path) ->
     assert "tf) directories=(../results ../results/logs logs) ;;" in script
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ('output_remaps: {outt: "results/out_{process}"', "jobs.tf.output_remaps.outt: 'outt' is not one of outputs; "
-                                                       "did you mean 'out'?"),
-    ('output_remaps: {out: "../out_{process}"', "jobs.tf.output_remaps.out: '../out_{process}' is not valid"),
-    ('output_remaps: {out: "res_{dataset}/out"', "jobs.tf.output_remaps.out: 'res_{dataset}/out' is not valid"),
-    ('output_remaps: {out: "results/out_{sed}"', "jobs.tf.output_remaps.out: '{sed}' names no sweep variable; "
-                                                  "did you mean 'seed'?"),
-    ('output_remaps: {out: "results/out"', "jobs.tf.output_remaps.out: the sweep queues 2 processes, and each would "
-                                           "write results/out: put {process} in the name"),
-], ids=["not-an-output", "leaves-the-project", "placeholder-in-a-directory", "unknown-placeholder", "shared-by-a-sweep"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            'output_remaps: {outt: "results/out_{process}"',
+            "jobs.tf.output_remaps.outt: 'outt' is not one of outputs; did you mean 'out'?",
+        ),
+        ('output_remaps: {out: "../out_{process}"', "jobs.tf.output_remaps.out: '../out_{process}' is not valid"),
+        ('output_remaps: {out: "res_{dataset}/out"', "jobs.tf.output_remaps.out: 'res_{dataset}/out' is not valid"),
+        (
+            'output_remaps: {out: "results/out_{sed}"',
+            "jobs.tf.output_remaps.out: '{sed}' names no sweep variable; did you mean 'seed'?",
+        ),
+        (
+            'output_remaps: {out: "results/out"',
+            "jobs.tf.output_remaps.out: the sweep queues 2 processes, and each would "
+            "write results/out: put {process} in the name",
+        ),
+    ],
+    ids=[
+        "not-an-output",
+        "leaves-the-project",
+        "placeholder-in-a-directory",
+        "unknown-placeholder",
+        "shared-by-a-sweep",
+    ],
+)
 def test_output_remaps_are_checked(tmp_path: Path, change: str, message: str) -> None:
     spec = OSPOOL_CVMFS.replace('output_remaps: {out: "results/out_{process}"', change).replace(
-        '    command: [./run.sh, "{process}"]\n', '    command: [./run.sh, "{seed}"]\n    sweep: {seed: [1, 2]}\n')
+        '    command: [./run.sh, "{process}"]\n', '    command: [./run.sh, "{seed}"]\n    sweep: {seed: [1, 2]}\n'
+    )
     path = tmp_path / "project.yaml"
     path.write_text(spec)
     with pytest.raises(SpecError) as caught:

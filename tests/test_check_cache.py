@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from compiler import cli
-from compiler.pipeline.compile import compile_spec
 from compiler.pipeline import check_cache, naming, writer
+from compiler.pipeline.compile import compile_spec
 from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC, REPO
 
 SPEC = Path("specs/project.yaml")
@@ -55,12 +55,22 @@ def stale(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 def test_current_from_the_cache_without_the_compiler(project: Path) -> None:
     """A second check answers from the record and loads no YAML, schema or template library."""
-    probe = ("import sys; from compiler import cli; code = cli.main(['check']); "
-             "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'jinja2', 'ruamel', 'jsonschema'}))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=False,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert result.stdout.splitlines() == ["pixi-htc: 9 generated files are current", "0 []"] or \
-        result.stdout.splitlines()[-1] == "0 []", result.stdout + result.stderr
+    probe = (
+        "import sys; from compiler import cli; code = cli.main(['check']); "
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'jinja2', 'ruamel', 'jsonschema'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert (
+        result.stdout.splitlines() == ["pixi-htc: 9 generated files are current", "0 []"]
+        or result.stdout.splitlines()[-1] == "0 []"
+    ), result.stdout + result.stderr
     # The record is in the user's cache, not in the project.
     assert list((Path(os.environ["XDG_CACHE_HOME"]) / "pixi-htc" / "check").glob("*.json"))
     assert not [p for p in project.rglob("*") if "cache" in p.name]

@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
-from compiler.spec.loader import load_spec
-from compiler.spec.validate import validate
+from compiler.pipeline.compile import render_all
 from tests.conftest import DEFAULT_SPEC, REPO, load_project
 from tests.test_pixi import pixi_schema_errors
 
@@ -37,8 +35,11 @@ VERIFIED_ACTIONS: dict[str, tuple[str, str]] = {
 # Known bad: setup-apptainer's v1 (Apptainer 1.0.3, no `apptainer registry`), once pinned as "v2";
 # and its v2 / v2.0.0, whose action.yml says `using: 'node20'` (checked in a fetch of the repository,
 # Dec 2026), a Node version GitHub removes from its runners: Apptainer comes from its release .deb.
-REJECTED_COMMITS = {"58d788a297b0acdec33b8979428afa78679aa711", "3ef0313712e4b523c4c04205ee726f16b3437da5",
-                    "4bb22c52d4f63406c49e94c804632975787312b3"}
+REJECTED_COMMITS = {
+    "58d788a297b0acdec33b8979428afa78679aa711",
+    "3ef0313712e4b523c4c04205ee726f16b3437da5",
+    "4bb22c52d4f63406c49e94c804632975787312b3",
+}
 
 # 1.3.3 fails unprivileged on Ubuntu 24.04; v1.5.3 is Apptainer's newest release tag (CHANGELOG.md,
 # 2026-07-21, in a fetch of apptainer/apptainer).
@@ -57,8 +58,9 @@ def workflow_text(spec_text: str | None = None, tmp_path: Path | None = None) ->
     return {str(a.path): a.text for a in render_all(project, Layout())}[WORKFLOW_PATH]
 
 
-CPU_NO_APPTAINER = ("schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\n"
-                    "container: {environment: cpu, apptainer: false}\n")
+CPU_NO_APPTAINER = (
+    "schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu, apptainer: false}\n"
+)
 
 
 def uses_lines(text: str) -> list[str]:
@@ -111,8 +113,10 @@ def test_setup_apptainer_gets_a_version_that_builds_unprivileged_on_ubuntu_24_04
     setup = steps[_index(steps, lambda s: "apptainer.deb" in str(s.get("run", "")))]
     version = str(setup["env"]["APPTAINER_VERSION"])
     assert _version(version) >= MIN_APPTAINER, version
-    url = ("https://github.com/apptainer/apptainer/releases/download/v${APPTAINER_VERSION}/"
-           "apptainer_${APPTAINER_VERSION}_amd64.deb")
+    url = (
+        "https://github.com/apptainer/apptainer/releases/download/v${APPTAINER_VERSION}/"
+        "apptainer_${APPTAINER_VERSION}_amd64.deb"
+    )
     assert url in setup["run"] and "sudo apt-get install --yes /tmp/apptainer.deb" in setup["run"]
     assert "--fail" in setup["run"], "a missing release must fail the step, not install an error page"
     build = _index(steps, lambda s: "apptainer build image.sif" in str(s.get("run", "")))
@@ -126,7 +130,10 @@ def test_the_sif_is_tested_after_it_is_built_and_before_it_is_pushed() -> None:
     test = _index(steps, lambda s: str(s.get("run", "")).strip() == "apptainer test image.sif")
     push = _index(steps, lambda s: "apptainer push image.sif" in str(s.get("run", "")))
     assert build < test < push, runs
-    assert "working-directory" not in steps[build] and steps[build]["run"] == "apptainer build image.sif build/apptainer.def"
+    assert (
+        "working-directory" not in steps[build]
+        and steps[build]["run"] == "apptainer build image.sif build/apptainer.def"
+    )
 
 
 @pytest.mark.parametrize("job", ["image", "apptainer"])
@@ -138,8 +145,12 @@ def test_disk_is_freed_before_the_image_is_built(job: str) -> None:
     for path in ("/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc", "/opt/hostedtoolcache/CodeQL"):
         assert re.search(rf"(^|\s){re.escape(path)}(\s|$)", script), path
     assert "docker system prune" in script
-    build = _index(steps, lambda s: "apptainer build" in str(s.get("run", ""))
-                   or s.get("uses", "").startswith("docker/build-push-action@"))
+    build = _index(
+        steps,
+        lambda s: (
+            "apptainer build" in str(s.get("run", "")) or s.get("uses", "").startswith("docker/build-push-action@")
+        ),
+    )
     assert free < build
     if job == "image":  # a prune after setup-buildx would race its builder
         setup = _index(steps, lambda s: s.get("uses", "").startswith("docker/setup-buildx-action@"))

@@ -16,12 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
 from compiler.core.escape import docker_json, yaml_string
-from compiler.spec.loader import load_spec
+from compiler.pipeline.compile import render_all
 from compiler.spec.model import Project
-from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, load_project
 
 BIN = Path(sys.executable).parent
@@ -63,9 +61,11 @@ def lint_workflow(text: str, tmp_path: Path) -> list[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     problems = []
-    for command in ([tool("actionlint"), "-no-color", str(path)],
-                    [tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "plain", str(path)],
-                    [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)]):
+    for command in (
+        [tool("actionlint"), "-no-color", str(path)],
+        [tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "plain", str(path)],
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+    ):
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
             problems.append(f"{Path(command[0]).name}: {result.stdout}{result.stderr}")
@@ -73,6 +73,7 @@ def lint_workflow(text: str, tmp_path: Path) -> list[str]:
 
 
 # --- Dockerfile ---------------------------------------------------------------------------------
+
 
 def test_dockerfile_is_hadolint_clean(tmp_path: Path) -> None:
     assert lint_dockerfile(DEFAULT["build/Dockerfile"], tmp_path) == ""
@@ -84,13 +85,31 @@ def test_dockerfile_holds_exactly_the_instructions_the_spec_implies() -> None:
     env = spec["container"]["environment"]
     parsed = instructions(DEFAULT["build/Dockerfile"])
     assert [cmd for cmd, _, _ in parsed] == [
-        "FROM", "WORKDIR", "COPY", "ENV", "RUN", "RUN",
-        "FROM", "LABEL", "WORKDIR", "COPY", "COPY", "COPY", "COPY", "COPY", "COPY", "COPY", "ENTRYPOINT"]
+        "FROM",
+        "WORKDIR",
+        "COPY",
+        "ENV",
+        "RUN",
+        "RUN",
+        "FROM",
+        "LABEL",
+        "WORKDIR",
+        "COPY",
+        "COPY",
+        "COPY",
+        "COPY",
+        "COPY",
+        "COPY",
+        "COPY",
+        "ENTRYPOINT",
+    ]
     assert parsed[0][1] == (base, "AS", "build") and parsed[6][1] == (base, "AS", "production")
     assert parsed[3][1] == ("CONDA_OVERRIDE_CUDA", spec["environments"][env]["cuda"])
     assert parsed[4][1] == (f"pixi install --locked --environment {env}",)
     assert f"pixi shell-hook --environment {env} -s bash" in parsed[5][1][0]
-    assert parsed[9][1] == (f"/app/.pixi/envs/{env}", f"/app/.pixi/envs/{env}"), "same path: prefixes are not relocatable"
+    assert parsed[9][1] == (f"/app/.pixi/envs/{env}", f"/app/.pixi/envs/{env}"), (
+        "same path: prefixes are not relocatable"
+    )
     assert parsed[14][2] == ("--from=build", "--chmod=0755") and parsed[15][1] == ("build/src", "/app/src")
     assert parsed[16][1] == ("/app/entrypoint.sh",)
     labels = dict(zip(parsed[7][1][::2], parsed[7][1][1::2]))
@@ -100,7 +119,9 @@ def test_dockerfile_holds_exactly_the_instructions_the_spec_implies() -> None:
 
 
 def test_cpu_image_has_no_cuda_override(tmp_path: Path) -> None:
-    p = project_from("schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n", tmp_path)
+    p = project_from(
+        "schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n", tmp_path
+    )
     parsed = instructions(outputs(p)["build/Dockerfile"])
     assert "ENV" not in [cmd for cmd, _, _ in parsed]
     assert lint_dockerfile(outputs(p)["build/Dockerfile"], tmp_path) == ""
@@ -108,8 +129,12 @@ def test_cpu_image_has_no_cuda_override(tmp_path: Path) -> None:
 
 def _context(files: dict[str, str]) -> tuple[list[str], set[str]]:
     ignore = [line for line in files["build/Dockerfile.dockerignore"].splitlines() if line and not line.startswith("#")]
-    copied = {v for cmd, values, flags in instructions(files["build/Dockerfile"])
-              if cmd == "COPY" and not any(f.startswith("--from") for f in flags) for v in values[:-1]}
+    copied = {
+        v
+        for cmd, values, flags in instructions(files["build/Dockerfile"])
+        if cmd == "COPY" and not any(f.startswith("--from") for f in flags)
+        for v in values[:-1]
+    }
     return ignore, copied
 
 
@@ -124,8 +149,11 @@ def test_build_context_holds_only_what_the_dockerfile_copies() -> None:
 def test_the_image_carries_the_users_code_where_jobs_find_it(tmp_path: Path) -> None:
     """Issue #11: `source` entries are copied from where they live to /app/<name>, as they land in a
     job's sandbox; apptainer.def copies the same."""
-    p = project_from("schema_version: 1\nname: demo\nsource: [src, configs/train.yaml]\nenvironments:\n  gpu: {cuda: '12'}\n"
-                     "container: {apptainer: true}\n", tmp_path)
+    p = project_from(
+        "schema_version: 1\nname: demo\nsource: [src, configs/train.yaml]\nenvironments:\n  gpu: {cuda: '12'}\n"
+        "container: {apptainer: true}\n",
+        tmp_path,
+    )
     files = outputs(p)
     ignore, copied = _context(files)
     assert ignore == ["*", "!build/pixi.toml", "!build/pixi.lock", "!src", "!configs/train.yaml"]
@@ -171,10 +199,17 @@ def run_apptainer_test(text: str, tmp_path: Path, activates: bool) -> subprocess
     entrypoint.chmod(0o755)
     env_name = re.search(r"/app/\.pixi/envs/([a-z0-9-]+)", body).group(1)
     script = tmp_path / "test.sh"
-    script.write_text(body.replace("/app/entrypoint.sh", str(entrypoint))
-                      .replace(f"/app/.pixi/envs/{env_name}", sys.prefix))
-    return subprocess.run(["/bin/sh", str(script)], capture_output=True, text=True, check=False,
-                          env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    script.write_text(
+        body.replace("/app/entrypoint.sh", str(entrypoint)).replace(f"/app/.pixi/envs/{env_name}", sys.prefix)
+    )
+    return subprocess.run(
+        ["/bin/sh", str(script)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+    )
 
 
 def test_apptainer_test_section_runs_in_the_final_stage_and_needs_no_gpu() -> None:
@@ -184,7 +219,7 @@ def test_apptainer_test_section_runs_in_the_final_stage_and_needs_no_gpu() -> No
     tests = [(stage, body) for stage, name, body in sections if name == "%test"]
     assert len(tests) == 1 and tests[0][0] == final == 2, "one %test, in the image that is kept"
     body = tests[0][1]
-    assert "sed \"\\$d\" /app/entrypoint.sh" in body, "the jobs' way in: the entrypoint minus its exec line"
+    assert 'sed "\\$d" /app/entrypoint.sh' in body, "the jobs' way in: the entrypoint minus its exec line"
     assert "/app/.pixi/envs/gpu" in body and "sys.version" in body
     assert not re.search(r"nvidia-smi|cuda\.is_available|torch_detect_GPU", body), "must not need a GPU"
 
@@ -263,8 +298,14 @@ def test_no_expression_injection_from_the_spec() -> None:
     with pytest.raises(ValueError):
         yaml_string("${{ github.event.pull_request.title }}")
     spec_values = [line for line in WORKFLOW.splitlines() if "${{" in line]
-    allowed = ("github.workflow", "github.ref", "github.actor", "secrets.GITHUB_TOKEN", "github.event_name",
-               "steps.meta.outputs")
+    allowed = (
+        "github.workflow",
+        "github.ref",
+        "github.actor",
+        "secrets.GITHUB_TOKEN",
+        "github.event_name",
+        "steps.meta.outputs",
+    )
     for line in spec_values:
         assert any(name in line for name in allowed), line
 
@@ -272,27 +313,33 @@ def test_no_expression_injection_from_the_spec() -> None:
 # --- property-based: vary the spec, re-check everything ----------------------------------------
 
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,4})?", fullmatch=True)
-cudas = st.one_of(st.integers(min_value=11, max_value=13).map(str),
-                  st.tuples(st.integers(11, 13), st.integers(0, 9)).map(lambda t: f"{t[0]}.{t[1]}"))
-platform_sets = st.lists(st.sampled_from(["linux-64", "linux-aarch64", "osx-arm64", "osx-64", "win-64"]),
-                         min_size=1, unique=True).map(lambda ps: sorted(set(ps) | {"linux-64"}))
+cudas = st.one_of(
+    st.integers(min_value=11, max_value=13).map(str),
+    st.tuples(st.integers(11, 13), st.integers(0, 9)).map(lambda t: f"{t[0]}.{t[1]}"),
+)
+platform_sets = st.lists(
+    st.sampled_from(["linux-64", "linux-aarch64", "osx-arm64", "osx-64", "win-64"]), min_size=1, unique=True
+).map(lambda ps: sorted(set(ps) | {"linux-64"}))
 images = st.tuples(names, names).map(lambda t: f"ghcr.io/{t[0]}/{t[1]}")
 
 
 def random_spec(env: str, cuda: str | None, platforms: list[str], image: str, tag: str, apptainer: bool) -> str:
     cuda_line = f'    cuda: "{cuda}"\n' if cuda else ""
-    return (f"schema_version: 1\nname: {env}-proj\nworkspace:\n  platforms: [{', '.join(platforms)}]\n"
-            f"environments:\n  {env}:\n{cuda_line}    dependencies: {{numpy: '*'}}\n"
-            f"container: {{environment: {env}, image: {image}, tag: {tag}, apptainer: {str(apptainer).lower()}}}\n"
-            f"pack: {{environment: {env}}}\n"
-            f"jobs:\n  run-{env}:\n    runtime: container\n    command: [python, x.py]\n"
-            f"    resources: {{gpus: {1 if cuda else 0}}}\n")
+    return (
+        f"schema_version: 1\nname: {env}-proj\nworkspace:\n  platforms: [{', '.join(platforms)}]\n"
+        f"environments:\n  {env}:\n{cuda_line}    dependencies: {{numpy: '*'}}\n"
+        f"container: {{environment: {env}, image: {image}, tag: {tag}, apptainer: {str(apptainer).lower()}}}\n"
+        f"pack: {{environment: {env}}}\n"
+        f"jobs:\n  run-{env}:\n    runtime: container\n    command: [python, x.py]\n"
+        f"    resources: {{gpus: {1 if cuda else 0}}}\n"
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(env=names, cuda=st.one_of(st.none(), cudas), platforms=platform_sets, image=images, tag=names)
-def test_generated_files_parse_for_many_specs(tmp_path: Path, env: str, cuda: str | None, platforms: list[str],
-                                              image: str, tag: str) -> None:
+def test_generated_files_parse_for_many_specs(
+    tmp_path: Path, env: str, cuda: str | None, platforms: list[str], image: str, tag: str
+) -> None:
     import htcondor2
 
     files = outputs(project_from(random_spec(env, cuda, platforms, image, tag, True), tmp_path))
@@ -312,8 +359,9 @@ def test_generated_files_parse_for_many_specs(tmp_path: Path, env: str, cuda: st
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(env=names, cuda=st.one_of(st.none(), cudas), image=images, tag=names, apptainer=st.booleans())
-def test_linters_stay_clean_for_many_specs(tmp_path: Path, env: str, cuda: str | None, image: str, tag: str,
-                                           apptainer: bool) -> None:
+def test_linters_stay_clean_for_many_specs(
+    tmp_path: Path, env: str, cuda: str | None, image: str, tag: str, apptainer: bool
+) -> None:
     files = outputs(project_from(random_spec(env, cuda, ["linux-64"], image, tag, apptainer), tmp_path))
     assert lint_dockerfile(files["build/Dockerfile"], tmp_path) == ""
     assert lint_workflow(files[".github/workflows/pixi-htc.yml"], tmp_path) == []

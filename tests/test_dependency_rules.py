@@ -37,10 +37,13 @@ def env(pypi: str, name: str = "gpu") -> str:
     return f"environments:\n  {name}:\n    pypi_dependencies: {{{pypi}}}\ncontainer: {{environment: gpu}}\n"
 
 
-@pytest.mark.parametrize(("pypi", "where", "says"), [
-    ('mypkg: {path: "."}', ":5:32:", "a path dependency (.), and the image's build stage holds only pixi.toml"),
-    ('mypkg: {path: libs/mypkg, editable: true}', ":5:32:", "an editable install"),
-])
+@pytest.mark.parametrize(
+    ("pypi", "where", "says"),
+    [
+        ('mypkg: {path: "."}', ":5:32:", "a path dependency (.), and the image's build stage holds only pixi.toml"),
+        ("mypkg: {path: libs/mypkg, editable: true}", ":5:32:", "an editable install"),
+    ],
+)
 def test_the_image_cannot_build_a_path_dependency(pypi: str, where: str, says: str, tmp_path: Path) -> None:
     (message,) = errors(HEAD + env(pypi) + CONTAINER_JOB, tmp_path)
     assert f"specs/project.yaml{where} error: environments.gpu.pypi_dependencies.mypkg: '" in message
@@ -48,23 +51,32 @@ def test_the_image_cannot_build_a_path_dependency(pypi: str, where: str, says: s
     assert "{url: https://.../name.whl}" in message, "the message says how to fix it"
 
 
-@pytest.mark.parametrize(("pypi", "says"), [
-    ('mypkg: {path: libs/mypkg}', "path dependency (libs/mypkg), and pixi-pack packs PyPI packages only as wheel files"),
-    ('mypkg: {git: "https://github.com/example/mypkg"}', "a git dependency, and pixi-pack"),
-    ('mypkg: {url: "https://example.org/mypkg-1.0.tar.gz"}', "a source archive (url), and pixi-pack"),
-    ('mypkg: {path: ".", editable: true}', "an editable install"),
-])
+@pytest.mark.parametrize(
+    ("pypi", "says"),
+    [
+        (
+            "mypkg: {path: libs/mypkg}",
+            "path dependency (libs/mypkg), and pixi-pack packs PyPI packages only as wheel files",
+        ),
+        ('mypkg: {git: "https://github.com/example/mypkg"}', "a git dependency, and pixi-pack"),
+        ('mypkg: {url: "https://example.org/mypkg-1.0.tar.gz"}', "a source archive (url), and pixi-pack"),
+        ('mypkg: {path: ".", editable: true}', "an editable install"),
+    ],
+)
 def test_pixi_pack_packs_wheels_only(pypi: str, says: str, tmp_path: Path) -> None:
     (message,) = errors(HEAD + env(pypi) + PACK_JOB, tmp_path)
     assert "environments.gpu.pypi_dependencies.mypkg:" in message and says in message
     assert "pack.environment 'gpu'" in message
 
 
-@pytest.mark.parametrize("pypi", [
-    'mypkg: {path: dist/mypkg-1.0-py3-none-any.whl}',  # a wheel file: pixi-pack copies it
-    'mypkg: {url: "https://example.org/mypkg-1.0-py3-none-any.whl"}',
-    'mypkg: ">=1.0"',
-])
+@pytest.mark.parametrize(
+    "pypi",
+    [
+        "mypkg: {path: dist/mypkg-1.0-py3-none-any.whl}",  # a wheel file: pixi-pack copies it
+        'mypkg: {url: "https://example.org/mypkg-1.0-py3-none-any.whl"}',
+        'mypkg: ">=1.0"',
+    ],
+)
 def test_wheels_pack(pypi: str, tmp_path: Path) -> None:
     assert errors(HEAD + env(pypi) + PACK_JOB, tmp_path) == []
 
@@ -76,19 +88,31 @@ def test_git_builds_in_the_image(tmp_path: Path) -> None:
 
 def test_what_neither_builds_keeps_its_path_dependencies(tmp_path: Path) -> None:
     """A development environment, and a workspace with no job that runs the image (one moved in)."""
-    dev = ("environments:\n  gpu: {}\n  dev:\n    pypi_dependencies: {mypkg: {path: \".\", editable: true}}\n"
-           "container: {environment: gpu}\n")
-    assert errors(HEAD + dev + CONTAINER_JOB + "  pack-it: {runtime: pixi-pack, command: [x], resources: {gpus: 0}}\n", tmp_path) == []
+    dev = (
+        'environments:\n  gpu: {}\n  dev:\n    pypi_dependencies: {mypkg: {path: ".", editable: true}}\n'
+        "container: {environment: gpu}\n"
+    )
+    assert (
+        errors(
+            HEAD + dev + CONTAINER_JOB + "  pack-it: {runtime: pixi-pack, command: [x], resources: {gpus: 0}}\n",
+            tmp_path,
+        )
+        == []
+    )
     assert errors(HEAD + env('mypkg: {path: ".", editable: true}'), tmp_path) == []
 
 
 def test_the_default_feature_and_included_features_count(tmp_path: Path) -> None:
-    workspace = ("workspace:\n  pypi_dependencies: {mypkg: {path: \".\", editable: true}}\n"
-                 "environments:\n  gpu: {}\ncontainer: {environment: gpu}\n")
+    workspace = (
+        'workspace:\n  pypi_dependencies: {mypkg: {path: ".", editable: true}}\n'
+        "environments:\n  gpu: {}\ncontainer: {environment: gpu}\n"
+    )
     (message,) = errors(HEAD + workspace + CONTAINER_JOB, tmp_path)
     assert ":4:30: error: workspace.pypi_dependencies.mypkg:" in message
-    included = ("environments:\n  base:\n    target:\n      linux-64:\n        pypi_dependencies: {mypkg: {path: lib}}\n"
-                "  gpu: {features: [base]}\ncontainer: {environment: gpu}\n")
+    included = (
+        "environments:\n  base:\n    target:\n      linux-64:\n        pypi_dependencies: {mypkg: {path: lib}}\n"
+        "  gpu: {features: [base]}\ncontainer: {environment: gpu}\n"
+    )
     (message,) = errors(HEAD + included + CONTAINER_JOB, tmp_path)
     assert "environments.base.target.linux-64.pypi_dependencies.mypkg:" in message
     # A target the image's platform does not select is not installed there.

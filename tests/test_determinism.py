@@ -10,8 +10,10 @@ from tests.conftest import DEFAULT_SPEC, run_cli, tree_bytes
 
 def test_two_builds_in_different_places_and_seeds_are_byte_identical(tmp_path: Path) -> None:
     trees = []
-    for name, env in [("first/deeper/place", {"PYTHONHASHSEED": "1", "LC_ALL": "C", "TZ": "UTC"}),
-                      ("second", {"PYTHONHASHSEED": "4242", "LC_ALL": "C.UTF-8", "TZ": "Pacific/Kiritimati"})]:
+    for name, env in [
+        ("first/deeper/place", {"PYTHONHASHSEED": "1", "LC_ALL": "C", "TZ": "UTC"}),
+        ("second", {"PYTHONHASHSEED": "4242", "LC_ALL": "C.UTF-8", "TZ": "Pacific/Kiritimati"}),
+    ]:
         root = tmp_path / name
         (root / "specs").mkdir(parents=True)
         shutil.copy(DEFAULT_SPEC, root / "specs" / "project.yaml")
@@ -26,8 +28,8 @@ def test_two_builds_in_different_places_and_seeds_are_byte_identical(tmp_path: P
 
 def test_spec_order_does_not_change_the_output(tmp_path: Path) -> None:
     text = DEFAULT_SPEC.read_text()
-    cpu = text[text.index("  cpu:\n"): text.index("  gpu:\n")]
-    gpu = text[text.index("  gpu:\n"): text.index("\ntasks:")]
+    cpu = text[text.index("  cpu:\n") : text.index("  gpu:\n")]
+    gpu = text[text.index("  gpu:\n") : text.index("\ntasks:")]
     reordered = text.replace(cpu + gpu, gpu + "\n" + cpu.rstrip("\n"))
     assert reordered != text
     outputs = []

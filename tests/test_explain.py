@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import compile as pipeline
 from compiler.core.errors import UsageError
 from compiler.follow.explain import Explainer, explain_key, explain_line, parse_key_path
+from compiler.pipeline import compile as pipeline
 from compiler.spec.loader import load_spec
 from tests.conftest import run_cli
 
@@ -79,9 +79,11 @@ def test_a_default_names_its_key_and_where_to_set_it(explainer: Explainer) -> No
     out = list(explain_line(explainer, sub, line_of(explainer, sub, "request_memory = 2GB")))
     line, column = explainer.spec.locate(("jobs", "mnist-sweep"), at_key=True)
     producers = [l for l in out if l.startswith("  ")]
-    assert producers == [f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.resources.memory = 2GB  (default of "
-                         "jobs.mnist-sweep.resources.memory (for the container runtime); set it under jobs.mnist-sweep; "
-                         "reaches 1 generated lines)"]
+    assert producers == [
+        f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.resources.memory = 2GB  (default of "
+        "jobs.mnist-sweep.resources.memory (for the container runtime); set it under jobs.mnist-sweep; "
+        "reaches 1 generated lines)"
+    ]
     # The job's name names the file; it is not what sets this line.
     assert not any("(its name)" in l for l in producers)
 
@@ -91,11 +93,15 @@ def test_a_value_taken_from_another_key(explainer: Explainer) -> None:
     sub = "build/htcondor/mnist-sweep.sub"
     out = list(explain_line(explainer, sub, line_of(explainer, sub, "requirements = (GPUs_DriverVersion >= 12.0)")))
     line, column = explainer.spec.locate(("container", "environment"))
-    assert f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.environment = gpu  (the container runtime's " \
+    assert (
+        f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.environment = gpu  (the container runtime's "
         "environment: container.environment, set there; reaches 2 generated lines)" in out
+    )
     reached = list(explain_key(explainer, ("container", "environment")))
-    assert f"  {sub}:{line_of(explainer, sub, 'requirements = (GPUs_DriverVersion >= 12.0)')}: requirements = " \
+    assert (
+        f"  {sub}:{line_of(explainer, sub, 'requirements = (GPUs_DriverVersion >= 12.0)')}: requirements = "
         "(GPUs_DriverVersion >= 12.0)" in reached
+    )
 
 
 def test_a_derived_value_says_how(explainer: Explainer) -> None:
@@ -103,8 +109,11 @@ def test_a_derived_value_says_how(explainer: Explainer) -> None:
     tag = explainer.compiled.project.container.tag
     image = f"container_image = docker://ghcr.io/pixi-htc/hello-pytorch:{tag}"
     out = list(explain_line(explainer, sub, line_of(explainer, sub, image)))
-    assert any(l.split(": ", 1)[1].startswith(f"container.tag = {tag}  (derived: a digest of what the image is built from")
-               for l in out if l.startswith("  "))
+    assert any(
+        l.split(": ", 1)[1].startswith(f"container.tag = {tag}  (derived: a digest of what the image is built from")
+        for l in out
+        if l.startswith("  ")
+    )
     assert any("container.image = ghcr.io/pixi-htc/hello-pytorch  (reaches" in l for l in out)
     # A dependency reaches pixi.toml, so the tag's lines too, marked as such.
     reached = list(explain_key(explainer, ("workspace", "dependencies", "python")))

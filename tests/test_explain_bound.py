@@ -12,10 +12,12 @@ from compiler.spec.loader import load_spec
 from tests.conftest import MINIMAL_SPEC
 
 
-def test_explain_stops_at_its_budget_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    jobs = "".join(f"  job{n}:\n    runtime: container\n    command: [python, train.py, --n, '{n}']\n"
-                   for n in range(30))
+def test_explain_stops_at_its_budget_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = "".join(
+        f"  job{n}:\n    runtime: container\n    command: [python, train.py, --n, '{n}']\n" for n in range(30)
+    )
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(MINIMAL_SPEC + jobs)
     monkeypatch.chdir(tmp_path)

@@ -82,6 +82,7 @@ FAILURES: Counter[str] = Counter()
 
 # --- one case -----------------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def _tallied() -> Iterator[None]:
     """A check that fails counts as failed, whatever it raised (an error in a check is a failure too)."""
@@ -132,13 +133,21 @@ def run_case(case: Case, harness: Harness, clean: Clean) -> str:
 
 # --- the tests --------------------------------------------------------------------------------
 
+
 class _Summary:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not STATS:
             return
         terminalreporter.write_sep("-", "pixi-htc fuzz")
-        for name in ("tried", "rejected with a location", "accepted with every output intact", "failed", "crashed",
-                     "accepted, twin rejected", "accepted, no twin"):
+        for name in (
+            "tried",
+            "rejected with a location",
+            "accepted with every output intact",
+            "failed",
+            "crashed",
+            "accepted, twin rejected",
+            "accepted, no twin",
+        ):
             terminalreporter.write_line(f"{name}: {STATS[name]}")
         for failure, count in FAILURES.most_common():
             terminalreporter.write_line(f"  {count} x {failure}")
@@ -178,14 +187,17 @@ def test_the_checks_are_not_vacuous(harness: Harness, clean: Clean, tmp_path: Pa
     assert spliced != run.script
     with pytest.raises(AssertionError, match="injected command ran"):
         execute(harness, JobRun(spliced, run.argv, run.inputs, run.archive, run.program))
-    code, log, stood_in, _ = execute(harness, JobRun(run.script.replace("tar -xf", "curl -xf"), run.argv, run.inputs,
-                                                     run.archive, run.program))
+    _code, log, stood_in, _ = execute(
+        harness, JobRun(run.script.replace("tar -xf", "curl -xf"), run.argv, run.inputs, run.archive, run.program)
+    )
     assert ("NOTFOUND", ("curl", "-xf", "MNIST_data.tar.gz")) in log and stood_in
     sub = b.files["build/htcondor/mnist-gpu-docker.sub"]
-    for broken, message in ((sub + "queue 100\n", "queue statement"),
-                            (sub.replace("request_cpus = 1", "request_cpus = $(x)"), "macro the compiler did not write"),
-                            (sub.replace("queue 1", "+Requirements = true\nqueue 1"), "replaces a submit command"),
-                            (sub.replace("request_cpus = 1", "request_cpus = 1\nrequest_cpus = 2"), "twice")):
+    for broken, message in (
+        (sub + "queue 100\n", "queue statement"),
+        (sub.replace("request_cpus = 1", "request_cpus = $(x)"), "macro the compiler did not write"),
+        (sub.replace("queue 1", "+Requirements = true\nqueue 1"), "replaces a submit command"),
+        (sub.replace("request_cpus = 1", "request_cpus = 1\nrequest_cpus = 2"), "twice"),
+    ):
         with pytest.raises(AssertionError, match=message):
             check_submit(b, "mnist-gpu-docker", broken, None, clean)
 
@@ -199,9 +211,13 @@ def test_the_checks_are_not_vacuous(harness: Harness, clean: Clean, tmp_path: Pa
 
 SWEEP = ("jobs", "mnist-sweep")
 _LR = next((i for i, a in enumerate(DEFAULT_DOC["jobs"]["mnist-sweep"]["command"]) if a == "{lr}"), 0)
-fuzz_settings = settings(max_examples=EXAMPLES, derandomize=SEED is None, database=None, deadline=None,
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                HealthCheck.large_base_example])
+fuzz_settings = settings(
+    max_examples=EXAMPLES,
+    derandomize=SEED is None,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 
 
 @fuzz_settings
@@ -209,8 +225,15 @@ fuzz_settings = settings(max_examples=EXAMPLES, derandomize=SEED is None, databa
 # The holes the issue names, always tried: a sweep variable named like a submit command, a trailing
 # newline in a pattern-checked value, a payload program starting with '%', an expression in CI, a
 # command substitution in an argument, an Apptainer section in the description.
-@example(case=Case("default", (Op("key", (*SWEEP, "sweep", "lr"), "replace", "executable"),
-                               Op("value", (*SWEEP, "command", _LR), "replace", "{executable}"))))
+@example(
+    case=Case(
+        "default",
+        (
+            Op("key", (*SWEEP, "sweep", "lr"), "replace", "executable"),
+            Op("value", (*SWEEP, "command", _LR), "replace", "{executable}"),
+        ),
+    )
+)
 @example(case=Case("default", (Op("value", ("name",), "insert", "\n", 99),)))
 @example(case=Case("default", (Op("value", ("jobs", "mnist-gpu-docker", "command", 0), "replace", "%post"),)))
 @example(case=Case("extended", (Op("value", ("ci", "branches", 0), "insert", "${{ github.token }}", 99),)))
@@ -218,15 +241,18 @@ fuzz_settings = settings(max_examples=EXAMPLES, derandomize=SEED is None, databa
 @example(case=Case("default", (Op("value", ("description",), "replace", "%post"),)))
 # Found by this test: an attribute that replaces a submit command, a '$' in an argument (shellcheck),
 # an expression HTCondor cannot parse.
-@example(case=Case("extended", (Op("key", ("jobs", "mnist-gpu-docker", "attributes", "LabTag"), "replace",
-                                   "Requirements"),)))
+@example(
+    case=Case("extended", (Op("key", ("jobs", "mnist-gpu-docker", "attributes", "LabTag"), "replace", "Requirements"),))
+)
 @example(case=Case("default", (Op("value", ("jobs", "mnist-gpu-docker", "command", 3), "replace", "$HOME"),)))
-@example(case=Case("extended", (Op("value", ("jobs", "mnist-gpu-docker", "on_exit_hold"), "replace", "\"\"'"),)))
+@example(case=Case("extended", (Op("value", ("jobs", "mnist-gpu-docker", "on_exit_hold"), "replace", '""\''),)))
 def test_hostile_specs_are_rejected_with_a_location_or_compile_to_intact_outputs(
-        case: Case, harness: Harness, clean: Clean) -> None:
+    case: Case, harness: Harness, clean: Clean
+) -> None:
     run_case(case, harness, clean)
 
 
 if SEED is not None:
     test_hostile_specs_are_rejected_with_a_location_or_compile_to_intact_outputs = seed(int(SEED))(
-        test_hostile_specs_are_rejected_with_a_location_or_compile_to_intact_outputs)
+        test_hostile_specs_are_rejected_with_a_location_or_compile_to_intact_outputs
+    )

@@ -80,28 +80,67 @@ from ruamel.yaml import YAML
 
 from tests.conftest import DEFAULT_SPEC, REPO
 from tests.fuzzing import hostile_files as hf
-from tests.fuzzing.file_runs import (LOCATION, NAMES_FILE, USAGE, Outcome, Sandbox, Tally, common_failures, crash_kind,
-                                     make_sandbox, new_files, run_cli, snapshot, traceback_summary, tree)
+from tests.fuzzing.file_runs import (
+    LOCATION,
+    NAMES_FILE,
+    USAGE,
+    Outcome,
+    Sandbox,
+    Tally,
+    common_failures,
+    crash_kind,
+    make_sandbox,
+    new_files,
+    run_cli,
+    snapshot,
+    traceback_summary,
+    tree,
+)
 from tests.fuzzing.hostile_files import Case, Prepared
 from tests.fuzzing.specs import RAW_CONTROL
 
 EXAMPLES = int(os.environ.get("PIXI_HTC_FUZZ_FILE_EXAMPLES", "15"))
 SEED = os.environ.get("PIXI_HTC_FUZZ_SEED")
 TALLY = Tally()
-COMMANDS = {"init-sub": "init --from job.sub", "init-pixi": "init --from pixi.toml", "status": "status",
-            "results": "results"}
+COMMANDS = {
+    "init-sub": "init --from job.sub",
+    "init-pixi": "init --from pixi.toml",
+    "status": "status",
+    "results": "results",
+}
 SCHEMA = json.loads((REPO / "schema" / "project.schema.json").read_text())
 DEFS = SCHEMA["$defs"]
-INIT_TOP = {"init-sub": {"schema_version", "name", "source", "site", "jobs"},
-            "init-pixi": {"schema_version", "name", "source", "version", "description", "workspace", "environments",
-                          "tasks", "container"}}
+INIT_TOP = {
+    "init-sub": {"schema_version", "name", "source", "site", "jobs"},
+    "init-pixi": {
+        "schema_version",
+        "name",
+        "source",
+        "version",
+        "description",
+        "workspace",
+        "environments",
+        "tasks",
+        "container",
+    },
+}
 TASK_KEYS = {"cmd", "description", "depends_on", "cwd", "env", "inputs", "outputs", "args", "environment"}
 HEADER = ("# yaml-language-server: $schema=", "# Written by `pixi-htc init` from ", "# `pixi-htc schema` describes")
-HANG_PRONE = {"fifo", "link-devzero", "link-urandom", "sparse", "exponential", "chain", "many-macros",
-              "product-table", "logs-dir-link"}
+HANG_PRONE = {
+    "fifo",
+    "link-devzero",
+    "link-urandom",
+    "sparse",
+    "exponential",
+    "chain",
+    "many-macros",
+    "product-table",
+    "logs-dir-link",
+}
 
 
 # --- materializing and judging one case ---------------------------------------------------------
+
 
 def _link(path: Path, target: Path) -> None:
     if not path.exists() and not path.is_symlink():
@@ -110,7 +149,8 @@ def _link(path: Path, target: Path) -> None:
 
 def prepare(case: Case, project: Path, outside: Path) -> Prepared:
     kinds = {str(i[1]) for i in case.ingredients if len(i) > 1 and isinstance(i[1], str)} | {
-        str(i[2]) for i in case.ingredients if len(i) > 2 and isinstance(i[2], str)}
+        str(i[2]) for i in case.ingredients if len(i) > 2 and isinstance(i[2], str)
+    }
     risky = kinds & HANG_PRONE
     if case.command == "init-sub":
         data, stem = hf.submit_text(case.ingredients, outside)
@@ -151,8 +191,9 @@ def prepare(case: Case, project: Path, outside: Path) -> Prepared:
                 hf.special_file(path, ing[1], outside, data, "secret.txt")
                 whole = True
         whole |= any(i[0] == "layout" and i[1] in ("utf16", "latin1", "nul") for i in case.ingredients)
-        return Prepared(["init", "--from", os.path.relpath(path, project)], whole,
-                        data[:600].decode("utf-8", "replace"), risky)
+        return Prepared(
+            ["init", "--from", os.path.relpath(path, project)], whole, data[:600].decode("utf-8", "replace"), risky
+        )
     if case.command == "status":
         options, whole, text = hf.status_files(case.ingredients, project, outside)
         return Prepared(["status", "--no-schedd", *options], whole, text, risky)
@@ -199,7 +240,7 @@ def check_spec(command: str, project: Path, outcome: Outcome) -> list[str]:
         failures.append("a raw CR or U+0085 in the spec")
     try:
         doc = YAML(typ="rt").load(text)
-    except Exception as error:  # noqa: BLE001 - any parse failure is a broken spec
+    except Exception as error:
         return [*failures, f"the spec does not parse: {type(error).__name__}"]
     if not isinstance(doc, dict):
         return [*failures, "the spec is not a mapping"]
@@ -210,18 +251,18 @@ def check_spec(command: str, project: Path, outcome: Outcome) -> list[str]:
     if command == "init-sub" and (not isinstance(jobs, dict) or len(jobs) != 1):
         failures.append("the spec does not hold exactly one job")
     job_keys = set(DEFS["job"]["properties"])
-    for job in (jobs.values() if isinstance(jobs, dict) else ()):
+    for job in jobs.values() if isinstance(jobs, dict) else ():
         if isinstance(job, dict) and set(job) - job_keys:
             failures.append(f"a job key init does not write: {sorted(map(str, set(job) - job_keys))[0][:40]!r}")
     ws = doc.get("workspace")
     if isinstance(ws, dict) and set(ws) - set(SCHEMA["properties"]["workspace"]["properties"]):
         failures.append("a workspace key init does not write")
     envs = doc.get("environments")
-    for env in (envs.values() if isinstance(envs, dict) else ()):
+    for env in envs.values() if isinstance(envs, dict) else ():
         if isinstance(env, dict) and set(env) - set(DEFS["environment"]["properties"]):
             failures.append("an environment key init does not write")
     tasks = doc.get("tasks")
-    for task in (tasks.values() if isinstance(tasks, dict) else ()):
+    for task in tasks.values() if isinstance(tasks, dict) else ():
         if isinstance(task, dict) and set(task) - TASK_KEYS:
             failures.append("a task key init does not write")
     return failures
@@ -309,8 +350,13 @@ class Runner:
             if failures:
                 TALLY.add(command, "failed")
                 for failure in dict.fromkeys(failures):
-                    TALLY.fail(command, _kind(failure), str(case), len(str(case)) + len(prepared.text),
-                               f"exit {outcome.rc}; argv {prepared.argv}; output: {outcome.output[:300]!r}")
+                    TALLY.fail(
+                        command,
+                        _kind(failure),
+                        str(case),
+                        len(str(case)) + len(prepared.text),
+                        f"exit {outcome.rc}; argv {prepared.argv}; output: {outcome.output[:300]!r}",
+                    )
                 self._keep(case, project, prepared, outcome)
         finally:
             shutil.rmtree(project.parent, ignore_errors=True)
@@ -331,12 +377,18 @@ class Runner:
         """The reproducer's files (small ones) and the outcome, in the repro directory."""
         target = self.repro / f"{case.command}-{self.sandbox.counter}"
         target.mkdir(parents=True, exist_ok=True)
-        (target / "case.txt").write_text(f"{case}\nargv: {prepared.argv}\nexit: {outcome.rc}\n--- stdout\n"
-                                         f"{outcome.stdout[:20000]!r}\n--- stderr\n{outcome.stderr[:20000]!r}\n")
+        (target / "case.txt").write_text(
+            f"{case}\nargv: {prepared.argv}\nexit: {outcome.rc}\n--- stdout\n"
+            f"{outcome.stdout[:20000]!r}\n--- stderr\n{outcome.stderr[:20000]!r}\n"
+        )
         for rel in new_files(project, set()):
             path = project / rel
-            if path.is_file() and not path.is_symlink() and path.stat().st_size < 256 << 10 and (
-                    rel.endswith((".sub", ".toml", ".yaml", ".jsonl", ".err")) or "logs/" in rel):
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and path.stat().st_size < 256 << 10
+                and (rel.endswith((".sub", ".toml", ".yaml", ".jsonl", ".err")) or "logs/" in rel)
+            ):
                 dest = target / "files" / rel.encode("unicode_escape").decode()
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, dest)
@@ -349,11 +401,15 @@ def _first_message(outcome: Outcome) -> str:
 
 def _kind(failure: str) -> str:
     """Failures that differ only in numbers or quoted text count as one kind."""
-    return re.sub(r"'[^']*'", "'...'", failure)[:200] if failure.startswith(("rejected without", "a refused")) \
+    return (
+        re.sub(r"'[^']*'", "'...'", failure)[:200]
+        if failure.startswith(("rejected without", "a refused"))
         else failure[:200]
+    )
 
 
 # --- fixtures, summary, stats --------------------------------------------------------------------
+
 
 class _Summary:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -361,9 +417,18 @@ class _Summary:
             return
         terminalreporter.write_sep("-", "pixi-htc fuzz: hostile files")
         for command, counts in TALLY.counts.items():
-            line = ", ".join(f"{name}: {counts.get(name, 0)}" for name in
-                             ("tried", "rejected with a location", "accepted intact", "failed", "crashed", "hung",
-                              "skipped (an ingredient that already hung)"))
+            line = ", ".join(
+                f"{name}: {counts.get(name, 0)}"
+                for name in (
+                    "tried",
+                    "rejected with a location",
+                    "accepted intact",
+                    "failed",
+                    "crashed",
+                    "hung",
+                    "skipped (an ingredient that already hung)",
+                )
+            )
             terminalreporter.write_line(f"{COMMANDS[command]}: {line}")
             for kind, entry in sorted(TALLY.failures.get(command, {}).items(), key=lambda kv: -int(kv[1]["count"])):
                 terminalreporter.write_line(f"  {entry['count']} x {kind}")
@@ -373,14 +438,20 @@ class _Summary:
 def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Runner]:
     if not request.config.pluginmanager.has_plugin("pixi-htc-fuzz-files-summary"):
         request.config.pluginmanager.register(_Summary(), "pixi-htc-fuzz-files-summary")
-    for module in ("compiler.cli", "compiler.init", "compiler.follow.status", "compiler.follow.results", "compiler.follow.explain",
-                   "compiler.schedulers.submit"):
+    for module in (
+        "compiler.cli",
+        "compiler.init",
+        "compiler.follow.status",
+        "compiler.follow.results",
+        "compiler.follow.explain",
+        "compiler.schedulers.submit",
+    ):
         __import__(module)  # imported once here, so that no forked child writes bytecode
     try:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
+        import matplotlib.pyplot
 
         import compiler.follow.plots  # noqa: F401
     except ImportError:
@@ -401,15 +472,30 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     shutil.rmtree(repro, ignore_errors=True)
     yield Runner(sandbox, repro)
     stats = Path(os.environ.get("PIXI_HTC_FUZZ_FILE_STATS", tmp_path_factory.getbasetemp() / "fuzz-files-stats.json"))
-    stats.write_text(json.dumps({"examples": EXAMPLES, "counts": {COMMANDS[c]: v for c, v in TALLY.counts.items()},
-                                 "failures": {COMMANDS[c]: v for c, v in TALLY.failures.items()},
-                                 "seconds": TALLY.seconds, "slowest": TALLY.slowest,
-                                 "reproducers": str(repro)}, indent=2, default=str))
+    stats.write_text(
+        json.dumps(
+            {
+                "examples": EXAMPLES,
+                "counts": {COMMANDS[c]: v for c, v in TALLY.counts.items()},
+                "failures": {COMMANDS[c]: v for c, v in TALLY.failures.items()},
+                "seconds": TALLY.seconds,
+                "slowest": TALLY.slowest,
+                "reproducers": str(repro),
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
 
-fuzz_settings = settings(max_examples=EXAMPLES, derandomize=SEED is None, database=None, deadline=None,
-                         phases=(Phase.explicit, Phase.generate),
-                         suppress_health_check=list(HealthCheck))
+fuzz_settings = settings(
+    max_examples=EXAMPLES,
+    derandomize=SEED is None,
+    database=None,
+    deadline=None,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _seeded(test: Any) -> Any:
@@ -419,8 +505,10 @@ def _seeded(test: Any) -> Any:
 def _assert_clean(command: str) -> None:
     found = TALLY.failures.get(command, {})
     if found:
-        report = "\n".join(f"{entry['count']} x {kind}\n    smallest: {entry['case']}\n    {entry['detail'][:400]}"
-                           for kind, entry in found.items())
+        report = "\n".join(
+            f"{entry['count']} x {kind}\n    smallest: {entry['case']}\n    {entry['detail'][:400]}"
+            for kind, entry in found.items()
+        )
         pytest.fail(f"{COMMANDS[command]}: {len(found)} kind(s) of failure\n{report}", pytrace=False)
 
 
@@ -448,6 +536,7 @@ _Q = {q: i for i, q in enumerate(hf.QUEUES)}
 
 # --- the tests ---------------------------------------------------------------------------------
 
+
 def test_the_canaries_bite(runner: Runner) -> None:
     """The checks are not vacuous: a stand-in that runs, a write outside, a secret and a raw ESC on
     the terminal are each caught."""
@@ -465,7 +554,8 @@ def test_the_canaries_bite(runner: Runner) -> None:
     assert any("not cut" in f for f in failures), failures
     shutil.rmtree(project.parent)
     assert crash_kind(Outcome(rc=None, stdout="", stderr="", seconds=9)) and crash_kind(
-        Outcome(rc=70, stdout="", stderr="", seconds=0))
+        Outcome(rc=70, stdout="", stderr="", seconds=0)
+    )
 
 
 def test_a_clean_submit_file_and_manifest_are_accepted_intact(runner: Runner) -> None:
@@ -492,19 +582,31 @@ _SUBMIT_EXAMPLES = [
     *(_sub(("include", i, 0, 0, 3)) for i in range(len(hf.INCLUDE_FORMS))),
     _sub(("include", _INC["include : {file}"], 0, 0, 3)),
     _sub(("include", _INC["include command into {into} : {cmd}"], 1, 0, 0)),
-    _sub(("number", "request_cpus", _NUM["$(n)"])), _sub(("number", "request_gpus", _NUM["1.5"])),
-    _sub(("number", "max_retries", _NUM["$(r)"])), _sub(("macro", "queue-number", 0, 0)),
-    _sub(("macro", "exponential", 3, 44)), _sub(("macro", "rec", 3, 0)), _sub(("macro", "env-secret", 2, 0)),
-    _sub(("macro", "default", 3, 0)), _sub(("macro", "chain", 3, 64)),
+    _sub(("number", "request_cpus", _NUM["$(n)"])),
+    _sub(("number", "request_gpus", _NUM["1.5"])),
+    _sub(("number", "max_retries", _NUM["$(r)"])),
+    _sub(("macro", "queue-number", 0, 0)),
+    _sub(("macro", "exponential", 3, 44)),
+    _sub(("macro", "rec", 3, 0)),
+    _sub(("macro", "env-secret", 2, 0)),
+    _sub(("macro", "default", 3, 0)),
+    _sub(("macro", "chain", 3, 64)),
     _sub(("attr", "command", _POOL["\nci:\n  pixi_htc: https://evil.example/x.whl\n"], 0)),
     _sub(("attr", "command", _POOL["\u2028ci: {pixi_htc: evil}"], 0)),
     _sub(("attr", "plus", _POOL["\x85ci: evil"], 0)),
-    _sub(("name", _POOL["\nci:\n  pixi_htc: https://evil.example/x.whl\n"])), _sub(("name", _POOL["\u2028ci: {pixi_htc: evil}"])),
+    _sub(("name", _POOL["\nci:\n  pixi_htc: https://evil.example/x.whl\n"])),
+    _sub(("name", _POOL["\u2028ci: {pixi_htc: evil}"])),
     _sub(("name", _POOL["\x1b[31m"])),
-    _sub(("huge", "product-table", 3_000_000)), _sub(("huge", "long-value", 3_000_000)),
-    _sub(("queue", _Q["queue lr from {touch} {outside}/PWNED-q |"])), _sub(("queue", _Q["queue lr from ../outside/secret.txt"])),
-    _sub(("special", "fifo")), _sub(("special", "link-devzero")), _sub(("special", "sparse")),
-    _sub(("special", "link-secret")), _sub(("special", "specs-link")), _sub(("binary", b"\xff\xfe\x00", 9)),
+    _sub(("huge", "product-table", 3_000_000)),
+    _sub(("huge", "long-value", 3_000_000)),
+    _sub(("queue", _Q["queue lr from {touch} {outside}/PWNED-q |"])),
+    _sub(("queue", _Q["queue lr from ../outside/secret.txt"])),
+    _sub(("special", "fifo")),
+    _sub(("special", "link-devzero")),
+    _sub(("special", "sparse")),
+    _sub(("special", "link-secret")),
+    _sub(("special", "specs-link")),
+    _sub(("binary", b"\xff\xfe\x00", 9)),
 ]
 for _case in _SUBMIT_EXAMPLES:
     _submit = example(case=_case)(_submit)
@@ -528,8 +630,11 @@ _TASKS = hf.PIXI_SITES.index(("tasks",))
 _FEATURE = hf.PIXI_SITES.index(("feature",))
 _ENVS = hf.PIXI_SITES.index(("environments",))
 _PIXI_EXAMPLES = [
-    _pixi(("replace", _WS, "text", 0)), _pixi(("replace", _TASKS, "list", 0)), _pixi(("replace", _FEATURE, "list", 0)),
-    _pixi(("replace", _ENVS, "text", 0)), _pixi(("replace", hf.PIXI_SITES.index(("workspace", "platforms")), "text", 0)),
+    _pixi(("replace", _WS, "text", 0)),
+    _pixi(("replace", _TASKS, "list", 0)),
+    _pixi(("replace", _FEATURE, "list", 0)),
+    _pixi(("replace", _ENVS, "text", 0)),
+    _pixi(("replace", hf.PIXI_SITES.index(("workspace", "platforms")), "text", 0)),
     _pixi(("replace", hf.PIXI_SITES.index(("target", "linux-64")), "int", 0)),
     _pixi(("deep", hf.PIXI_SITES.index(("dependencies", "python")), "array", 50_000)),
     _pixi(("deep", hf.PIXI_SITES.index(("tasks", "prep")), "table", 50_000)),
@@ -539,7 +644,9 @@ _PIXI_EXAMPLES = [
     _pixi(("add", hf.PIXI_SITES.index(("feature", "gpu")), _POOL["\rci: evil"], "text")),
     _pixi(("rename", hf.PIXI_SITES.index(("feature", "gpu")), _POOL["\u2028ci: {pixi_htc: evil}"])),
     _pixi(("rename", hf.PIXI_SITES.index(("tasks", "prep")), _POOL["\x1b[31m"])),
-    _pixi(("special", "fifo")), _pixi(("special", "specs-link")), _pixi(("special", "sparse")),
+    _pixi(("special", "fifo")),
+    _pixi(("special", "specs-link")),
+    _pixi(("special", "sparse")),
 ]
 for _case in _PIXI_EXAMPLES:
     _pixi_fuzz = example(case=_case)(_pixi_fuzz)
@@ -559,15 +666,26 @@ def _status_fuzz(case: Case) -> None:
 
 
 _STATUS_EXAMPLES = [
-    _status(("hold", 0, _POOL["\x1b[2J\x1b[H"], 0, "plain")), _status(("hold", 0, _POOL["\u2028"], 0, "newline-split")),
-    _status(("hold", 0, _POOL["\r"], 0, "forged")), _status(("hold", 2, 0, 2, "long")),
-    _status(("damage", 0, "truncate", 50)), _status(("damage", 1, "invalid-utf8", 30)),
-    _status(("err", "fifo", 0, 5000)), _status(("err", "link-devzero", 0, 5000)), _status(("err", "sparse", 0, 5000)),
-    _status(("err", "link-secret", 0, 5000)), _status(("err", "hostile-lines", _POOL["\x1b[31m"], 5000)),
-    _status(("err", "long-line", 0, 3_000_000)), _status(("logspecial", 0, "fifo")),
-    _status(("logspecial", 0, "link-devzero")), _status(("logspecial", 1, "sparse")),
-    _status(("logspecial", 1, "link-secret")), _status(("logspecial", 1, "logs-dir-link")),
-    _status(("many", 100_000)), _status(("sub-edit", 1, 0)), _status(("numbers", "unicode-digits")),
+    _status(("hold", 0, _POOL["\x1b[2J\x1b[H"], 0, "plain")),
+    _status(("hold", 0, _POOL["\u2028"], 0, "newline-split")),
+    _status(("hold", 0, _POOL["\r"], 0, "forged")),
+    _status(("hold", 2, 0, 2, "long")),
+    _status(("damage", 0, "truncate", 50)),
+    _status(("damage", 1, "invalid-utf8", 30)),
+    _status(("err", "fifo", 0, 5000)),
+    _status(("err", "link-devzero", 0, 5000)),
+    _status(("err", "sparse", 0, 5000)),
+    _status(("err", "link-secret", 0, 5000)),
+    _status(("err", "hostile-lines", _POOL["\x1b[31m"], 5000)),
+    _status(("err", "long-line", 0, 3_000_000)),
+    _status(("logspecial", 0, "fifo")),
+    _status(("logspecial", 0, "link-devzero")),
+    _status(("logspecial", 1, "sparse")),
+    _status(("logspecial", 1, "link-secret")),
+    _status(("logspecial", 1, "logs-dir-link")),
+    _status(("many", 100_000)),
+    _status(("sub-edit", 1, 0)),
+    _status(("numbers", "unicode-digits")),
 ]
 for _case in _STATUS_EXAMPLES:
     _status_fuzz = example(case=_case)(_status_fuzz)
@@ -588,14 +706,26 @@ def _results_fuzz(case: Case) -> None:
 
 _V = {v: i for i, v in enumerate(hf.JSON_VALUES)}
 _RESULTS_EXAMPLES = [
-    _results(("value", 0, 4, _V['"abc"'])), _results(("value", 0, 4, _V["null"])), _results(("value", 0, 4, _V["[]"])),
-    _results(("value", 1, 1, _V["Infinity"])), _results(("value", 1, 0, _V["1" + "0" * 400])),
-    _results(("deep", 0, "array", 100_000)), _results(("deep", 0, "object", 100_000)),
-    _results(("key", 0, _POOL["\x1b[31m"], 0)), _results(("key", 0, _POOL["\u2028"], 0)),
-    _results(("value", 0, 1, _V['"=1+2"'])), _results(("line", 0, "lone-surrogate-raw", 1)),
-    _results(("value", 3, 2, _V['"\\ud800"'])), _results(("special", 0, "fifo")), _results(("special", 0, "link-devzero")),
-    _results(("special", 0, "sparse")), _results(("special", 0, "link-secret")), _results(("links", "csv-link")),
-    _results(("links", "png-link")), _results(("links", "plots-dir-link")), _results(("sub-edit", 1, 0)),
+    _results(("value", 0, 4, _V['"abc"'])),
+    _results(("value", 0, 4, _V["null"])),
+    _results(("value", 0, 4, _V["[]"])),
+    _results(("value", 1, 1, _V["Infinity"])),
+    _results(("value", 1, 0, _V["1" + "0" * 400])),
+    _results(("deep", 0, "array", 100_000)),
+    _results(("deep", 0, "object", 100_000)),
+    _results(("key", 0, _POOL["\x1b[31m"], 0)),
+    _results(("key", 0, _POOL["\u2028"], 0)),
+    _results(("value", 0, 1, _V['"=1+2"'])),
+    _results(("line", 0, "lone-surrogate-raw", 1)),
+    _results(("value", 3, 2, _V['"\\ud800"'])),
+    _results(("special", 0, "fifo")),
+    _results(("special", 0, "link-devzero")),
+    _results(("special", 0, "sparse")),
+    _results(("special", 0, "link-secret")),
+    _results(("links", "csv-link")),
+    _results(("links", "png-link")),
+    _results(("links", "plots-dir-link")),
+    _results(("sub-edit", 1, 0)),
 ]
 for _case in _RESULTS_EXAMPLES:
     _results_fuzz = example(case=_case)(_results_fuzz)

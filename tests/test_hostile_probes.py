@@ -29,8 +29,15 @@ METRICS = "build/outputs/mnist-sweep_7_{}_metrics.jsonl"
 
 
 def cli(*args: str, cwd: Path, timeout: float = SECONDS) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, check=False, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        timeout=timeout,
+    )
     out = result.stdout + result.stderr
     assert result.returncode != 70 and "Traceback" not in out and "internal error" not in out, out[-2000:]
     return result
@@ -59,8 +66,10 @@ def built(built_template: Path, tmp_path: Path) -> Path:
 
 
 def event_log(proc: int, *events: str) -> str:
-    return "".join(f"{code} (007.{proc:03d}.000) 2026-05-28 09:00:00 {text}\n...\n" for code, text in
-                   (e.split(" ", 1) for e in events))
+    return "".join(
+        f"{code} (007.{proc:03d}.000) 2026-05-28 09:00:00 {text}\n...\n"
+        for code, text in (e.split(" ", 1) for e in events)
+    )
 
 
 def metrics(root: Path, proc: int, *lines: str) -> None:
@@ -71,9 +80,18 @@ def metrics(root: Path, proc: int, *lines: str) -> None:
 
 # --- High 1: nothing a submit file says is executed or included -------------------------------------
 
-@pytest.mark.parametrize("line", ["include command : touch {canary}", "include : touch {canary} |",
-                                  "include command into out.sub : touch {canary}", "include ifexist : /etc/passwd",
-                                  "if true\ninclude command : touch {canary}\nendif", "inc\\\nlude : touch {canary} |"])
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "include command : touch {canary}",
+        "include : touch {canary} |",
+        "include command into out.sub : touch {canary}",
+        "include ifexist : /etc/passwd",
+        "if true\ninclude command : touch {canary}\nendif",
+        "inc\\\nlude : touch {canary} |",
+    ],
+)
 def test_probe_init_never_runs_an_include(tmp_path: Path, line: str) -> None:
     canary = tmp_path.parent / f"{tmp_path.name}-PWNED"
     (tmp_path / "job.sub").write_text(SUB + line.format(canary=canary) + "\nqueue\n")
@@ -93,17 +111,20 @@ def test_probe_status_results_and_submit_never_run_an_edited_sub(built: Path) ->
 
 # --- High 2: foreign text never becomes spec text -------------------------------------------------------
 
+
 @pytest.mark.parametrize("breaker", ["\n", "\r", "\u2028", "\u0085"])
 def test_probe_a_line_break_in_a_toml_key_stays_in_its_comment(tmp_path: Path, breaker: str) -> None:
     key = json.dumps(f"x{breaker}ci: {{pixi_htc: 'https://evil.example/x.whl'}}")
-    (tmp_path / "pixi.toml").write_text('[workspace]\nname = "demo"\nchannels = ["conda-forge"]\n'
-                                        f'platforms = ["linux-64"]\n{key} = 1\n')
+    (tmp_path / "pixi.toml").write_text(
+        f'[workspace]\nname = "demo"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n{key} = 1\n'
+    )
     result = cli("init", "--from", "pixi.toml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ci" not in spec_of(tmp_path) and "evil.example" not in json.dumps(spec_of(tmp_path))
 
 
 # --- High 3: no command writes through a link -----------------------------------------------------------
+
 
 def test_probe_results_never_writes_its_csv_through_a_link(built: Path, tmp_path: Path) -> None:
     victim = tmp_path / "precious.txt"
@@ -134,19 +155,29 @@ def test_probe_init_never_writes_through_a_linked_specs(tmp_path: Path) -> None:
 
 # --- Medium 4: no crash, a located answer ---------------------------------------------------------------
 
-@pytest.mark.parametrize("lines", ["request_cpus = $(n)\nqueue n in (1 2)", "request_gpus = 1.5\nqueue",
-                                   "max_retries = $(r)\nqueue r in (1 2)"])
+
+@pytest.mark.parametrize(
+    "lines",
+    ["request_cpus = $(n)\nqueue n in (1 2)", "request_gpus = 1.5\nqueue", "max_retries = $(r)\nqueue r in (1 2)"],
+)
 def test_probe_submit_values_that_are_not_integers(tmp_path: Path, lines: str) -> None:
     (tmp_path / "job.sub").write_text(f"executable = run.sh\n{lines}\n")
     result = cli("init", "--from", "job.sub", cwd=tmp_path)
     assert result.returncode in (0, 2) and "job.sub:2: " in result.stderr
 
 
-@pytest.mark.parametrize("body, where", [('[tasks]\ntrain = 5\n', "pixi.toml:6:"), ('[feature]\ngpu = "x"\n', "pixi.toml:6:"),
-                                         ("[tasks]\ntrain = " + "[" * 50_000 + "]" * 50_000 + "\n", "pixi.toml:6:")])
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        ("[tasks]\ntrain = 5\n", "pixi.toml:6:"),
+        ('[feature]\ngpu = "x"\n', "pixi.toml:6:"),
+        ("[tasks]\ntrain = " + "[" * 50_000 + "]" * 50_000 + "\n", "pixi.toml:6:"),
+    ],
+)
 def test_probe_manifests_of_the_wrong_type_or_50000_deep(tmp_path: Path, body: str, where: str) -> None:
-    (tmp_path / "pixi.toml").write_text('[workspace]\nname = "demo"\nchannels = ["conda-forge"]\n'
-                                        'platforms = ["linux-64"]\n' + body)
+    (tmp_path / "pixi.toml").write_text(
+        '[workspace]\nname = "demo"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n' + body
+    )
     result = cli("init", "--from", "pixi.toml", cwd=tmp_path)
     assert result.returncode == 2 and where in result.stderr, result.stderr
     assert not (tmp_path / "specs").exists()
@@ -165,6 +196,7 @@ def test_probe_status_interval_nan(built: Path) -> None:
 
 
 # --- Medium 5: bounded work and memory ------------------------------------------------------------------
+
 
 def test_probe_a_small_submit_file_whose_macros_explode(tmp_path: Path) -> None:
     lines = ["m0 = xxxxxxxxxxxxxxxx", *(f"m{i} = $(m{i - 1})$(m{i - 1})$(m{i - 1})" for i in range(1, 30))]
@@ -185,8 +217,9 @@ def test_probe_an_inline_queue_table_whose_product_is_huge(tmp_path: Path) -> No
 
 def test_probe_a_submit_file_that_makes_a_huge_spec(tmp_path: Path) -> None:
     """A 3 MB transfer_input_files list once made init spend a minute writing a 375,000-entry spec."""
-    (tmp_path / "job.sub").write_text(SUB + "transfer_input_files = " + ", ".join(f"f{i}" for i in range(375_000))
-                                      + "\nqueue\n")
+    (tmp_path / "job.sub").write_text(
+        SUB + "transfer_input_files = " + ", ".join(f"f{i}" for i in range(375_000)) + "\nqueue\n"
+    )
     started = time.monotonic()
     result = cli("init", "--from", "job.sub", cwd=tmp_path)
     assert time.monotonic() - started < 30 and result.returncode == 2 and "job.sub:4: " in result.stderr
@@ -195,8 +228,13 @@ def test_probe_a_submit_file_that_makes_a_huge_spec(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
 def test_probe_an_err_that_never_ends(built: Path, kind: str) -> None:
     (built / "build" / "logs").mkdir(exist_ok=True)
-    (built / SWEEP_LOG.format(0)).write_text(event_log(0, "000 Job submitted from host: <10.0.0.5:9618>",
-                                                       "012 Job was held.\n\tError from slot: oops\n\tCode 34 Subcode 0"))
+    (built / SWEEP_LOG.format(0)).write_text(
+        event_log(
+            0,
+            "000 Job submitted from host: <10.0.0.5:9618>",
+            "012 Job was held.\n\tError from slot: oops\n\tCode 34 Subcode 0",
+        )
+    )
     err = built / "build" / "logs" / "mnist-sweep_7_0.err"
     err.symlink_to("/dev/zero") if kind == "dev-zero" else os.mkfifo(err)
     started = time.monotonic()
@@ -228,8 +266,11 @@ def test_probe_a_build_logs_of_many_logs(built: Path) -> None:
 def test_probe_one_list_shared_by_many_jobs(tmp_path: Path) -> None:
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "seeds.txt").write_text("".join(f"{i}\n" for i in range(100_000)))
-    jobs = "".join(f"  j{n}:\n    runtime: container\n    command: [python, train.py, '{{seed}}']\n"
-                   f"    sweep_from: {{file: lists/seeds.txt, variables: [seed]}}\n" for n in range(50))
+    jobs = "".join(
+        f"  j{n}:\n    runtime: container\n    command: [python, train.py, '{{seed}}']\n"
+        f"    sweep_from: {{file: lists/seeds.txt, variables: [seed]}}\n"
+        for n in range(50)
+    )
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(MINIMAL_SPEC.split("jobs:\n")[0] + "jobs:\n" + jobs)
     started = time.monotonic()
@@ -238,8 +279,11 @@ def test_probe_one_list_shared_by_many_jobs(tmp_path: Path) -> None:
 
 
 def test_probe_explain_on_a_big_spec(tmp_path: Path) -> None:
-    jobs = "".join(f"  job{n}:\n    runtime: container\n    command: [python, train.py, --n, '{n}']\n"
-                   f"    resources: {{cpus: 1, memory: 2GB, disk: 2GB}}\n" for n in range(300))
+    jobs = "".join(
+        f"  job{n}:\n    runtime: container\n    command: [python, train.py, --n, '{n}']\n"
+        f"    resources: {{cpus: 1, memory: 2GB, disk: 2GB}}\n"
+        for n in range(300)
+    )
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(MINIMAL_SPEC + jobs)
     assert len((tmp_path / "specs" / "project.yaml").read_bytes()) > 30_000
@@ -249,9 +293,11 @@ def test_probe_explain_on_a_big_spec(tmp_path: Path) -> None:
 
 
 def test_probe_a_build_that_would_write_gigabytes(tmp_path: Path) -> None:
-    jobs = "".join(f"  j{n}:\n    runtime: container\n    command: [python, train.py, '{{a}}', '{{b}}']\n"
-                   f"    sweep: {{a: [{', '.join(map(str, range(100)))}], b: [{', '.join(map(str, range(1000)))}]}}\n"
-                   for n in range(200))
+    jobs = "".join(
+        f"  j{n}:\n    runtime: container\n    command: [python, train.py, '{{a}}', '{{b}}']\n"
+        f"    sweep: {{a: [{', '.join(map(str, range(100)))}], b: [{', '.join(map(str, range(1000)))}]}}\n"
+        for n in range(200)
+    )
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(MINIMAL_SPEC.split("jobs:\n")[0] + "jobs:\n" + jobs)
     result = cli("build", cwd=tmp_path)
@@ -261,8 +307,10 @@ def test_probe_a_build_that_would_write_gigabytes(tmp_path: Path) -> None:
 
 # --- Medium 6: races ------------------------------------------------------------------------------------
 
-def test_probe_a_list_changed_after_its_check_queues_only_checked_rows(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_probe_a_list_changed_after_its_check_queues_only_checked_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     htcondor2 = pytest.importorskip("htcondor2")
     from compiler import cli as main_module
 
@@ -271,8 +319,11 @@ def test_probe_a_list_changed_after_its_check_queues_only_checked_rows(tmp_path:
     listed.write_text("0.1\n0.2\n")
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(
-        MINIMAL_SPEC.replace("command: [python, train.py]", "command: [python, train.py, '{lr}']\n"
-                             "    sweep_from: {file: lists/lr.txt, variables: [lr]}"))
+        MINIMAL_SPEC.replace(
+            "command: [python, train.py]",
+            "command: [python, train.py, '{lr}']\n    sweep_from: {file: lists/lr.txt, variables: [lr]}",
+        )
+    )
     monkeypatch.chdir(tmp_path)
     assert main_module.main(["build"]) == 0
     queued: list[dict[str, str]] = []
@@ -299,8 +350,9 @@ def test_probe_two_builds_at_once(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_bytes(DEFAULT_SPEC.read_bytes())
     results: list[subprocess.CompletedProcess[str]] = []
-    threads = [threading.Thread(target=lambda: results.append(cli("build", cwd=tmp_path, timeout=300)))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(cli("build", cwd=tmp_path, timeout=300))) for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -311,8 +363,14 @@ def test_probe_two_builds_at_once(tmp_path: Path) -> None:
 
 # --- Medium 7: landing places ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("keys", ["    logs: {log: specs/project.yaml}\n",
-                                  "    outputs: [m.pt]\n    output_remaps: {m.pt: build/htcondor/train.sub}\n"])
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        "    logs: {log: specs/project.yaml}\n",
+        "    outputs: [m.pt]\n    output_remaps: {m.pt: build/htcondor/train.sub}\n",
+    ],
+)
 def test_probe_a_job_that_would_overwrite_what_pixi_htc_owns(tmp_path: Path, keys: str) -> None:
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(MINIMAL_SPEC + keys)
@@ -325,12 +383,14 @@ def test_probe_slurm_time_zero(tmp_path: Path, value: str) -> None:
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(
         MINIMAL_SPEC.replace("    runtime: container\n", "    runtime: container\n    scheduler: slurm\n")
-        + f"    slurm: {{time: {value}}}\n")
+        + f"    slurm: {{time: {value}}}\n"
+    )
     result = cli("validate", cwd=tmp_path)
     assert result.returncode == 2 and "jobs.train.slurm.time" in result.stderr
 
 
 # --- Low 8 ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("hidden", ["\x1b[2J", "\x9b31m", "\u202e", "\u2066", "\u200b"])
 def test_probe_terminal_escapes_and_hidden_text_in_metric_names(built: Path, hidden: str) -> None:
@@ -341,16 +401,24 @@ def test_probe_terminal_escapes_and_hidden_text_in_metric_names(built: Path, hid
 
 def test_probe_terminal_escapes_in_a_hold_reason(built: Path) -> None:
     (built / "build" / "logs").mkdir(exist_ok=True)
-    (built / SWEEP_LOG.format(0)).write_text(event_log(0, "000 Job submitted from host: <10.0.0.5:9618>",
-                                                       "012 Job was held.\n\t\x1b]0;pwned\x07\u202eoops\n\tCode 34 Subcode 0"))
+    (built / SWEEP_LOG.format(0)).write_text(
+        event_log(
+            0,
+            "000 Job submitted from host: <10.0.0.5:9618>",
+            "012 Job was held.\n\t\x1b]0;pwned\x07\u202eoops\n\tCode 34 Subcode 0",
+        )
+    )
     result = cli("status", "--no-schedd", cwd=built)
     assert not any(c in result.stdout for c in ("\x1b", "\x07", "\u202e"))
 
 
 def test_probe_csv_formula_cells(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
-    spec = DEFAULT_SPEC.read_text().replace("lr: [0.5, 1.0]", 'lr: ["=1+2", "@A1"]').replace(
-        "batch_size: [64, 128]", 'batch_size: ["+A1", "-2+3"]')
+    spec = (
+        DEFAULT_SPEC.read_text()
+        .replace("lr: [0.5, 1.0]", 'lr: ["=1+2", "@A1"]')
+        .replace("batch_size: [64, 128]", 'batch_size: ["+A1", "-2+3"]')
+    )
     (tmp_path / "specs" / "project.yaml").write_text(spec)
     assert cli("build", cwd=tmp_path, timeout=300).returncode == 0
     metrics(tmp_path, 0, '{"epoch": 1, "accuracy": 0.5}')
@@ -358,7 +426,7 @@ def test_probe_csv_formula_cells(tmp_path: Path) -> None:
     import csv
 
     table = list(csv.reader((tmp_path / "build" / "outputs" / "mnist-sweep_7_results.csv").open()))
-    assert all(not cell.lstrip()[:1] in ("=", "+", "@") and not cell.startswith("-2") for row in table for cell in row)
+    assert all(cell.lstrip()[:1] not in ("=", "+", "@") and not cell.startswith("-2") for row in table for cell in row)
 
 
 def test_probe_infinity_is_not_best_and_missing_seconds_are_missing(built: Path) -> None:

@@ -13,12 +13,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from compiler.artifacts.base import Layout
-from compiler.schedulers.htcondor.render import render
 from compiler.schedulers.common import shell_word
-from compiler.spec.loader import load_spec
+from compiler.schedulers.htcondor.render import render
 from compiler.spec.model import Project
-from compiler.spec.validate import validate
-from tests.conftest import DEFAULT_SPEC, run_cli, shellcheck, load_project
+from tests.conftest import DEFAULT_SPEC, load_project, run_cli, shellcheck
 
 SPEC = YAML(typ="safe").load(DEFAULT_SPEC.read_text())
 
@@ -58,7 +56,7 @@ def test_submit_file_says_what_the_spec_says(job: str) -> None:
         assert sub["universe"] == "vanilla" and "container_image" not in sub
         # The staged, content-named archive (issue #12 item 4), fetched through OSDF.
         staged = f"osdf:///chtc{SPEC['staging']['directory']}/environment-"
-        assert inputs[0].startswith(staged) and re.fullmatch(r"[0-9a-f]{12}\.sh", inputs[0][len(staged):]), inputs[0]
+        assert inputs[0].startswith(staged) and re.fullmatch(r"[0-9a-f]{12}\.sh", inputs[0][len(staged) :]), inputs[0]
     else:
         tag = project().container.tag or ""
         assert re.fullmatch(r"gpu-[0-9a-f]{12}", tag), "the default tag is the image content's digest"
@@ -103,20 +101,32 @@ def test_sweep_queue_table_parses_to_every_combination() -> None:
 
 def test_cpu_job_has_no_gpu_lines(tmp_path: Path) -> None:
     spec = tmp_path / "p.yaml"
-    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n"
-                    "jobs:\n  t:\n    runtime: container\n    command: [python, x.py]\n    resources: {gpus: 0}\n")
+    spec.write_text(
+        "schema_version: 1\nname: demo\nenvironments:\n  cpu: {}\ncontainer: {environment: cpu}\n"
+        "jobs:\n  t:\n    runtime: container\n    command: [python, x.py]\n    resources: {gpus: 0}\n"
+    )
     text = files(project(spec))["build/htcondor/t.sub"]
     sub = htcondor2.Submit(text)
     assert "request_gpus" not in sub and "MY.WantGPULab" not in sub
     assert "requirements" not in sub
 
 
-@pytest.mark.parametrize("argument,expected", [
-    ("plain", "plain"), ("two words", "'two words'"), ("{lr}", '"${lr}"'), ("--lr={lr}", "--lr="'"${lr}"'),
-    ("it's $(x) `y`", "'it'\\''s $(x) `y`'"), ("", "''"),
-    # shlex.quote leaves these bare, and as a first word bash takes them as job control or an assignment.
-    ("%post", "'%post'"), ("A=b", "'A=b'"), ("a_1=", "'a_1='"), ("50%", "50%"),
-])
+@pytest.mark.parametrize(
+    "argument,expected",
+    [
+        ("plain", "plain"),
+        ("two words", "'two words'"),
+        ("{lr}", '"${lr}"'),
+        ("--lr={lr}", '--lr="${lr}"'),
+        ("it's $(x) `y`", "'it'\\''s $(x) `y`'"),
+        ("", "''"),
+        # shlex.quote leaves these bare, and as a first word bash takes them as job control or an assignment.
+        ("%post", "'%post'"),
+        ("A=b", "'A=b'"),
+        ("a_1=", "'a_1='"),
+        ("50%", "50%"),
+    ],
+)
 def test_shell_words(argument: str, expected: str) -> None:
     assert shell_word(argument) == expected
 
@@ -126,25 +136,45 @@ def test_hostile_command_arguments_stay_literal(tmp_path: Path) -> None:
     hostile = ["a b", "it's", '"dq"', "*", "; rm -rf /", "`id`", "$HOME", "\\", "{lr}x"]
     spec = tmp_path / "p.yaml"
     items = ", ".join("'" + h.replace("'", "''") + "'" for h in ["printf", "%s\\n", *hostile])
-    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
-                    f"    runtime: container\n    command: [{items}]\n    resources: {{gpus: 0}}\n    sweep: {{lr: [0.5]}}\n")
+    spec.write_text(
+        "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
+        f"    runtime: container\n    command: [{items}]\n    resources: {{gpus: 0}}\n    sweep: {{lr: [0.5]}}\n"
+    )
     command = files(project(spec))["build/htcondor/t.sh"].rstrip("\n").splitlines()[-1]
-    out = subprocess.run(["bash", "-c", f"lr=0.5; {command}"], capture_output=True, text=True, check=True,
-                         cwd=tmp_path).stdout.splitlines()
+    out = subprocess.run(
+        ["bash", "-c", f"lr=0.5; {command}"], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.splitlines()
     assert out == [*hostile[:-1], "0.5x"]
 
 
-@pytest.mark.parametrize("name", ["executable", "arguments", "requirements", "container_image", "universe",
-                                  "transfer_input_files", "output", "log", "request_gpus", "environment", "queue"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "executable",
+        "arguments",
+        "requirements",
+        "container_image",
+        "universe",
+        "transfer_input_files",
+        "output",
+        "log",
+        "request_gpus",
+        "environment",
+        "queue",
+    ],
+)
 def test_a_sweep_variable_never_becomes_a_submit_command(tmp_path: Path, name: str) -> None:
     """Issue #10: `sweep: {executable: [...]}` once wrote `queue executable from (...)`, replacing the
     generated executable for every job. The queue statement's names are the compiler's own: the
     .sub is the one a harmless name gives, whatever the name."""
+
     def sub_for(variable: str) -> htcondor2.Submit:
         spec = tmp_path / f"{variable}.yaml"
-        spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
-                        f"    runtime: container\n    command: [x, '{{{variable}}}']\n"
-                        f"    sweep: {{{variable}: [/tmp/evil.sh, '1']}}\n")
+        spec.write_text(
+            "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
+            f"    runtime: container\n    command: [x, '{{{variable}}}']\n"
+            f"    sweep: {{{variable}: [/tmp/evil.sh, '1']}}\n"
+        )
         return htcondor2.Submit(files(project(spec))["build/htcondor/t.sub"])
 
     sub, harmless = sub_for(name), sub_for("harmless")
@@ -157,26 +187,36 @@ def test_a_sweep_variable_never_becomes_a_submit_command(tmp_path: Path, name: s
 def test_a_percent_word_runs_as_a_command(tmp_path: Path) -> None:
     """`%post` unquoted is job control in bash (`%post: no such job`); quoted it is a command name."""
     spec = tmp_path / "p.yaml"
-    spec.write_text("schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
-                    "    runtime: container\n    command: ['%post', 'A=b']\n    resources: {gpus: 0}\n")
+    spec.write_text(
+        "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\njobs:\n  t:\n"
+        "    runtime: container\n    command: ['%post', 'A=b']\n    resources: {gpus: 0}\n"
+    )
     command = files(project(spec))["build/htcondor/t.sh"].rstrip("\n").splitlines()[-1]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _write_exe(bin_dir / "%post", '#!/bin/sh\necho "ran with $1"\n')
-    out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path,
-                         env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False)
+    out = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        check=False,
+    )
     assert out.returncode == 0 and out.stdout == "ran with A=b\n", out.stderr
 
 
 # --- the .sh files: linted, and run in a sandbox with stand-ins ---------------------------------
+
 
 def _write_exe(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-@pytest.mark.parametrize("script", ["mnist-gpu-docker.sh", "mnist-gpu-pixi-pack.sh", "mnist-sweep.sh",
-                                    "submit.sh", "interact.sh"])
+@pytest.mark.parametrize(
+    "script", ["mnist-gpu-docker.sh", "mnist-gpu-pixi-pack.sh", "mnist-sweep.sh", "submit.sh", "interact.sh"]
+)
 def test_scripts_pass_shellcheck_and_bash_n(tmp_path: Path, script: str) -> None:
     path = tmp_path / script
     path.write_text(files()[f"build/htcondor/{script}"])
@@ -221,30 +261,43 @@ def _sandbox(tmp_path: Path, job: str) -> tuple[Path, Path, dict[str, str]]:
     _write_exe(env_bin / "python", STAND_IN_PYTHON)
     # pixi-pack's self-extracting archive leaves ./env and ./activate.sh in the working directory. It
     # lands in the sandbox under the name the .sub fetches (the staged, content-named copy).
-    archive = submit(job)["transfer_input_files"].split(",")[0].strip().rsplit("/", 1)[-1] if "pack" in job else "environment.sh"
-    _write_exe(sandbox / archive, f"""#!/bin/bash
+    archive = (
+        submit(job)["transfer_input_files"].split(",")[0].strip().rsplit("/", 1)[-1]
+        if "pack" in job
+        else "environment.sh"
+    )
+    _write_exe(
+        sandbox / archive,
+        f"""#!/bin/bash
 echo "environment.sh" >> "{calls}"
 mkdir -p env
 printf 'export PIXI_ENV_ACTIVE=1\\nexport PATH="{env_bin}:$PATH"\\necho activate >> "{calls}"\\n' > activate.sh
-""")
+""",
+    )
     entrypoint = tmp_path / "entrypoint.sh"
-    entrypoint.write_text(f'#!/bin/bash\nexport PIXI_ENV_ACTIVE=1\nexport PATH="{env_bin}:$PATH"\n'
-                          f'echo activate >> "{calls}"\nexec "$@"\n')
+    entrypoint.write_text(
+        f'#!/bin/bash\nexport PIXI_ENV_ACTIVE=1\nexport PATH="{env_bin}:$PATH"\necho activate >> "{calls}"\nexec "$@"\n'
+    )
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "HOME": str(tmp_path)}
     script = files()[f"build/htcondor/{job}.sh"].replace("/app/entrypoint.sh", str(entrypoint))
     _write_exe(sandbox / f"{job}.sh", script)
     return sandbox, calls, env
 
 
-@pytest.mark.parametrize("job,args", [("mnist-gpu-docker", ["7", "0"]), ("mnist-gpu-pixi-pack", ["7", "0"]),
-                                      ("mnist-sweep", ["7", "3", "128", "1.0"])])
+@pytest.mark.parametrize(
+    "job,args",
+    [("mnist-gpu-docker", ["7", "0"]), ("mnist-gpu-pixi-pack", ["7", "0"]), ("mnist-sweep", ["7", "3", "128", "1.0"])],
+)
 def test_job_script_runs_in_order_and_leaves_the_outputs(tmp_path: Path, job: str, args: list[str]) -> None:
     sandbox, calls, env = _sandbox(tmp_path, job)
     result = subprocess.run(["bash", f"./{job}.sh", *args], cwd=sandbox, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     log = calls.read_text().splitlines()
-    expected_start = (["environment.sh"] if "pack" in job else []) + ["activate", "nvidia-smi",
-                                                                       "python ./src/torch_detect_GPU.py"]
+    expected_start = (["environment.sh"] if "pack" in job else []) + [
+        "activate",
+        "nvidia-smi",
+        "python ./src/torch_detect_GPU.py",
+    ]
     assert log[: len(expected_start)] == expected_start
     train = log[len(expected_start)]
     assert train.startswith("python src/torch_MNIST.py --data-dir data --epochs 14")
@@ -258,7 +311,9 @@ def test_job_script_runs_in_order_and_leaves_the_outputs(tmp_path: Path, job: st
 def test_job_script_fails_clearly_without_its_data(tmp_path: Path) -> None:
     sandbox, _, env = _sandbox(tmp_path, "mnist-gpu-docker")
     (sandbox / "MNIST_data.tar.gz").unlink()
-    result = subprocess.run(["bash", "./mnist-gpu-docker.sh", "1", "0"], cwd=sandbox, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", "./mnist-gpu-docker.sh", "1", "0"], cwd=sandbox, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "MNIST_data.tar.gz was not transferred" in result.stderr
 
@@ -267,12 +322,14 @@ def test_checkpoint_exit_code_reaches_htcondor(tmp_path: Path) -> None:
     sandbox, _, env = _sandbox(tmp_path, "mnist-sweep")
     python = Path(env["PATH"].split(":")[0]).parent / "envbin" / "python"
     python.write_text(python.read_text().replace("echo weights > mnist_cnn.pt", "exit 85"))
-    result = subprocess.run(["bash", "./mnist-sweep.sh", "1", "0", "64", "0.5"], cwd=sandbox, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", "./mnist-sweep.sh", "1", "0", "64", "0.5"], cwd=sandbox, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 85
 
 
 # --- submit -------------------------------------------------------------------------------------
+
 
 def test_dry_run_lists_every_job(project_dir: Path) -> None:
     assert run_cli("build", cwd=project_dir).returncode == 0
@@ -280,9 +337,13 @@ def test_dry_run_lists_every_job(project_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1 + 1 + 4
-    assert "mnist-sweep.3: batch_size=128 lr=1.0 arguments=\"<cluster> 3 128 1.0\" cpus=1 gpus=1 memory=2GB disk=2GB" \
+    assert (
+        'mnist-sweep.3: batch_size=128 lr=1.0 arguments="<cluster> 3 128 1.0" cpus=1 gpus=1 memory=2GB disk=2GB'
         in result.stdout
-    assert "mnist-gpu-pixi-pack.0: arguments=\"<cluster> 0\" cpus=1 gpus=1 memory=10GB disk=14GB universe=vanilla" in lines
+    )
+    assert (
+        'mnist-gpu-pixi-pack.0: arguments="<cluster> 0" cpus=1 gpus=1 memory=10GB disk=14GB universe=vanilla' in lines
+    )
 
 
 def test_submit_refuses_a_stale_build(project_dir: Path) -> None:

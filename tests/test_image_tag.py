@@ -69,7 +69,10 @@ def test_editing_a_job_does_not_change_the_image(tmp_path: Path) -> None:
     root = _project(tmp_path)
     first = _image(root)
     spec = root / "specs" / "project.yaml"
-    spec.write_text(spec.read_text().replace("command: [python, code/train.py]",
-                                             "command: [python, code/train.py], resources: {memory: 8GB}"))
+    spec.write_text(
+        spec.read_text().replace(
+            "command: [python, code/train.py]", "command: [python, code/train.py], resources: {memory: 8GB}"
+        )
+    )
     assert run_cli("build", cwd=root).returncode == 0
     assert _image(root) == first

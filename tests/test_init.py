@@ -152,10 +152,17 @@ def test_a_pixi_workspace_round_trips(tmp_path: Path) -> None:
 
 def test_a_pre_071_workspace_comes_back_in_the_form_pixi_migrates_it_to(tmp_path: Path) -> None:
     """[system-requirements] is deprecated (pixi 0.71): what comes back is pixi's documented equivalent."""
-    old = PIXI_TOML.replace('  { name = "linux-64-cuda-12", platform = "linux-64", cuda = "12" },\n', "").replace(
-        '[feature.cuda]\nplatforms = ["linux-64-cuda-12", "osx-arm64"]\n',
-        '[feature.cuda.system-requirements]\ncuda = "12"\n').replace(
-        '[dependencies]', '[system-requirements]\nlibc = { family = "glibc", version = "2.17" }\nmacos = "14.0"\n\n[dependencies]')
+    old = (
+        PIXI_TOML.replace('  { name = "linux-64-cuda-12", platform = "linux-64", cuda = "12" },\n', "")
+        .replace(
+            '[feature.cuda]\nplatforms = ["linux-64-cuda-12", "osx-arm64"]\n',
+            '[feature.cuda.system-requirements]\ncuda = "12"\n',
+        )
+        .replace(
+            "[dependencies]",
+            '[system-requirements]\nlibc = { family = "glibc", version = "2.17" }\nmacos = "14.0"\n\n[dependencies]',
+        )
+    )
     assert "system-requirements" in tomllib.loads(old)
     root, _ = _init(tmp_path, "pixi.toml", old)
     generated = tomllib.loads((root / "build" / "pixi.toml").read_text())
@@ -163,7 +170,8 @@ def test_a_pre_071_workspace_comes_back_in_the_form_pixi_migrates_it_to(tmp_path
     assert generated["workspace"]["platforms"] == [
         {"name": "linux-64", "platform": "linux-64", "glibc": "2.17"},
         {"name": "osx-arm64", "platform": "osx-arm64", "macos": "14.0"},
-        {"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12", "glibc": "2.17"}]
+        {"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12", "glibc": "2.17"},
+    ]
     assert generated["feature"]["cuda"]["platforms"] == ["linux-64-cuda-12", "osx-arm64"]
 
 
@@ -171,9 +179,21 @@ def test_a_submit_file_comes_back_as_htcondor_reads_it(tmp_path: Path) -> None:
     root, stderr = _init(tmp_path, "train.sub", SUBMIT)
     original = htcondor2.Submit(SUBMIT)
     generated = htcondor2.Submit((root / "build" / "htcondor" / "train.sub").read_text())
-    same = ["universe", "container_image", "transfer_output_files", "request_cpus", "request_gpus", "request_memory",
-            "request_disk", "gpus_minimum_capability", "MY.WantGPULab", "MY.GPUJobLength", "MY.ProjectName",
-            "max_retries", "notification"]
+    same = [
+        "universe",
+        "container_image",
+        "transfer_output_files",
+        "request_cpus",
+        "request_gpus",
+        "request_memory",
+        "request_disk",
+        "gpus_minimum_capability",
+        "MY.WantGPULab",
+        "MY.GPUJobLength",
+        "MY.ProjectName",
+        "max_retries",
+        "notification",
+    ]
     assert {k: generated.get(k) for k in same} == {k: original.get(k) for k in same}
     assert generated["requirements"] == '(GPUs_DriverVersion >= 12.2) && ((Machine != "bad.example.org"))'
     # Paths are the project root's; the .sub is submitted from build/.
@@ -185,7 +205,7 @@ def test_a_submit_file_comes_back_as_htcondor_reads_it(tmp_path: Path) -> None:
 
 
 def test_a_pyproject_tool_pixi_table_moves_in_too(tmp_path: Path) -> None:
-    pyproject = "[project]\nname = \"seg\"\n\n" + re.sub(r"(?m)^\[", "[tool.pixi.", PIXI_TOML)
+    pyproject = '[project]\nname = "seg"\n\n' + re.sub(r"(?m)^\[", "[tool.pixi.", PIXI_TOML)
     root, _ = _init(tmp_path, "pyproject.toml", pyproject)
     generated = _without_pixi_htcs_own(tomllib.loads((root / "build" / "pixi.toml").read_text()))
     assert generated["workspace"]["name"] == "seg-models"
@@ -236,15 +256,28 @@ def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: P
     assert generated["transfer_output_files"] == "$(PixiHtcSweep0).slp"
     assert generated["transfer_output_remaps"] == '"$(PixiHtcSweep0).slp = ../$(PixiHtcSweep0).slp"'
     assert [generated[key] for key in ("log", "output", "error")] == [
-        "../logs/track.log", "../logs/track_$(Cluster)_$(Process).out", "../logs/track_$(Process).err"]
+        "../logs/track.log",
+        "../logs/track_$(Cluster)_$(Process).out",
+        "../logs/track_$(Process).err",
+    ]
     assert generated["environment"] == original["environment"]
     assert generated["want_ospool"] == "true" and generated["container_image"] == original["container_image"]
     # What the original's executable received, process by process, the generated job gives it.
     for process, (video, label) in enumerate(SWEEP_ROWS):
         (tmp_path / "sandbox").mkdir(exist_ok=True)  # HTCondor puts each input there under its base name
         (tmp_path / "sandbox" / f"{video}.mp4").write_bytes(b"")
-        received = run_job_script(root, "track-job", "track.sh", ["9", str(process), video, label], tmp_path / "sandbox")
-        assert received[-7:] == [f"videos/{video}.mp4", "--label", f"{label} x", "--seed", str(process), "--run", "trial-7"]
+        received = run_job_script(
+            root, "track-job", "track.sh", ["9", str(process), video, label], tmp_path / "sandbox"
+        )
+        assert received[-7:] == [
+            f"videos/{video}.mp4",
+            "--label",
+            f"{label} x",
+            "--seed",
+            str(process),
+            "--run",
+            "trial-7",
+        ]
 
 
 def _queued(tmp_path: Path, queue: str) -> tuple[dict[str, Any], str]:
@@ -315,8 +348,15 @@ def test_an_image_on_cvmfs_moves_in_as_the_container_universe_reads_it(tmp_path:
     # The same image, in the form HTCondor documents for it now, never transferred.
     assert generated["container_image"] == original["MY.SingularityImage"].strip('"')
     assert generated["transfer_container"] == "false"
-    same = ["request_cpus", "request_gpus", "request_memory", "request_disk", "periodic_hold", "periodic_remove",
-            "MY.JobDurationCategory"]
+    same = [
+        "request_cpus",
+        "request_gpus",
+        "request_memory",
+        "request_disk",
+        "periodic_hold",
+        "periodic_remove",
+        "MY.JobDurationCategory",
+    ]
     assert {k: generated[k] for k in same} == {k: original[k] for k in same}
     # require_gpus and gpus_minimum_runtime say what these say.
     assert (generated["gpus_minimum_capability"], generated["gpus_minimum_memory"]) == ("7.5", "16000MB")
@@ -327,7 +367,7 @@ def test_an_image_on_cvmfs_moves_in_as_the_container_universe_reads_it(tmp_path:
     assert generated["log"] == "../job.log" and generated["transfer_input_files"] == "../run.sh"
     assert generated["arguments"] == '"$(Cluster) $(Process)"'
     # run.sh has no #! line and mode 644 in git: it runs through sh, whatever its mode in the sandbox.
-    assert (root / "build" / "htcondor" / "tf.sh").read_text().rstrip().endswith("exec sh run.sh \"${process}\"")
+    assert (root / "build" / "htcondor" / "tf.sh").read_text().rstrip().endswith('exec sh run.sh "${process}"')
 
 
 # pixi's documented shapes of composed environments: a default environment made of several features

@@ -99,13 +99,20 @@ def test_a_file_name_with_a_line_break_stays_in_its_comment(tmp_path: Path) -> N
 
 
 def test_numbers_that_are_not_numbers_are_reported_with_their_line(tmp_path: Path) -> None:
-    text = ("executable = run.sh\nrequest_cpus = $(n)\nrequest_gpus = 1.5\nmax_retries = $(r)\n"
-            "checkpoint_exit_code = eighty-five\ngpus_minimum_capability = $(cap)\nqueue n in (1 2)\n")
+    text = (
+        "executable = run.sh\nrequest_cpus = $(n)\nrequest_gpus = 1.5\nmax_retries = $(r)\n"
+        "checkpoint_exit_code = eighty-five\ngpus_minimum_capability = $(cap)\nqueue n in (1 2)\n"
+    )
     (tmp_path / "job.sub").write_text(text)
     result = run_cli("init", "--from", "job.sub", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for line, key in ((2, "request_cpus"), (3, "request_gpus"), (4, "max_retries"), (5, "checkpoint_exit_code"),
-                      (6, "gpus_minimum_capability")):
+    for line, key in (
+        (2, "request_cpus"),
+        (3, "request_gpus"),
+        (4, "max_retries"),
+        (5, "checkpoint_exit_code"),
+        (6, "gpus_minimum_capability"),
+    ):
         assert f"not carried over: job.sub:{line}: {key} = " in result.stderr
     job = _spec(tmp_path)["jobs"]["job"]
     assert job["sweep"] == {"n": ["1", "2"]} and job["resources"] == {"gpus": 0}
@@ -117,9 +124,15 @@ def test_macros_are_expanded_once_and_bounded(tmp_path: Path) -> None:
     lines = [f"{a} = $({b})$({b})" for a, b in zip(names, names[1:])] + [f"{names[-1]} = x"]
     text = "executable = run.sh\n" + "\n".join(lines) + "\narguments = $(m0) $(who:world) $ENV(HOME)\nqueue\n"
     (tmp_path / "job.sub").write_text(text)
-    result = subprocess.run([sys.executable, "-m", "compiler", "init", "--from", "job.sub"], cwd=tmp_path,
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "init", "--from", "job.sub"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "its expansion is over" in result.stderr
     command = _spec(tmp_path)["jobs"]["job"]["command"]
@@ -152,9 +165,15 @@ def test_init_never_writes_through_a_linked_specs_directory(tmp_path: Path) -> N
 
 def test_init_from_a_fifo_does_not_block(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "job.sub")
-    result = subprocess.run([sys.executable, "-m", "compiler", "init", "--from", "job.sub"], cwd=tmp_path,
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "init", "--from", "job.sub"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2 and "named pipe" in result.stderr
 
 
@@ -170,9 +189,15 @@ def test_a_huge_inline_queue_table_is_judged_without_its_product(tmp_path: Path)
     """Rows of distinct values in three columns: the product would be rows**3 combinations."""
     rows = "\n".join(f"a{i}, b{i}, c{i}" for i in range(20_000))
     (tmp_path / "job.sub").write_text(BASE + f"arguments = $(x) $(y) $(z)\nqueue x, y, z from (\n{rows}\n)\n")
-    result = subprocess.run([sys.executable, "-m", "compiler", "init", "--from", "job.sub"], cwd=tmp_path,
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "init", "--from", "job.sub"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     job = _spec(tmp_path)["jobs"]["job"]
     assert job["sweep_from"] == {"file": "specs/job.queue.txt", "variables": ["x", "y", "z"]}
@@ -188,8 +213,11 @@ def test_queue_matching_lists_only_the_project_never_through_a_link(tmp_path: Pa
     (repo / "linked").symlink_to(outside)
     (repo / "run.sh").write_text("echo\n")
     (repo / "a.csv").write_text("a\n")
-    for pattern, said in (("../outside/*.csv", "outside the project"), ("linked/*.csv", "symbolic link"),
-                          ("*/*.csv", "a wildcard in a directory")):
+    for pattern, said in (
+        ("../outside/*.csv", "outside the project"),
+        ("linked/*.csv", "symbolic link"),
+        ("*/*.csv", "a wildcard in a directory"),
+    ):
         (repo / "job.sub").write_text(BASE + f"arguments = $(f)\nqueue f matching files {pattern}\n")
         result = run_cli("init", "--from", "job.sub", cwd=repo)
         assert result.returncode == 0, result.stderr
@@ -207,8 +235,10 @@ def test_a_slurm_script_links_no_file_from_outside_the_project(tmp_path: Path) -
     (repo / ".git").mkdir(parents=True)
     (repo / "shared").symlink_to(outside)
     (repo / "train.py").write_text("print(1)\n")
-    (repo / "job.sh").write_text("#!/bin/bash\n#SBATCH --gres=gpu:1\npython train.py --data shared/data.csv "
-                                 "--ref ../outside/data.csv /etc/passwd ~/x\n")
+    (repo / "job.sh").write_text(
+        "#!/bin/bash\n#SBATCH --gres=gpu:1\npython train.py --data shared/data.csv "
+        "--ref ../outside/data.csv /etc/passwd ~/x\n"
+    )
     result = run_cli("init", "--from", "job.sh", cwd=repo)
     assert result.returncode == 0, result.stderr
     spec = YAML(typ="safe").load((repo / "specs" / "project.yaml").read_text())
@@ -216,8 +246,15 @@ def test_a_slurm_script_links_no_file_from_outside_the_project(tmp_path: Path) -
 
 
 def _bounded_init(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "compiler", "init", "--from", source], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", "init", "--from", source],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+        check=False,
+    )
 
 
 PIXI_HEAD = '[workspace]\nname = "deep"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n\n[tasks]\n'
@@ -230,8 +267,9 @@ def test_a_manifest_nested_50000_deep_is_refused_where_it_passes_the_bound(tmp_p
     result = _bounded_init(tmp_path, "pixi.toml")
     assert result.returncode == 2, result.stderr
     # tasks.train is two levels; the 31st bracket takes it to 33, at column len("train = ") + 31.
-    assert result.stderr.strip() == ("pixi-htc: pixi.toml:7:39: tasks.train: nests deeper than 32 levels; "
-                                     "not a pixi manifest")
+    assert result.stderr.strip() == (
+        "pixi-htc: pixi.toml:7:39: tasks.train: nests deeper than 32 levels; not a pixi manifest"
+    )
     assert not (tmp_path / "specs").exists()
 
 
@@ -246,24 +284,31 @@ def test_nesting_spread_over_lines_is_located_on_its_own_line(tmp_path: Path) ->
 
 
 def test_a_manifest_within_the_bound_is_still_read(tmp_path: Path) -> None:
-    (tmp_path / "pixi.toml").write_text(PIXI_HEAD + 'train = { cmd = ["python", "train.py"], depends-on = ["prep"] }\n'
-                                        'prep = "python prep.py"\n')
+    (tmp_path / "pixi.toml").write_text(
+        PIXI_HEAD + 'train = { cmd = ["python", "train.py"], depends-on = ["prep"] }\nprep = "python prep.py"\n'
+    )
     result = _bounded_init(tmp_path, "pixi.toml")
     assert result.returncode == 0, result.stderr
     assert set(_spec(tmp_path)["tasks"]) == {"train", "prep"}
 
 
-@pytest.mark.parametrize("extra, where, why", [
-    ("arguments = " + "A" * 3_000_000, 4, "a command of 3,000,009 characters (init carries up to 64 KiB in one)"),
-    ("transfer_input_files = " + ", ".join(f"f{i}" for i in range(375_000)), 4,
-     "a command of "),
-    ("transfer_input_files = " + ",".join(f"f{i}" for i in range(3_000)), 4,
-     "a list of 3,000 entries (init carries up to 2,000); name a directory instead"),
-    ("\n".join(f"key{i} = value{i}" for i in range(150_000)), 2001, "over 2,000 commands"),
-    ("\n".join(f'+Tag{i} = "{"v" * 60_000}"' for i in range(8)), 8, "the commands so far hold over 256 KiB"),
-])
+@pytest.mark.parametrize(
+    "extra, where, why",
+    [
+        ("arguments = " + "A" * 3_000_000, 4, "a command of 3,000,009 characters (init carries up to 64 KiB in one)"),
+        ("transfer_input_files = " + ", ".join(f"f{i}" for i in range(375_000)), 4, "a command of "),
+        (
+            "transfer_input_files = " + ",".join(f"f{i}" for i in range(3_000)),
+            4,
+            "a list of 3,000 entries (init carries up to 2,000); name a directory instead",
+        ),
+        ("\n".join(f"key{i} = value{i}" for i in range(150_000)), 2001, "over 2,000 commands"),
+        ("\n".join(f'+Tag{i} = "{"v" * 60_000}"' for i in range(8)), 8, "the commands so far hold over 256 KiB"),
+    ],
+)
 def test_a_submit_file_that_would_take_minutes_to_carry_is_refused_at_its_line(
-        tmp_path: Path, extra: str, where: int, why: str) -> None:
+    tmp_path: Path, extra: str, where: int, why: str
+) -> None:
     """Each of these once made init run for a minute or more (a YAML dump of a 375,000-entry list)."""
     (tmp_path / "job.sub").write_text(BASE + extra + "\nqueue\n")
     started = time.monotonic()
@@ -306,6 +351,7 @@ def test_bidirectional_and_invisible_characters_are_shown_escaped(tmp_path: Path
 # Every refusal of a foreign file says which it is in `kind`; callers word it by that, not by the
 # message's words (sweep_list once matched "link" in the text).
 
+
 def test_each_refusal_of_a_foreign_file_has_its_kind(tmp_path: Path) -> None:
     from compiler.core.foreign import ForeignFileError, read_bytes, read_text
 
@@ -317,12 +363,14 @@ def test_each_refusal_of_a_foreign_file_has_its_kind(tmp_path: Path) -> None:
     os.mkfifo(root / "fifo")
     (root / "big.txt").write_text("x" * 100)
     (root / "latin1.txt").write_bytes(b"caf\xe9")
-    cases = {"link": lambda: read_bytes(root / "linked" / "f.txt", 10, within=root),
-             "outside": lambda: read_bytes(tmp_path / "elsewhere.txt", 10, within=root),
-             "missing": lambda: read_bytes(root / "none.txt", 10),
-             "not-regular": lambda: read_bytes(root / "fifo", 10),
-             "too-large": lambda: read_text(root / "big.txt", 10),
-             "not-utf8": lambda: read_text(root / "latin1.txt", 10)}
+    cases = {
+        "link": lambda: read_bytes(root / "linked" / "f.txt", 10, within=root),
+        "outside": lambda: read_bytes(tmp_path / "elsewhere.txt", 10, within=root),
+        "missing": lambda: read_bytes(root / "none.txt", 10),
+        "not-regular": lambda: read_bytes(root / "fifo", 10),
+        "too-large": lambda: read_text(root / "big.txt", 10),
+        "not-utf8": lambda: read_text(root / "latin1.txt", 10),
+    }
     for kind, attempt in cases.items():
         with pytest.raises(ForeignFileError) as raised:
             attempt()
@@ -340,18 +388,25 @@ def test_a_sweep_list_refused_as_a_link_is_worded_by_its_kind(monkeypatch: pytes
     def refuse(kind: foreign.Refusal, words: str):  # type: ignore[no-untyped-def]
         def read(*args: object, **kwargs: object) -> None:
             raise foreign.ForeignFileError(words, kind)
+
         return read
 
     monkeypatch.setattr(sweep_list, "read_bytes", refuse("link", "is reached by way of another name"))
     assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
-        None, "'lists/a.txt' is a symbolic link or leads outside the project; name the file itself")
-    monkeypatch.setattr(sweep_list, "read_bytes", refuse("not-regular", "is a named pipe (FIFO), not a regular file "
-                                                         "(no link here)"))
+        None,
+        "'lists/a.txt' is a symbolic link or leads outside the project; name the file itself",
+    )
+    monkeypatch.setattr(
+        sweep_list, "read_bytes", refuse("not-regular", "is a named pipe (FIFO), not a regular file (no link here)")
+    )
     assert sweep_list._read(tmp_path, "lists/a.txt", "build", needed=False) == (
-        None, "'lists/a.txt' is a named pipe (FIFO), not a regular file (no link here)")
+        None,
+        "'lists/a.txt' is a named pipe (FIFO), not a regular file (no link here)",
+    )
 
 
 # Found by the file fuzz at 400 examples per command (issue #19's closing run).
+
 
 @pytest.mark.parametrize("breaker", ["\x85", "\u2028", "\u2029", "\r", "\x1b"])
 def test_a_line_break_in_a_carried_value_is_written_as_an_escape(tmp_path: Path, breaker: str) -> None:
@@ -370,8 +425,9 @@ def test_a_line_break_in_a_carried_value_is_written_as_an_escape(tmp_path: Path,
 
 def test_a_macro_that_expands_to_a_name_too_long_for_the_system_is_no_crash(tmp_path: Path) -> None:
     lines = ["m0 = xxxxxxxxxxxxxxxx", *(f"m{i} = $(m{i - 1})$(m{i - 1})$(m{i - 1})" for i in range(1, 24))]
-    (tmp_path / "job.sub").write_text("executable = run.sh\n" + "\n".join(lines) + "\nlog = $(m5)$(m5)\n"
-                                      "transfer_input_files = $(m6)\nqueue\n")
+    (tmp_path / "job.sub").write_text(
+        "executable = run.sh\n" + "\n".join(lines) + "\nlog = $(m5)$(m5)\ntransfer_input_files = $(m6)\nqueue\n"
+    )
     result = _bounded_init(tmp_path, "job.sub")
     assert result.returncode in (0, 2) and "internal error" not in result.stderr, result.stderr
 
@@ -383,8 +439,9 @@ def test_a_file_over_the_size_limit_is_refused_at_the_line_that_passes_it(tmp_pa
     result = _bounded_init(tmp_path, name)
     assert result.returncode == 2
     passes = (4 * 1024 * 1024) // len(line) + 1
-    assert result.stderr.startswith(f"pixi-htc: {name}:{passes}: is over 4 MiB (line {passes} passes it); "), \
+    assert result.stderr.startswith(f"pixi-htc: {name}:{passes}: is over 4 MiB (line {passes} passes it); "), (
         result.stderr
+    )
 
 
 def test_a_manifest_table_of_50000_keys_is_refused_at_its_line(tmp_path: Path) -> None:
@@ -395,5 +452,7 @@ def test_a_manifest_table_of_50000_keys_is_refused_at_its_line(tmp_path: Path) -
     result = _bounded_init(tmp_path, "pixi.toml")
     assert time.monotonic() - started < 30
     assert result.returncode == 2
-    assert result.stderr.strip() == ("pixi-htc: pixi.toml:7: feature.gpu.tasks: holds 50,000 keys or items, over the "
-                                     "4,096 init reads in one; not a pixi manifest")
+    assert result.stderr.strip() == (
+        "pixi-htc: pixi.toml:7: feature.gpu.tasks: holds 50,000 keys or items, over the "
+        "4,096 init reads in one; not a pixi manifest"
+    )

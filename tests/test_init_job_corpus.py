@@ -46,20 +46,32 @@ def case(job_file: str, call: str, files: str = "", made: str | None = None) -> 
 
 
 CASES = {
-    "chtc-gpu-docker": case("train.sub", "python train.py --data cifar10 --epochs 20 --batch-size 128",
-                            "train.py cifar10.tar.gz cifar10/a.bin"),
-    "chtc-sif-staging": case("gpu_job.sub", "python3 finetune.py --config config.json --out checkpoints",
-                             "finetune.py config.json checkpoints"),
-    "ospool-singularity-image": case("blast.sub", "blastn -query query.fa -db db/nt_small -out results.txt",
-                                     "query.fa db/nt_small.nsq"),
+    "chtc-gpu-docker": case(
+        "train.sub",
+        "python train.py --data cifar10 --epochs 20 --batch-size 128",
+        "train.py cifar10.tar.gz cifar10/a.bin",
+    ),
+    "chtc-sif-staging": case(
+        "gpu_job.sub",
+        "python3 finetune.py --config config.json --out checkpoints",
+        "finetune.py config.json checkpoints",
+    ),
+    "ospool-singularity-image": case(
+        "blast.sub", "blastn -query query.fa -db db/nt_small -out results.txt", "query.fa db/nt_small.nsq"
+    ),
     "ospool-cvmfs-gpu": case("tf_gpu.sub", "python3 train_tf.py --steps 5000", "train_tf.py dataset.npz"),
-    "vanilla-conda-pack": case("analysis.sub", "python analyze.py --row 0 samples.csv",
-                               "analyze.py samples.csv env/bin/activate"),
-    "vanilla-venv": case("job.sub", "python count_words.py --input reads.txt --label 'first pass' --threads 2",
-                         "count_words.py reads.txt requirements.txt .venv/bin/activate"),
+    "vanilla-conda-pack": case(
+        "analysis.sub", "python analyze.py --row 0 samples.csv", "analyze.py samples.csv env/bin/activate"
+    ),
+    "vanilla-venv": case(
+        "job.sub",
+        "python count_words.py --input reads.txt --label 'first pass' --threads 2",
+        "count_words.py reads.txt requirements.txt .venv/bin/activate",
+    ),
     "ospool-module-load": case("run_r.submit", "Rscript simulate.R 0", "simulate.R"),
-    "vanilla-pixi-install": case("pixi_job.sub", "python src/fit.py --out results/fit.json",
-                                 "pixi.toml pixi.lock src/fit.py results"),
+    "vanilla-pixi-install": case(
+        "pixi_job.sub", "python src/fit.py --out results/fit.json", "pixi.toml pixi.lock src/fit.py results"
+    ),
     "docker-universe": case("docker.sub", "python3 summarize.py table.csv", "summarize.py table.csv"),
     "docker-pull-always": case("nightly.sub", "", made="S01.summary"),
     "queue-from-file": case("process.sub", "", made="s1.txt.count"),
@@ -67,10 +79,14 @@ CASES = {
     "queue-matching": case("align.sub", "bwa mem ref.fa a.fastq", "ref.fa a.fastq"),
     "queue-in-list": case("seeds.sub", "python simulate.py --seed 11", "simulate.py environment.yml"),
     "initialdir-runs": case("submit_a.sub", "python3 fit.py --params params.ini", "fit.py params.ini"),
-    "subdir-relative": case("jobs/preprocess/preprocess.sub", "Rscript clean.R raw_counts.tsv clean_counts.tsv",
-                            "clean.R raw_counts.tsv"),
-    "osdf-inputs": case("osdf.sub", "simulate --geometry geometry.gdml --events 1000 --xs xs_0.dat --out events.root",
-                        "geometry.gdml xs_0.dat"),
+    "subdir-relative": case(
+        "jobs/preprocess/preprocess.sub", "Rscript clean.R raw_counts.tsv clean_counts.tsv", "clean.R raw_counts.tsv"
+    ),
+    "osdf-inputs": case(
+        "osdf.sub",
+        "simulate --geometry geometry.gdml --events 1000 --xs xs_0.dat --out events.root",
+        "geometry.gdml xs_0.dat",
+    ),
     "output-remaps": case("remap.sub", "torchrun --nproc_per_node=2 train.py --data data", "train.py data/part0.npy"),
     "checkpoint-files": case("long_train.sub", "python train.py --resume checkpoint.pt --epochs-per-run 1", "train.py"),
     "checkpoint-evict": case("resumable.sub", "python3 chain.py --state state.npz --steps 100000", "chain.py"),
@@ -83,18 +99,30 @@ CASES = {
     "gpu-bounds": case("bounded.sub", "python infer.py --weights weights.bin", "infer.py weights.bin"),
     "local-sif": case("sif_job.sub", "python3 analyze.py --in measurements.h5", "analyze.py measurements.h5"),
     "chtc-campus-pools": case("flock.sub", "python3 sim.py --cluster 7 --process 0", "sim.py"),
-    "slurm-gres-conda": case("train.sbatch", "python finetune.py --config configs/bert_base.yaml --output-dir runs/",
-                             "finetune.py configs/bert_base.yaml"),
-    "slurm-array-throttle": case("sweep.slurm", "python train.py --seed 1 --data data/train.csv",
-                                 "train.py data/train.csv"),
-    "slurm-apptainer-requeue": case("long.sh", "python train_diffusion.py --resume-from ckpt/latest.ckpt",
-                                    "train_diffusion.py ckpt/latest.ckpt containers/diffusers.sif"),
-    "slurm-gpus-per-node-mail": case("ddp.job", "torchrun --standalone --nproc_per_node=4 ddp_train.py --epochs 90",
-                                     "ddp_train.py"),
-    "slurm-submit-dir-venv": case("run.sbatch", "python -u train_gnn.py --config configs/gnn.yaml",
-                                  "train_gnn.py configs/gnn.yaml"),
-    "slurm-pixi-array": case("eval.sbatch", "python evaluate.py --fold 1 --checkpoint checkpoints/best.ckpt",
-                             "evaluate.py checkpoints/best.ckpt pixi.toml"),
+    "slurm-gres-conda": case(
+        "train.sbatch",
+        "python finetune.py --config configs/bert_base.yaml --output-dir runs/",
+        "finetune.py configs/bert_base.yaml",
+    ),
+    "slurm-array-throttle": case(
+        "sweep.slurm", "python train.py --seed 1 --data data/train.csv", "train.py data/train.csv"
+    ),
+    "slurm-apptainer-requeue": case(
+        "long.sh",
+        "python train_diffusion.py --resume-from ckpt/latest.ckpt",
+        "train_diffusion.py ckpt/latest.ckpt containers/diffusers.sif",
+    ),
+    "slurm-gpus-per-node-mail": case(
+        "ddp.job", "torchrun --standalone --nproc_per_node=4 ddp_train.py --epochs 90", "ddp_train.py"
+    ),
+    "slurm-submit-dir-venv": case(
+        "run.sbatch", "python -u train_gnn.py --config configs/gnn.yaml", "train_gnn.py configs/gnn.yaml"
+    ),
+    "slurm-pixi-array": case(
+        "eval.sbatch",
+        "python evaluate.py --fold 1 --checkpoint checkpoints/best.ckpt",
+        "evaluate.py checkpoints/best.ckpt pixi.toml",
+    ),
 }
 
 # What the spec cannot say (by `file:line:`): HTCondor's IF_NEEDED, a matching queue's names taken
@@ -118,16 +146,30 @@ PY
 WRAPPERS = {
     "srun": 'while [[ "${1:-}" == -* ]]; do shift; done\nexec "$@"\n',
     "apptainer": 'shift  # exec\nwhile [[ "${1:-}" == -* ]]; do case "$1" in --nv|--cleanenv|--contain) shift;; '
-                 '*) shift 2;; esac; done\nshift  # the image\nexec "$@"\n',
+    '*) shift 2;; esac; done\nshift  # the image\nexec "$@"\n',
     "singularity": 'shift\nwhile [[ "${1:-}" == -* ]]; do case "$1" in --nv) shift;; *) shift 2;; esac; done\n'
-                   'shift\nexec "$@"\n',
+    'shift\nexec "$@"\n',
     "pixi": 'if [ "$1" = run ]; then shift; while [[ "${1:-}" == -* ]]; do case "$1" in --locked|--frozen) shift;; '
-            '*) shift 2;; esac; done; exec "$@"; fi\n',
+    '*) shift 2;; esac; done; exec "$@"; fi\n',
     "conda": 'if [ "$1" = info ]; then echo "$CONDA_BASE"; fi\n',
     "python3": 'if [ "${1:-}" = -m ] && [ "${2:-}" = venv ]; then mkdir -p "$3/bin"; echo true > "$3/bin/activate"; fi\n',
 }
-PROGRAMS = ("python", "python3", "Rscript", "blastn", "bwa", "blender", "simulate", "torchrun", "pip", "module",
-            "nvidia-smi", "curl", "scontrol", *WRAPPERS)
+PROGRAMS = (
+    "python",
+    "python3",
+    "Rscript",
+    "blastn",
+    "bwa",
+    "blender",
+    "simulate",
+    "torchrun",
+    "pip",
+    "module",
+    "nvidia-smi",
+    "curl",
+    "scontrol",
+    *WRAPPERS,
+)
 
 
 def _stand_ins(directory: Path) -> Path:
@@ -171,7 +213,7 @@ def _macros(text: str, build: Path) -> dict[str, str]:
     if found:
         names = found.group(1).split(", ")
         if found.group(2) == "(":
-            row = text[queue.end():].strip().splitlines()[0].strip()
+            row = text[queue.end() :].strip().splitlines()[0].strip()
         else:
             row = (build / found.group(2)).read_text().splitlines()[0]
         values = [v.strip() for v in re.split(r"\s*,\s*|\s+", row.strip(), maxsplit=len(names) - 1)]
@@ -211,8 +253,9 @@ def _run_htcondor(repo: Path, job: str, sandbox: Path, env: dict[str, str]) -> s
     executable.chmod(0o755)
     arguments = shlex.split(_expand(sub["arguments"].strip('"'), macros))
     job_env = {**env, **_condor_environment(sub.get("environment", "") or ""), "_CONDOR_SCRATCH_DIR": str(sandbox)}
-    return subprocess.run([str(executable), *arguments], cwd=sandbox, env=job_env, capture_output=True, text=True,
-                          timeout=20, check=False)
+    return subprocess.run(
+        [str(executable), *arguments], cwd=sandbox, env=job_env, capture_output=True, text=True, timeout=20, check=False
+    )
 
 
 def _run_slurm(repo: Path, job: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -222,8 +265,15 @@ def _run_slurm(repo: Path, job: str, env: dict[str, str]) -> subprocess.Complete
     array = re.search(r"(?m)^#SBATCH --array=([0-9]+)", text)
     if array:
         slurm_env |= {"SLURM_ARRAY_JOB_ID": "40", "SLURM_ARRAY_TASK_ID": array.group(1)}
-    return subprocess.run(["bash", str(script)], cwd=repo / "build", env=slurm_env, capture_output=True, text=True,
-                          timeout=20, check=False)
+    return subprocess.run(
+        ["bash", str(script)],
+        cwd=repo / "build",
+        env=slurm_env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
 
 
 def _reached(spec: Case, record: Path, where: Path) -> str:
@@ -242,18 +292,34 @@ def _reached(spec: Case, record: Path, where: Path) -> str:
 
 
 # Submit commands that mean the same whichever file says them (values compared without letter case).
-SAME_COMMANDS = ("request_cpus", "request_gpus", "notification", "notify_user", "docker_pull_policy",
-                 "checkpoint_exit_code", "max_retries", "when_to_transfer_output", "want_ospool", "want_campus_pools",
-                 "periodic_release", "stream_output", "gpus_minimum_capability")
+SAME_COMMANDS = (
+    "request_cpus",
+    "request_gpus",
+    "notification",
+    "notify_user",
+    "docker_pull_policy",
+    "checkpoint_exit_code",
+    "max_retries",
+    "when_to_transfer_output",
+    "want_ospool",
+    "want_campus_pools",
+    "periodic_release",
+    "stream_output",
+    "gpus_minimum_capability",
+)
 
 
 def _changed(original_text: str, generated_text: str) -> list[str]:
     """What the generated .sub says otherwise than the user's (the corpus is this test's own text,
     so HTCondor's parser may read it)."""
     original, generated = htcondor2.Submit(original_text), htcondor2.Submit(generated_text)
-    changed = [f"{key}: {original[key]!r} became {generated.get(key)!r}" for key in SAME_COMMANDS
-               if key in original and "$(" not in original[key]
-               and original[key].strip().lower() != (generated.get(key) or "").strip().lower()]
+    changed = [
+        f"{key}: {original[key]!r} became {generated.get(key)!r}"
+        for key in SAME_COMMANDS
+        if key in original
+        and "$(" not in original[key]
+        and original[key].strip().lower() != (generated.get(key) or "").strip().lower()
+    ]
     if original.get("universe", "").lower() == "docker" and generated.get("universe") != "docker":
         changed.append(f"universe: docker became {generated.get('universe')!r}")
     return changed
@@ -280,8 +346,13 @@ def move_in(tmp_path: Path, name: str) -> Outcome:
         outcome.changed = _changed(job_file.read_text(), jobs[0].read_text())
     record = tmp_path / "calls.jsonl"
     bin_dir = _stand_ins(tmp_path / "bin")
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "RECORD": str(record), "HOME": str(tmp_path / "home"),
-           "CONDA_BASE": str(bin_dir / "conda-base"), "LANG": "C.UTF-8"}
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "RECORD": str(record),
+        "HOME": str(tmp_path / "home"),
+        "CONDA_BASE": str(bin_dir / "conda-base"),
+        "LANG": "C.UTF-8",
+    }
     (tmp_path / "home").mkdir()
     try:
         if jobs[0].suffix == ".sub":
@@ -293,8 +364,11 @@ def move_in(tmp_path: Path, name: str) -> Outcome:
         outcome.why = "the job ran past 60 seconds"
         return outcome
     if jobs[0].suffix == ".sbatch":
-        sandbox = next((repo / "build" / "outputs" / jobs[0].stem).iterdir(), repo) \
-            if (repo / "build" / "outputs" / jobs[0].stem).is_dir() else repo
+        sandbox = (
+            next((repo / "build" / "outputs" / jobs[0].stem).iterdir(), repo)
+            if (repo / "build" / "outputs" / jobs[0].stem).is_dir()
+            else repo
+        )
     outcome.why = _reached(spec, record, sandbox)
     if outcome.why and ran.returncode != 0:
         outcome.why += f"; the job exited {ran.returncode}: {ran.stderr.strip()[-300:]}"
@@ -326,6 +400,9 @@ def test_moved_in_jobs_build_and_reach_their_commands(outcomes: dict[str, Outcom
     assert len(built) >= NEED and len(reached) >= NEED, "\n".join(report)
     assert {o.name: o.changed for o in outcomes.values() if o.changed} == {}
     # What init reports as not carried is what the spec cannot say, each with its line.
-    reported = {o.name: [line.split("not carried over: ", 1)[1].split(" ", 1)[0] for line in o.not_carried]
-                for o in outcomes.values() if o.not_carried}
+    reported = {
+        o.name: [line.split("not carried over: ", 1)[1].split(" ", 1)[0] for line in o.not_carried]
+        for o in outcomes.values()
+        if o.not_carried
+    }
     assert reported == NOT_CARRIED

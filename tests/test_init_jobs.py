@@ -33,7 +33,7 @@ queue
 SCRIPTS = {
     "run.sh": '#!/bin/bash\nset -e\necho "$@" > args.txt\ntest -f data.csv\ntouch model.pt\n',
     "train.py": "#!/usr/bin/env python3\nimport sys, pathlib\npathlib.Path('args.txt').write_text(' '.join(sys.argv[1:]))\n"
-                "assert pathlib.Path('data.csv').is_file()\npathlib.Path('model.pt').touch()\n",
+    "assert pathlib.Path('data.csv').is_file()\npathlib.Path('model.pt').touch()\n",
     "plain.sh": 'echo "$@" > args.txt\ntest -f data.csv\ntouch model.pt\n',  # no #! line
 }
 
@@ -65,8 +65,9 @@ def _sandbox_run(repo: Path, job: str, sandbox: Path) -> subprocess.CompletedPro
     shutil.copy2(repo / "build" / sub["executable"], executable)
     executable.chmod(0o755)
     arguments = sub["arguments"].strip('"').replace("$(Cluster)", "7").replace("$(Process)", "0").split()
-    return subprocess.run([str(executable), *arguments], cwd=sandbox, capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        [str(executable), *arguments], cwd=sandbox, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 @pytest.mark.parametrize("executable", sorted(SCRIPTS))
@@ -84,7 +85,10 @@ def test_a_moved_in_job_reaches_its_command_with_its_inputs(tmp_path: Path, exec
     sub = htcondor2.Submit((repo / "build" / "htcondor" / "train.sub").read_text())
     assert sub["transfer_input_files"] == f"../data/data.csv, ../jobs/train/{executable}"
     assert [sub[key] for key in ("log", "output", "error")] == [
-        "../jobs/train/train.log", "../jobs/train/logs/train.out", "../jobs/train/logs/train.err"]
+        "../jobs/train/train.log",
+        "../jobs/train/logs/train.out",
+        "../jobs/train/logs/train.err",
+    ]
     # Outputs come back where HTCondor returned them: beside the .sub.
     assert sub["transfer_output_remaps"] == '"model.pt = ../jobs/train/model.pt"'
     sandbox = tmp_path / "sandbox"
@@ -137,8 +141,9 @@ queue
 def test_a_job_that_brings_its_own_software_runs_on_the_host(tmp_path: Path) -> None:
     """A vanilla job whose script sets up its own software (a CVMFS setup script here) becomes
     runtime host: no pixi-pack archive, no image, no GPU it did not ask for, its clauses as written."""
-    (tmp_path / "run.sh").write_text('#!/bin/bash\n[ -f /cvmfs/x/setup.sh ] && . /cvmfs/x/setup.sh\n'
-                                     'echo "$@" > args.txt\ntest -f train.py\n')
+    (tmp_path / "run.sh").write_text(
+        '#!/bin/bash\n[ -f /cvmfs/x/setup.sh ] && . /cvmfs/x/setup.sh\necho "$@" > args.txt\ntest -f train.py\n'
+    )
     (tmp_path / "train.py").write_text("print('train')\n")
     (tmp_path / "job.sub").write_text(VANILLA)
     moved = run_cli("init", "--from", "job.sub", cwd=tmp_path)
@@ -150,9 +155,10 @@ def test_a_job_that_brings_its_own_software_runs_on_the_host(tmp_path: Path) -> 
     generated = htcondor2.Submit((tmp_path / "build" / "htcondor" / "job.sub").read_text())
     assert generated["universe"] == "vanilla" and "container_image" not in generated
     assert generated.get("request_gpus", "0") == "0"
-    assert generated["requirements"] == "((OpSysMajorVer > 7)) && ((Arch == \"X86_64\"))"
+    assert generated["requirements"] == '((OpSysMajorVer > 7)) && ((Arch == "X86_64"))'
     assert {k: generated[k] for k in ("request_cpus", "request_memory", "request_disk")} == {
-        k: original[k] for k in ("request_cpus", "request_memory", "request_disk")}
+        k: original[k] for k in ("request_cpus", "request_memory", "request_disk")
+    }
     assert not (tmp_path / "build" / "pack.sh").exists() and not (tmp_path / "build" / "pixi.toml").exists()
     sandbox = tmp_path / "sandbox"
     ran = _sandbox_run(tmp_path, "job", sandbox)
@@ -164,7 +170,8 @@ def test_runtime_host_takes_no_image_or_environment(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(
         "schema_version: 1\nname: demo\nsource: []\njobs:\n  a:\n    runtime: host\n    image: docker://x/y:1\n"
-        "    command: [python, a.py]\n    resources: {gpus: 0}\n")
+        "    command: [python, a.py]\n    resources: {gpus: 0}\n"
+    )
     result = run_cli("validate", cwd=tmp_path)
     assert result.returncode == 2 and "specs/project.yaml:7:5: error: jobs.a.image: runtime host" in result.stderr
 
@@ -175,7 +182,8 @@ def test_runtime_host_on_slurm_runs_the_command_as_it_is(tmp_path: Path) -> None
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(
         "schema_version: 1\nname: demo\nscheduler: slurm\nsource: [run.sh]\njobs:\n  a:\n    runtime: host\n"
-        "    command: [bash, run.sh, --lr, '0.1']\n    resources: {gpus: 1}\n")
+        "    command: [bash, run.sh, --lr, '0.1']\n    resources: {gpus: 1}\n"
+    )
     (tmp_path / "run.sh").write_text("echo hi\n")
     result = run_cli("build", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -216,24 +224,50 @@ def test_a_slurm_script_moves_in_and_its_body_runs_as_it_did(tmp_path: Path) -> 
 
     job = YAML(typ="safe").load((tmp_path / "specs" / "project.yaml").read_text())["jobs"]["resnet-train"]
     assert job["resources"] == {"gpus": 2, "cpus": 8, "memory": "32GB"}
-    assert job["slurm"] == {"partition": "gpu", "account": "lab42", "time": "04:00:00", "gpu_type": "a100",
-                            "mail_type": "END", "mail_user": "me@example.org"}
+    assert job["slurm"] == {
+        "partition": "gpu",
+        "account": "lab42",
+        "time": "04:00:00",
+        "gpu_type": "a100",
+        "mail_type": "END",
+        "mail_user": "me@example.org",
+    }
     assert run_cli("build", cwd=tmp_path).returncode == 0
     script = (tmp_path / "build" / "slurm" / "resnet-train.sbatch").read_text()
-    for option in ("--partition=gpu", "--account=lab42", "--time=04:00:00", "--cpus-per-task=8", "--mem=32G",
-                   "--gres=gpu:a100:2", "--mail-type=END", "--mail-user=me@example.org"):
+    for option in (
+        "--partition=gpu",
+        "--account=lab42",
+        "--time=04:00:00",
+        "--cpus-per-task=8",
+        "--mem=32G",
+        "--gres=gpu:a100:2",
+        "--mail-type=END",
+        "--mail-user=me@example.org",
+    ):
         assert f"#SBATCH {option}\n" in script
     stand_ins = tmp_path / "bin"
     stand_ins.mkdir()
     record = tmp_path / "calls.txt"
     for name in ("module", "srun", "python", "nvidia-smi"):
-        (stand_ins / name).write_text(f'#!/bin/bash\necho "{name} $*" >> {record}\n'
-                                      + ('exec "$@"\n' if name == "srun" else ""))
+        (stand_ins / name).write_text(
+            f'#!/bin/bash\necho "{name} $*" >> {record}\n' + ('exec "$@"\n' if name == "srun" else "")
+        )
         (stand_ins / name).chmod(0o755)
-    env = {"PATH": f"{stand_ins}:/usr/bin:/bin", "SLURM_SUBMIT_DIR": str(tmp_path / "build"), "SLURM_JOB_ID": "41",
-           "HOME": str(tmp_path)}
-    ran = subprocess.run(["bash", str(tmp_path / "build" / "slurm" / "resnet-train.sbatch")], cwd=tmp_path / "build",
-                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        "PATH": f"{stand_ins}:/usr/bin:/bin",
+        "SLURM_SUBMIT_DIR": str(tmp_path / "build"),
+        "SLURM_JOB_ID": "41",
+        "HOME": str(tmp_path),
+    }
+    ran = subprocess.run(
+        ["bash", str(tmp_path / "build" / "slurm" / "resnet-train.sbatch")],
+        cwd=tmp_path / "build",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert ran.returncode == 0, ran.stderr
     calls = record.read_text().splitlines()
     assert "module load cuda/12.1" in calls and "python train.py --epochs 10" in calls

@@ -32,10 +32,14 @@ CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
 VIRTUAL = ("cuda", "glibc", "linux", "macos", "windows", "archspec")
 SELECTORS = {"linux": "linux-", "osx": "osx-", "win": "win-"}
 # What init may list besides renames: conversions that keep pixi's meaning, and metadata.
-HARMLESS = (re.compile(r"a multi-line (command|description), written on one line"), re.compile(r": name .* is written "),
-            re.compile(r"linux-64 added"), re.compile(r" is named \S+ in the spec"),
-            re.compile(r"an unnamed entry for \S+ is named"),
-            re.compile(r"\(the spec's (description|version) is simpler\)"))  # metadata
+HARMLESS = (
+    re.compile(r"a multi-line (command|description), written on one line"),
+    re.compile(r": name .* is written "),
+    re.compile(r"linux-64 added"),
+    re.compile(r" is named \S+ in the spec"),
+    re.compile(r"an unnamed entry for \S+ is named"),
+    re.compile(r"\(the spec's (description|version) is simpler\)"),
+)  # metadata
 
 
 def _norm(path: str, base: str) -> str:
@@ -54,7 +58,11 @@ def _norm(path: str, base: str) -> str:
 
 def _root_variable(text: str, base: str) -> str:
     """$PIXI_PROJECT_ROOT is the manifest's directory: name the directory it means."""
-    text = re.sub(r"\$\{?PIXI_PROJECT_ROOT\}?(/\.\.)?", lambda m: "<ROOT>" if (m.group(1) and base) or not base else "<BUILD>", text)
+    text = re.sub(
+        r"\$\{?PIXI_PROJECT_ROOT\}?(/\.\.)?",
+        lambda m: "<ROOT>" if (m.group(1) and base) or not base else "<BUILD>",
+        text,
+    )
     return text
 
 
@@ -76,23 +84,28 @@ def _task(body: Any, base: str, renames: dict[str, str]) -> Any:
     cmd = " ".join(cmd) if isinstance(cmd, list) else cmd
     depends = body.get("depends-on", [])
     depends = [depends] if isinstance(depends, str) else depends
-    return {"cmd": None if cmd is None else _root_variable(_one_line(cmd), base),
-            # pixi runs a task in its manifest's directory unless it says otherwise.
-            "cwd": None if cmd is None else _norm(body.get("cwd", "."), base),
-            "depends-on": [renames.get(d, d) for d in (d["task"] if isinstance(d, dict) else d for d in depends)],
-            "env": {k: _root_variable(v, base) for k, v in body.get("env", {}).items()},
-            # Globs are pixi's cache keys, hashed from the manifest's directory: build/pixi.toml keeps those
-            # inside build/ and leaves the others out with a comment (pixi stops on a match outside its
-            # manifest's directory: compiler/spec/workspace.py Task.globs_in); the spec keeps them all.
-            "inputs": [g for g in (_norm(g, base) for g in body.get("inputs", [])) if g.startswith("build/")],
-            "outputs": [g for g in (_norm(g, base) for g in body.get("outputs", [])) if g.startswith("build/")],
-            "args": body.get("args", []),
-            "description": " ".join(body["description"].split()) if "description" in body else None}
+    return {
+        "cmd": None if cmd is None else _root_variable(_one_line(cmd), base),
+        # pixi runs a task in its manifest's directory unless it says otherwise.
+        "cwd": None if cmd is None else _norm(body.get("cwd", "."), base),
+        "depends-on": [renames.get(d, d) for d in (d["task"] if isinstance(d, dict) else d for d in depends)],
+        "env": {k: _root_variable(v, base) for k, v in body.get("env", {}).items()},
+        # Globs are pixi's cache keys, hashed from the manifest's directory: build/pixi.toml keeps those
+        # inside build/ and leaves the others out with a comment (pixi stops on a match outside its
+        # manifest's directory: compiler/spec/workspace.py Task.globs_in); the spec keeps them all.
+        "inputs": [g for g in (_norm(g, base) for g in body.get("inputs", [])) if g.startswith("build/")],
+        "outputs": [g for g in (_norm(g, base) for g in body.get("outputs", [])) if g.startswith("build/")],
+        "args": body.get("args", []),
+        "description": " ".join(body["description"].split()) if "description" in body else None,
+    }
 
 
 def _matches(selector: str, subdir: str) -> bool:
-    return selector == subdir or subdir.startswith(SELECTORS.get(selector, "\0")) or (
-        selector == "unix" and not subdir.startswith("win-"))
+    return (
+        selector == subdir
+        or subdir.startswith(SELECTORS.get(selector, "\0"))
+        or (selector == "unix" and not subdir.startswith("win-"))
+    )
 
 
 def _requirement(text: str) -> tuple[str, Any]:
@@ -120,25 +133,45 @@ def _features(manifest: dict[str, Any], document: dict[str, Any] | None) -> dict
                 else:
                     flat.append(item)
             feature = features.setdefault(name, {})
-            feature["pypi-dependencies"] = {**dict(_requirement(i) for i in flat), **feature.get("pypi-dependencies", {})}
+            feature["pypi-dependencies"] = {
+                **dict(_requirement(i) for i in flat),
+                **feature.get("pypi-dependencies", {}),
+            }
     return features
 
 
-def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | None = None,
-             renames: dict[str, str] | None = None, added: tuple[str, ...] = (),
-             task_renames: dict[str, str] | None = None) -> dict[str, Any]:
+def resolved(
+    manifest: dict[str, Any],
+    base: str,
+    document: dict[str, Any] | None = None,
+    renames: dict[str, str] | None = None,
+    added: tuple[str, ...] = (),
+    task_renames: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """What pixi would resolve, per environment and platform, paths from the project root. `renames`
     maps the original's environment and feature names to the spec's, `task_renames` its task names;
     `added` lists platforms init added."""
     renames = renames or {}
     task_renames = task_renames or {}
     head = manifest.get("workspace", manifest.get("project", {}))
-    default = {key: manifest.get(key, {}) for key in ("dependencies", "pypi-dependencies", "activation", "target",
-                                                      "tasks", "pypi-options", "system-requirements")}
+    default = {
+        key: manifest.get(key, {})
+        for key in (
+            "dependencies",
+            "pypi-dependencies",
+            "activation",
+            "target",
+            "tasks",
+            "pypi-options",
+            "system-requirements",
+        )
+    }
     if document is not None:
         project = document.get("project", {})
-        default["pypi-dependencies"] = {**dict(_requirement(r) for r in project.get("dependencies", [])),
-                                        **default["pypi-dependencies"]}
+        default["pypi-dependencies"] = {
+            **dict(_requirement(r) for r in project.get("dependencies", [])),
+            **default["pypi-dependencies"],
+        }
         if "requires-python" in project and "python" not in default["dependencies"]:
             default["dependencies"] = {**default["dependencies"], "python": project["requires-python"]}
     features = {renames.get(n, n): body for n, body in _features(manifest, document).items()}
@@ -150,17 +183,28 @@ def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | Non
         table.setdefault("name", subdir)
         declared = {k.replace("osx", "macos"): v for k, v in table.items() if k.replace("osx", "macos") in VIRTUAL}
         for key, value in legacy.items():
-            key, value = ("glibc", value["version"] if isinstance(value, dict) else value) if key == "libc" else (key, value)
-            applies = {"glibc": "linux-", "linux": "linux-", "macos": "osx-", "windows": "win-", "cuda": ("linux-", "win-")}
+            key, value = (
+                ("glibc", value["version"] if isinstance(value, dict) else value) if key == "libc" else (key, value)
+            )
+            applies = {
+                "glibc": "linux-",
+                "linux": "linux-",
+                "macos": "osx-",
+                "windows": "win-",
+                "cuda": ("linux-", "win-"),
+            }
             if subdir.startswith(applies.get(key, "")):
                 declared.setdefault(key, str(value))
         entries.append((table["name"], subdir, declared))
     environments = dict(manifest.get("environments", {}))
     environments = {renames.get(n, n): v for n, v in environments.items()}
     environments.setdefault("default", [])
-    out: dict[str, Any] = {"channel-priority": head.get("channel-priority"),
-                           "conda-pypi-map": {c: v if "://" in str(v) or v is False else _norm(v, base)
-                                              for c, v in head.get("conda-pypi-map", {}).items()}}
+    out: dict[str, Any] = {
+        "channel-priority": head.get("channel-priority"),
+        "conda-pypi-map": {
+            c: v if "://" in str(v) or v is False else _norm(v, base) for c, v in head.get("conda-pypi-map", {}).items()
+        },
+    }
     for env_name, composition in sorted(environments.items()):
         table = {"features": composition} if isinstance(composition, list) else composition
         names = [renames.get(f, f) for f in table.get("features", [])]
@@ -168,11 +212,13 @@ def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | Non
         if not table.get("no-default-feature"):
             parts.append(default)
         chosen = [p["platforms"] for p in parts if "platforms" in p]
-        cuda = next((p.get("system-requirements", {}).get("cuda") for p in parts
-                     if "cuda" in p.get("system-requirements", {})), None)
+        cuda = next(
+            (p.get("system-requirements", {}).get("cuda") for p in parts if "cuda" in p.get("system-requirements", {})),
+            None,
+        )
         platforms = []
         for name, subdir, declared in entries:
-            if all(name in c or subdir in c and name == subdir for c in chosen):
+            if all(name in c or (subdir in c and name == subdir) for c in chosen):
                 declared = dict(declared)
                 if cuda is not None and subdir.startswith(("linux-", "win-")):
                     declared["cuda"] = str(cuda)
@@ -201,7 +247,9 @@ def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | Non
                     view["env"].update({k: _root_variable(v, base) for k, v in activation.get("env", {}).items()})
                     view["scripts"] += [_norm(s, base) for s in activation.get("scripts", [])]
                     for name, body in layer.get("tasks", {}).items():
-                        view["tasks"].setdefault(task_renames.get(name, name), []).append(_task(body, base, task_renames))
+                        view["tasks"].setdefault(task_renames.get(name, name), []).append(
+                            _task(body, base, task_renames)
+                        )
             per_platform[subdir] = view
         options: dict[str, Any] = {}
         for part in reversed(parts):
@@ -209,9 +257,14 @@ def resolved(manifest: dict[str, Any], base: str, document: dict[str, Any] | Non
                 if key == "find-links":
                     value = [{"path": _norm(v["path"], base)} if "path" in v else v for v in value]
                 options[key] = value
-        out[env_name] = {"platforms": platforms, "channels": channels, "per-platform": per_platform,
-                         "pypi-options": options, "solve-group": table.get("solve-group"),
-                         "channel-priority": [p.get("channel-priority") for p in parts if p.get("channel-priority")]}
+        out[env_name] = {
+            "platforms": platforms,
+            "channels": channels,
+            "per-platform": per_platform,
+            "pypi-options": options,
+            "solve-group": table.get("solve-group"),
+            "channel-priority": [p.get("channel-priority") for p in parts if p.get("channel-priority")],
+        }
     return out
 
 
@@ -243,8 +296,11 @@ def move_in(root: Path, case: str) -> Outcome:
     (root / source.name).write_bytes(source.read_bytes())
     init = run_cli("init", "--from", source.name, cwd=root)
     assert init.returncode == 0, init.stderr
-    lost = [line.removeprefix("not carried over: ") for line in init.stderr.splitlines()
-            if line.startswith("not carried over: ")]
+    lost = [
+        line.removeprefix("not carried over: ")
+        for line in init.stderr.splitlines()
+        if line.startswith("not carried over: ")
+    ]
     outcome = Outcome(name=source.name, text=source.read_text(), built=False, lost=lost)
     built = run_cli("build", cwd=root)
     if built.returncode != 0:
@@ -263,8 +319,9 @@ def move_in(root: Path, case: str) -> Outcome:
     task_renames = dict(re.findall(r": task (\S+) is named (\S+) in the spec", listed))
     added = ("linux-64",) if "linux-64 added" in listed else ()
     outcome.unexplained = [line for line in lost if not any(p.search(line) for p in HARMLESS)]
-    outcome.expected = resolved(original, "", document if source.name == "pyproject.toml" else None, renames,
-                                added, task_renames)
+    outcome.expected = resolved(
+        original, "", document if source.name == "pyproject.toml" else None, renames, added, task_renames
+    )
     outcome.got = resolved(generated, "build")
     outcome.got.pop("pack")
     return outcome
@@ -331,15 +388,18 @@ def test_validate_says_what_build_will_write(tmp_path: Path) -> None:
     listed = {path for paths in families.values() for path in paths.split(", ")}
     built = run_cli("build", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
-    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
-               and p.relative_to(tmp_path).parts[0] in ("build", ".github")}
+    written = {
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.relative_to(tmp_path).parts[0] in ("build", ".github")
+    }
     assert written - {"build/.pixi-htc-manifest.json"} == listed
 
 
 def test_validate_lists_every_file_of_the_default_spec() -> None:
     """plan.generated renders as build does: the same paths as compile_spec, the build's own list aside."""
-    from compiler.pipeline import compile as pipeline
     from compiler.artifacts.base import Layout
+    from compiler.pipeline import compile as pipeline
     from compiler.pipeline.plan import generated
 
     compiled = pipeline.compile_spec(REPO / "specs" / "project.yaml", REPO / "build")
@@ -361,7 +421,8 @@ def test_moved_in_tasks_run_where_they_ran(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "gen_api.py").write_text(
-        "import pathlib, sys\npathlib.Path(sys.argv[2]).mkdir()\npathlib.Path(sys.argv[2], 'index.rst').write_text('api')\n")
+        "import pathlib, sys\npathlib.Path(sys.argv[2]).mkdir()\npathlib.Path(sys.argv[2], 'index.rst').write_text('api')\n"
+    )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(sys.executable)
@@ -370,16 +431,24 @@ def test_moved_in_tasks_run_where_they_ran(tmp_path: Path) -> None:
 
     def run(task: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         cwd = manifest_dir.joinpath(task["cwd"])  # Path::join, as pixi joins it
-        return subprocess.run(["bash", "-c", task["cmd"]], cwd=cwd, capture_output=True, text=True, check=False,
-                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PIXI_PROJECT_ROOT": str(manifest_dir)})
+        return subprocess.run(
+            ["bash", "-c", task["cmd"]],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PIXI_PROJECT_ROOT": str(manifest_dir)},
+        )
 
     assert tasks["api"]["cwd"] == "../docs"
     result = run(tasks["api"])
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "docs" / "api" / "index.rst").read_text() == "api"  # where upstream's pixi wrote it
     # $PIXI_PROJECT_ROOT in a command means the root it meant upstream.
-    echo = {"cmd": tasks["check-links"]["cmd"].replace("sphinx-build -b linkcheck docs", "echo"),
-            "cwd": tasks["check-links"]["cwd"]}
+    echo = {
+        "cmd": tasks["check-links"]["cmd"].replace("sphinx-build -b linkcheck docs", "echo"),
+        "cwd": tasks["check-links"]["cwd"],
+    }
     assert Path(run(echo).stdout.strip()).resolve() == (tmp_path / "public" / "linkcheck").resolve()
     assert Path(run({"cmd": "pwd", "cwd": tasks["tidy"]["cwd"]}).stdout.strip()).resolve() == tmp_path.resolve()
 
@@ -398,8 +467,11 @@ def test_an_error_on_a_moved_in_spec_names_the_spec_line_and_the_source_line(tmp
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert len(errors) == 2
     shape = re.compile(r"specs/project\.yaml:(\d+):\d+: error: (\S+): .* \(moved in from pixi\.toml:(\d+)\)")
-    for error, key, needle in zip(errors, ("environments.test.dependencies.pytest", "environments.test.tasks.test"),
-                                  ('pytest = ">=8"', 'test = "pytest tests"')):
+    for error, key, needle in zip(
+        errors,
+        ("environments.test.dependencies.pytest", "environments.test.tasks.test"),
+        ('pytest = ">=8"', 'test = "pytest tests"'),
+    ):
         match = shape.fullmatch(error)
         assert match, error
         spec_line, path, source_line = match.groups()

@@ -52,8 +52,10 @@ def imports(path: Path, name: str | None = None) -> set[str]:
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 # A module's own enclosing packages are loaded before it whatever it says (`from . import x` names one):
 # an edge to them is no dependency.
-GRAPH = {name: {target for target in imports(path) if target in MODULES and not name.startswith(target)}
-         for name, path in MODULES.items()}
+GRAPH = {
+    name: {target for target in imports(path) if target in MODULES and not name.startswith(target)}
+    for name, path in MODULES.items()
+}
 
 
 def stage(name: str) -> int:
@@ -64,21 +66,33 @@ def stage(name: str) -> int:
 
 
 def test_every_module_belongs_to_a_stage() -> None:
-    loose = sorted(name for name in MODULES if name.count(".") == 1 and name.split(".")[1] not in
-                   (*STAGES, *SELF_CONTAINED, "cli", "__main__", "mnist_data"))
+    loose = sorted(
+        name
+        for name in MODULES
+        if name.count(".") == 1
+        and name.split(".")[1] not in (*STAGES, *SELF_CONTAINED, "cli", "__main__", "mnist_data")
+    )
     assert loose == [], f"modules outside the stage packages: {loose}"
 
 
 def test_imports_point_down_the_stages_only() -> None:
-    against = sorted(f"{name} -> {target}" for name, targets in GRAPH.items() for target in targets
-                     if target not in ROOT_MODULES and stage(target) > stage(name))
+    against = sorted(
+        f"{name} -> {target}"
+        for name, targets in GRAPH.items()
+        for target in targets
+        if target not in ROOT_MODULES and stage(target) > stage(name)
+    )
     assert against == [], "imports against the stage order:\n" + "\n".join(against)
 
 
 def test_the_schedulers_do_not_import_each_other() -> None:
-    crossing = sorted(f"{name} -> {target}" for name, targets in GRAPH.items() for target in targets
-                      for a, b in (("htcondor", "slurm"), ("slurm", "htcondor"))
-                      if name.startswith(f"compiler.schedulers.{a}") and target.startswith(f"compiler.schedulers.{b}"))
+    crossing = sorted(
+        f"{name} -> {target}"
+        for name, targets in GRAPH.items()
+        for target in targets
+        for a, b in (("htcondor", "slurm"), ("slurm", "htcondor"))
+        if name.startswith(f"compiler.schedulers.{a}") and target.startswith(f"compiler.schedulers.{b}")
+    )
     assert crossing == []
 
 
@@ -97,7 +111,7 @@ def _cycle() -> list[str] | None:
         stack.append(name)
         for target in sorted(GRAPH[name]):
             if state.get(target) == 1:
-                return [*stack[stack.index(target):], target]
+                return [*stack[stack.index(target) :], target]
             if target not in state and (found := visit(target)):
                 return found
         stack.pop()
@@ -119,8 +133,10 @@ def test_the_checker_sees_what_it_is_meant_to(tmp_path: Path) -> None:
     probe = PACKAGE / "spec" / "model.py"
     assert "compiler.spec.sites" in imports(probe)
     hidden = tmp_path / "hidden.py"
-    hidden.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from compiler.follow import status\n"
-                      "def f():\n    from compiler.pipeline import writer\n")
+    hidden.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from compiler.follow import status\n"
+        "def f():\n    from compiler.pipeline import writer\n"
+    )
     found = imports(hidden, "compiler.core.hidden")
     assert {"compiler.follow", "compiler.follow.status", "compiler.pipeline.writer"} <= found
     assert any(stage(target) > stage("compiler.core.hidden") for target in found)

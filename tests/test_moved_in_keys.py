@@ -58,12 +58,15 @@ def test_htcondor_keys_reach_the_sub_as_htcondor_reads_them(tmp_path: Path) -> N
     assert sub["batch_name"] == "nightly report"
     assert text.rstrip().endswith("queue 5")
     with_sweep = HTCONDOR.replace("    count: 5\n", "    count: 2\n    sweep: {seed: [1, 2]}\n").replace(
-        "[bash, run.sh]", "[bash, run.sh, '{seed}']")
+        "[bash, run.sh]", "[bash, run.sh, '{seed}']"
+    )
     (tmp_path / "specs" / "project.yaml").write_text(with_sweep)
     assert run_cli("build", cwd=tmp_path).returncode == 0
     sub = htcondor2.Submit((tmp_path / "build" / "htcondor" / "a.sub").read_text())
-    assert len(list(sub.itemdata())) == 2 and "queue 2 PixiHtcSweep0 from (" in (
-        tmp_path / "build" / "htcondor" / "a.sub").read_text()
+    assert (
+        len(list(sub.itemdata())) == 2
+        and "queue 2 PixiHtcSweep0 from (" in (tmp_path / "build" / "htcondor" / "a.sub").read_text()
+    )
 
 
 PACK = """\
@@ -120,9 +123,17 @@ def test_slurm_keys_reach_the_sbatch_lines(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     script = tmp_path / "build" / "slurm" / "a.sbatch"
     lines = [line for line in script.read_text().splitlines() if line.startswith("#SBATCH")]
-    for option in ("--array=0-9%2", "--signal=B:USR1@60", "--requeue", "--mail-type=END,FAIL",
-                   "--mail-user=carol@example.org", "--mem-per-cpu=4G", "--cpus-per-gpu=8", "--gpus-per-node=2",
-                   "--output=logs/a_%A_%a.out"):
+    for option in (
+        "--array=0-9%2",
+        "--signal=B:USR1@60",
+        "--requeue",
+        "--mail-type=END,FAIL",
+        "--mail-user=carol@example.org",
+        "--mem-per-cpu=4G",
+        "--cpus-per-gpu=8",
+        "--gpus-per-node=2",
+        "--output=logs/a_%A_%a.out",
+    ):
         assert f"#SBATCH {option}" in lines
     assert not any(line.startswith(("#SBATCH --mem=", "#SBATCH --cpus-per-task")) for line in lines)
     assert shellcheck(script).returncode == 0
@@ -145,10 +156,21 @@ def test_a_batch_signal_is_passed_on_to_the_command_which_sees_its_task_director
     _write(tmp_path, SLURM)
     (tmp_path / "run.sh").write_text(PAYLOAD)
     assert run_cli("build", cwd=tmp_path).returncode == 0
-    env = {"PATH": "/usr/bin:/bin", "SLURM_SUBMIT_DIR": str(tmp_path / "build"), "SLURM_JOB_ID": "41",
-           "SLURM_ARRAY_JOB_ID": "40", "SLURM_ARRAY_TASK_ID": "0"}
-    batch = subprocess.Popen(["bash", "slurm/a.sbatch"], cwd=tmp_path / "build", env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SLURM_SUBMIT_DIR": str(tmp_path / "build"),
+        "SLURM_JOB_ID": "41",
+        "SLURM_ARRAY_JOB_ID": "40",
+        "SLURM_ARRAY_TASK_ID": "0",
+    }
+    batch = subprocess.Popen(
+        ["bash", "slurm/a.sbatch"],
+        cwd=tmp_path / "build",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     task = tmp_path / "build" / "outputs" / "a" / "41"
     for _ in range(100):
         if (task / "started").exists():
@@ -160,30 +182,58 @@ def test_a_batch_signal_is_passed_on_to_the_command_which_sees_its_task_director
     assert (task / "got-usr1").read_text().strip() == str(task.resolve())
 
 
-@pytest.mark.parametrize(("spec", "where", "message"), [
-    (SLURM.replace("    slurm:\n", "    count: 3\n    slurm:\n"), "error: jobs.a.count", "for HTCondor jobs"),
-    (SLURM.replace("    slurm:\n", "    notification: Always\n    slurm:\n"), "error: jobs.a.notification",
-     "use slurm.mail_type"),
-    (SLURM.replace("    slurm:\n", "    universe: docker\n    slurm:\n"), "error: jobs.a.universe", "HTCondor"),
-    (SLURM.replace("    slurm:\n", "    sweep: {seed: [1, 2]}\n    slurm:\n").replace("run.sh]", "run.sh, '{seed}']"), "error: jobs.a.slurm.array",
-     "the sweep makes this job's array"),
-    (SLURM.replace("    slurm:\n", "    checkpoint: {files: [c.pt]}\n    slurm:\n"), "error: jobs.a.slurm.signal",
-     "signal_seconds"),
-    (SLURM.replace("gpus: 2", "gpus: 0").replace("      gpu_option: gpus-per-node\n", ""),
-     "error: jobs.a.slurm.cpu_option", "asks for no GPU"),
-    (SLURM.replace("signal: \"B:USR1@60\"", "signal: \"B:KILL; rm\""), "error: jobs.a.slurm.signal", "is not valid"),
-    (HTCONDOR.replace("    universe: docker\n", ""), "error: jobs.a.docker_pull_policy",
-     "add universe: docker"),
-    (HTCONDOR.replace("    universe: docker\n    docker_pull_policy: always\n", "    os_requirement: false\n"),
-     "error: jobs.a.os_requirement", "only pixi-pack jobs"),
-    (HTCONDOR.replace("gpus: 1}", "gpus: 1}\n    slurm: {array: '1-5'}"), "error: jobs.a.slurm", "for Slurm jobs"),
-    (HTCONDOR.replace("{require:", "{min_capability: 8.0, require:"), "error: jobs.a.gpu.min_capability",
-     "write the min_capability bound in it"),
-    (HTCONDOR.replace("notify_user: alice@example.edu", "notify_usr: alice@example.edu"),
-     "error: jobs.a", "notify_user"),
-    (HTCONDOR.replace("notify_user: alice@example.edu", "notify_user: 'a@b.c\\nqueue'"),
-     "error: jobs.a.notify_user", "is not valid"),
-])
+@pytest.mark.parametrize(
+    ("spec", "where", "message"),
+    [
+        (SLURM.replace("    slurm:\n", "    count: 3\n    slurm:\n"), "error: jobs.a.count", "for HTCondor jobs"),
+        (
+            SLURM.replace("    slurm:\n", "    notification: Always\n    slurm:\n"),
+            "error: jobs.a.notification",
+            "use slurm.mail_type",
+        ),
+        (SLURM.replace("    slurm:\n", "    universe: docker\n    slurm:\n"), "error: jobs.a.universe", "HTCondor"),
+        (
+            SLURM.replace("    slurm:\n", "    sweep: {seed: [1, 2]}\n    slurm:\n").replace(
+                "run.sh]", "run.sh, '{seed}']"
+            ),
+            "error: jobs.a.slurm.array",
+            "the sweep makes this job's array",
+        ),
+        (
+            SLURM.replace("    slurm:\n", "    checkpoint: {files: [c.pt]}\n    slurm:\n"),
+            "error: jobs.a.slurm.signal",
+            "signal_seconds",
+        ),
+        (
+            SLURM.replace("gpus: 2", "gpus: 0").replace("      gpu_option: gpus-per-node\n", ""),
+            "error: jobs.a.slurm.cpu_option",
+            "asks for no GPU",
+        ),
+        (SLURM.replace('signal: "B:USR1@60"', 'signal: "B:KILL; rm"'), "error: jobs.a.slurm.signal", "is not valid"),
+        (HTCONDOR.replace("    universe: docker\n", ""), "error: jobs.a.docker_pull_policy", "add universe: docker"),
+        (
+            HTCONDOR.replace("    universe: docker\n    docker_pull_policy: always\n", "    os_requirement: false\n"),
+            "error: jobs.a.os_requirement",
+            "only pixi-pack jobs",
+        ),
+        (HTCONDOR.replace("gpus: 1}", "gpus: 1}\n    slurm: {array: '1-5'}"), "error: jobs.a.slurm", "for Slurm jobs"),
+        (
+            HTCONDOR.replace("{require:", "{min_capability: 8.0, require:"),
+            "error: jobs.a.gpu.min_capability",
+            "write the min_capability bound in it",
+        ),
+        (
+            HTCONDOR.replace("notify_user: alice@example.edu", "notify_usr: alice@example.edu"),
+            "error: jobs.a",
+            "notify_user",
+        ),
+        (
+            HTCONDOR.replace("notify_user: alice@example.edu", "notify_user: 'a@b.c\\nqueue'"),
+            "error: jobs.a.notify_user",
+            "is not valid",
+        ),
+    ],
+)
 def test_a_key_where_it_has_no_place_is_a_located_error(tmp_path: Path, spec: str, where: str, message: str) -> None:
     _write(tmp_path, spec)
     result = run_cli("validate", cwd=tmp_path)

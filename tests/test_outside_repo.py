@@ -59,14 +59,22 @@ def test_the_generated_workflow_works_without_pixi_htcs_own_files(scratch_reposi
     assert "pixi-htc check specs/project.yaml --out build" in runs
     assert not any("make" in run.split() for run in runs), "the user's repository has no Makefile of ours"
     paths = workflow["on"]["push"]["paths"]
-    assert sorted(paths) == [".github/workflows/pixi-htc.yml", "build/**", "lib", "lib/**", "specs/**",
-                             "train.py", "train.py/**"]
+    assert sorted(paths) == [
+        ".github/workflows/pixi-htc.yml",
+        "build/**",
+        "lib",
+        "lib/**",
+        "specs/**",
+        "train.py",
+        "train.py/**",
+    ]
     assert not (scratch_repository / "build" / "src").exists(), "the user's code is not copied into build/"
 
 
 def test_the_installed_package_is_pixi_htc_not_compiler(scratch_repository: Path) -> None:
     probe = "import importlib.util as u; print(u.find_spec('pixi_htc').origin); print(u.find_spec('compiler'))"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=scratch_repository, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=scratch_repository, capture_output=True, text=True, check=True
+    )
     origin, compiler = result.stdout.splitlines()
     assert Path(origin).parent == REPO / "compiler" and compiler == "None"

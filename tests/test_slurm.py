@@ -63,16 +63,34 @@ def sbatch_options(script: str) -> dict[str, str | None]:
 
 # --- the spec language -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key", sorted(HTCONDOR_ONLY))
 def test_an_htcondor_key_on_a_slurm_job_is_a_located_error(tmp_path: Path, key: str) -> None:
-    values = {"attributes": "{Foo: 1}", "batch_name": "b", "chtc": "{gpu_lab: true}", "gpu": "{min_memory: 8GB}",
-              "max_retries": "2", "on_exit_hold": "ExitCode != 0", "ospool": "{duration: long}",
-              "periodic_release": "NumJobStarts < 3", "requirements": "['(Memory > 1)']", "stream_error": "true",
-              "stream_output": "true", "logs": "{log: logs/x.log}", "retry_until": "ExitCode == 0",
-              "on_exit_remove": "ExitCode == 0", "periodic_hold": "NumJobStarts > 3", "periodic_remove": "NumJobStarts > 9",
-              "output_remaps": "{out: results/out}\n    outputs: [out]"}
+    values = {
+        "attributes": "{Foo: 1}",
+        "batch_name": "b",
+        "chtc": "{gpu_lab: true}",
+        "gpu": "{min_memory: 8GB}",
+        "max_retries": "2",
+        "on_exit_hold": "ExitCode != 0",
+        "ospool": "{duration: long}",
+        "periodic_release": "NumJobStarts < 3",
+        "requirements": "['(Memory > 1)']",
+        "stream_error": "true",
+        "stream_output": "true",
+        "logs": "{log: logs/x.log}",
+        "retry_until": "ExitCode == 0",
+        "on_exit_remove": "ExitCode == 0",
+        "periodic_hold": "NumJobStarts > 3",
+        "periodic_remove": "NumJobStarts > 9",
+        "output_remaps": "{out: results/out}\n    outputs: [out]",
+    }
     site = {"chtc": "site: chtc\n", "ospool": "site: ospool\n"}.get(key, "")
-    spec = project_with(tmp_path, HEAD + site + f"""\
+    project_with(
+        tmp_path,
+        HEAD
+        + site
+        + f"""\
 jobs:
   keep:
     scheduler: htcondor
@@ -83,34 +101,45 @@ jobs:
     runtime: container
     command: [python, x.py]
     {key}: {values[key]}
-""")
+""",
+    )
     assert errors(build(tmp_path)) == [
         f"specs/project.yaml:{16 + bool(site)}:5: error: jobs.train.{key}: '{key}' is for HTCondor jobs, and this job runs on "
-        f"Slurm{HTCONDOR_ONLY[key]}"]
+        f"Slurm{HTCONDOR_ONLY[key]}"
+    ]
     assert not (tmp_path / "build").exists()
 
 
 def test_slurm_keys_and_the_pixi_runtime_on_htcondor_jobs_are_located_errors(tmp_path: Path) -> None:
-    spec = project_with(tmp_path, HEAD + """\
+    spec = project_with(
+        tmp_path,
+        HEAD
+        + """\
 slurm: {partition: gpu}
 jobs:
   a:
     runtime: pixi
     command: [python, x.py]
     slurm: {time: 60}
-""")
+""",
+    )
     assert errors(build(tmp_path)) == [
         "specs/project.yaml:7:1: error: slurm: no job runs on Slurm (scheduler: slurm, for the project or a job); "
         "remove 'slurm' or move a job there",
         "specs/project.yaml:10:14: error: jobs.a.runtime: runtime 'pixi' is for Slurm jobs (a pixi workspace on a "
         "shared filesystem); an HTCondor job runs container or pixi-pack, or set scheduler: slurm",
-        "specs/project.yaml:12:5: error: jobs.a.slurm: 'slurm' is for Slurm jobs, and this job runs on HTCondor"]
+        "specs/project.yaml:12:5: error: jobs.a.slurm: 'slurm' is for Slurm jobs, and this job runs on HTCondor",
+    ]
     assert spec.is_file()
 
 
 def test_what_a_slurm_job_cannot_reach_is_a_located_error(tmp_path: Path) -> None:
-    project_with(tmp_path, HEAD.replace("pack: {environment: cpu}",
-                                        "pack: {environment: cpu, archive: 'https://example.org/environment.sh'}") + """\
+    project_with(
+        tmp_path,
+        HEAD.replace(
+            "pack: {environment: cpu}", "pack: {environment: cpu, archive: 'https://example.org/environment.sh'}"
+        )
+        + """\
 site: chtc
 scheduler: slurm
 jobs:
@@ -125,7 +154,8 @@ jobs:
     image: osdf:///chtc/staging/me/image.sif
     command: [python, x.py]
     resources: {gpus: 0}
-""")
+""",
+    )
     assert errors(build(tmp_path)) == [
         "specs/project.yaml:6:35: error: pack.archive: job 'a' runs on Slurm, which reads the archive from the shared "
         "filesystem and fetches no URL: name a path relative to the build directory",
@@ -135,7 +165,8 @@ jobs:
         "specs/project.yaml:15:26: error: jobs.a.slurm.max_running: max_running limits a job array, and this job has "
         "no sweep",
         "specs/project.yaml:18:12: error: jobs.b.image: Apptainer on a Slurm node cannot pull osdf://; use docker://, "
-        "oras:// or a .sif path on the shared filesystem"]
+        "oras:// or a .sif path on the shared filesystem",
+    ]
 
 
 HOSTILE = ["gpu\n#SBATCH --uid=0", "gpu --account=x", "a'b", 'a"b', "$(id)", "`id`", "a b", "50%", "gpu#x", ""]
@@ -146,23 +177,45 @@ def test_hostile_slurm_values_are_rejected_where_they_stand(tmp_path: Path, key:
     import json
 
     lines = "".join(f"  {key}: {json.dumps(value)}\n" for value in HOSTILE[:1])
-    per_job = "".join(f"  job{index}:\n    runtime: container\n    command: [python]\n    resources: {{gpus: 0}}\n"
-                      f"    slurm: {{{key}: {json.dumps(value)}}}\n" for index, value in enumerate(HOSTILE[1:]))
+    per_job = "".join(
+        f"  job{index}:\n    runtime: container\n    command: [python]\n    resources: {{gpus: 0}}\n"
+        f"    slurm: {{{key}: {json.dumps(value)}}}\n"
+        for index, value in enumerate(HOSTILE[1:])
+    )
     project_with(tmp_path, HEAD + "scheduler: slurm\nslurm:\n" + lines + "jobs:\n" + per_job)
     found = errors(build(tmp_path))
     located = {re.match(r"specs/project.yaml:(\d+):\d+: error: ([^:]+):", line).groups() for line in found}  # type: ignore[union-attr]
-    expected = {("9", f"slurm.{key}")} | {(str(11 + 5 * index + 4), f"jobs.job{index}.slurm.{key}")
-                                          for index in range(len(HOSTILE) - 1)}
+    expected = {("9", f"slurm.{key}")} | {
+        (str(11 + 5 * index + 4), f"jobs.job{index}.slurm.{key}") for index in range(len(HOSTILE) - 1)
+    }
     assert located == expected, found
 
 
 def test_arguments_env_and_sweep_values_reach_the_payload_exactly(tmp_path: Path) -> None:
     """Hostile text is quoted: the command the stand-in apptainer receives is the spec's, word for word."""
-    command = ["python", "a b", "it's", "$IFS$HOME", "`touch pwned`", "%post", "X=1", '"q"', "*", "~",
-               "{lr}", "--x={lr}/{process}", "", "a\\b", "{cluster}"]
+    command = [
+        "python",
+        "a b",
+        "it's",
+        "$IFS$HOME",
+        "`touch pwned`",
+        "%post",
+        "X=1",
+        '"q"',
+        "*",
+        "~",
+        "{lr}",
+        "--x={lr}/{process}",
+        "",
+        "a\\b",
+        "{cluster}",
+    ]
     import json
 
-    project_with(tmp_path, HEAD + f"""\
+    project_with(
+        tmp_path,
+        HEAD
+        + f"""\
 scheduler: slurm
 jobs:
   hostile:
@@ -172,7 +225,8 @@ jobs:
     resources: {{gpus: 0}}
     sweep:
       lr: ["0.5", "a%b=c:d@e/f+g"]
-""")
+""",
+    )
     assert build(tmp_path).returncode == 0
     script = tmp_path / "build" / "slurm" / "hostile.sbatch"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
@@ -180,20 +234,31 @@ jobs:
     assert result.returncode == 0, result.stdout
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    write_executable(bin_dir / "apptainer", """#!/bin/bash
+    write_executable(
+        bin_dir / "apptainer",
+        """#!/bin/bash
 while [ "$1" != /app/entrypoint.sh ]; do shift; done
 shift
 printf '%s\\0' "$A" "$@" > "$RECORD"
-""")
+""",
+    )
     record = tmp_path / "record"
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "SLURM_SUBMIT_DIR": str(tmp_path / "build"), "SLURM_JOB_ID": "9",
-           "SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "1", "RECORD": str(record)}
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "SLURM_SUBMIT_DIR": str(tmp_path / "build"),
+        "SLURM_JOB_ID": "9",
+        "SLURM_ARRAY_JOB_ID": "7",
+        "SLURM_ARRAY_TASK_ID": "1",
+        "RECORD": str(record),
+    }
     run = subprocess.run(["bash", str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     values = record.read_bytes().decode().split("\0")[:-1]
     lr = "a%b=c:d@e/f+g"
-    assert values == ["x y 'z' \"w\" `id` ;|&", *[word.replace("{lr}", lr).replace("{process}", "1")
-                                                  .replace("{cluster}", "7") for word in command]]
+    assert values == [
+        "x y 'z' \"w\" `id` ;|&",
+        *[word.replace("{lr}", lr).replace("{process}", "1").replace("{cluster}", "7") for word in command],
+    ]
     assert not list(tmp_path.rglob("pwned"))
     assert (tmp_path / "build" / "outputs" / "hostile" / "7_1").is_dir()
 
@@ -204,6 +269,7 @@ def write_executable(path: Path, text: str) -> None:
 
 
 # --- what is generated ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -217,9 +283,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sbatch_lines_say_what_the_spec_says(built: Path) -> None:
     sweep = sbatch_options((built / "build" / "slurm" / "sweep.sbatch").read_text())
-    assert sweep == {"job-name": "sweep", "array": "0-3%2", "output": "logs/sweep_%A_%a.out",
-                     "error": "logs/sweep_%A_%a.err", "open-mode": "append", "nodes": "1", "ntasks": "1",
-                     "cpus-per-task": "1", "mem": "512M", "time": "00:10:00"}
+    assert sweep == {
+        "job-name": "sweep",
+        "array": "0-3%2",
+        "output": "logs/sweep_%A_%a.out",
+        "error": "logs/sweep_%A_%a.err",
+        "open-mode": "append",
+        "nodes": "1",
+        "ntasks": "1",
+        "cpus-per-task": "1",
+        "mem": "512M",
+        "time": "00:10:00",
+    }
     resume = sbatch_options((built / "build" / "slurm" / "resume.sbatch").read_text())
     assert resume["output"] == "logs/resume_%j.out" and "array" not in resume
     assert (resume["requeue"], resume["signal"]) == (None, "B:USR1@300")
@@ -228,7 +303,10 @@ def test_sbatch_lines_say_what_the_spec_says(built: Path) -> None:
 
 
 def test_gpus_site_settings_and_disk(tmp_path: Path) -> None:
-    project_with(tmp_path, HEAD + """\
+    project_with(
+        tmp_path,
+        HEAD
+        + """\
 scheduler: slurm
 slurm: {partition: "gpu,gpu-long", account: my-lab, qos: normal, constraint: "a100|h100", time: 90}
 jobs:
@@ -241,26 +319,47 @@ jobs:
     command: [python]
     resources: {gpus: 1}
     slurm: {gpu_option: gpus, gpu_type: a100, account: other, time: "1-12:00:00"}
-""")
+""",
+    )
     assert build(tmp_path).returncode == 0
     a = sbatch_options((tmp_path / "build" / "slurm" / "a.sbatch").read_text())
     b = sbatch_options((tmp_path / "build" / "slurm" / "b.sbatch").read_text())
-    assert {k: a[k] for k in ("cpus-per-task", "mem", "gres", "tmp", "time", "partition", "account", "qos",
-                              "constraint")} == {
-        "cpus-per-task": "4", "mem": "16G", "gres": "gpu:2", "tmp": "20G", "time": "90", "partition": "gpu,gpu-long",
-        "account": "my-lab", "qos": "normal", "constraint": "a100|h100"}
+    assert {
+        k: a[k] for k in ("cpus-per-task", "mem", "gres", "tmp", "time", "partition", "account", "qos", "constraint")
+    } == {
+        "cpus-per-task": "4",
+        "mem": "16G",
+        "gres": "gpu:2",
+        "tmp": "20G",
+        "time": "90",
+        "partition": "gpu,gpu-long",
+        "account": "my-lab",
+        "qos": "normal",
+        "constraint": "a100|h100",
+    }
     assert (b["gpus"], b["account"], b["time"], b["partition"], "gres" in b, "tmp" in b) == (
-        "a100:1", "other", "1-12:00:00", "gpu,gpu-long", False, False)
+        "a100:1",
+        "other",
+        "1-12:00:00",
+        "gpu,gpu-long",
+        False,
+        False,
+    )
     text = (tmp_path / "build" / "slurm" / "a.sbatch").read_text()
     assert "apptainer exec --nv " in text and "/app/entrypoint.sh" in text
-    assert "pixi shell-hook --manifest-path \"$_submit_dir/pixi.toml\" --locked --environment cpu" in \
-        (tmp_path / "build" / "slurm" / "b.sbatch").read_text()
+    assert (
+        'pixi shell-hook --manifest-path "$_submit_dir/pixi.toml" --locked --environment cpu'
+        in (tmp_path / "build" / "slurm" / "b.sbatch").read_text()
+    )
 
 
 def test_the_apptainer_runtime_execs_the_sif_ci_pushes_and_never_the_staged_copy(tmp_path: Path) -> None:
     """On Slurm the .sif comes from the registry (apptainer pulls oras:// itself); the staged copy is
     for OSDF. The pixi-pack archive likewise comes from the build directory."""
-    project_with(tmp_path, HEAD + """\
+    project_with(
+        tmp_path,
+        HEAD
+        + """\
 scheduler: slurm
 site: chtc
 staging: {directory: /staging/a/alice}
@@ -268,7 +367,8 @@ jobs:
   a: {runtime: apptainer, command: [python]}
   b: {runtime: pixi-pack, command: [python]}
   keep: {runtime: pixi-pack, command: [python], scheduler: htcondor}
-""")
+""",
+    )
     result = build(tmp_path)
     assert result.returncode == 0, result.stderr
     a = (tmp_path / "build" / "slurm" / "a.sbatch").read_text()
@@ -317,24 +417,46 @@ def test_a_stale_array_table_stops_the_task(built: Path, tmp_path: Path) -> None
     shutil.copytree(built / "build", copy)
     table = copy / "slurm" / "sweep.array.tsv"
     table.write_text(table.read_text().replace("0.5", "0.7"))
-    run = subprocess.run(["bash", str(copy / "slurm" / "sweep.sbatch")], capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "SLURM_SUBMIT_DIR": str(copy), "SLURM_ARRAY_JOB_ID": "3",
-                              "SLURM_ARRAY_TASK_ID": "0", "SLURM_JOB_ID": "4"})
+    run = subprocess.run(
+        ["bash", str(copy / "slurm" / "sweep.sbatch")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SLURM_SUBMIT_DIR": str(copy),
+            "SLURM_ARRAY_JOB_ID": "3",
+            "SLURM_ARRAY_TASK_ID": "0",
+            "SLURM_JOB_ID": "4",
+        },
+    )
     assert run.returncode == 2 and "changed since this job was submitted" in run.stderr
 
 
 def test_dry_run_lists_every_array_task(built: Path) -> None:
-    result = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "sweep", "--dry-run", cwd=built,
-                     env={"PATH": "/usr/bin/nonexistent"})
+    result = run_cli(
+        "submit",
+        "specs/project.yaml",
+        "--out",
+        "build",
+        "--job",
+        "sweep",
+        "--dry-run",
+        cwd=built,
+        env={"PATH": "/usr/bin/nonexistent"},
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[:4] == [f"sweep[{task}]: lr={lr} seed={seed} cpus-per-task=1 mem=512M time=00:10:00 runtime=container "
-                         "script=slurm/sweep.sbatch" for task, (lr, seed) in
-                         enumerate([("0.5", "1"), ("0.5", "2"), ("1.0", "1"), ("1.0", "2")])]
+    assert lines[:4] == [
+        f"sweep[{task}]: lr={lr} seed={seed} cpus-per-task=1 mem=512M time=00:10:00 runtime=container "
+        "script=slurm/sweep.sbatch"
+        for task, (lr, seed) in enumerate([("0.5", "1"), ("0.5", "2"), ("1.0", "1"), ("1.0", "2")])
+    ]
     assert "--test-only check was skipped" in lines[4]
 
 
 # --- a real cluster ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
@@ -364,7 +486,9 @@ def on_cluster(built: Path, cluster: Cluster) -> dict[str, str]:
     bin_dir = built / "bin"
     bin_dir.mkdir()
     # Apptainer's stand-in: checks the options it is given, records the image, runs what follows it.
-    write_executable(bin_dir / "apptainer", f"""#!/bin/bash
+    write_executable(
+        bin_dir / "apptainer",
+        f"""#!/bin/bash
 set -euo pipefail
 [ "$1" = exec ] || exit 64
 shift
@@ -382,17 +506,21 @@ shift
 [ "$1" = /app/entrypoint.sh ] && shift
 export PATH="{PYTHON_BIN}:$PATH"
 exec "$@"
-""")
+""",
+    )
     # pixi-pack's stand-in: the self-extracting archive leaves ./env and ./activate.sh where it runs.
-    write_executable(build_dir / "environment.sh", f"""#!/bin/bash
+    write_executable(
+        build_dir / "environment.sh",
+        f"""#!/bin/bash
 mkdir -p env
 printf 'export PATH="{PYTHON_BIN}:$PATH"\\nexport STANDIN_ENV="%s/env"\\n' "$PWD" > activate.sh
-""")
+""",
+    )
     env = {"SLURM_CONF": cluster.env["SLURM_CONF"], "PATH": f"{bin_dir}:/usr/bin:/bin"}
-    dry = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "resume", "--dry-run", cwd=built,
-                  env=env)
-    assert dry.returncode == 0 and "resume: sbatch --test-only: " in dry.stdout and "to start" in dry.stdout, \
+    dry = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "resume", "--dry-run", cwd=built, env=env)
+    assert dry.returncode == 0 and "resume: sbatch --test-only: " in dry.stdout and "to start" in dry.stdout, (
         dry.stdout + dry.stderr
+    )
     ids = {}
     for job in ("usr1", "resume", "sweep"):
         result = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", job, cwd=built, env=env)
@@ -431,8 +559,9 @@ def test_the_array_trains_one_model_per_task_apart(built: Path, cluster: Cluster
         assert (task_dir / "apptainer-image.txt").read_text().startswith("docker://ghcr.io/pixi-htc/hello-slurm:cpu-")
         losses.append(records[0]["train_loss"])
     assert len(set(losses)) == 4, losses  # each task its own values, none overwriting another
-    assert sorted(p.name for p in (built / "build" / "outputs" / "sweep").iterdir()) == \
-        [f"{array}_{task}" for task in range(4)]
+    assert sorted(p.name for p in (built / "build" / "outputs" / "sweep").iterdir()) == [
+        f"{array}_{task}" for task in range(4)
+    ]
 
 
 def test_a_checkpoint_exit_requeues_and_resumes(built: Path, cluster: Cluster, on_cluster: dict[str, str]) -> None:
@@ -451,8 +580,9 @@ def test_a_checkpoint_exit_requeues_and_resumes(built: Path, cluster: Cluster, o
     assert (task_dir / "mnist_cnn.pt").is_file()
 
 
-def test_usr1_reaches_the_payload_and_the_job_requeues(built: Path, cluster: Cluster,
-                                                       on_cluster: dict[str, str]) -> None:
+def test_usr1_reaches_the_payload_and_the_job_requeues(
+    built: Path, cluster: Cluster, on_cluster: dict[str, str]
+) -> None:
     job_id = on_cluster["usr1"]
     state = job_state(cluster, job_id)
     assert (state["JobState"], state["Restarts"]) == ("COMPLETED", "1")
@@ -469,20 +599,26 @@ def test_submit_runs_sbatch_in_the_build_directory_without_a_shell(built: Path, 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     record = tmp_path / "sbatch-calls"
-    write_executable(bin_dir / "sbatch", f"""#!/bin/bash
+    write_executable(
+        bin_dir / "sbatch",
+        f"""#!/bin/bash
 printf '%s|%s\\n' "$PWD" "$*" >> {record}
 if [ "$1" = --test-only ]; then echo "sbatch: Job 12 to start at 2030-01-01T00:00:00 using 1 processors" >&2; fi
 echo "42;cluster"
-""")
+""",
+    )
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
     dry = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "resume", "--dry-run", cwd=built, env=env)
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.splitlines()[-1] == ("resume: sbatch --test-only: sbatch: Job 12 to start at 2030-01-01T00:00:00 "
-                                           "using 1 processors 42;cluster")
+    assert dry.stdout.splitlines()[-1] == (
+        "resume: sbatch --test-only: sbatch: Job 12 to start at 2030-01-01T00:00:00 using 1 processors 42;cluster"
+    )
     result = run_cli("submit", "specs/project.yaml", "--out", "build", "--job", "sweep", cwd=built, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("sweep: submitted 4 task(s) as Slurm job 42;")
     build_dir = (built / "build").resolve()
-    assert record.read_text().splitlines() == [f"{build_dir}|--test-only slurm/resume.sbatch",
-                                               f"{build_dir}|--parsable slurm/sweep.sbatch"]
+    assert record.read_text().splitlines() == [
+        f"{build_dir}|--test-only slurm/resume.sbatch",
+        f"{build_dir}|--parsable slurm/sweep.sbatch",
+    ]
     assert (build_dir / "logs").is_dir()

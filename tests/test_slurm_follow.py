@@ -133,19 +133,33 @@ def run_task(root: Path, array: str, task: int, env: dict[str, str]) -> subproce
     build = root / "build"
     log = build / "logs" / f"grid_{array}_{task}"
     with open(f"{log}.out", "a") as out, open(f"{log}.err", "a") as err:
-        return subprocess.run(["bash", str(build / "slurm" / "grid.sbatch")], cwd=build, stdout=out, stderr=err, check=False,
-                              timeout=60, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-                                               "SLURM_SUBMIT_DIR": str(build), "SLURM_ARRAY_JOB_ID": array,
-                                               "SLURM_ARRAY_TASK_ID": str(task), "SLURM_JOB_ID": str(int(array) + task),
-                                               **env})
+        return subprocess.run(
+            ["bash", str(build / "slurm" / "grid.sbatch")],
+            cwd=build,
+            stdout=out,
+            stderr=err,
+            check=False,
+            timeout=60,
+            env={
+                "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+                "SLURM_SUBMIT_DIR": str(build),
+                "SLURM_ARRAY_JOB_ID": array,
+                "SLURM_ARRAY_TASK_ID": str(task),
+                "SLURM_JOB_ID": str(int(array) + task),
+                **env,
+            },
+        )
 
 
 def mode_task(root: Path, mode: str) -> int:
-    job = next(j for j in compile_spec(root / "specs" / "project.yaml", root / "build").project.jobs if j.name == "grid")
+    job = next(
+        j for j in compile_spec(root / "specs" / "project.yaml", root / "build").project.jobs if j.name == "grid"
+    )
     return [row[0] for row in job.sweep_rows].index(mode)
 
 
 # --- without a cluster: the records the script writes, and what status makes of them ----------------
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -161,19 +175,26 @@ def test_the_script_records_each_start_and_exit(project: Path) -> None:
     assert all(re.fullmatch(r"[0-9]+", line.split("\t")[1]) for line in record)
     # A second run (Slurm's restart count 1) adds to the record; the fold says restarted once.
     assert run_task(project, "31", ok, {"SLURM_RESTART_COUNT": "1"}).returncode == 0
-    assert [line.split("\t")[0::2] for line in
-            (project / "build" / "logs" / f"grid_31_{ok}.state").read_text().splitlines()] == [
-        ["start", "0"], ["exit", "0"], ["start", "1"], ["exit", "0"]]
+    assert [
+        line.split("\t")[0::2] for line in (project / "build" / "logs" / f"grid_31_{ok}.state").read_text().splitlines()
+    ] == [["start", "0"], ["exit", "0"], ["start", "1"], ["exit", "0"]]
 
 
 def test_a_term_from_slurm_is_recorded_and_still_ends_the_task(project: Path) -> None:
     task = mode_task(project, "requeue")
     build = project / "build"
-    process = subprocess.Popen(["bash", str(build / "slurm" / "grid.sbatch")], cwd=build, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-                                                               "SLURM_SUBMIT_DIR": str(build),
-                                                               "SLURM_ARRAY_JOB_ID": "40",
-                                                               "SLURM_ARRAY_TASK_ID": str(task)})
+    process = subprocess.Popen(
+        ["bash", str(build / "slurm" / "grid.sbatch")],
+        cwd=build,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "SLURM_SUBMIT_DIR": str(build),
+            "SLURM_ARRAY_JOB_ID": "40",
+            "SLURM_ARRAY_TASK_ID": str(task),
+        },
+    )
     started = build / "outputs" / "grid" / f"40_{task}" / "started"
     deadline = time.monotonic() + 30
     while not started.exists() and time.monotonic() < deadline:
@@ -197,17 +218,27 @@ def test_status_and_results_from_the_records_alone(project: Path) -> None:
     result = run_cli("status", "--job", "grid", cwd=project, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     block = lines_of(result, "grid")
-    assert block[0] == ("grid: Slurm job 52, 4 process(es): 2 completed, 1 failed, 1 without a log yet; "
-                        "earlier Slurm jobs: 51")
+    assert block[0] == (
+        "grid: Slurm job 52, 4 process(es): 2 completed, 1 failed, 1 without a log yet; earlier Slurm jobs: 51"
+    )
     rows = task_rows(block)
-    assert rows["ok"][:2] == [f"52_{mode_task(project, 'ok')}", "completed"] and rows["ok"][-3:] == ["exit", "code", "0"]
-    assert rows["fail"][:2] == [f"52_{mode_task(project, 'fail')}", "failed"] and rows["fail"][-3:] == ["exit", "code", "3"]
+    assert rows["ok"][:2] == [f"52_{mode_task(project, 'ok')}", "completed"] and rows["ok"][-3:] == [
+        "exit",
+        "code",
+        "0",
+    ]
+    assert rows["fail"][:2] == [f"52_{mode_task(project, 'fail')}", "failed"] and rows["fail"][-3:] == [
+        "exit",
+        "code",
+        "3",
+    ]
     assert "requeue" not in rows
     assert "(from the tasks' records only: neither sacct nor scontrol answered here)" in result.stdout
     # The failure at the key that can fix it, with the end of the task's .err.
     finding = next(line for line in result.stdout.splitlines() if "jobs.grid.command" in line)
-    assert re.match(r"specs/project\.yaml:\d+:\d+: jobs\.grid\.command: task 52_\d \(mode=fail\) exited with code 3$",
-                    finding), finding
+    assert re.match(
+        r"specs/project\.yaml:\d+:\d+: jobs\.grid\.command: task 52_\d \(mode=fail\) exited with code 3$", finding
+    ), finding
     assert "the fail row fails on purpose" in result.stdout
     # --cluster picks the earlier submission: nothing of it was recorded.
     earlier = run_cli("status", "--job", "grid", "--cluster", "51", cwd=project, env=env)
@@ -231,7 +262,9 @@ def test_sacct_when_it_answers(project: Path, tmp_path: Path) -> None:
     bin_dir.mkdir()
     calls = tmp_path / "calls"
     ok, fine, fail, requeue = (mode_task(project, mode) for mode in MODES)
-    write_executable(bin_dir / "sacct", f"""#!/bin/sh
+    write_executable(
+        bin_dir / "sacct",
+        f"""#!/bin/sh
 printf '%s\\n' "$*" >> {calls}
 /bin/cat <<'EOF'
 60_{ok}|COMPLETED|0:0
@@ -241,18 +274,29 @@ printf '%s\\n' "$*" >> {calls}
 60_{requeue}|RUNNING|0:0
 60_[{fail}]|PENDING|0:0
 EOF
-""")
+""",
+    )
     (project / "build" / "logs" / "grid.slurm-jobs").write_text("60\n")
     result = run_cli("status", "--job", "grid", cwd=project, env={"PATH": str(bin_dir)})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls.read_text().split() == ["--parsable2", "--noheader", "--allocations", "--duplicates", "--jobs=60",
-                                         "--format=JobID,State,ExitCode"]
+    assert calls.read_text().split() == [
+        "--parsable2",
+        "--noheader",
+        "--allocations",
+        "--duplicates",
+        "--jobs=60",
+        "--format=JobID,State,ExitCode",
+    ]
     rows = task_rows(lines_of(result, "grid"))
     assert rows["ok"][1] == "completed" and rows["fine"][1:2] == ["failed"] and "OUT_OF_MEMORY," in rows["fine"]
     assert rows["requeue"][1] == "running" and rows["requeue"][-1] == "restarts=2" and rows["fail"][1] == "idle"
     assert "from the tasks' records only" not in result.stdout
-    assert re.search(r"jobs\.grid\.resources\.memory is 256MB; task 60_\d \(mode=fine\) ran out of memory", result.stdout)
-    assert re.search(r"jobs\.grid: task 60_\d \(mode=requeue\) was requeued 2 time\(s\) and started over", result.stdout)
+    assert re.search(
+        r"jobs\.grid\.resources\.memory is 256MB; task 60_\d \(mode=fine\) ran out of memory", result.stdout
+    )
+    assert re.search(
+        r"jobs\.grid: task 60_\d \(mode=requeue\) was requeued 2 time\(s\) and started over", result.stdout
+    )
 
 
 def test_hostile_records_are_named_and_never_read(project: Path, tmp_path: Path) -> None:
@@ -301,7 +345,8 @@ def test_the_mixed_spec_follows_both_schedulers(project: Path) -> None:
     assert lines_of(result, "grid")[0] == "grid: Slurm job 80, 4 process(es): 1 completed, 3 without a log yet"
     assert result.stdout.rstrip().splitlines()[-2:] == [
         "(from the event logs only: no HTCondor schedd answered here)",
-        "(from the tasks' records only: neither sacct nor scontrol answered here)"]
+        "(from the tasks' records only: neither sacct nor scontrol answered here)",
+    ]
     results = run_cli("results", "--no-plots", cwd=project)
     assert results.returncode == 0, results.stdout + results.stderr
     assert "classic: cluster 500, 1 of 1 process(es) have metrics" in results.stdout
@@ -310,6 +355,7 @@ def test_the_mixed_spec_follows_both_schedulers(project: Path) -> None:
 
 
 # --- on the real cluster ----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
@@ -353,7 +399,8 @@ def test_an_array_on_slurm_succeeds_fails_and_requeues(cluster: Cluster, tmp_pat
         assert rows["fail"][1] == "failed" and rows["fail"][-3:] == ["exit", "code", "3"], result.stdout
         assert rows["requeue"][1] == "completed" and rows["requeue"][-1] == "restarts=1", result.stdout
         assert lines_of(result, "grid")[0].startswith(
-            f"grid: Slurm job {array}, 4 process(es): 3 completed, 1 failed (restarted 1)")
+            f"grid: Slurm job {array}, 4 process(es): 3 completed, 1 failed (restarted 1)"
+        )
         assert re.search(r"jobs\.grid\.command: task \d+_\d \(mode=fail\) exited with code 3", result.stdout)
         assert re.search(r"jobs\.grid: task \d+_\d \(mode=requeue\) was requeued 1 time\(s\)", result.stdout)
 
@@ -368,9 +415,15 @@ def test_an_array_on_slurm_succeeds_fails_and_requeues(cluster: Cluster, tmp_pat
     results = run_cli("results", "--job", "grid", "--no-plots", cwd=root, env=env)
     assert results.returncode == 0, results.stdout + results.stderr
     assert f"grid: Slurm job {array}, 3 of 4 process(es) have metrics" in results.stdout
-    table = {row["mode"]: row for row in csv.DictReader(io.StringIO(
-        (root / "build" / "outputs" / f"grid_{array}_results.csv").read_text()))}
-    assert {mode: table[mode]["accuracy"] for mode in MODES} == {"ok": "0.7", "fine": "0.75", "fail": "",
-                                                                  "requeue": "0.7"}
+    table = {
+        row["mode"]: row
+        for row in csv.DictReader(io.StringIO((root / "build" / "outputs" / f"grid_{array}_results.csv").read_text()))
+    }
+    assert {mode: table[mode]["accuracy"] for mode in MODES} == {
+        "ok": "0.7",
+        "fine": "0.75",
+        "fail": "",
+        "requeue": "0.7",
+    }
     assert table["requeue"]["epochs"] == "2" and table["fail"]["status"] == "no output yet"
     shutil.rmtree(root / "build" / "outputs" / "grid")

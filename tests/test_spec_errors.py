@@ -60,9 +60,15 @@ def test_invalid_spec(built_project: Path, name: str, text: str, expected: list[
         ("not-utf8", b"schema_version: 1\nname: d\xe9mo\n", "specs/bad.yaml:2:8: error: the spec is not UTF-8"),
         ("nul-byte", b"schema_version: 1\n\x00\n", "specs/bad.yaml:2:1: error: the spec contains a NUL"),
         ("huge", b"schema_version: 1\n" + b"# padding\n" * 120_000, "larger than 1024 KiB"),
-        ("alias-bomb", b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-         + b"".join(b"%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n" % ((n,) * 2 + (p,) * 10)
-                    for p, n in zip(b"abcdefgh", b"bcdefghi")), "expands to more than 100000 nodes"),
+        (
+            "alias-bomb",
+            b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + b"".join(
+                b"%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n" % ((n,) * 2 + (p,) * 10)
+                for p, n in zip(b"abcdefgh", b"bcdefghi")
+            ),
+            "expands to more than 100000 nodes",
+        ),
         ("deep-nesting", b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "specs/bad.yaml:"),
     ],
 )
@@ -119,15 +125,27 @@ def _damage(document: Any, path: tuple[Any, ...], value: Any) -> None:
 
 DELETE = object()
 DEFAULT_DOCUMENT = to_plain(YAML(typ="rt").load(DEFAULT_SPEC.read_text()))
-junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=8), st.lists(st.integers(0, 2), max_size=2),
-                 st.dictionaries(st.sampled_from(["a", "cuda", "gpus", "Bad_Key"]), st.integers(0, 2), max_size=2))
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 2), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "cuda", "gpus", "Bad_Key"]), st.integers(0, 2), max_size=2),
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(damage=st.lists(st.tuples(st.sampled_from(_paths(DEFAULT_DOCUMENT)[1:]), st.one_of(st.just(DELETE), junk)),
-                       min_size=1, max_size=3))
-def test_any_damage_to_the_default_spec_is_reported_never_crashes(tmp_path_factory: pytest.TempPathFactory,
-                                                                   damage: list[tuple[tuple[Any, ...], Any]]) -> None:
+@given(
+    damage=st.lists(
+        st.tuples(st.sampled_from(_paths(DEFAULT_DOCUMENT)[1:]), st.one_of(st.just(DELETE), junk)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_any_damage_to_the_default_spec_is_reported_never_crashes(
+    tmp_path_factory: pytest.TempPathFactory, damage: list[tuple[tuple[Any, ...], Any]]
+) -> None:
     """Break the default spec in up to three places at once: validation either accepts it or reports
     located diagnostics, whatever it sets aside on the way; it never raises anything else."""
     document = copy.deepcopy(DEFAULT_DOCUMENT)

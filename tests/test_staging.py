@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_scripts import _stand_in_pixi_pack, _staged_project
+from tests.test_scripts import _staged_project, _stand_in_pixi_pack
 
 htcondor2 = pytest.importorskip("htcondor2")
 
@@ -29,8 +29,9 @@ def _pack(root: Path, tmp_path: Path, *args: str, in_job: bool) -> subprocess.Co
     if in_job:
         (tmp_path / ".job.ad").write_text("IsBuildJob = true\n")
         env["_CONDOR_JOB_AD"] = str(tmp_path / ".job.ad")
-    return subprocess.run(["bash", "build/pack.sh", *args], cwd=root, capture_output=True, text=True, env=env,
-                          check=False)
+    return subprocess.run(
+        ["bash", "build/pack.sh", *args], cwd=root, capture_output=True, text=True, env=env, check=False
+    )
 
 
 def test_an_access_point_packs_but_never_copies_to_staging(tmp_path: Path) -> None:
@@ -44,12 +45,21 @@ def test_an_access_point_packs_but_never_copies_to_staging(tmp_path: Path) -> No
 
 def test_a_build_job_stages_and_prunes_only_pixi_htcs_older_archives(tmp_path: Path) -> None:
     root, staging, files = _chtc(tmp_path)
-    current = htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0].rsplit("/", 1)[1]
+    current = (
+        htcondor2.Submit(files["build/htcondor/train.sub"])["transfer_input_files"].split(", ")[0].rsplit("/", 1)[1]
+    )
     digest = current.removeprefix("environment-").removesuffix(".sh")
     older = staging / f"environment-{'0' * len(digest)}.sh"
     older.write_text("old archive\n")
-    keep = {name: staging / name for name in (
-        "environment-notadigest.sh", f"environment-{'1' * (len(digest) + 1)}.sh", "my-data.tar.gz", "environment.sh")}
+    keep = {
+        name: staging / name
+        for name in (
+            "environment-notadigest.sh",
+            f"environment-{'1' * (len(digest) + 1)}.sh",
+            "my-data.tar.gz",
+            "environment.sh",
+        )
+    }
     for path in keep.values():
         path.write_text("the user's\n")
     outside = tmp_path / "precious.sh"
@@ -71,7 +81,7 @@ def test_a_build_job_stages_and_prunes_only_pixi_htcs_older_archives(tmp_path: P
 
 
 def test_build_job_submit_file_is_chtcs_build_job(tmp_path: Path) -> None:
-    root, _, files = _chtc(tmp_path)
+    _root, _, files = _chtc(tmp_path)
     sub = htcondor2.Submit(files["build/build-job.sub"])
     assert sub["MY.IsBuildJob"] == "true" and sub["requirements"] == "(Target.HasCHTCStaging == true)"
     inputs = sub["transfer_input_files"].split(", ")

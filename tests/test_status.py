@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from compiler.follow.status import collect, render, status
 from compiler.pipeline import compile as pipeline
-from compiler.schedulers.htcondor.diagnose import Locator, explain_hold
-from compiler.schedulers.htcondor.joblog import LogError, read_log
 from compiler.schedulers import SCHEDULERS
 from compiler.schedulers.htcondor import HTCondor
+from compiler.schedulers.htcondor.diagnose import Locator, explain_hold
+from compiler.schedulers.htcondor.joblog import LogError, read_log
 from compiler.spec.loader import load_spec
-from compiler.follow.status import collect, render, status
 from tests.conftest import run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -35,8 +35,9 @@ def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
     return compiled, load_spec(Path("specs/project.yaml"), compiled.project.spec_path)
 
 
-@pytest.mark.parametrize("log", sorted((FIXTURES / "logs").glob("*.log")) + sorted((FIXTURES / "holds").glob("*.log")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "log", sorted((FIXTURES / "logs").glob("*.log")) + sorted((FIXTURES / "holds").glob("*.log")), ids=lambda p: p.name
+)
 def test_htcondor_reads_every_fixture(log: Path) -> None:
     events = list(htcondor2.JobEventLog(str(log)).events(stop_after=0))
     assert events and int(events[0].type) == 0  # each starts with its submit event
@@ -97,8 +98,10 @@ def test_each_common_hold_maps_to_its_key(case: str, built: Path, monkeypatch: p
     assert finding.details[0].startswith("HTCondor: ") and f"HoldReasonCode {process.held.code}" in finding.details[0]
 
 
-@pytest.mark.parametrize("name, where", [("not-a-log.log", ":1: not an HTCondor job event log"),
-                                         ("damaged.log", "HTCondor cannot read event")])
+@pytest.mark.parametrize(
+    "name, where",
+    [("not-a-log.log", ":1: not an HTCondor job event log"), ("damaged.log", "HTCondor cannot read event")],
+)
 def test_damaged_logs_are_named_not_tracebacks(name: str, where: str) -> None:
     with pytest.raises(LogError, match=where):
         read_log(FIXTURES / "bad" / name, name)
@@ -122,9 +125,22 @@ def test_cli_status_one_job_and_not_submitted(project_dir: Path) -> None:
 
 def test_the_schedd_overrides_the_log(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
-    ads = [{"ClusterId": 4242, "ProcId": 3, "JobStatus": 5, "HoldReason": "Cannot start container: invalid image name: x",
-            "HoldReasonCode": 35, "HoldReasonSubCode": 0}]
-    report = collect(compiled, spec, job_name="mnist-sweep", schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)})
+    ads = [
+        {
+            "ClusterId": 4242,
+            "ProcId": 3,
+            "JobStatus": 5,
+            "HoldReason": "Cannot start container: invalid image name: x",
+            "HoldReasonCode": 35,
+            "HoldReasonSubCode": 0,
+        }
+    ]
+    report = collect(
+        compiled,
+        spec,
+        job_name="mnist-sweep",
+        schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)},
+    )
     process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert report.schedd and process.state == "held" and process.source == "schedd"
     assert any(f.key_path == "container.image" for f in report.jobs[0].findings)
@@ -134,16 +150,28 @@ def test_watch_redraws_until_done_with_a_progress_bar(built: Path, monkeypatch: 
     compiled, spec = compiled_at(built, monkeypatch)
     lines: list[str] = []
     sleeps: list[float] = []
-    status(compiled, spec, job_name="mnist-sweep", watch=True, interval=0.01, live=False, out=lines.append,
-           sleep=sleeps.append, max_rounds=2)
+    status(
+        compiled,
+        spec,
+        job_name="mnist-sweep",
+        watch=True,
+        interval=0.01,
+        live=False,
+        out=lines.append,
+        sleep=sleeps.append,
+        max_rounds=2,
+    )
     assert sleeps == [2.0]  # the interval is held to its lower bound
     assert sum("[" in line and "1/4 completed" in line for line in lines) == 2
     # All four finished: the watch stops by itself.
     logs = built / "build" / "logs"
     for proc in (1, 2, 3):
-        (logs / f"mnist-sweep_4242_{proc}.log").write_text((logs / "mnist-sweep_4242_0.log").read_text()
-                                                           .replace("4242.000.000", f"4242.{proc:03d}.000"))
+        (logs / f"mnist-sweep_4242_{proc}.log").write_text(
+            (logs / "mnist-sweep_4242_0.log").read_text().replace("4242.000.000", f"4242.{proc:03d}.000")
+        )
     lines.clear()
-    assert status(compiled, spec, job_name="mnist-sweep", watch=True, live=False, out=lines.append,
-                  sleep=sleeps.append) == 0
+    assert (
+        status(compiled, spec, job_name="mnist-sweep", watch=True, live=False, out=lines.append, sleep=sleeps.append)
+        == 0
+    )
     assert sleeps == [2.0] and any("4/4 completed" in line for line in lines)

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import compile as pipeline
-from compiler.schedulers.htcondor.diagnose import ERR_TAIL_BYTES, err_tail
 from compiler.core.errors import UsageError
-from compiler.schedulers.htcondor.jobfiles import Pattern
-from compiler.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
+from compiler.follow.status import WATCH_INTERVAL, collect, render, status
+from compiler.pipeline import compile as pipeline
 from compiler.schedulers import SCHEDULERS
 from compiler.schedulers.htcondor import HTCondor
-from compiler.spec.loader import load_spec
-from compiler.follow.status import WATCH_INTERVAL, collect, render, status
+from compiler.schedulers.htcondor.diagnose import ERR_TAIL_BYTES, err_tail
 from compiler.schedulers.htcondor.follow import log_files
+from compiler.schedulers.htcondor.jobfiles import Pattern
+from compiler.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
+from compiler.spec.loader import load_spec
 from tests.conftest import REPO, run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -36,14 +36,21 @@ LOGS = FIXTURES / "logs"
 # Anything but a newline that a terminal acts on or that splits a line: C0, DEL, C1, U+2028/2029.
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 SECONDS = 60  # far more than any case here takes; a hang fails instead of blocking the run
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """tests.conftest.run_cli (python -m compiler), with a timeout: a regression that blocks on a
     FIFO or reads /dev/zero must fail this test, not hang the suite."""
-    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=False, timeout=SECONDS)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+        timeout=SECONDS,
+    )
 
 
 def status_cli(root: Path) -> subprocess.CompletedProcess[str]:
@@ -52,7 +59,9 @@ def status_cli(root: Path) -> subprocess.CompletedProcess[str]:
     assert time.monotonic() - started < SECONDS
     assert result.returncode in (0, 2), result.stderr  # 70 would be a crash
     assert "Traceback" not in result.stderr  # (stdout shows the .err fixture's own Python traceback)
-    assert not RAW_CONTROL.search(result.stdout), [line for line in result.stdout.split("\n") if RAW_CONTROL.search(line)]
+    assert not RAW_CONTROL.search(result.stdout), [
+        line for line in result.stdout.split("\n") if RAW_CONTROL.search(line)
+    ]
     return result
 
 
@@ -88,12 +97,15 @@ def event(kind: str, proc_id: str, head: str, *body: str) -> str:
 
 
 def held_log(proc_id: str, reason: str, code: str = "Code 26 Subcode 0") -> str:
-    return (event("000", proc_id, SUBMITTED)
-            + event("001", proc_id, "Job executing on host: <10.0.0.7:9618>")
-            + event("012", proc_id, "Job was held.", reason, code))
+    return (
+        event("000", proc_id, SUBMITTED)
+        + event("001", proc_id, "Job executing on host: <10.0.0.7:9618>")
+        + event("012", proc_id, "Job was held.", reason, code)
+    )
 
 
 # 1. --interval ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "NaN"])
 def test_a_non_finite_interval_is_a_usage_error(value: str, built: Path) -> None:
@@ -103,24 +115,45 @@ def test_a_non_finite_interval_is_a_usage_error(value: str, built: Path) -> None
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_status_refuses_a_non_finite_interval_before_sleeping(value: float, built: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_refuses_a_non_finite_interval_before_sleeping(
+    value: float, built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
     sleeps: list[float] = []
     with pytest.raises(UsageError, match="--interval"):
-        status(compiled, spec, job_name="mnist-sweep", watch=True, interval=value, live=False,
-               out=lambda line: None, sleep=sleeps.append, max_rounds=2)
+        status(
+            compiled,
+            spec,
+            job_name="mnist-sweep",
+            watch=True,
+            interval=value,
+            live=False,
+            out=lambda line: None,
+            sleep=sleeps.append,
+            max_rounds=2,
+        )
     assert sleeps == []
 
 
-@pytest.mark.parametrize("value, held", [(-5.0, WATCH_INTERVAL[0]), (0.0, WATCH_INTERVAL[0]),
-                                         (1e9, WATCH_INTERVAL[1]), (30.0, 30.0)])
-def test_a_finite_interval_is_still_held_to_its_bounds(value: float, held: float, built: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "value, held", [(-5.0, WATCH_INTERVAL[0]), (0.0, WATCH_INTERVAL[0]), (1e9, WATCH_INTERVAL[1]), (30.0, 30.0)]
+)
+def test_a_finite_interval_is_still_held_to_its_bounds(
+    value: float, held: float, built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
     sleeps: list[float] = []
-    status(compiled, spec, job_name="mnist-sweep", watch=True, interval=value, live=False,
-           out=lambda line: None, sleep=sleeps.append, max_rounds=2)
+    status(
+        compiled,
+        spec,
+        job_name="mnist-sweep",
+        watch=True,
+        interval=value,
+        live=False,
+        out=lambda line: None,
+        sleep=sleeps.append,
+        max_rounds=2,
+    )
     assert sleeps == [held]
 
 
@@ -132,7 +165,7 @@ ERR = "mnist-gpu-docker_4300_0.err"  # the fixture process that exited 1: status
 def _err_note(result: subprocess.CompletedProcess[str]) -> list[str]:
     lines = result.stdout.split("\n")
     start = next(i for i, line in enumerate(lines) if "jobs.mnist-gpu-docker.command" in line)
-    return [line.strip() for line in itertools.takewhile(lambda line: line.startswith("    "), lines[start + 1:])]
+    return [line.strip() for line in itertools.takewhile(lambda line: line.startswith("    "), lines[start + 1 :])]
 
 
 def _make_err(kind: str, path: Path, outside: Path) -> None:
@@ -152,11 +185,16 @@ def _make_err(kind: str, path: Path, outside: Path) -> None:
         raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind, why", [("link-to-dev-zero", "leads through a symbolic link"),
-                                       ("link-out-of-the-project", "leads through a symbolic link"),
-                                       ("link-inside-the-project", "leads through a symbolic link"),
-                                       ("fifo", "is a named pipe (FIFO), not a regular file"),
-                                       ("directory", "is a directory, not a regular file")])
+@pytest.mark.parametrize(
+    "kind, why",
+    [
+        ("link-to-dev-zero", "leads through a symbolic link"),
+        ("link-out-of-the-project", "leads through a symbolic link"),
+        ("link-inside-the-project", "leads through a symbolic link"),
+        ("fifo", "is a named pipe (FIFO), not a regular file"),
+        ("directory", "is a directory, not a regular file"),
+    ],
+)
 def test_an_err_that_is_no_regular_file_is_a_one_line_note(kind: str, why: str, built: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -190,7 +228,8 @@ def test_an_err_outside_the_project_is_not_read(built: Path, tmp_path: Path) -> 
     outside.write_text("the secret\n")
     assert err_tail(outside, within=built) == ("(elsewhere.err is outside the project; not read)",)
     assert err_tail(built / "build" / "logs" / "nope.err", within=built) == (
-        "(nope.err is not here: it comes back when the job ends)",)
+        "(nope.err is not here: it comes back when the job ends)",
+    )
 
 
 LOG = "mnist-gpu-docker_4300_0.log"
@@ -214,19 +253,25 @@ def _make_log(kind: str, path: Path, outside: Path) -> None:
         raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind, why", [("link-to-a-log-outside", "leads through a symbolic link"),
-                                       ("link-to-a-log-inside", "leads through a symbolic link"),
-                                       ("link-to-dev-zero", "leads through a symbolic link"),
-                                       ("fifo", "is a named pipe (FIFO), not a regular file"),
-                                       ("directory", "is a directory, not a regular file")])
+@pytest.mark.parametrize(
+    "kind, why",
+    [
+        ("link-to-a-log-outside", "leads through a symbolic link"),
+        ("link-to-a-log-inside", "leads through a symbolic link"),
+        ("link-to-dev-zero", "leads through a symbolic link"),
+        ("fifo", "is a named pipe (FIFO), not a regular file"),
+        ("directory", "is a directory, not a regular file"),
+    ],
+)
 def test_a_log_that_is_no_regular_file_is_named_and_not_read(kind: str, why: str, built: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     _make_log(kind, built / "build" / "logs" / LOG, outside)
     result = status_cli(built)
     assert result.returncode == 2
-    assert (f"  unreadable: build/logs/{LOG}: {why}; HTCondor writes event logs as regular files, "
-            "so it is not read") in result.stdout.split("\n")
+    assert (
+        f"  unreadable: build/logs/{LOG}: {why}; HTCondor writes event logs as regular files, so it is not read"
+    ) in result.stdout.split("\n")
     assert result.stdout.startswith("mnist-gpu-docker: not submitted")  # nothing was read from it
     assert "mnist-sweep: cluster 4242" in result.stdout
 
@@ -236,7 +281,9 @@ def test_a_linked_logs_folder_is_not_listed(built: Path, tmp_path: Path) -> None
     (built / "build" / "logs").symlink_to(tmp_path / "logs")
     result = status_cli(built)
     assert result.returncode == 2
-    assert "  unreadable: build/logs: leads through a symbolic link; no event log is read there" in result.stdout.split("\n")
+    assert "  unreadable: build/logs: leads through a symbolic link; no event log is read there" in result.stdout.split(
+        "\n"
+    )
     assert "cluster 4242" not in result.stdout
 
 
@@ -256,8 +303,9 @@ def test_a_sparse_log_of_gigabytes_is_refused_on_its_size(built: Path) -> None:
     assert result.returncode == 2 and "unreadable: build/logs/mnist-sweep_4242_3.log: the log is 4 GiB" in result.stdout
 
 
-def test_a_log_that_grows_past_the_limit_while_read_says_where_it_stopped(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_log_that_grows_past_the_limit_while_read_says_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from compiler.core import foreign
     from compiler.schedulers.htcondor import joblog
 
@@ -295,7 +343,8 @@ def test_foreign_text_from_logs_and_err_comes_out_escaped(built: Path) -> None:
     (logs / "mnist-sweep_4242_2.log").write_text(held_log("4242.002.000", f"Job has gone over {FORGED}"))
     (logs / "mnist-sweep_4242_3.log").write_text(
         event("000", "4242.003.000", SUBMITTED)
-        + event("009", "4242.003.000", "Job was aborted.", f"via condor_rm {FORGED}"))
+        + event("009", "4242.003.000", "Job was aborted.", f"via condor_rm {FORGED}")
+    )
     (logs / ERR).write_text(f"ordinary\n{FORGED.replace(chr(13), '')}\n 50%\r100%\r\n")
     result = status_cli(built)
     lines = result.stdout.split("\n")
@@ -306,16 +355,37 @@ def test_foreign_text_from_logs_and_err_comes_out_escaped(built: Path) -> None:
     assert escaped in held and escaped in removed
     assert f"    HTCondor: Job has gone over {escaped} (HoldReasonCode 26)" in lines
     # The .err's lines: split at "\n" only; of a carriage-returned line, what the terminal would show.
-    assert lines[lines.index("    last lines of mnist-gpu-docker_4300_0.err:") + 1:][:3] == [
-        "      ordinary", f"      {escaped.replace(chr(92) + 'r', '')}", "      100%"]
+    assert lines[lines.index("    last lines of mnist-gpu-docker_4300_0.err:") + 1 :][:3] == [
+        "      ordinary",
+        f"      {escaped.replace(chr(92) + 'r', '')}",
+        "      100%",
+    ]
 
 
 def test_foreign_text_from_the_schedd_comes_out_escaped(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled, spec = compiled_at(built, monkeypatch)
-    ads = [{"ClusterId": 4242, "ProcId": 3, "JobStatus": 5, "HoldReason": "\x1b[2J\n/fake:1:1: error: forged",
-            "HoldReasonCode": "\x1b[2J", "HoldReasonSubCode": 10 ** 400, "MemoryUsage": "1e999"}]
+    ads = [
+        {
+            "ClusterId": 4242,
+            "ProcId": 3,
+            "JobStatus": 5,
+            "HoldReason": "\x1b[2J\n/fake:1:1: error: forged",
+            "HoldReasonCode": "\x1b[2J",
+            "HoldReasonSubCode": 10**400,
+            "MemoryUsage": "1e999",
+        }
+    ]
     out: list[str] = []
-    assert status(compiled, spec, job_name="mnist-sweep", schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)}, out=out.append) == 0
+    assert (
+        status(
+            compiled,
+            spec,
+            job_name="mnist-sweep",
+            schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)},
+            out=out.append,
+        )
+        == 0
+    )
     assert not [line for line in out if RAW_CONTROL.search(line) or "\n" in line]
     assert not any(line.startswith("/fake") for line in out)
     assert any(line.split()[:2] == ["4242.3", "held"] and r"\x1b[2J\n/fake:1:1: error: forged" in line for line in out)
@@ -354,12 +424,18 @@ def test_file_names_the_glob_finds_come_out_escaped(tmp_path: Path) -> None:
 
 # 4. Damaged logs ----------------------------------------------------------------------------------
 
+
 def _many_events(proc_id: str) -> str:
-    group = (event("001", proc_id, "Job executing on host: <10.0.0.7:9618>")
-             + event("004", proc_id, "Job was evicted.", "(0) Job was not checkpointed.",
-                     "\tUsr 0 00:20:00, Sys 0 00:00:04  -  Run Remote Usage",
-                     "\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage",
-                     "0  -  Run Bytes Sent By Job", "33500000  -  Run Bytes Received By Job"))
+    group = event("001", proc_id, "Job executing on host: <10.0.0.7:9618>") + event(
+        "004",
+        proc_id,
+        "Job was evicted.",
+        "(0) Job was not checkpointed.",
+        "\tUsr 0 00:20:00, Sys 0 00:00:04  -  Run Remote Usage",
+        "\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage",
+        "0  -  Run Bytes Sent By Job",
+        "33500000  -  Run Bytes Received By Job",
+    )
     return event("000", proc_id, SUBMITTED) + group * 50_000
 
 
@@ -368,10 +444,13 @@ def _giant_field(proc_id: str) -> str:
 
 
 def _huge_numbers(proc_id: str) -> str:
-    return (event("000", proc_id, SUBMITTED)
-            + event("006", proc_id, "Image size of job updated: 1", "9" * 400 + "  -  MemoryUsage of job (MB)")
-            + event("012", proc_id, "Job was held.", f"Peak usage: {'9' * 400} megabytes. memory limit",
-                    "Code 34 Subcode 102"))
+    return (
+        event("000", proc_id, SUBMITTED)
+        + event("006", proc_id, "Image size of job updated: 1", "9" * 400 + "  -  MemoryUsage of job (MB)")
+        + event(
+            "012", proc_id, "Job was held.", f"Peak usage: {'9' * 400} megabytes. memory limit", "Code 34 Subcode 102"
+        )
+    )
 
 
 CASES: dict[str, Callable[[str], bytes]] = {
@@ -381,13 +460,15 @@ CASES: dict[str, Callable[[str], bytes]] = {
     "binary-garbage": lambda p: os.urandom(1 << 20),
     "garbage-after-a-header": lambda p: event("000", p, SUBMITTED).encode() + os.urandom(1 << 20),
     "nul-bytes": lambda p: held_log(p, "a\x00b\x00" * 1000).encode(),
-    "nested-headers": lambda p: event("000", p, SUBMITTED, *[f"000 ({p}) 2026-05-28 09:00:00 {SUBMITTED}"] * 10_000
-                                      ).encode(),
+    "nested-headers": lambda p: event(
+        "000", p, SUBMITTED, *[f"000 ({p}) 2026-05-28 09:00:00 {SUBMITTED}"] * 10_000
+    ).encode(),
     "headers-only": lambda p: f"000 ({p}) 2026-05-28 09:00:00 {SUBMITTED}\n".encode() * 10_000,
     "separators-only": lambda p: b"...\n" * 100_000,
     "crlf": lambda p: held_log(p, "memory usage exceeded request_memory").replace("\n", "\r\n").encode(),
-    "other-ids": lambda p: "".join(event("000", f"{c}.{q:03d}.000", SUBMITTED)
-                                   for c in (1, 99999999999999999999) for q in range(2000)).encode(),
+    "other-ids": lambda p: "".join(
+        event("000", f"{c}.{q:03d}.000", SUBMITTED) for c in (1, 99999999999999999999) for q in range(2000)
+    ).encode(),
     "empty": lambda p: b"",
     "not-utf8": lambda p: held_log(p, "caf\xe9").encode("latin-1"),
 }
@@ -409,7 +490,9 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
     report = collect(compiled, spec, job_name="mnist-sweep", live=False)
     process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
     assert process.state == "held" and process.id == "4242.3"
-    memory = next(f for f in report.jobs[0].findings if f.key_path.endswith("resources.memory") and "4242.3" in f.message)
+    memory = next(
+        f for f in report.jobs[0].findings if f.key_path.endswith("resources.memory") and "4242.3" in f.message
+    )
     assert "used more than that" in memory.message  # 10**400 MB is no size: no advice made of it
     log.write_bytes(CASES["100k-events"]("4242.003.000"))
     started = time.monotonic()
@@ -431,6 +514,7 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 # 5. How many logs ---------------------------------------------------------------------------------
 
+
 def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
     """mnist-sweep has 4 processes; a build/ with 150 more logs of its cluster reads 100 of them
     beyond the 4 and names the rest in one line."""
@@ -442,9 +526,11 @@ def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
     result = status_cli(built)
     assert result.returncode == 2
     last = 4 + EXTRA_LOGS
-    assert (f"  unreadable: build/logs/mnist-sweep_4242_{last}.log and {153 - last:,} more (processes 4242.{last} "
-            f"to 4242.153): not read: the job has 4 process(es), and pixi-htc reads at most {EXTRA_LOGS} logs "
-            "beyond them (are they this job's?)") in result.stdout.split("\n")
+    assert (
+        f"  unreadable: build/logs/mnist-sweep_4242_{last}.log and {153 - last:,} more (processes 4242.{last} "
+        f"to 4242.153): not read: the job has 4 process(es), and pixi-htc reads at most {EXTRA_LOGS} logs "
+        "beyond them (are they this job's?)"
+    ) in result.stdout.split("\n")
     assert f"  4242.{last - 1} " in result.stdout and f"  4242.{last} " not in result.stdout
 
 
@@ -458,9 +544,12 @@ def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatc
     report = collect(compiled, spec, job_name="mnist-sweep", live=False)
     cluster = report.jobs[0].cluster
     assert cluster is not None and sorted(cluster.processes) == [0, 1]
-    assert cluster.unreadable == ((
-        f"build/logs/mnist-sweep_4242_2.log and 1 more (processes 4242.2 to 4242.3): not read: with it the job's "
-        f"logs would hold over {joblog._size(budget)}, the most pixi-htc reads for one job"),)
+    assert cluster.unreadable == (
+        (
+            f"build/logs/mnist-sweep_4242_2.log and 1 more (processes 4242.2 to 4242.3): not read: with it the job's "
+            f"logs would hold over {joblog._size(budget)}, the most pixi-htc reads for one job"
+        ),
+    )
 
 
 def test_names_that_are_no_logs_are_listed_twenty_then_counted(tmp_path: Path) -> None:
@@ -473,8 +562,9 @@ def test_names_that_are_no_logs_are_listed_twenty_then_counted(tmp_path: Path) -
     found, refused = log_files(Pattern("logs/x_$(Cluster)_$(Process).log"), build, tmp_path)
     assert found == [] and len(refused) == MAX_REFUSED
     assert refused[0].startswith("build/logs/x_7_00.log: is a named pipe (FIFO)")
-    assert refused[-1] == ("build/logs: 31 more names that are not event logs HTCondor wrote, as the ones above; "
-                           "not read")
+    assert refused[-1] == (
+        "build/logs: 31 more names that are not event logs HTCondor wrote, as the ones above; not read"
+    )
 
 
 def test_a_listing_of_too_many_names_stops_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -487,8 +577,12 @@ def test_a_listing_of_too_many_names_stops_and_says_so(tmp_path: Path, monkeypat
         (build / "logs" / f"x_7_{proc}.log").write_text("")
     found, refused = log_files(Pattern("logs/x_$(Cluster)_$(Process).log"), build, tmp_path)
     assert len(found) == 5
-    assert refused == [("build/logs: over 5 names match logs/x_*_*.log; only 5 of them are looked at (move old "
-                        "submissions' logs away)")]
+    assert refused == [
+        (
+            "build/logs: over 5 names match logs/x_*_*.log; only 5 of them are looked at (move old "
+            "submissions' logs away)"
+        )
+    ]
 
 
 @pytest.mark.parametrize("hidden", ["\u202e", "\u2067", "\u200b", "\ufeff"])

@@ -33,8 +33,9 @@ jobs:
 LIST = "mouse1, left\nmouse2  right\r\nmouse3\tleft\ncage4/mouse5,right\n"
 ROWS = [("mouse1", "left"), ("mouse2", "right"), ("mouse3", "left"), ("cage4/mouse5", "right")]
 # The same job on Slurm (which writes its logs where its own options say).
-SLURM_SPEC = "\n".join(line for line in SPEC.replace("  track:\n", "  track:\n    scheduler: slurm\n").split("\n")
-                       if "logs:" not in line)
+SLURM_SPEC = "\n".join(
+    line for line in SPEC.replace("  track:\n", "  track:\n    scheduler: slurm\n").split("\n") if "logs:" not in line
+)
 
 
 def project_root(tmp_path: Path, spec: str = SPEC, listing: str | None = LIST) -> Path:
@@ -88,7 +89,8 @@ def test_submit_dry_run_lists_the_rows(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split(" arguments=")[0] for line in lines] == [
-        f"track.{n}: video={video} label={label}" for n, (video, label) in enumerate(ROWS)]
+        f"track.{n}: video={video} label={label}" for n, (video, label) in enumerate(ROWS)
+    ]
 
 
 def test_the_model_carries_the_rows_for_status_and_results(tmp_path: Path) -> None:
@@ -130,8 +132,10 @@ def test_a_list_that_is_absent_is_read_when_htcondor_submits_but_slurm_needs_it(
     root = project_root(slurm, spec=SLURM_SPEC, listing=None)
     result = run_cli("build", cwd=root)
     assert result.returncode == 2
-    assert result.stderr.startswith("specs/project.yaml:13:24: error: jobs.track.sweep_from.file: 'lists/videos.txt' "
-                                    "does not exist; a Slurm job array is sized from its lines")
+    assert result.stderr.startswith(
+        "specs/project.yaml:13:24: error: jobs.track.sweep_from.file: 'lists/videos.txt' "
+        "does not exist; a Slurm job array is sized from its lines"
+    )
 
 
 def test_a_slurm_array_has_a_task_per_line(tmp_path: Path) -> None:
@@ -145,12 +149,19 @@ def test_a_slurm_array_has_a_task_per_line(tmp_path: Path) -> None:
     assert run_cli("check", cwd=root).returncode == 1
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda root: os.symlink("/etc/hostname", root / "lists" / "videos.txt"), "is a symbolic link or leads outside"),
-    (lambda root: (root / "lists" / "videos.txt").mkdir(), "not a regular file"),
-    (lambda root: (root / "lists" / "videos.txt").write_bytes(b"caf\xe9 left\n"), "is not UTF-8 text (byte 4)"),
-    (lambda root: (root / "lists" / "videos.txt").write_text(""), "the list is empty"),
-], ids=["symlink", "directory", "not-utf8", "empty"])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda root: os.symlink("/etc/hostname", root / "lists" / "videos.txt"),
+            "is a symbolic link or leads outside",
+        ),
+        (lambda root: (root / "lists" / "videos.txt").mkdir(), "not a regular file"),
+        (lambda root: (root / "lists" / "videos.txt").write_bytes(b"caf\xe9 left\n"), "is not UTF-8 text (byte 4)"),
+        (lambda root: (root / "lists" / "videos.txt").write_text(""), "the list is empty"),
+    ],
+    ids=["symlink", "directory", "not-utf8", "empty"],
+)
 def test_a_list_that_cannot_be_read_is_a_clear_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
     root = project_root(tmp_path, listing=None)
     (root / "lists").mkdir()
@@ -168,8 +179,10 @@ def test_a_job_takes_its_rows_from_one_place(tmp_path: Path) -> None:
 
 
 def test_an_inline_sweep_value_cannot_lead_out_of_a_path_either(tmp_path: Path) -> None:
-    spec = SPEC.replace("    sweep_from: {file: lists/videos.txt, variables: [video, label]}\n",
-                        "    sweep: {video: [ok, ../../etc/passwd], label: [/etc/shadow]}\n")
+    spec = SPEC.replace(
+        "    sweep_from: {file: lists/videos.txt, variables: [video, label]}\n",
+        "    sweep: {video: [ok, ../../etc/passwd], label: [/etc/shadow]}\n",
+    )
     result = run_cli("build", cwd=project_root(tmp_path, spec=spec))
     assert result.returncode == 2
     assert "jobs.track.sweep.video[1]: '../../etc/passwd' is placed in a file path ({video})" in result.stderr
@@ -179,8 +192,9 @@ def test_an_inline_sweep_value_cannot_lead_out_of_a_path_either(tmp_path: Path) 
 
 def test_a_sweep_value_cannot_lead_out_of_an_output_remap(tmp_path: Path) -> None:
     """output_remaps places values in a path too: HTCondor would write the output there."""
-    spec = SPEC.replace("    sweep_from:", '    output_remaps: {summary.json: "results/{label}_{process}.json"}\n'
-                                          "    sweep_from:")
+    spec = SPEC.replace(
+        "    sweep_from:", '    output_remaps: {summary.json: "results/{label}_{process}.json"}\n    sweep_from:'
+    )
     result = run_cli("build", cwd=project_root(tmp_path, spec=spec, listing="mouse1 ../up\n"))
     assert result.returncode == 2
     assert "lists/videos.txt:1:8: error: jobs.track.sweep_from: label '../up' is placed in a file path" in result.stderr

@@ -75,8 +75,7 @@ jobs:
   train: {runtime: pixi-pack, command: [python, train.py]}
 """
 
-ENVIRONMENT_CUDA = WORKSPACE_CUDA.replace('  cuda: "12"\n', "").replace(
-    "  gpu:\n", '  gpu:\n    cuda: "12"\n')
+ENVIRONMENT_CUDA = WORKSPACE_CUDA.replace('  cuda: "12"\n', "").replace("  gpu:\n", '  gpu:\n    cuda: "12"\n')
 
 
 @pytest.mark.parametrize("spec_text", [WORKSPACE_CUDA, ENVIRONMENT_CUDA], ids=["workspace-cuda", "environment-cuda"])

@@ -20,7 +20,7 @@ from tests.conftest import REPO, load_project
 pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 pytest.importorskip("sklearn")
-from tests.digits import write_digits  # noqa: E402
+from tests.digits import write_digits
 
 TRAINER = REPO / "compiler" / "payload" / "torch_MNIST.py"
 TRAIN_LINE = re.compile(r"^Train Epoch: \d+ \[\d+/\d+ \(\d+%\)\]\tLoss: \d+\.\d{6}$")
@@ -35,8 +35,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def train(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(TRAINER), "--no-cuda", "--log-interval", "5", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(TRAINER), "--no-cuda", "--log-interval", "5", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def metrics(path: Path) -> list[dict[str, float]]:
@@ -77,16 +83,33 @@ def test_both_data_paths_feed_the_same_normalised_images(data_dir: Path) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("clang++")),
-                    reason="torch.compile on the CPU needs a C++ compiler (g++ or clang++)")
+@pytest.mark.skipif(
+    not (shutil.which("g++") or shutil.which("clang++")),
+    reason="torch.compile on the CPU needs a C++ compiler (g++ or clang++)",
+)
 def test_compiled_channels_last_path_learns_and_saves_plain_weights(tmp_path: Path, data_dir: Path) -> None:
     """The GPU fast path's optional flags, run on the CPU: they must train, and the saved state dict
     must be the plain model's (no torch.compile `_orig_mod.` prefix), so the seed's loader reads it."""
     import torch
 
-    result = train("--data-dir", str(data_dir), "--epochs", "2", "--batch-size", "128", "--loader", "tensor",
-                   "--compile", "--compile-mode", "reduce-overhead", "--channels-last", "--save-model",
-                   "--checkpoint", "ck.pt", cwd=tmp_path)
+    result = train(
+        "--data-dir",
+        str(data_dir),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "128",
+        "--loader",
+        "tensor",
+        "--compile",
+        "--compile-mode",
+        "reduce-overhead",
+        "--channels-last",
+        "--save-model",
+        "--checkpoint",
+        "ck.pt",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert metrics(tmp_path / "metrics.jsonl")[-1]["accuracy"] >= 0.75, "chance is 10%"
     weights = torch.load(tmp_path / "mnist_cnn.pt")
@@ -102,7 +125,9 @@ def test_checkpoint_exit_85_then_resume_matches_an_uninterrupted_run(tmp_path: P
     interrupted = tmp_path / "interrupted"
     interrupted.mkdir()
     # The budget from the environment the first time, from the flag the second.
-    first = train(*common, "--checkpoint", "ck.pt", "--checkpoint-exit", cwd=interrupted, env={"PIXI_HTC_TIME_BUDGET": "0"})
+    first = train(
+        *common, "--checkpoint", "ck.pt", "--checkpoint-exit", cwd=interrupted, env={"PIXI_HTC_TIME_BUDGET": "0"}
+    )
     assert first.returncode == 85, first.stderr
     assert "exiting 85" in first.stdout and [r["epoch"] for r in metrics(interrupted / "metrics.jsonl")] == [1]
     second = train(*common, "--checkpoint", "ck.pt", "--checkpoint-exit", "--time-budget", "0", cwd=interrupted)
@@ -123,8 +148,9 @@ def test_missing_data_is_one_line_not_a_traceback(tmp_path: Path) -> None:
 
 
 def test_detect_gpu_prints_versions(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(TRAINER.parent / "torch_detect_GPU.py")], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, str(TRAINER.parent / "torch_detect_GPU.py")], capture_output=True, text=True, check=True
+    )
     assert "PyTorch build:" in result.stdout and "Number of GPUs:" in result.stdout and "cuDNN" in result.stdout
 
 
@@ -137,8 +163,14 @@ def test_data_tarball_is_reproducible(tmp_path: Path, data_dir: Path) -> None:
     with tarfile.open(first) as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == ["data", "data/MNIST", "data/MNIST/raw"] + [
-            f"data/MNIST/raw/{n}" for n in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-                                            "train-images-idx3-ubyte", "train-labels-idx1-ubyte")]
+            f"data/MNIST/raw/{n}"
+            for n in (
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+            )
+        ]
         assert all(m.mtime == 0 and m.uid == 0 and m.uname == "" for m in members)
     assert first.read_bytes()[4:8] == b"\x00\x00\x00\x00", "gzip header must carry no timestamp"
 
@@ -146,8 +178,6 @@ def test_data_tarball_is_reproducible(tmp_path: Path, data_dir: Path) -> None:
 def test_generated_jobs_call_the_trainer_with_flags_it_accepts() -> None:
     from compiler.artifacts.base import Layout
     from compiler.schedulers.htcondor.render import plan
-    from compiler.spec.loader import load_spec
-    from compiler.spec.validate import validate
     from tests.conftest import DEFAULT_SPEC
 
     sys.path.insert(0, str(TRAINER.parent))

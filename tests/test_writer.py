@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import writer
 from compiler.core.errors import UsageError
+from compiler.pipeline import writer
 from compiler.pipeline.compile import compile_spec
 from tests.conftest import run_cli, tree_bytes
 
@@ -34,8 +34,11 @@ def test_manifest_lists_every_generated_file_with_its_hash(project_dir: Path) ->
     build(project_dir)
     manifest = json.loads((project_dir / "build" / ".pixi-htc-manifest.json").read_text())
     assert manifest["spec"] == "specs/project.yaml"
-    on_disk = {str(p.relative_to(project_dir)) for p in project_dir.rglob("*")
-               if p.is_file() and p.name != ".pixi-htc-manifest.json" and "specs" not in p.parts}
+    on_disk = {
+        str(p.relative_to(project_dir))
+        for p in project_dir.rglob("*")
+        if p.is_file() and p.name != ".pixi-htc-manifest.json" and "specs" not in p.parts
+    }
     assert set(manifest["files"]) == on_disk
     for path, digest in manifest["files"].items():
         assert writer.sha256((project_dir / path).read_bytes()) == digest
@@ -104,8 +107,9 @@ def test_leaves_unowned_neighbours_alone_and_removes_what_it_no_longer_makes(pro
     assert neighbour.read_bytes() == b"data"
 
 
-def test_a_failure_while_staging_leaves_previous_outputs_intact(project_dir: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_while_staging_leaves_previous_outputs_intact(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build(project_dir)
     before = tree_bytes(project_dir)
     spec = project_dir / "specs" / "project.yaml"
@@ -145,13 +149,16 @@ def test_build_into_another_directory(project_dir: Path) -> None:
     result = run_cli("build", "specs/project.yaml", "--out", "generated", cwd=project_dir)
     assert result.returncode == 0, result.stderr
     assert (project_dir / "generated" / "pixi.toml").is_file()
-    assert "run: bash generated/lock.sh --check --dry-run" in (project_dir / ".github/workflows/pixi-htc.yml").read_text()
+    assert (
+        "run: bash generated/lock.sh --check --dry-run" in (project_dir / ".github/workflows/pixi-htc.yml").read_text()
+    )
     assert not (project_dir / "build").exists()
     assert run_cli("check", "--out", "generated", cwd=project_dir).returncode == 0
 
 
 def test_a_failed_removal_keeps_the_old_manifest_so_check_still_sees_the_orphan(
-        project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build(project_dir)
     manifest_path = project_dir / "build" / MANIFEST
     manifest = json.loads(manifest_path.read_text())
@@ -169,8 +176,9 @@ def test_a_failed_removal_keeps_the_old_manifest_so_check_still_sees_the_orphan(
         real_unlink(self, missing_ok=missing_ok)
 
     monkeypatch.setattr(Path, "unlink", failing_unlink)
-    with pytest.raises(UsageError, match="cannot remove build/old-output.txt: Permission denied; the manifest "
-                                         "was not updated"):
+    with pytest.raises(
+        UsageError, match="cannot remove build/old-output.txt: Permission denied; the manifest was not updated"
+    ):
         writer.write(compiled.root, compiled.layout, compiled.artifacts)
     monkeypatch.undo()
     assert manifest_path.read_bytes() == old_manifest and orphan.exists()
@@ -182,11 +190,20 @@ def test_a_failed_removal_keeps_the_old_manifest_so_check_still_sees_the_orphan(
 
 def test_staging_files_a_killed_build_left_are_reported_and_removed(project_dir: Path) -> None:
     build(project_dir)
-    ours = ["build/.pixi.toml.k3_x9q0a.tmp", "build/htcondor/.submit.sh.abcdefgh.tmp",
-            f"build/.{MANIFEST}.0123456_.tmp", ".github/workflows/.pixi-htc.yml.zzzzzzzz.tmp"]
-    not_ours = ["build/.pixi.toml.ABCDEFGH.tmp", "build/.pixi.toml.abcdefg.tmp", "build/.notes.txt.abcdefgh.tmp",
-                "build/.pixi.toml.abcdefgh.tmp.bak", "build/pixi.toml.abcdefgh.tmp",
-                "build/htcondor/.pixi.toml.abcdefgh.tmp"]
+    ours = [
+        "build/.pixi.toml.k3_x9q0a.tmp",
+        "build/htcondor/.submit.sh.abcdefgh.tmp",
+        f"build/.{MANIFEST}.0123456_.tmp",
+        ".github/workflows/.pixi-htc.yml.zzzzzzzz.tmp",
+    ]
+    not_ours = [
+        "build/.pixi.toml.ABCDEFGH.tmp",
+        "build/.pixi.toml.abcdefg.tmp",
+        "build/.notes.txt.abcdefgh.tmp",
+        "build/.pixi.toml.abcdefgh.tmp.bak",
+        "build/pixi.toml.abcdefgh.tmp",
+        "build/htcondor/.pixi.toml.abcdefgh.tmp",
+    ]
     for name in ours + not_ours:
         (project_dir / name).write_text("partial")
     (project_dir / "build" / ".Dockerfile.abcdefgh.tmp").symlink_to(project_dir / "specs" / "project.yaml")

@@ -8,10 +8,9 @@ BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile, which admits exa
 
 from __future__ import annotations
 
-from .base import Artifact, Layout, header
-from ..spec.model import Project
 from ..core.templating import render as render_template
-
+from ..spec.model import Project
+from .base import Artifact, Layout, header
 
 
 def code(project: Project, layout: Layout) -> list[tuple[str, str]]:
@@ -49,5 +48,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         Artifact(path=layout.build("Dockerfile.dockerignore"), text=render_template("dockerignore.j2", **context)),
     ]
     if project.container.apptainer:
-        artifacts.append(Artifact(path=layout.build("apptainer.def"), text=render_template("apptainer.def.j2", **context)))
+        artifacts.append(
+            Artifact(path=layout.build("apptainer.def"), text=render_template("apptainer.def.j2", **context))
+        )
     return artifacts

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .base import Artifact, Layout, header
-from ..spec.model import Project
 from ..core.resources import PAYLOAD_DIR
+from ..spec.model import Project
+from .base import Artifact, Layout, header
 
 PAYLOAD_FILES = ("aggregate.py", "torch_MNIST.py", "torch_detect_GPU.py")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from .base import Artifact, Layout, header
-from ..spec.model import Project
 from ..core.templating import render as render_template
+from ..spec.model import Project
+from .base import Artifact, Layout, header
 
 # Pinned by commit (zizmor's unpinned-uses); the comment names the release. Each SHA was checked
 # against its tag in the action's repository (REFERENCE.md, "2026 corrections"); the node20 majors
@@ -36,8 +36,13 @@ APPTAINER_VERSION = "1.5.3"
 # Preinstalled toolchains the image jobs never use. Removing them frees several GB each on a
 # GitHub-hosted runner, room that a CUDA environment (pytorch-gpu and its CUDA libraries, installed
 # in the build stage, copied into the final one, then compressed into the image) needs.
-FREE_DISK_PATHS = ("/usr/share/dotnet", "/usr/local/lib/android", "/opt/ghc", "/usr/local/.ghcup",
-                   "/opt/hostedtoolcache/CodeQL")
+FREE_DISK_PATHS = (
+    "/usr/share/dotnet",
+    "/usr/local/lib/android",
+    "/opt/ghc",
+    "/usr/local/.ghcup",
+    "/opt/hostedtoolcache/CodeQL",
+)
 
 
 def trigger_paths(project: Project, layout: Layout, workflow: PurePosixPath) -> list[str]:

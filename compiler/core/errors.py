@@ -10,8 +10,9 @@ from dataclasses import dataclass
 # show text in another order than it is (CVE-2021-42574, "Trojan Source"); and zero-width and
 # invisible format characters (U+200B-U+200F, U+2060-U+2064, U+FEFF), which hide text between
 # what is seen.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e"
-                          "\u2060-\u2064\u2066-\u2069\ufeff]")
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def printable(text: str) -> str:
@@ -19,6 +20,7 @@ def printable(text: str) -> str:
     format character written as an escape (\\u202e), so that a key or a file name from the spec
     cannot forge a line of output (`spec.yaml:99:1: error: ...`) or show as other text than it is."""
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 MESSAGE_CHARS = 1000
 

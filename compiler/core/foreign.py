@@ -55,9 +55,17 @@ def shown(text: object, limit: int = SHOWN_CHARS) -> str:
 
 
 def kind(mode: int) -> str:
-    return ("a directory" if stat.S_ISDIR(mode) else "a symbolic link" if stat.S_ISLNK(mode)
-            else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file")
+    return (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a symbolic link"
+        if stat.S_ISLNK(mode)
+        else "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket or other special file"
+    )
 
 
 def link_inside(path: Path, within: Path | None) -> None:
@@ -91,8 +99,9 @@ def _is_link(path: Path) -> bool:
         raise ForeignFileError("cannot be read: its name holds a NUL byte", "unreadable") from None
 
 
-def read_bytes(path: Path, limit: int, *, within: Path | None = None, tail: bool = False,
-               missing_ok: bool = False) -> Read | None:
+def read_bytes(
+    path: Path, limit: int, *, within: Path | None = None, tail: bool = False, missing_ok: bool = False
+) -> Read | None:
     """At most `limit` bytes of a regular file: the start of it, or with `tail` its end. None for a
     missing file when `missing_ok`. Raises ForeignFileError for anything that is not a regular file
     reached without a link (a FIFO never blocks: it is refused before it is opened, and opened with
@@ -143,14 +152,14 @@ def read_text(path: Path, limit: int, *, within: Path | None = None, what: str =
     assert read is not None
     if read.cut:
         line = read.data.count(b"\n", 0, limit) + 1
-        raise ForeignFileError(f"is over {_size(limit)} (line {line} passes it); {what} is read only up to that "
-                               "size", "too-large", line)
+        raise ForeignFileError(
+            f"is over {_size(limit)} (line {line} passes it); {what} is read only up to that size", "too-large", line
+        )
     try:
         return read.data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = read.data.count(b"\n", 0, error.start) + 1
-        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})", "not-utf8",
-                               line) from error
+        raise ForeignFileError(f"is not UTF-8 text (line {line}, byte {error.start + 1})", "not-utf8", line) from error
 
 
 def _size(limit: int) -> str:

@@ -11,8 +11,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent  # compiler/ (installed: pi
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 PAYLOAD_DIR = PACKAGE_DIR / "payload"
 # A wheel carries the schema as compiler/schema/ (pyproject.toml); a checkout has it in schema/ beside compiler/.
-SCHEMA_CANDIDATES = (PACKAGE_DIR / "schema" / "project.schema.json",
-                     PACKAGE_DIR.parent / "schema" / "project.schema.json")
+SCHEMA_CANDIDATES = (
+    PACKAGE_DIR / "schema" / "project.schema.json",
+    PACKAGE_DIR.parent / "schema" / "project.schema.json",
+)
 
 
 def schema_path() -> Path:

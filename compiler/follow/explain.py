@@ -54,15 +54,20 @@ class Explainer:
         return found
 
     def shown(self, field: Field) -> str:
-        value = (field.value if not isinstance(field.value, bool) else str(field.value).lower()) \
-            if field.value is not None else "(unset)"
+        value = (
+            (field.value if not isinstance(field.value, bool) else str(field.value).lower())
+            if field.value is not None
+            else "(unset)"
+        )
         return printable(f"{field.shown} = {value}")
 
     def budget_note(self) -> Iterator[str]:
         if self.over_budget:
-            yield (f"not tested ({len(self.over_budget)} field(s)): past explain's budget for one answer (each "
-                   "renders the families that read it again); ask about a key path, e.g. pixi-htc explain "
-                   + printable(format_key_path(self.over_budget[0].key[:2])))
+            yield (
+                f"not tested ({len(self.over_budget)} field(s)): past explain's budget for one answer (each "
+                "renders the families that read it again); ask about a key path, e.g. pixi-htc explain "
+                + printable(format_key_path(self.over_budget[0].key[:2]))
+            )
 
 
 def _total(lines: Lines) -> int:
@@ -78,22 +83,29 @@ def parse_key_path(document: dict[str, Any], text: str) -> KeyPath:
         if isinstance(node, list):
             match = re.match(r"\[(\d+)\]\.?", rest)
             if not match or int(match.group(1)) >= len(node):
-                raise UsageError(f"{text}: {format_key_path(tuple(path))} is a list of {len(node)}; name an item as [N]")
+                raise UsageError(
+                    f"{text}: {format_key_path(tuple(path))} is a list of {len(node)}; name an item as [N]"
+                )
             path.append(int(match.group(1)))
-            node, rest = node[int(match.group(1))], rest[match.end():]
+            node, rest = node[int(match.group(1))], rest[match.end() :]
             continue
         if not isinstance(node, dict):
             raise UsageError(f"{text}: {format_key_path(tuple(path))} is a value, it has no keys below it")
-        keys = sorted((k for k in node if rest == k or rest.startswith(k + ".") or rest.startswith(k + "[")),
-                      key=len, reverse=True)
+        keys = sorted(
+            (k for k in node if rest == k or rest.startswith(k + ".") or rest.startswith(k + "[")),
+            key=len,
+            reverse=True,
+        )
         if not keys:
             wanted = re.split(r"[.\[]", rest, maxsplit=1)[0]
             where = format_key_path(tuple(path)) or "the spec's top level"
-            raise UsageError(f"{text}: {wanted!r} is not set under {where}{did_you_mean(wanted, list(node))} "
-                             f"(set there: {', '.join(sorted(node)) or 'nothing'}); a default applies, which no key "
-                             "of the spec changes until you set it")
+            raise UsageError(
+                f"{text}: {wanted!r} is not set under {where}{did_you_mean(wanted, list(node))} "
+                f"(set there: {', '.join(sorted(node)) or 'nothing'}); a default applies, which no key "
+                "of the spec changes until you set it"
+            )
         path.append(keys[0])
-        node, rest = node[keys[0]], rest[len(keys[0]):].removeprefix(".")
+        node, rest = node[keys[0]], rest[len(keys[0]) :].removeprefix(".")
     return tuple(path)
 
 
@@ -120,8 +132,10 @@ def artifact_path(explainer: Explainer, file: str) -> str:
     if shown not in explainer.baseline:
         build = explainer.compiled.layout.build_dir
         near = difflib.get_close_matches(shown, list(explainer.baseline), n=1)
-        raise UsageError(f"{file} is not a file pixi-htc generates" + (f"; did you mean {near[0]}?" if near else
-                                                                        f" (they are under {build}/ and .github/workflows/)"))
+        raise UsageError(
+            f"{file} is not a file pixi-htc generates"
+            + (f"; did you mean {near[0]}?" if near else f" (they are under {build}/ and .github/workflows/)")
+        )
     return shown
 
 
@@ -130,10 +144,20 @@ def _for_file(explainer: Explainer, path: str) -> list[Field]:
     within the budget, the likeliest producers are tried before the rest."""
     family = next(name for name, paths in explainer.map.by_family.items() if path in paths)
     fields = [f for f in explainer.map.fields if family in explainer.map.families(f)]
-    named = {f.key[:2] for f in fields if f.is_name and len(f.key) == 2 and re.search(
-        rf"(?<![A-Za-z0-9_-]){re.escape(str(f.key[1]))}(?![A-Za-z0-9_-])", path)}
-    return sorted(fields, key=lambda f: (f.key[:2] not in named, len(f.key) == 2 and f.key[0] in ("jobs", "environments")
-                                         and f.key[:2] not in named))
+    named = {
+        f.key[:2]
+        for f in fields
+        if f.is_name
+        and len(f.key) == 2
+        and re.search(rf"(?<![A-Za-z0-9_-]){re.escape(str(f.key[1]))}(?![A-Za-z0-9_-])", path)
+    }
+    return sorted(
+        fields,
+        key=lambda f: (
+            f.key[:2] not in named,
+            len(f.key) == 2 and f.key[0] in ("jobs", "environments") and f.key[:2] not in named,
+        ),
+    )
 
 
 def explain_line(explainer: Explainer, file: str, number: int) -> Iterator[str]:
@@ -144,8 +168,11 @@ def explain_line(explainer: Explainer, file: str, number: int) -> Iterator[str]:
     yield printable(f"{path}:{number}: {lines[number - 1]}")
     if path == explainer.map.manifest:
         hashed = explainer.map.manifest_line(number)
-        yield printable(f"the sha256 of {hashed} as the build writes it: pixi-htc's record of the files it owns"
-                        if hashed else "the manifest's own text (its spec path and hash come from the spec file)")
+        yield printable(
+            f"the sha256 of {hashed} as the build writes it: pixi-htc's record of the files it owns"
+            if hashed
+            else "the manifest's own text (its spec path and hash come from the spec file)"
+        )
         return
     reaches = explainer.reach(_for_file(explainer, path))
     producers = [(f, r) for f, r in reaches if r is not None and number in r.get(path, set())]
@@ -158,23 +185,29 @@ def explain_line(explainer: Explainer, file: str, number: int) -> Iterator[str]:
         for field, reached in producers:
             where = explainer.origin(field)
             note = f"{where.note}; " if where.note else ""
-            yield printable(f"  {where.location(explainer.spec)}: {explainer.shown(field)}  ({note}reaches "
-                            f"{_total(reached or {})} generated lines)")
+            yield printable(
+                f"  {where.location(explainer.spec)}: {explainer.shown(field)}  ({note}reaches "
+                f"{_total(reached or {})} generated lines)"
+            )
     else:
         yield "no key of the spec changes this line: it is the generator's own text"
     if placing:
-        yield printable("the file is written because of: " + ", ".join(explainer.shown(f) for f in placing[:8])
-                        + (f" and {len(placing) - 8} more" if len(placing) > 8 else ""))
+        yield printable(
+            "the file is written because of: "
+            + ", ".join(explainer.shown(f) for f in placing[:8])
+            + (f" and {len(placing) - 8} more" if len(placing) > 8 else "")
+        )
     if untested:
-        yield f"not tested ({len(untested)} field(s) have no other value the renderers accept): " + \
-            printable(", ".join(f.shown for f in untested))
+        yield f"not tested ({len(untested)} field(s) have no other value the renderers accept): " + printable(
+            ", ".join(f.shown for f in untested)
+        )
     yield from explainer.budget_note()
 
 
 def _follows(explainer: Explainer, field: Field, path: KeyPath) -> bool:
     """Whether the field's value comes from the key at `path` (or below it): the key it is set at or
     taken from, or (a default or a derived value) its own key and the keys it depends on."""
-    return any(key[:len(path)] == path for key in explainer.origin(field).keys)
+    return any(key[: len(path)] == path for key in explainer.origin(field).keys)
 
 
 def explain_key(explainer: Explainer, path: KeyPath) -> Iterator[str]:
@@ -187,8 +220,10 @@ def explain_key(explainer: Explainer, path: KeyPath) -> Iterator[str]:
     via_tag = _through_tag(explainer, union, {f.steps for f in chosen})
     line, column = explainer.spec.locate(path)
     total = sum(len(v) for v in union.values())
-    yield printable(f"{explainer.spec.display_path}:{line}:{column}: {format_key_path(path)} reaches {total} generated line(s)"
-                    + (f" through {len(reaches)} fields" if len(reaches) > 1 else ""))
+    yield printable(
+        f"{explainer.spec.display_path}:{line}:{column}: {format_key_path(path)} reaches {total} generated line(s)"
+        + (f" through {len(reaches)} fields" if len(reaches) > 1 else "")
+    )
     for file in sorted(union):
         for number in sorted(union[file]):
             mark = "  (through the image tag)" if number in via_tag.get(file, set()) else ""
@@ -198,8 +233,11 @@ def explain_key(explainer: Explainer, path: KeyPath) -> Iterator[str]:
             yield printable(f"  not tested: {explainer.shown(field)}: no other value the renderers accept was found")
     if not chosen:
         value = _value_at(explainer.document, path)
-        yield printable(f"  no generated line comes from {format_key_path(path)}"
-                        + (f" = {value}" if value is not None else "") + ": the spec's checks read it, no renderer does")
+        yield printable(
+            f"  no generated line comes from {format_key_path(path)}"
+            + (f" = {value}" if value is not None else "")
+            + ": the spec's checks read it, no renderer does"
+        )
     yield from explainer.budget_note()
 
 

@@ -65,19 +65,35 @@ def fallbacks(field: Field, runtimes: dict[str, str]) -> tuple[tuple[KeyPath, ..
     if owner == "Container" and name == "image":
         return (), (("name",),), "ghcr.io/<name>/<name>"
     if owner == "Container" and name == "tag":
-        return (), (), ("derived: a digest of what the image is built from (the Dockerfile, pixi.toml, pixi.lock "
-                        "and the code); set container.tag to name it yourself")
+        return (
+            (),
+            (),
+            (
+                "derived: a digest of what the image is built from (the Dockerfile, pixi.toml, pixi.lock "
+                "and the code); set container.tag to name it yourself"
+            ),
+        )
     if owner == "Container" and name == "apptainer":
         return (), (("jobs",),), "derived: true when a job runs the project's .sif (runtime apptainer, no image)"
     if owner == "Pack" and name in ("archive", "built"):
-        return (), (("staging",),), ("derived: named by a digest of pixi.toml, pixi.lock and the environment "
-                                     "packed when staging is set, else the archive pack.sh writes")
+        return (
+            (),
+            (("staging",),),
+            (
+                "derived: named by a digest of pixi.toml, pixi.lock and the environment "
+                "packed when staging is set, else the archive pack.sh writes"
+            ),
+        )
     if owner == "Staging" and name == "url":
         return (), (("site",), ("staging", "directory")), "derived from the site and staging.directory"
     if owner == "Chtc" and name == "resumable" and job is not None:
         return (), (("jobs", job, "checkpoint"),), "derived: true when the job checkpoints"
     if owner == "Environment" and name in ("effective_cuda", "cuda_arch", "platforms", "platforms_narrowed"):
-        return (), (("workspace",), ("jobs",)), "derived from the workspace, the environments it includes and its GPU jobs"
+        return (
+            (),
+            (("workspace",), ("jobs",)),
+            "derived from the workspace, the environments it includes and its GPU jobs",
+        )
     if owner == "SweepFrom" and name == "rows" and job is not None:
         return (), (("jobs", job, "sweep_from", "file"),), "derived: a line of the sweep_from file"
     if owner == "Project" and name in ("spec_path", "spec_sha256"):
@@ -102,5 +118,6 @@ def origin(field: Field, spec: LoadedSpec, document: dict[str, Any], runtimes: d
     where = f"set it under {format_key_path(parent)}" if parent else "set it at the spec's top level"
     if how.startswith("derived"):
         return Origin((own, *depends), line, column, how)
-    return Origin((own, *depends), line, column,
-                  f"default of {format_key_path(own)}{' (' + how + ')' if how else ''}; {where}")
+    return Origin(
+        (own, *depends), line, column, f"default of {format_key_path(own)}{' (' + how + ')' if how else ''}; {where}"
+    )

@@ -34,6 +34,7 @@ class Run(Protocol):
 
     def final(self, metric: str) -> float | None: ...
 
+
 # No clock or version in the files: the same metrics draw the same bytes.
 METADATA = {"Software": None}
 PLOT_LIMIT = 1e100
@@ -95,11 +96,21 @@ def curves(runs: list[Run]) -> bytes:
     try:
         for run in sorted(runs, key=lambda r: r.proc):
             epochs = [r["epoch"] for r in run.records]
-            line, = left.plot(epochs, [_y(r.get("accuracy")) for r in run.records], marker="o", label=run.label)
-            right.plot(epochs, [_y(r.get("test_loss")) for r in run.records], marker="o", color=line.get_color(),
-                       label=f"{run.label} (test)")
-            right.plot(epochs, [_y(r.get("train_loss")) for r in run.records], linestyle="--",
-                       color=line.get_color(), label=f"{run.label} (train)")
+            (line,) = left.plot(epochs, [_y(r.get("accuracy")) for r in run.records], marker="o", label=run.label)
+            right.plot(
+                epochs,
+                [_y(r.get("test_loss")) for r in run.records],
+                marker="o",
+                color=line.get_color(),
+                label=f"{run.label} (test)",
+            )
+            right.plot(
+                epochs,
+                [_y(r.get("train_loss")) for r in run.records],
+                linestyle="--",
+                color=line.get_color(),
+                label=f"{run.label} (train)",
+            )
         left.set(xlabel="epoch", ylabel="test accuracy", title="Accuracy per epoch")
         right.set(xlabel="epoch", ylabel="loss", title="Loss per epoch (solid: test, dashed: train)")
         for axis in (left, right):

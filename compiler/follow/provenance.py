@@ -34,9 +34,16 @@ RENDER_BUDGET_BYTES = 256 * 1024 * 1024  # bytes rendered for one answer, in all
 MAX_RENDERS = 2000
 # Fields that are bookkeeping, not values a renderer lays out (a key list, a flag the pipeline sets
 # next to the value it describes).
-INTERNAL = {("Project", "keys"), ("Job", "keys"), ("Job", "site_keys"), ("Container", "tag_derived"),
-            ("Pack", "staged_name"), ("Task", "key"), ("Workspace", "platform_entries"),
-            ("Environment", "platform_entries")}
+INTERNAL = {
+    ("Project", "keys"),
+    ("Job", "keys"),
+    ("Job", "site_keys"),
+    ("Container", "tag_derived"),
+    ("Pack", "staged_name"),
+    ("Task", "key"),
+    ("Workspace", "platform_entries"),
+    ("Environment", "platform_entries"),
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,15 @@ def fields(node: Any, steps: tuple[Step, ...] = (), key: KeyPath = ()) -> Iterat
         yield from _value(value, here, (steps, name), below, owner, name, _hints(type(node)).get(name))
 
 
-def _value(value: Any, steps: tuple[Step, ...], reader: tuple[tuple[Step, ...], str], key: KeyPath, owner: str,
-           name: str, hint: Any) -> Iterator[Field]:
+def _value(
+    value: Any,
+    steps: tuple[Step, ...],
+    reader: tuple[tuple[Step, ...], str],
+    key: KeyPath,
+    owner: str,
+    name: str,
+    hint: Any,
+) -> Iterator[Field]:
     if dataclasses.is_dataclass(value):
         yield from fields(value, steps, key)
     elif isinstance(value, tuple):
@@ -134,15 +148,16 @@ def replaced(node: Any, steps: tuple[Step, ...], new: Any) -> Any:
     (kind, at), rest = steps[0], steps[1:]
     if kind == "attr":
         return dataclasses.replace(node, **{at: replaced(getattr(node, at), rest, new)})
-    return (*node[:at], replaced(node[at], rest, new), *node[at + 1:])
+    return (*node[:at], replaced(node[at], rest, new), *node[at + 1 :])
 
 
 def renamed_everywhere(node: Any, old: str, new: str) -> Any:
     """Every string that is `old` or holds the placeholder `{old}`, with `new` in its place (a name
     and the references to it: an environment a job runs in, a sweep variable in a command)."""
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        changes = {f.name: renamed_everywhere(getattr(node, f.name), old, new) for f in dataclasses.fields(node)
-                   if f.init}
+        changes = {
+            f.name: renamed_everywhere(getattr(node, f.name), old, new) for f in dataclasses.fields(node) if f.init
+        }
         return dataclasses.replace(node, **changes)
     if isinstance(node, tuple):
         return tuple(renamed_everywhere(item, old, new) for item in node)
@@ -156,7 +171,7 @@ def _bump_digit(text: str) -> str | None:
     if not digits:
         return None
     i = digits[-1]
-    return text[:i] + ("8" if text[i] == "9" else str(int(text[i]) + 1)) + text[i + 1:]
+    return text[:i] + ("8" if text[i] == "9" else str(int(text[i]) + 1)) + text[i + 1 :]
 
 
 def other_values(field: Field, names: tuple[str, ...] = ()) -> list[Any]:
@@ -179,7 +194,12 @@ def other_values(field: Field, names: tuple[str, ...] = ()) -> list[Any]:
         options += [_bump_digit(value), value + "x", "x" + value]
     seen: list[Any] = []
     for option in options:
-        if option is not None and option != value and (value is None or type(option) is type(value)) and option not in seen:
+        if (
+            option is not None
+            and option != value
+            and (value is None or type(option) is type(value))
+            and option not in seen
+        ):
             seen.append(option)
     return seen
 
@@ -220,8 +240,9 @@ def _traced_copy(node: Any, steps: tuple[Step, ...], ids: dict[int, tuple[Step, 
 ALL = None  # a family whose reads could not all be placed: it is rendered for every field
 
 
-def family_reads(project: Project, layout: Any, renderers: dict[str, Callable[[Project, Any], list[Artifact]]]
-                 ) -> dict[str, set[tuple[tuple[Step, ...], str]] | None]:
+def family_reads(
+    project: Project, layout: Any, renderers: dict[str, Callable[[Project, Any], list[Artifact]]]
+) -> dict[str, set[tuple[tuple[Step, ...], str]] | None]:
     """Which fields each family reads, from one render of each on a traced copy of the model. A
     family that never reads a field renders the same text whatever its value, so only the families
     that read it are rendered again when it changes. A read of an object the copy does not know (one
@@ -260,11 +281,15 @@ class SourceMap:
         self.renders_left = self.budget
         self._reached: dict[tuple[tuple[Step, ...], bool], Lines | None] = {}
         self.renderers: dict[str, Callable[[Project, Any], list[Artifact]]] = {
-            **FAMILIES, **{name: scheduler.render for name, scheduler in SCHEDULERS.items()}}
+            **FAMILIES,
+            **{name: scheduler.render for name, scheduler in SCHEDULERS.items()},
+        }
         self.reads = family_reads(self.project, compiled.layout, self.renderers)
         # Files of a family the experiment does not render are the baseline's own.
-        self.by_family = {name: {str(a.path) for a in render(self.project, compiled.layout)}
-                          for name, render in self.renderers.items()}
+        self.by_family = {
+            name: {str(a.path) for a in render(self.project, compiled.layout)}
+            for name, render in self.renderers.items()
+        }
         self.removed: dict[tuple[tuple[Step, ...], bool], set[str]] = {}
 
     def new_answer(self) -> None:
@@ -314,8 +339,9 @@ class SourceMap:
                     break  # an unset value that this option leaves as it was: the next may not
         return None if field.value is not None else {}
 
-    def _changed(self, field: Field, texts: dict[str, list[str]], rendered: set[str],
-                 rename: tuple[str, str] | None) -> Lines:
+    def _changed(
+        self, field: Field, texts: dict[str, list[str]], rendered: set[str], rename: tuple[str, str] | None
+    ) -> Lines:
         """The baseline lines that differ. A file the change removes is listed in `removed` (the field
         decides whether it exists), not as each of its lines."""
         lines: Lines = {}
@@ -333,8 +359,12 @@ class SourceMap:
             if len(new) == len(old):
                 changed = {i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b}
             else:
-                changed = {i + 1 for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-                           if tag in ("replace", "delete") for i in range(i1, i2)}
+                changed = {
+                    i + 1
+                    for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+                    if tag in ("replace", "delete")
+                    for i in range(i1, i2)
+                }
             if changed:
                 lines[path] = changed
         return lines

@@ -42,12 +42,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..artifacts.base import Compiled
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError
-from ..core.foreign import SHOWN_CHARS, MiB, ForeignFileError, read_bytes, shown
+from ..core.foreign import SHOWN_CHARS, ForeignFileError, MiB, read_bytes, shown
+from ..pipeline.safe_write import link_on_the_way, shown_path, write_safely
 from ..schedulers import SCHEDULERS
 from ..spec.model import Job
-from ..artifacts.base import Compiled
-from ..pipeline.safe_write import link_on_the_way, shown_path, write_safely
 
 COLUMNS = ("epochs", "accuracy", "test_loss", "train_loss", "seconds", "samples_per_second")
 LOWER_IS_BETTER = re.compile(r"loss|error|seconds|time|duration|memory", re.I)
@@ -119,8 +119,11 @@ class Run:
             times = [r.get("seconds") for r in self.records]
             return _finite_or_none(sum(times)) if all(t is not None for t in times) else None  # type: ignore[arg-type]
         if metric == "samples_per_second":
-            pairs = [(r["samples_per_second"], r["seconds"]) for r in self.records
-                     if "samples_per_second" in r and "seconds" in r]
+            pairs = [
+                (r["samples_per_second"], r["seconds"])
+                for r in self.records
+                if "samples_per_second" in r and "seconds" in r
+            ]
             seconds = sum(s for _, s in pairs)
             samples = sum(rate * s for rate, s in pairs)
             return _finite_or_none(samples / seconds) if seconds > 0 and math.isfinite(seconds) else None
@@ -189,7 +192,9 @@ def read_file(path: Path, shown_as: str, *, within: Path | None = None, watched:
         raise MetricsError(f"{shown_as}: {error}") from None
     assert read is not None
     if read.cut:
-        raise MetricsError(f"{shown_as}: is over {METRICS_LIMIT // MiB} MiB; a metrics file is read only up to that size")
+        raise MetricsError(
+            f"{shown_as}: is over {METRICS_LIMIT // MiB} MiB; a metrics file is read only up to that size"
+        )
     note = ""
     by_epoch: dict[int, Record] = {}
     problems: list[str] = []
@@ -217,7 +222,9 @@ def read_file(path: Path, shown_as: str, *, within: Path | None = None, watched:
                 more += 1
         by_epoch[epoch] = clean
         if len(by_epoch) > MAX_EPOCHS:
-            raise MetricsError(f"{shown_as}:{number}: more than {MAX_EPOCHS} epochs; a metrics file is read only up to that")
+            raise MetricsError(
+                f"{shown_as}:{number}: more than {MAX_EPOCHS} epochs; a metrics file is read only up to that"
+            )
         if epoch >= last[0]:
             last = (epoch, frozenset(k for k, v in record.items() if k != "epoch" and _is_finite(v)))
     records = [by_epoch[e] for e in sorted(by_epoch)]
@@ -227,7 +234,9 @@ def read_file(path: Path, shown_as: str, *, within: Path | None = None, watched:
 def _parse(raw: bytes, where: str) -> tuple[int, dict[str, object]] | None:
     """One line as its epoch and the JSON object it is; None for a blank line."""
     if len(raw) > LINE_LIMIT:
-        raise MetricsError(f"{where}: the line is over {LINE_LIMIT // 1024} KiB; a metrics line is read only up to that")
+        raise MetricsError(
+            f"{where}: the line is over {LINE_LIMIT // 1024} KiB; a metrics line is read only up to that"
+        )
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -243,13 +252,15 @@ def _parse(raw: bytes, where: str) -> tuple[int, dict[str, object]] | None:
         raise MetricsError(f"{where}: not a JSON line ({error.msg}): {quoted}") from None
     epoch = record.get("epoch") if isinstance(record, dict) else None
     if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= MAX_EPOCH:
-        raise MetricsError(f"{where}: each line must be a JSON object with an integer \"epoch\" "
-                           f"(0 to {MAX_EPOCH}): {quoted}")
+        raise MetricsError(
+            f'{where}: each line must be a JSON object with an integer "epoch" (0 to {MAX_EPOCH}): {quoted}'
+        )
     return epoch, record
 
 
-def gather(compiled: Compiled, job: Job, *, metrics_file: str, cluster: int | None,
-           metric: str = "accuracy") -> list[Run] | None:
+def gather(
+    compiled: Compiled, job: Job, *, metrics_file: str, cluster: int | None, metric: str = "accuracy"
+) -> list[Run] | None:
     """One Run per process of the job's newest (or given) submission; None when the job has no such output."""
     landing = SCHEDULERS[job.scheduler].outputs(compiled, job, metrics_file, submission=cluster)
     if landing is None:
@@ -260,8 +271,16 @@ def gather(compiled: Compiled, job: Job, *, metrics_file: str, cluster: int | No
     for proc in range(max(len(job.sweep_rows), 1)):
         path = landing.files.get(proc)
         name = path.relative_to(compiled.root).as_posix() if path else landing.expected(proc)
-        run = Run(job=job, cluster=chosen if chosen is not None else -1, proc=proc, path=path, shown=text(name),
-                  id=landing.label(proc), column=landing.column, kind=landing.kind)
+        run = Run(
+            job=job,
+            cluster=chosen if chosen is not None else -1,
+            proc=proc,
+            path=path,
+            shown=text(name),
+            id=landing.label(proc),
+            column=landing.column,
+            kind=landing.kind,
+        )
         if path is None:
             run.note = "no output yet"
         else:
@@ -302,8 +321,9 @@ def cell(value: object) -> str:
     """A CSV cell a spreadsheet cannot run: see the module's docstring."""
     content = str(value)
     # Spreadsheets skip leading blanks before they look for a formula: " =1+2" and "\t@SUM" are ones.
-    if (content.startswith(FORMULA_START) or content.lstrip().startswith(FORMULA_START[:4])) \
-            and not PLAIN_NUMBER.fullmatch(content):
+    if (
+        content.startswith(FORMULA_START) or content.lstrip().startswith(FORMULA_START[:4])
+    ) and not PLAIN_NUMBER.fullmatch(content):
         return "'" + content
     return content
 
@@ -319,11 +339,19 @@ def csv_text(runs: list[Run]) -> str:
     job = runs[0].job
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([cell(c) for c in ["job", runs[0].column, "process", *job.sweep_variables, *COLUMNS, "status",
-                                       "metrics_file"]])
+    writer.writerow(
+        [cell(c) for c in ["job", runs[0].column, "process", *job.sweep_variables, *COLUMNS, "status", "metrics_file"]]
+    )
     for run in sorted(runs, key=lambda r: r.proc):
-        row = [job.name, run.cluster, run.proc, *run.values, *(_number(run.final(c)) for c in COLUMNS),
-               _status(run), run.shown]
+        row = [
+            job.name,
+            run.cluster,
+            run.proc,
+            *run.values,
+            *(_number(run.final(c)) for c in COLUMNS),
+            _status(run),
+            run.shown,
+        ]
         writer.writerow([cell(c) for c in row])
     return out.getvalue()
 
@@ -336,9 +364,15 @@ def table(runs: list[Run], metric: str, winner: Run | None) -> list[str]:
     header = [text(h, 40) for h in header]
     rows = []
     for run in runs:
-        cells = [run.id, *(text(v, 40) for v in run.values), _fmt(run.final("epochs"), "{:.0f}"),
-                 _fmt(run.final("accuracy"), "{:.4f}"), _fmt(run.final("test_loss"), "{:.4f}"),
-                 _fmt(run.final("seconds"), "{:.1f}"), _fmt(run.final("samples_per_second"), "{:.0f}")]
+        cells = [
+            run.id,
+            *(text(v, 40) for v in run.values),
+            _fmt(run.final("epochs"), "{:.0f}"),
+            _fmt(run.final("accuracy"), "{:.4f}"),
+            _fmt(run.final("test_loss"), "{:.4f}"),
+            _fmt(run.final("seconds"), "{:.1f}"),
+            _fmt(run.final("samples_per_second"), "{:.0f}"),
+        ]
         if len(header) > len(cells):
             cells.append(_fmt(run.final(metric), "{:.4g}"))
         mark = " *" if run is winner else ""
@@ -357,18 +391,27 @@ def _fmt(value: float | None, form: str) -> str:
     return form.format(value) if abs(value) < 1e15 else f"{value:.4g}"
 
 
-def results(compiled: Compiled, *, job_name: str | None, cluster: int | None, metric: str, higher: bool | None,
-            metrics_file: str, plots: Path | None) -> int:
+def results(
+    compiled: Compiled,
+    *,
+    job_name: str | None,
+    cluster: int | None,
+    metric: str,
+    higher: bool | None,
+    metrics_file: str,
+    plots: Path | None,
+) -> int:
     jobs = [job for job in compiled.project.jobs if job_name is None or job.name == job_name]
     if job_name is not None and not jobs:
         raise UsageError(f"no job named {job_name!r}; jobs: {', '.join(j.name for j in compiled.project.jobs)}")
-    gathered = [(job, gather(compiled, job, metrics_file=metrics_file, cluster=cluster, metric=metric))
-                for job in jobs]
+    gathered = [(job, gather(compiled, job, metrics_file=metrics_file, cluster=cluster, metric=metric)) for job in jobs]
     with_metrics = [(job, runs) for job, runs in gathered if runs is not None]
     if not with_metrics:
-        raise UsageError(f"no job lists {metrics_file} in its outputs"
-                         + (f" ({job_name} has {', '.join(jobs[0].outputs) or 'none'})" if job_name else "")
-                         + "; add it to the job's outputs (the bundled trainer writes it)")
+        raise UsageError(
+            f"no job lists {metrics_file} in its outputs"
+            + (f" ({job_name} has {', '.join(jobs[0].outputs) or 'none'})" if job_name else "")
+            + "; add it to the job's outputs (the bundled trainer writes it)"
+        )
     higher_better = better(metric, higher)
     failed = False
     outputs = compiled.root / compiled.layout.build_dir / "outputs"
@@ -376,8 +419,10 @@ def results(compiled: Compiled, *, job_name: str | None, cluster: int | None, me
         assert runs is not None
         failed |= any(run.note.startswith("unreadable") for run in runs)
         have = [run for run in runs if run.records]
-        print(f"{text(job.name)}: {runs[0].kind} {runs[0].cluster if runs[0].cluster >= 0 else '-'}, "
-              f"{len(have)} of {len(runs)} process(es) have metrics")
+        print(
+            f"{text(job.name)}: {runs[0].kind} {runs[0].cluster if runs[0].cluster >= 0 else '-'}, "
+            f"{len(have)} of {len(runs)} process(es) have metrics"
+        )
         if not have:
             print(f"  no {text(metrics_file)} has come back yet (expected at {runs[0].shown})")
             for run in runs:
@@ -397,12 +442,15 @@ def results(compiled: Compiled, *, job_name: str | None, cluster: int | None, me
             if run.more_problems:
                 print(f"  {run.shown}: {run.more_problems} more value(s) that are not finite numbers, left out")
         if winner is not None:
-            print(f"  best by {text(metric)} ({'higher' if higher_better else 'lower'} is better): process "
-                  f"{winner.id} ({text(winner.label)}): {text(metric)} = "
-                  f"{winner.final(metric):.6g}")
+            print(
+                f"  best by {text(metric)} ({'higher' if higher_better else 'lower'} is better): process "
+                f"{winner.id} ({text(winner.label)}): {text(metric)} = "
+                f"{winner.final(metric):.6g}"
+            )
         csv_path = outputs / f"{job.name}_{runs[0].cluster}_results.csv"
-        failed |= not _report(write_safely(compiled.root, csv_path, csv_text(runs).encode("utf-8")), csv_path,
-                              compiled.root)
+        failed |= not _report(
+            write_safely(compiled.root, csv_path, csv_text(runs).encode("utf-8")), csv_path, compiled.root
+        )
         if plots is not None:
             failed |= not _plots(compiled.root, have, metric, plots)
     return EXIT_INVALID if failed else EXIT_OK

@@ -46,8 +46,11 @@ class JobStatus(Followed):
 
     @property
     def done(self) -> bool:
-        return self.submission is not None and len(self.submission.processes) >= self.expected and all(
-            p.state in FINAL for p in self.submission.processes.values())
+        return (
+            self.submission is not None
+            and len(self.submission.processes) >= self.expected
+            and all(p.state in FINAL for p in self.submission.processes.values())
+        )
 
 
 @dataclass
@@ -63,8 +66,11 @@ class Report:
 
     @property
     def unreadable(self) -> list[str]:
-        return [message for status in self.jobs
-                for message in (*status.refused, *(status.submission.unreadable if status.submission else ()))]
+        return [
+            message
+            for status in self.jobs
+            for message in (*status.refused, *(status.submission.unreadable if status.submission else ()))
+        ]
 
     @property
     def submitted(self) -> list[JobStatus]:
@@ -75,8 +81,15 @@ class Report:
         return bool(self.submitted) and all(status.done for status in self.submitted)
 
 
-def collect(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None = None, cluster: int | None = None,
-            live: bool = True, schedulers: Mapping[str, Scheduler] = SCHEDULERS) -> Report:
+def collect(
+    compiled: Compiled,
+    spec: LoadedSpec,
+    *,
+    job_name: str | None = None,
+    cluster: int | None = None,
+    live: bool = True,
+    schedulers: Mapping[str, Scheduler] = SCHEDULERS,
+) -> Report:
     """Each chosen job as its scheduler follows it, in the spec's job order. `live`: ask the
     schedulers too (a schedd, sacct, scontrol), else read only the files the jobs left."""
     jobs = compiled.project.jobs
@@ -90,13 +103,15 @@ def collect(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None = None
     answered: dict[str, bool] = {}
     files_only: dict[str, str] = {}
     for name in sorted({job.scheduler for job in jobs}):
-        following = schedulers[name].follow(compiled, where, [job for job in jobs if job.scheduler == name],
-                                            submission=cluster, live=live)
+        following = schedulers[name].follow(
+            compiled, where, [job for job in jobs if job.scheduler == name], submission=cluster, live=live
+        )
         answered[name], files_only[name] = following.answered, following.files_only
         for followed in following.jobs:
             by_job[followed.job.name] = JobStatus(**vars(followed))
-    return Report(spec_file=spec.display_path, jobs=[by_job[job.name] for job in jobs], answered=answered,
-                  files_only=files_only)
+    return Report(
+        spec_file=spec.display_path, jobs=[by_job[job.name] for job in jobs], answered=answered, files_only=files_only
+    )
 
 
 def counts(status: JobStatus) -> Counter[str]:
@@ -133,10 +148,16 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
         for process in cluster.processes.values():
             totals.update(process.counters)
         extra = [f"{COUNTED.get(name, name)} {totals[name]}" for name in totals if totals[name]]
-        older = (f"; earlier {cluster.kind}s: {', '.join(map(str, cluster.older_clusters))}"
-                 if cluster.older_clusters else "")
-        yield (f"{foreign.shown(job.name)}: {cluster.kind} {cluster.cluster}, {status.expected} process(es): {summary}"
-               + (f" ({', '.join(extra)})" if extra else "") + older)
+        older = (
+            f"; earlier {cluster.kind}s: {', '.join(map(str, cluster.older_clusters))}"
+            if cluster.older_clusters
+            else ""
+        )
+        yield (
+            f"{foreign.shown(job.name)}: {cluster.kind} {cluster.cluster}, {status.expected} process(es): {summary}"
+            + (f" ({', '.join(extra)})" if extra else "")
+            + older
+        )
         if progress:
             yield f"  {bar(tally['completed'], status.expected)}"
         for proc, process in sorted(cluster.processes.items()):
@@ -160,17 +181,28 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
         yield from unanswered
 
 
-def status(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None, cluster: int | None = None,
-           watch: bool = False, interval: float = 10.0, live: bool = True,
-           schedulers: Mapping[str, Scheduler] = SCHEDULERS,
-           out: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
-           max_rounds: int | None = None) -> int:
+def status(
+    compiled: Compiled,
+    spec: LoadedSpec,
+    *,
+    job_name: str | None,
+    cluster: int | None = None,
+    watch: bool = False,
+    interval: float = 10.0,
+    live: bool = True,
+    schedulers: Mapping[str, Scheduler] = SCHEDULERS,
+    out: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    max_rounds: int | None = None,
+) -> int:
     """Print the report once, or redraw it every `interval` seconds until every process is done.
     A finite interval is held to WATCH_INTERVAL; nan or an infinity is refused (min and max pass
     nan through, and time.sleep(nan) raises, time.sleep(inf) never returns)."""
     if not math.isfinite(interval):
-        raise UsageError(f"--interval {foreign.shown(interval)}: give the seconds between redraws as a number, "
-                         f"{WATCH_INTERVAL[0]:g} to {WATCH_INTERVAL[1]:g}")
+        raise UsageError(
+            f"--interval {foreign.shown(interval)}: give the seconds between redraws as a number, "
+            f"{WATCH_INTERVAL[0]:g} to {WATCH_INTERVAL[1]:g}"
+        )
     interval = min(max(interval, WATCH_INTERVAL[0]), WATCH_INTERVAL[1])
     rounds = 0
     try:
@@ -191,4 +223,3 @@ def status(compiled: Compiled, spec: LoadedSpec, *, job_name: str | None, cluste
         out("stopped watching")
         return EXIT_OK
     return EXIT_INVALID if report.unreadable else EXIT_OK
-

@@ -36,17 +36,34 @@ SCHEMA_FILE = "project.schema.json"
 def starter() -> Draft:
     """A spec for the bundled MNIST trainer, the quick start of the README."""
     trainer = ["python", "src/torch_MNIST.py", "--data-dir", "data", "--epochs", 14, "--save-model"]
-    return Draft({
-        "schema_version": 1, "name": "hello-pytorch", "site": "chtc",
-        "workspace": {"channels": ["conda-forge"], "platforms": ["linux-64", "osx-arm64", "win-64"],
-                      "dependencies": {"python": ">=3.12,<3.14"}},
-        "environments": {"cpu": {"dependencies": {"pytorch-cpu": ">=2.7.0,<3", "torchvision": "*"}},
-                         "gpu": {"cuda": "12", "target": {"linux-64": {"dependencies": {"pytorch-gpu": ">=2.7.0,<3",
-                                                                                       "torchvision": "*"}}}}},
-        "container": {"environment": "gpu", "image": "ghcr.io/my-lab/hello-pytorch"},
-        "jobs": {"mnist-gpu": {"runtime": "container", "command": trainer, "inputs": ["build/MNIST_data.tar.gz"],
-                               "outputs": ["mnist_cnn.pt"]}},
-    })
+    return Draft(
+        {
+            "schema_version": 1,
+            "name": "hello-pytorch",
+            "site": "chtc",
+            "workspace": {
+                "channels": ["conda-forge"],
+                "platforms": ["linux-64", "osx-arm64", "win-64"],
+                "dependencies": {"python": ">=3.12,<3.14"},
+            },
+            "environments": {
+                "cpu": {"dependencies": {"pytorch-cpu": ">=2.7.0,<3", "torchvision": "*"}},
+                "gpu": {
+                    "cuda": "12",
+                    "target": {"linux-64": {"dependencies": {"pytorch-gpu": ">=2.7.0,<3", "torchvision": "*"}}},
+                },
+            },
+            "container": {"environment": "gpu", "image": "ghcr.io/my-lab/hello-pytorch"},
+            "jobs": {
+                "mnist-gpu": {
+                    "runtime": "container",
+                    "command": trainer,
+                    "inputs": ["build/MNIST_data.tar.gz"],
+                    "outputs": ["mnist_cnn.pt"],
+                }
+            },
+        }
+    )
 
 
 # Characters a YAML 1.1 reader takes for a line break (U+0085, U+2028, U+2029), a CR, and other
@@ -74,9 +91,11 @@ def render(draft: Draft, origin: str) -> str:
     yaml.dump(_with_origins(draft.spec, draft.origins), body)
     # Every foreign piece of text in a comment goes through shown(): a line break (\n, \r, U+2028,
     # U+0085) in a key or file name would end the comment and make the rest live YAML.
-    lines = [f"# yaml-language-server: $schema={SCHEMA_FILE}",
-             f"# Written by `pixi-htc init` from {shown(origin)}. Edit it, then `pixi-htc build`;",
-             "# `pixi-htc schema` describes every key (the README has a tour)."]
+    lines = [
+        f"# yaml-language-server: $schema={SCHEMA_FILE}",
+        f"# Written by `pixi-htc init` from {shown(origin)}. Edit it, then `pixi-htc build`;",
+        "# `pixi-htc schema` describes every key (the README has a tour).",
+    ]
     if draft.lost:
         lines.append("# Not carried over (say it in the spec another way, or drop it):")
         lines.extend(f"#   {shown(item, 400)}" for item in draft.lost)
@@ -86,6 +105,7 @@ def render(draft: Draft, origin: str) -> str:
 def _with_origins(spec: dict[str, Any], origins: dict[tuple[str, ...], str]) -> CommentedMap:
     """The spec with `# from <file>:<line>` after each key init moved in (compiler/origins.py reads
     them back into error messages); the location goes through shown(), so it stays one comment."""
+
     def commented(value: Any) -> Any:
         if isinstance(value, dict):
             return CommentedMap((k, commented(v)) for k, v in value.items())

@@ -6,8 +6,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from ..spec.loader import CONTROL
 from ..core.resources import project_schema
+from ..spec.loader import CONTROL
 from ..spec.schema_validator import SpecValidator
 
 

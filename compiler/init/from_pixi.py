@@ -20,16 +20,42 @@ from . import pixi_tasks, pyproject
 from .draft import Draft, slug
 from .fits import DEFS, WS, fits
 from .moving import Moving
-from .pixi_source import Path_, read
 from .pixi_features import environments
+from .pixi_source import Path_, read
 
-HEAD_KEYS = {"name", "version", "description", "channels", "platforms", "authors", "license", "homepage", "repository",
-             "documentation", "requires-pixi", "channel-priority", "conda-pypi-map"}
+HEAD_KEYS = {
+    "name",
+    "version",
+    "description",
+    "channels",
+    "platforms",
+    "authors",
+    "license",
+    "homepage",
+    "repository",
+    "documentation",
+    "requires-pixi",
+    "channel-priority",
+    "conda-pypi-map",
+}
 META_KEYS = ("authors", "license", "homepage", "repository", "documentation", "requires-pixi")
-TOP_KEYS = {"workspace", "project", "dependencies", "pypi-dependencies", "activation", "target", "tasks", "feature",
-            "environments", "system-requirements", "pypi-options"}
+TOP_KEYS = {
+    "workspace",
+    "project",
+    "dependencies",
+    "pypi-dependencies",
+    "activation",
+    "target",
+    "tasks",
+    "feature",
+    "environments",
+    "system-requirements",
+    "pypi-options",
+}
 IGNORED_TOP = {"$schema", "tool"}  # a schema URL for editors; other tools' settings
 SYSTEM_KEYS = {"glibc": "glibc", "linux": "linux", "macos": "macos", "osx": "macos", "windows": "windows"}
+
+
 def from_pixi(manifest: Path) -> Draft:
     source = read(manifest)
     moving = Moving(source)
@@ -39,11 +65,15 @@ def from_pixi(manifest: Path) -> Draft:
     head = source.table(data, head_key, ())
     project = source.table(source.document, "project", (), whole=True) if source.prefix else {}
     # pixi takes the workspace's name, else (in a pyproject) [project].name, else the directory's.
-    name_at, whole = ((head_key, "name"), False) if "name" in head or "name" not in project else (("project", "name"), True)
+    name_at, whole = (
+        ((head_key, "name"), False) if "name" in head or "name" not in project else (("project", "name"), True)
+    )
     name = head.get("name", project.get("name", manifest.resolve().parent.name))
     spec["name"] = slug(source.text(name, name_at, whole=whole))
     if spec["name"] != name:
-        moving.lose(name_at, f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')", whole)
+        moving.lose(
+            name_at, f"name {shown(name, 60)} is written {spec['name']} (lower-case letters, digits, '-')", whole
+        )
     for key in ("version", "description"):
         value = head.get(key, project.get(key))
         if value is None:
@@ -56,9 +86,14 @@ def from_pixi(manifest: Path) -> Draft:
     spec["source"] = []
     ws = _workspace(moving, head, (head_key,))
     _legacy_system_requirements(moving, source.table(data, "system-requirements", ()), ws, ("system-requirements",))
-    renamed = pixi_tasks.names([source.table(data, "tasks", ())] + [
-        source.table(feature, "tasks", ("feature", name)) for name, feature in source.table(data, "feature", ()).items()
-        if isinstance(feature, dict)])
+    renamed = pixi_tasks.names(
+        [source.table(data, "tasks", ())]
+        + [
+            source.table(feature, "tasks", ("feature", name))
+            for name, feature in source.table(data, "feature", ()).items()
+            if isinstance(feature, dict)
+        ]
+    )
     ws.setdefault("dependencies", {})  # an empty default feature stays empty (the spec's default is python)
     tasks = moving.part(data, (), ws, renamed)
     if source.prefix:
@@ -83,14 +118,17 @@ def _origins(moving: Moving, head_key: str, task_back: dict[str, str]) -> None:
     def mark(at: tuple[str, ...], *candidates: tuple[str, ...]) -> None:
         """The first candidate the manifest has: its own line, else its first line below it (a
         [feature.x.dependencies] header says where feature x is)."""
-        fulls = [full for candidate in candidates
-                 for full in (((*source.prefix, *candidate), candidate) if source.prefix else (candidate,))]
+        fulls = [
+            full
+            for candidate in candidates
+            for full in (((*source.prefix, *candidate), candidate) if source.prefix else (candidate,))
+        ]
         for full in fulls:
             if full in source.located:
                 origins[at] = f"{source.file}:{source.located[full]}"
                 return
         for full in fulls:
-            below = [line for path, line in source.located.items() if path[:len(full)] == full]
+            below = [line for path, line in source.located.items() if path[: len(full)] == full]
             if below:
                 origins[at] = f"{source.file}:{min(below)}"
                 return
@@ -107,8 +145,13 @@ def _origins(moving: Moving, head_key: str, task_back: dict[str, str]) -> None:
     mark_body(("workspace",), spec.get("workspace", {}), (), (head_key,), ("system-requirements",))
     for env, body in spec.get("environments", {}).items():
         name = moving.env_back.get(env, env)
-        mark(("environments", env), ("environments", name), ("feature", name), ("project", "optional-dependencies", name),
-             ("dependency-groups", name))
+        mark(
+            ("environments", env),
+            ("environments", name),
+            ("feature", name),
+            ("project", "optional-dependencies", name),
+            ("dependency-groups", name),
+        )
         mark_body(("environments", env), body, ("feature", name), ("environments", name))
     for task in spec.get("tasks", {}):
         mark(("tasks", task), ("tasks", task_back.get(task, task)))
@@ -135,8 +178,10 @@ def _workspace(moving: Moving, head: dict[str, Any], path: Path_) -> dict[str, A
     ws["platforms"] = _platforms(moving, source.array(head, "platforms", path), (*path, "platforms"))
     if "linux-64" not in [p if isinstance(p, str) else p["platform"] for p in ws["platforms"]]:
         ws["platforms"].append("linux-64")
-        moving.lose((*path, "platforms"), "linux-64 added: the image and HTCondor's execute points are linux-64 "
-                    "(one more platform to lock)")
+        moving.lose(
+            (*path, "platforms"),
+            "linux-64 added: the image and HTCondor's execute points are linux-64 (one more platform to lock)",
+        )
     for key in sorted(set(head) - HEAD_KEYS):
         moving.lose((*path, key), "a workspace key the spec has no place for")
     return ws
@@ -145,7 +190,9 @@ def _workspace(moving: Moving, head: dict[str, Any], path: Path_) -> dict[str, A
 def _platforms(moving: Moving, entries: list[Any], path: Path_) -> list[Any]:
     """[workspace].platforms as written: subdirs, and tables with their names and virtual packages."""
     out: list[Any] = []
-    names = [e for e in entries if isinstance(e, str)] + [e["name"] for e in entries if isinstance(e, dict) and "name" in e]
+    names = [e for e in entries if isinstance(e, str)] + [
+        e["name"] for e in entries if isinstance(e, dict) and "name" in e
+    ]
     for index, entry in enumerate(entries):
         where = (*path, str(index))
         if isinstance(entry, str):
@@ -174,7 +221,10 @@ def _platforms(moving: Moving, entries: list[Any], path: Path_) -> list[Any]:
             if spec_key in ("cuda", "glibc", "linux", "macos", "windows", "archspec"):
                 table[spec_key] = {k: str(v) for k, v in value.items()} if isinstance(value, dict) else str(value)
             else:
-                moving.lose(path, f"{shown(key, 40)} of platform {shown(table['name'], 40)} (not a virtual package the spec declares)")
+                moving.lose(
+                    path,
+                    f"{shown(key, 40)} of platform {shown(table['name'], 40)} (not a virtual package the spec declares)",
+                )
         if fits(table, DEFS + "platformEntry"):
             out.append(table)
         else:
@@ -205,12 +255,14 @@ def _pyproject_default(moving: Moving, ws: dict[str, Any]) -> None:
     own = ws.setdefault("pypi_dependencies", {})
     for name, value in dependencies.items():
         if name in own or re.sub(r"[-_.]+", "-", name).lower() in {re.sub(r"[-_.]+", "-", n).lower() for n in own}:
-            moving.lose(("project", "dependencies"), f"{shown(name, 60)} also in [tool.pixi.pypi-dependencies]: "
-                        "that one is kept", True)
+            moving.lose(
+                ("project", "dependencies"),
+                f"{shown(name, 60)} also in [tool.pixi.pypi-dependencies]: that one is kept",
+                True,
+            )
             continue
         own[name] = value
     if not own:
         del ws["pypi_dependencies"]
     if python is not None and "python" not in ws.get("dependencies", {}):
         ws.setdefault("dependencies", {})["python"] = python
-

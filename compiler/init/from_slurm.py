@@ -21,16 +21,44 @@ from .places import Places
 
 MAX_SCRIPT_BYTES = 1024 * 1024
 SBATCH = re.compile(r"#SBATCH\s+(.*)")
-SHORT = {"J": "job-name", "p": "partition", "A": "account", "q": "qos", "C": "constraint", "t": "time",
-         "c": "cpus-per-task", "G": "gpus", "a": "array", "o": "output", "e": "error", "N": "nodes", "n": "ntasks"}
+SHORT = {
+    "J": "job-name",
+    "p": "partition",
+    "A": "account",
+    "q": "qos",
+    "C": "constraint",
+    "t": "time",
+    "c": "cpus-per-task",
+    "G": "gpus",
+    "a": "array",
+    "o": "output",
+    "e": "error",
+    "N": "nodes",
+    "n": "ntasks",
+}
 SLURM_KEYS = {"partition": "partition", "account": "account", "qos": "qos", "constraint": "constraint"}
 TIME = re.compile(r"[0-9]{1,3}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2}")
 # What the generated script asks for itself: the same value here is nothing lost.
 SAME = {"nodes": "1", "ntasks": "1", "ntasks-per-node": "1", "open-mode": "append"}
-ARRAY = re.compile(r"[0-9]{1,7}(-[0-9]{1,7}(:[0-9]{1,7})?)?(,[0-9]{1,7}(-[0-9]{1,7}(:[0-9]{1,7})?)?){0,63}(%[0-9]{1,6})?")
+ARRAY = re.compile(
+    r"[0-9]{1,7}(-[0-9]{1,7}(:[0-9]{1,7})?)?(,[0-9]{1,7}(-[0-9]{1,7}(:[0-9]{1,7})?)?){0,63}(%[0-9]{1,6})?"
+)
 SIGNAL = re.compile(r"((B|R|BR|RB):)?(SIG)?(USR1|USR2|TERM|INT|HUP|QUIT|ALRM|URG|CONT)(@[0-9]{1,5})?")
-MAIL_TYPES = {"NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVALID_DEPEND", "STAGE_OUT", "TIME_LIMIT",
-              "TIME_LIMIT_90", "TIME_LIMIT_80", "TIME_LIMIT_50", "ARRAY_TASKS"}
+MAIL_TYPES = {
+    "NONE",
+    "BEGIN",
+    "END",
+    "FAIL",
+    "REQUEUE",
+    "ALL",
+    "INVALID_DEPEND",
+    "STAGE_OUT",
+    "TIME_LIMIT",
+    "TIME_LIMIT_90",
+    "TIME_LIMIT_80",
+    "TIME_LIMIT_50",
+    "ARRAY_TASKS",
+}
 ADDRESS = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}")
 MAX_NAMED_FILES = 200  # paths of the script's body that init links into the task directory
 
@@ -87,8 +115,12 @@ def from_slurm(path: Path, root: Path) -> Draft:
     if script is None:
         raise UsageError(f"{where}: the script is outside the project ({root}); run init from its repository")
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": [script]})
-    job: dict[str, Any] = {"scheduler": "slurm", "runtime": "host",
-                           "command": ["bash", script.rsplit("/", 1)[-1]], "resources": {"gpus": 0}}
+    job: dict[str, Any] = {
+        "scheduler": "slurm",
+        "runtime": "host",
+        "command": ["bash", script.rsplit("/", 1)[-1]],
+        "resources": {"gpus": 0},
+    }
     slurm: dict[str, Any] = {}
     said = options(text, where, draft.lost)
     for line, name, value in said:
@@ -192,13 +224,22 @@ def _named_files(text: str, directory: Path, places: Places) -> list[str]:
         for word in words:
             candidate = word.partition("=")[2] if word.startswith("-") else word
             first = candidate.split("/", 1)[0]
-            if not first or first in (".", "..") or "$" in candidate or candidate.startswith(("/", "~")) or \
-                    not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", first):
+            if (
+                not first
+                or first in (".", "..")
+                or "$" in candidate
+                or candidate.startswith(("/", "~"))
+                or not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", first)
+            ):
                 continue
             rebased = places.rebased(first)
             target = directory / first
-            if rebased is None or rebased in found or not _inside(places.root / rebased, places.root) \
-                    or not target.exists():
+            if (
+                rebased is None
+                or rebased in found
+                or not _inside(places.root / rebased, places.root)
+                or not target.exists()
+            ):
                 continue
             if target.resolve() == (directory / "specs").resolve():
                 continue

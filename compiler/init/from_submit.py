@@ -20,11 +20,13 @@ from .submit_values import Macros, Moved, Numbers
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
 # Why a command is not carried, where the spec has no key for it.
-WHY_NOT = {"should_transfer_files": " (the generated .sub always transfers files: YES)",
-           "universe": " (pixi-htc writes the vanilla, container or docker universe)",
-           "require_gpus": " (with gpus_minimum_* floors beside it: write the whole bound as gpu.require)",
-           "transfer_container": " (pixi-htc transfers an image unless it is on CVMFS)",
-           "docker_network_type": " (the docker universe's network: not a spec key yet)"}
+WHY_NOT = {
+    "should_transfer_files": " (the generated .sub always transfers files: YES)",
+    "universe": " (pixi-htc writes the vanilla, container or docker universe)",
+    "require_gpus": " (with gpus_minimum_* floors beside it: write the whole bound as gpu.require)",
+    "transfer_container": " (pixi-htc transfers an image unless it is on CVMFS)",
+    "docker_network_type": " (the docker universe's network: not a spec key yet)",
+}
 
 
 def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft:
@@ -65,19 +67,30 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         commands["universe"] = universe  # reported below, with its line
     if image:
         image = macros.placed(str(image))
-        job["image"] = image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") \
-            else f"docker://{image}"
+        job["image"] = (
+            image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") else f"docker://{image}"
+        )
         if job["image"].endswith(".sif") or job["image"].startswith("/cvmfs/"):
             job["runtime"] = "apptainer"
     if "transfer_input_files" in commands:
         line = lines["transfer_input_files"]
-        job["inputs"] = [kept for p in commands.pop("transfer_input_files").split(",") if p.strip()
-                         for kept in [moved.path(macros.placed(p.strip()), line, "transfer_input_files")] if kept]
+        job["inputs"] = [
+            kept
+            for p in commands.pop("transfer_input_files").split(",")
+            if p.strip()
+            for kept in [moved.path(macros.placed(p.strip()), line, "transfer_input_files")]
+            if kept
+        ]
     if "transfer_output_files" in commands:
-        job["outputs"] = [macros.placed(p.strip()) for p in commands.pop("transfer_output_files").split(",") if p.strip()]
+        job["outputs"] = [
+            macros.placed(p.strip()) for p in commands.pop("transfer_output_files").split(",") if p.strip()
+        ]
     job["command"] = _command(draft, job, commands, macros, moved, lines.get("executable", 0))
-    logs = {key: moved.path(macros.placed(commands.pop(key)), lines[key], key)
-            for key in ("log", "output", "error") if key in commands}
+    logs = {
+        key: moved.path(macros.placed(commands.pop(key)), lines[key], key)
+        for key in ("log", "output", "error")
+        if key in commands
+    }
     if any(logs.values()):
         job["logs"] = {key: value for key, value in logs.items() if value}
     numbers = Numbers(draft, commands, lines, macros, parsed)
@@ -94,8 +107,10 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if notification in ("Never", "Complete", "Error", "Always"):
         del commands["notification"]
         job["notification"] = notification
-    if "notify_user" in commands and re.fullmatch(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}",
-                                                  macros.placed(commands["notify_user"]).strip()):
+    if "notify_user" in commands and re.fullmatch(
+        r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}",
+        macros.placed(commands["notify_user"]).strip(),
+    ):
         job["notify_user"] = macros.placed(commands.pop("notify_user")).strip()
     _site(draft, job, attributes, commands)
     if attributes:
@@ -118,8 +133,10 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         else:
             del commands["transfer_output_remaps"]
             line = lines["transfer_output_remaps"]
-            remaps = {name: moved.path(macros.placed(target.template), line, "transfer_output_remaps")
-                      for name, target in pairs}
+            remaps = {
+                name: moved.path(macros.placed(target.template), line, "transfer_output_remaps")
+                for name, target in pairs
+            }
             job["output_remaps"] = {macros.placed(name): target for name, target in remaps.items() if target}
     _outputs_land_beside_the_submit_file(job, places)
     if "max_retries" in commands:
@@ -146,8 +163,9 @@ def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
     return f"{name}-job" if f"{name}.sh" in landing else name
 
 
-def _command(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, moved: Moved,
-             line: int) -> list[str]:
+def _command(
+    draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, moved: Moved, line: int
+) -> list[str]:
     """executable and arguments as one command. HTCondor transfers a relative executable itself,
     makes it executable and runs it from the sandbox: the spec carries it as code (which keeps its
     mode in git, often 644), so a script runs through its interpreter and a program as ./name."""
@@ -156,7 +174,7 @@ def _command(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
-    if not transferred or executable.startswith("/") and moved.places.rebased(executable) is None:
+    if not transferred or (executable.startswith("/") and moved.places.rebased(executable) is None):
         return [executable, *arguments]  # a program on the execute point, e.g. /usr/bin/python3
     path = moved.path(executable, line, "executable")
     if path is None:
@@ -193,7 +211,7 @@ def _arguments(text: str) -> list[str]:
     words, current, quoted, started, body, index = [], "", False, False, text[1:-1].replace('""', '"'), 0
     while index < len(body):
         char = body[index]
-        if char == "'" and quoted and body[index + 1:index + 2] == "'":
+        if char == "'" and quoted and body[index + 1 : index + 2] == "'":
             current, index = current + "'", index + 2
             continue
         if char == "'":
@@ -231,14 +249,23 @@ def _site(draft: Draft, job: dict[str, Any], attributes: dict[str, str], command
     """CHTC's and the OSPool's attributes (and CHTC's want_ commands) become the site and its keys."""
     # ClassAd attribute names are case blind: +Is_Resumable is +is_resumable.
     named = {k.lower(): k for k in attributes}
-    chtc = {k: attributes.pop(named[k.lower()]) for k in ("WantGPULab", "GPUJobLength", "is_resumable") if k.lower() in named}
+    chtc = {
+        k: attributes.pop(named[k.lower()])
+        for k in ("WantGPULab", "GPUJobLength", "is_resumable")
+        if k.lower() in named
+    }
     wants = {k: commands.pop(k).lower() == "true" for k in ("want_ospool", "want_campus_pools") if k in commands}
-    ospool = {} if chtc or wants else {k: attributes.pop(named[k.lower()]) for k in ("JobDurationCategory", "ProjectName")
-                                       if k.lower() in named}
+    ospool = (
+        {}
+        if chtc or wants
+        else {k: attributes.pop(named[k.lower()]) for k in ("JobDurationCategory", "ProjectName") if k.lower() in named}
+    )
     if chtc or wants:
         draft.spec["site"] = "chtc"
-        job["chtc"] = {"gpu_lab": _classad(chtc.get("WantGPULab", "false" if wants and not chtc else "true")) is True,
-                       **{k: v for k, v in wants.items() if v}}
+        job["chtc"] = {
+            "gpu_lab": _classad(chtc.get("WantGPULab", "false" if wants and not chtc else "true")) is True,
+            **{k: v for k, v in wants.items() if v},
+        }
         if "GPUJobLength" in chtc:
             job["chtc"]["job_length"] = _classad(chtc["GPUJobLength"])
         if "is_resumable" in chtc:

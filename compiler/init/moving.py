@@ -12,8 +12,16 @@ from .draft import Draft
 from .fits import DEFS, fits
 from .pixi_source import Path_, Source
 
-PYPI_OPTIONS = {"index-url", "extra-index-urls", "index-strategy", "no-build-isolation", "no-build", "no-binary",
-                "prerelease-mode", "find-links"}
+PYPI_OPTIONS = {
+    "index-url",
+    "extra-index-urls",
+    "index-strategy",
+    "no-build-isolation",
+    "no-build",
+    "no-binary",
+    "prerelease-mode",
+    "find-links",
+}
 
 
 class Moving:
@@ -77,8 +85,12 @@ class Moving:
         out: dict[str, Any] = {}
         for key, value in table.items():
             if key == "find-links" and isinstance(value, list):
-                value = [{"path": self.source.path(link["path"]) or link["path"]}
-                         if isinstance(link, dict) and isinstance(link.get("path"), str) else link for link in value]
+                value = [
+                    {"path": self.source.path(link["path"]) or link["path"]}
+                    if isinstance(link, dict) and isinstance(link.get("path"), str)
+                    else link
+                    for link in value
+                ]
             if key in PYPI_OPTIONS and fits({key.replace("-", "_"): value}, DEFS + "pypiOptions"):
                 out[key.replace("-", "_")] = value
             else:
@@ -102,8 +114,9 @@ class Moving:
         targets = self.targets(self.source.table(table, "target", path), (*path, "target"), renamed)
         if targets:
             out["target"] = targets
-        return pixi_tasks.convert_all(self.source, self.source.table(table, "tasks", path), (*path, "tasks"),
-                                      self.lose, renamed)
+        return pixi_tasks.convert_all(
+            self.source, self.source.table(table, "tasks", path), (*path, "tasks"), self.lose, renamed
+        )
 
     def targets(self, table: dict[str, Any], path: Path_, renamed: dict[str, str]) -> dict[str, Any]:
         known = project_schema()["$defs"]["target"]["propertyNames"]["enum"]
@@ -116,7 +129,9 @@ class Moving:
                 self.lose(where, f"target {shown(selector, 40)} (the spec's targets are {', '.join(known)})")
                 continue
             entry: dict[str, Any] = {}
-            tasks = self.part({k: v for k, v in body.items() if k not in ("target", "pypi-options")}, where, entry, renamed)
+            tasks = self.part(
+                {k: v for k, v in body.items() if k not in ("target", "pypi-options")}, where, entry, renamed
+            )
             if tasks:
                 entry["tasks"] = tasks
             for key in sorted(set(body) - {"dependencies", "pypi-dependencies", "activation", "tasks"}):

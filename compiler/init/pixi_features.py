@@ -17,8 +17,18 @@ from .fits import DEFS, ENV, fits
 from .moving import Moving
 
 RESERVED = {"pack"}  # pixi-htc's own feature and environment
-FEATURE_KEYS = {"dependencies", "pypi-dependencies", "activation", "target", "tasks", "pypi-options", "channels",
-                "channel-priority", "platforms", "system-requirements"}
+FEATURE_KEYS = {
+    "dependencies",
+    "pypi-dependencies",
+    "activation",
+    "target",
+    "tasks",
+    "pypi-options",
+    "channels",
+    "channel-priority",
+    "platforms",
+    "system-requirements",
+}
 
 
 def _name(name: str, taken: set[str]) -> str:
@@ -78,8 +88,11 @@ def _feature(moving: Moving, name: str, feature: dict[str, Any], renamed: dict[s
         if key == "cuda" and fits(str(value), ENV + "cuda"):
             env["cuda"] = str(value)
         else:
-            moving.lose((*path, "system-requirements", key), f"{shown(key, 40)} = {shown(value, 60)} for one feature "
-                        "(the spec declares it for the whole workspace, or on a platform entry)")
+            moving.lose(
+                (*path, "system-requirements", key),
+                f"{shown(key, 40)} = {shown(value, 60)} for one feature "
+                "(the spec declares it for the whole workspace, or on a platform entry)",
+            )
     for key in sorted(set(feature) - FEATURE_KEYS):
         moving.lose((*path, key), "a feature key the spec has no place for")
     return env
@@ -96,8 +109,11 @@ def environments(moving: Moving, renamed: dict[str, str]) -> tuple[dict[str, Any
             names[name] = "default" if name == "default" and name in declared else _name(name, set(names.values()))
             if names[name] != name:
                 where = ("environments", name) if name in declared else ("feature", name)
-                moving.lose(where, f"{shown(name, 60)} is named {names[name]} in the spec"
-                            + (" ('pack' is pixi-htc's own)" if name in RESERVED else ""))
+                moving.lose(
+                    where,
+                    f"{shown(name, 60)} is named {names[name]} in the spec"
+                    + (" ('pack' is pixi-htc's own)" if name in RESERVED else ""),
+                )
     moving.env_back = {spec: name for name, spec in names.items()}  # for the `# from` comments
     envs: dict[str, dict[str, Any]] = {}
     for name, feature in features.items():

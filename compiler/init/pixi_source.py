@@ -98,7 +98,7 @@ def _scan(line: str, start: int, depth: int, bound: int = -1) -> tuple[int, str,
         if char == "#":
             break
         if line.startswith(('"""', "'''"), i):
-            delimiter = line[i:i + 3]
+            delimiter = line[i : i + 3]
             end = line.find(delimiter, i + 3)
             if end < 0:
                 return depth, delimiter, over
@@ -142,8 +142,10 @@ class Source:
         return f"{shown(self.file)}:{self.line(path, whole=whole)}: {shown(shown_path, 120)}"
 
     def wrong(self, path: Path_, value: Any, wanted: str, *, whole: bool = False) -> UsageError:
-        return UsageError(f"{self.at(path, whole=whole)}: expected {wanted}, got {kind(value)} "
-                          f"({shown(repr(value), 60)}); fix the manifest, then run init again")
+        return UsageError(
+            f"{self.at(path, whole=whole)}: expected {wanted}, got {kind(value)} "
+            f"({shown(repr(value), 60)}); fix the manifest, then run init again"
+        )
 
     def table(self, parent: dict[str, Any], key: str, path: Path_, *, whole: bool = False) -> dict[str, Any]:
         value = parent.get(key, {})
@@ -181,24 +183,31 @@ def read(manifest: Path) -> Source:
     located, nested = _layout(text)
     if nested is not None:
         number, column, key = nested
-        raise UsageError(f"{shown(name)}:{number}:{column}: {shown('.'.join(key), 120)}: nests deeper than "
-                         f"{MAX_DEPTH} levels; not a pixi manifest")
+        raise UsageError(
+            f"{shown(name)}:{number}:{column}: {shown('.'.join(key), 120)}: nests deeper than "
+            f"{MAX_DEPTH} levels; not a pixi manifest"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{shown(name)}: not TOML: {shown(str(error))}") from error
     except RecursionError:  # the scan above missed a spelling of deep nesting
-        raise UsageError(f"{shown(name)}: nests arrays or tables deeper than Python's TOML reader can follow; "
-                         "not a pixi manifest") from None
+        raise UsageError(
+            f"{shown(name)}: nests arrays or tables deeper than Python's TOML reader can follow; not a pixi manifest"
+        ) from None
     deep = _too_deep(data)
     if deep is not None:
-        raise UsageError(f"{shown(name)}:{_nearest(located, deep)}: {shown('.'.join(deep), 120)}: nests deeper than "
-                         f"{MAX_DEPTH} levels; not a pixi manifest")
+        raise UsageError(
+            f"{shown(name)}:{_nearest(located, deep)}: {shown('.'.join(deep), 120)}: nests deeper than "
+            f"{MAX_DEPTH} levels; not a pixi manifest"
+        )
     wide = _too_wide(data)
     if wide is not None:
         path, count = wide
-        raise UsageError(f"{shown(name)}:{_nearest(located, path)}: {shown('.'.join(path), 120) or 'the top level'}: "
-                         f"holds {count:,} keys or items, over the {MAX_KEYS:,} init reads in one; not a pixi manifest")
+        raise UsageError(
+            f"{shown(name)}:{_nearest(located, path)}: {shown('.'.join(path), 120) or 'the top level'}: "
+            f"holds {count:,} keys or items, over the {MAX_KEYS:,} init reads in one; not a pixi manifest"
+        )
     base = os.path.relpath(os.path.abspath(manifest.parent), os.getcwd()).replace(os.sep, "/")
     source = Source(file=name, data=data, located=located, document=data, base="" if base == "." else base)
     if manifest.name == "pyproject.toml":

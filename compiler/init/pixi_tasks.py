@@ -80,8 +80,11 @@ def convert(source: Source, body: Any, path: Path_, lose: Lose, renamed: dict[st
     if "cwd" in body:
         cwd = source.path(source.text(body["cwd"], (*path, "cwd")))
         if cwd is None or not fits({"cmd": "x", "cwd": cwd}, "$defs/task"):
-            lose((*path, "cwd"), f"cwd {shown(body['cwd'], 80)} (outside the project, or not a plain path): the task "
-                 "runs from the project root instead")
+            lose(
+                (*path, "cwd"),
+                f"cwd {shown(body['cwd'], 80)} (outside the project, or not a plain path): the task "
+                "runs from the project root instead",
+            )
         elif cwd != ".":
             out["cwd"] = cwd
     elif source.base and cmd is not None:
@@ -90,7 +93,9 @@ def convert(source: Source, body: Any, path: Path_, lose: Lose, renamed: dict[st
         env = source.table(body, "env", path)
         kept = {k: v for k, v in env.items() if fits({"cmd": "x", "env": {k: v}}, "$defs/task")}
         for key in sorted(set(env) - set(kept)):
-            lose((*path, "env", key), "an environment variable the spec cannot hold (name, or a value with line breaks)")
+            lose(
+                (*path, "env", key), "an environment variable the spec cannot hold (name, or a value with line breaks)"
+            )
         if kept:
             out["env"] = kept
     for key in ("inputs", "outputs"):
@@ -109,8 +114,10 @@ def convert(source: Source, body: Any, path: Path_, lose: Lose, renamed: dict[st
         for arg in source.array(body, "args", path):
             plain = {k: v for k, v in arg.items() if k in ("arg", "default")} if isinstance(arg, dict) else arg
             if isinstance(arg, dict) and set(arg) - {"arg", "default"}:
-                lose((*path, "args"), f"{', '.join(sorted(set(arg) - {'arg', 'default'}))} of argument "
-                     f"{shown(arg.get('arg'), 40)}")
+                lose(
+                    (*path, "args"),
+                    f"{', '.join(sorted(set(arg) - {'arg', 'default'}))} of argument {shown(arg.get('arg'), 40)}",
+                )
             if fits({"cmd": "x", "args": [plain]}, "$defs/task"):
                 args.append(plain)
             else:
@@ -126,8 +133,9 @@ def convert(source: Source, body: Any, path: Path_, lose: Lose, renamed: dict[st
     return out["cmd"] if list(out) == ["cmd"] else out
 
 
-def _depends_on(source: Source, value: Any, path: Path_, lose: Lose, renamed: dict[str, str],
-                out: dict[str, Any]) -> None:
+def _depends_on(
+    source: Source, value: Any, path: Path_, lose: Lose, renamed: dict[str, str], out: dict[str, Any]
+) -> None:
     if value is None:
         return
     items = value if isinstance(value, list) else [value]
@@ -135,8 +143,11 @@ def _depends_on(source: Source, value: Any, path: Path_, lose: Lose, renamed: di
     for item in items:
         if isinstance(item, dict):
             if set(item) - {"task"}:
-                lose((*path, "depends-on"), f"{', '.join(sorted(set(item) - {'task'}))} of the dependency on "
-                     f"{shown(item.get('task'), 40)} (the spec names tasks only)")
+                lose(
+                    (*path, "depends-on"),
+                    f"{', '.join(sorted(set(item) - {'task'}))} of the dependency on "
+                    f"{shown(item.get('task'), 40)} (the spec names tasks only)",
+                )
             item = item.get("task")
         name = source.text(item, (*path, "depends-on"))
         names.append(renamed.get(name, name))
@@ -146,8 +157,9 @@ def _depends_on(source: Source, value: Any, path: Path_, lose: Lose, renamed: di
         lose((*path, "depends-on"), f"depends-on {shown(names, 80)}")
 
 
-def convert_all(source: Source, tasks: dict[str, Any], path: Path_, lose: Lose,
-                renamed: dict[str, str]) -> dict[str, Any]:
+def convert_all(
+    source: Source, tasks: dict[str, Any], path: Path_, lose: Lose, renamed: dict[str, str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, body in tasks.items():
         spec_name = renamed.get(name) or task_name(name, set(out))
@@ -166,4 +178,3 @@ def names(tasks_tables: list[dict[str, Any]]) -> dict[str, str]:
         for name in table:
             renamed.setdefault(name, task_name(name, set(renamed.values())))
     return renamed
-

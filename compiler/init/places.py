@@ -42,8 +42,11 @@ class Places:
         base = os.path.relpath(submit_dir.resolve(), root).replace(os.sep, "/")
         base = "" if base == "." else base
         if initialdir:
-            base = posixpath.normpath(posixpath.join(base, initialdir)) if not initialdir.startswith("/") else \
-                os.path.relpath(initialdir, root).replace(os.sep, "/")
+            base = (
+                posixpath.normpath(posixpath.join(base, initialdir))
+                if not initialdir.startswith("/")
+                else os.path.relpath(initialdir, root).replace(os.sep, "/")
+            )
             base = "" if base == "." else base
         return cls(root=root, base=base)
 

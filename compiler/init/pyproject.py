@@ -43,7 +43,9 @@ def requirement(text: str) -> tuple[str, str | dict[str, Any]] | str:
     return name, value
 
 
-def _group(source: Source, items: Any, path: Path_, lose: Lose, groups: dict[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
+def _group(
+    source: Source, items: Any, path: Path_, lose: Lose, groups: dict[str, Any], seen: tuple[str, ...]
+) -> dict[str, Any]:
     if not isinstance(items, list):
         raise source.wrong(path, items, "an array", whole=True)
     out: dict[str, Any] = {}
@@ -51,8 +53,9 @@ def _group(source: Source, items: Any, path: Path_, lose: Lose, groups: dict[str
         if isinstance(item, dict) and "include-group" in item:  # PEP 735
             included = item["include-group"]
             if isinstance(included, str) and included in groups and included not in seen:
-                out.update(_group(source, groups[included], ("dependency-groups", included), lose, groups,
-                                  (*seen, included)))
+                out.update(
+                    _group(source, groups[included], ("dependency-groups", included), lose, groups, (*seen, included))
+                )
             else:
                 lose(path, f"include-group {shown(included, 60)} (no such group, or a cycle)", True)
             continue

@@ -80,12 +80,16 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
         if not stripped or stripped.startswith("#"):
             continue
         if INCLUDE.match(stripped):
-            refused.append(f"{shown(shown_name)}:{start}: an `include` line: init never runs or reads what a submit "
-                           "file includes; paste the included text into the file, or move it in without it")
+            refused.append(
+                f"{shown(shown_name)}:{start}: an `include` line: init never runs or reads what a submit "
+                "file includes; paste the included text into the file, or move it in without it"
+            )
             continue
         if CONDITIONAL.match(stripped) and not COMMAND.fullmatch(stripped):
-            refused.append(f"{shown(shown_name)}:{start}: `{shown(stripped.split()[0], 20)}`: init does not decide "
-                           "conditionals (they depend on where the file is submitted); keep the branch you use")
+            refused.append(
+                f"{shown(shown_name)}:{start}: `{shown(stripped.split()[0], 20)}`: init does not decide "
+                "conditionals (they depend on where the file is submitted); keep the branch you use"
+            )
             continue
         queue = QUEUE.fullmatch(stripped)
         if queue and not COMMAND.fullmatch(stripped):
@@ -98,14 +102,17 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             continue
         command = COMMAND.fullmatch(stripped)
         if command is None:
-            refused.append(f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(repr(stripped), 60)}")
+            refused.append(
+                f"{shown(shown_name)}:{start}: not a submit command (`NAME = value`): {shown(repr(stripped), 60)}"
+            )
             continue
         prefix, name, operator, value = command.groups()
         if operator == "@=":
             value, index = _block(lines, index, value.strip(), shown_name, start, refused)
         carried += len(name) + len(value)
-        over = _over(len(result.commands) + len(result.attributes) + 1, len(name) + len(value), carried,
-                     value.count(",") + 1)
+        over = _over(
+            len(result.commands) + len(result.attributes) + 1, len(name) + len(value), carried, value.count(",") + 1
+        )
         if over:
             refused.append(f"{shown(shown_name)}:{start}: {over}; init reads no further")
             break
@@ -113,8 +120,12 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
         target[name if prefix else name.lower()] = Value(value.strip(), start)
     if refused:
         more = len(refused) - MAX_REFUSED_SHOWN
-        raise UsageError("\n".join(refused[:MAX_REFUSED_SHOWN] + (
-            [f"{shown(shown_name)}: {more:,} more lines refused as the ones above"] if more > 0 else [])))
+        raise UsageError(
+            "\n".join(
+                refused[:MAX_REFUSED_SHOWN]
+                + ([f"{shown(shown_name)}: {more:,} more lines refused as the ones above"] if more > 0 else [])
+            )
+        )
     return result
 
 
@@ -150,9 +161,9 @@ def _queue_table(result: SubmitFile, lines: list[str], index: int, refused: list
     if opened is None:
         return index
     rest = opened.group(1)
-    result.queue = arguments[:opened.start(1)].rstrip().rstrip("(").rstrip()
+    result.queue = arguments[: opened.start(1)].rstrip().rstrip("(").rstrip()
     if ")" in rest:
-        result.queue_items = [rest[:rest.index(")")]]
+        result.queue_items = [rest[: rest.index(")")]]
         return index
     items = [rest] if rest.strip() else []
     while index < len(lines):
@@ -162,8 +173,10 @@ def _queue_table(result: SubmitFile, lines: list[str], index: int, refused: list
             result.queue_items = items
             return index
         if len(items) >= MAX_QUEUE_ROWS:
-            refused.append(f"{shown(result.shown)}:{result.queue_line}: the queue table has over {MAX_QUEUE_ROWS} "
-                           "rows; write them to a file and queue `from` it")
+            refused.append(
+                f"{shown(result.shown)}:{result.queue_line}: the queue table has over {MAX_QUEUE_ROWS} "
+                "rows; write them to a file and queue `from` it"
+            )
             return len(lines)
         items.append(line)
     refused.append(f"{shown(result.shown)}:{result.queue_line}: the queue table's `(` is never closed")

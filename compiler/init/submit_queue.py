@@ -28,8 +28,11 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         if int(qargs or "1") > 1:
             job["count"] = int(qargs)
         return []
-    found = re.fullmatch(r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in|matching)(?:\s+(.*))?",
-                         qargs, re.IGNORECASE | re.DOTALL)
+    found = re.fullmatch(
+        r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in|matching)(?:\s+(.*))?",
+        qargs,
+        re.IGNORECASE | re.DOTALL,
+    )
     if not found or len(found.group(1) or "") > 6:
         draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
         return []
@@ -78,8 +81,10 @@ def matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]],
         folder, _, name = pattern.rpartition("/")
         base = places.rebased(folder or ".")
         if base is None or any(c in folder for c in "*?[") or "://" in pattern:
-            draft.lost.append(f"{where}: queue ... matching {shown(pattern, 80)} (outside the project, or a "
-                              "wildcard in a directory: write the sweep's values)")
+            draft.lost.append(
+                f"{where}: queue ... matching {shown(pattern, 80)} (outside the project, or a "
+                "wildcard in a directory: write the sweep's values)"
+            )
             return
         directory = places.root / base
         try:
@@ -90,16 +95,23 @@ def matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]],
         entries = sorted(os.listdir(directory)) if directory.is_dir() else []
         for entry in entries[:MAX_MATCHES]:
             path = directory / entry
-            if fnmatch.fnmatchcase(entry, name) and not entry.startswith(".") and not path.is_symlink() and (
-                    kind is None or (kind == "files") == path.is_file()):
+            if (
+                fnmatch.fnmatchcase(entry, name)
+                and not entry.startswith(".")
+                and not path.is_symlink()
+                and (kind is None or (kind == "files") == path.is_file())
+            ):
                 found.append(f"{folder}/{entry}" if folder else entry)
     if not found:
-        draft.lost.append(f"{where}: queue ... matching {shown(' '.join(words), 80)} matches nothing here (write the "
-                          "sweep's values)")
+        draft.lost.append(
+            f"{where}: queue ... matching {shown(' '.join(words), 80)} matches nothing here (write the sweep's values)"
+        )
         return
     job["sweep"] = {variable: list(dict.fromkeys(found))}
-    draft.lost.append(f"{where}: queue ... matching: the {len(found)} names that match now are the sweep's values "
-                      f"(HTCondor matched at submit time: a file added later goes into the job's sweep.{variable})")
+    draft.lost.append(
+        f"{where}: queue ... matching: the {len(found)} names that match now are the sweep's values "
+        f"(HTCondor matched at submit time: a file added later goes into the job's sweep.{variable})"
+    )
 
 
 def _row(line: str, variables: int) -> tuple[str, ...]:

@@ -35,7 +35,9 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
         _require_gpus(gpu, commands)
     clauses = []
     for clause in _clauses(commands.pop("requirements", "")):
-        driver = re.fullmatch(r"\(?\s*(?:GPUs_DriverVersion|CUDADriverVersion)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause)
+        driver = re.fullmatch(
+            r"\(?\s*(?:GPUs_DriverVersion|CUDADriverVersion)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause
+        )
         if driver:
             gpu["driver"] = _version(driver.group(1))
         else:  # (OpSysMajorVer > 7) included: the generated .sub adds it only to pixi-pack jobs
@@ -48,8 +50,11 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
 
 # require_gpus clauses the spec's gpu keys say: (attribute of the GPU, key, value as the spec writes it).
 GPU_FLOORS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "capability": ("min_capability", float), "globalmemorymb": ("min_memory", lambda v: f"{int(float(v))}MB"),
-    "driverversion": ("driver", lambda v: _version(v)), "maxsupportedversion": ("driver", lambda v: _version(v))}
+    "capability": ("min_capability", float),
+    "globalmemorymb": ("min_memory", lambda v: f"{int(float(v))}MB"),
+    "driverversion": ("driver", lambda v: _version(v)),
+    "maxsupportedversion": ("driver", lambda v: _version(v)),
+}
 
 
 def _require_gpus(gpu: dict[str, Any], commands: dict[str, str]) -> None:

@@ -11,8 +11,14 @@ from .places import Places
 from .submit_file import SubmitFile
 
 # HTCondor's own macros, as placeholders of the spec.
-BUILT_IN_MACROS = {"process": "{process}", "procid": "{process}", "itemindex": "{process}", "row": "{process}",
-                   "cluster": "{cluster}", "clusterid": "{cluster}"}
+BUILT_IN_MACROS = {
+    "process": "{process}",
+    "procid": "{process}",
+    "itemindex": "{process}",
+    "row": "{process}",
+    "cluster": "{cluster}",
+    "clusterid": "{cluster}",
+}
 # $(name) and $(name:default); `$ENV(x)`, `$RANDOM_CHOICE(...)` and the other function macros do not match.
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)(?::([^()]*))?\)")
 
@@ -21,8 +27,9 @@ class Numbers:
     """Integer and decimal submit values, with their macros written out; a value that is not a
     number (a queue variable, `1.5` GPUs) is reported with its line instead of crashing init."""
 
-    def __init__(self, draft: Draft, commands: dict[str, str], lines: dict[str, int], macros: Macros,
-                 parsed: SubmitFile) -> None:
+    def __init__(
+        self, draft: Draft, commands: dict[str, str], lines: dict[str, int], macros: Macros, parsed: SubmitFile
+    ) -> None:
         self.draft, self.commands, self.lines, self.macros, self.parsed = draft, commands, lines, macros, parsed
 
     def lost(self, key: str, why: str) -> None:
@@ -72,7 +79,7 @@ class Macros:
         out, total = [], 0
         position = 0
         for match in MACRO.finditer(text):
-            out.append(text[position:match.start()])
+            out.append(text[position : match.start()])
             value = self._value(match.group(1), match.group(2), match.group(0))
             total += len(value) + match.start() - position
             if total > self.MAX_EXPANDED:
@@ -118,6 +125,8 @@ class Moved:
     def path(self, path: str, line: int, key: str) -> str | None:
         rebased = self.places.rebased(path)
         if rebased is None:
-            self.draft.lost.append(f"{self.parsed.where(line)}: {key} {shown(path, 120)} (outside the project: "
-                                   "copy it in, or fetch it by URL)")
+            self.draft.lost.append(
+                f"{self.parsed.where(line)}: {key} {shown(path, 120)} (outside the project: "
+                "copy it in, or fetch it by URL)"
+            )
         return rebased

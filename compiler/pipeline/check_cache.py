@@ -88,10 +88,18 @@ def spec_key(spec: Path, out: Path) -> str | None:
     except (OSError, RuntimeError):
         return None
     digest = _Digest()
-    for name, part in (("format", FORMAT), ("python", sys.version), ("executable", sys.executable),
-                       ("libraries", "\n".join(_libraries())), ("package", package_digest()),
-                       ("cwd", str(Path.cwd().resolve())), ("out", str(out.absolute())), ("out_real", str(out_real)),
-                       ("build_dir", out.name), ("spec_real", str(spec_real))):
+    for name, part in (
+        ("format", FORMAT),
+        ("python", sys.version),
+        ("executable", sys.executable),
+        ("libraries", "\n".join(_libraries())),
+        ("package", package_digest()),
+        ("cwd", str(Path.cwd().resolve())),
+        ("out", str(out.absolute())),
+        ("out_real", str(out_real)),
+        ("build_dir", out.name),
+        ("spec_real", str(spec_real)),
+    ):
         digest.add(name, part.encode("utf-8", "surrogateescape"))
     digest.add("spec", data)
     return digest.hexdigest()
@@ -151,16 +159,28 @@ def _record_path(key: str) -> Path:
     return cache_dir() / f"{key}.json"
 
 
-def record(spec: Path, out: Path, root: Path, build_dir: str, lists: list[str], source: list[str] | None,
-           files: list[tuple[str, bytes, bool]]) -> None:
+def record(
+    spec: Path,
+    out: Path,
+    root: Path,
+    build_dir: str,
+    lists: list[str],
+    source: list[str] | None,
+    files: list[tuple[str, bytes, bool]],
+) -> None:
     """Remember that these generated files are current for these inputs; a cache that cannot be
     written is no error (the next check compiles)."""
     key = spec_key(spec, out)
     reads = read_digest(root, build_dir, lists, source)
     if key is None or reads is None:
         return
-    body = {"format": FORMAT, "lists": lists, "source": source, "reads": reads,
-            "files": {path: [hashlib.sha256(data).hexdigest(), executable] for path, data, executable in files}}
+    body = {
+        "format": FORMAT,
+        "lists": lists,
+        "source": source,
+        "reads": reads,
+        "files": {path: [hashlib.sha256(data).hexdigest(), executable] for path, data, executable in files},
+    }
     target = _record_path(key)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -182,16 +202,30 @@ def _load(key: str) -> dict[str, Any] | None:
         body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
-    if not (isinstance(body, dict) and body.get("format") == FORMAT and isinstance(body.get("reads"), str)
-            and isinstance(body.get("lists"), list) and all(isinstance(n, str) for n in body["lists"])
-            and (body.get("source") is None or (isinstance(body["source"], list)
-                                                and all(isinstance(n, str) for n in body["source"])))
-            and isinstance(body.get("files"), dict) and body["files"]):
+    if not (
+        isinstance(body, dict)
+        and body.get("format") == FORMAT
+        and isinstance(body.get("reads"), str)
+        and isinstance(body.get("lists"), list)
+        and all(isinstance(n, str) for n in body["lists"])
+        and (
+            body.get("source") is None
+            or (isinstance(body["source"], list) and all(isinstance(n, str) for n in body["source"]))
+        )
+        and isinstance(body.get("files"), dict)
+        and body["files"]
+    ):
         return None
     for path_text, entry in body["files"].items():
         parts = PurePosixPath(path_text).parts
-        if (path_text.startswith("/") or any(p in ("", ".", "..") for p in parts) or not isinstance(entry, list)
-                or len(entry) != 2 or not isinstance(entry[0], str) or not isinstance(entry[1], bool)):
+        if (
+            path_text.startswith("/")
+            or any(p in ("", ".", "..") for p in parts)
+            or not isinstance(entry, list)
+            or len(entry) != 2
+            or not isinstance(entry[0], str)
+            or not isinstance(entry[1], bool)
+        ):
             return None
     return body
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from ..artifacts import FAMILIES, Family
 from ..artifacts.base import Artifact, Compiled, Layout
 from ..core.errors import UsageError
-from .naming import NameInputs, with_content_tag
-from ..spec.loader import LoadedSpec, load_spec
 from ..schedulers import SCHEDULERS
+from ..spec.loader import LoadedSpec, load_spec
 from ..spec.model import Project
 from ..spec.validate import validate
+from .naming import NameInputs, with_content_tag
 from .writer import manifest_artifact
 
 # The build directory's name is written into the workflow (`run: bash <dir>/lock.sh --check`, the
@@ -29,8 +29,9 @@ def _resolve(path: Path, what: str) -> Path:
     try:
         return path.resolve()
     except (OSError, RuntimeError) as error:  # a symlink loop: RuntimeError before Python 3.13
-        raise UsageError(f"cannot follow {what} {str(path)!r}: a symbolic link loop, "
-                         "or a directory that cannot be read") from error
+        raise UsageError(
+            f"cannot follow {what} {str(path)!r}: a symbolic link loop, or a directory that cannot be read"
+        ) from error
 
 
 def spec_display_path(spec: Path, root: Path, *, inside_root: bool = True) -> str:
@@ -44,12 +45,16 @@ def spec_display_path(spec: Path, root: Path, *, inside_root: bool = True) -> st
         shown = real.relative_to(root).as_posix()
     except ValueError:
         if inside_root:
-            raise UsageError(f"the spec {str(spec)!r} is outside the project root {str(root)!r} (the build "
-                             "directory's parent); the generated workflow can only watch files inside it") from None
+            raise UsageError(
+                f"the spec {str(spec)!r} is outside the project root {str(root)!r} (the build "
+                "directory's parent); the generated workflow can only watch files inside it"
+            ) from None
         shown = os.path.relpath(real, root).replace(os.sep, "/") if real.anchor == root.anchor else real.name
     if not SPEC_PATH.fullmatch(shown):
-        raise UsageError(f"the spec's path {shown!r} may use only letters, digits, '.', '_', '-' and '/': "
-                         "it is written into every generated file's header and the workflow; rename it")
+        raise UsageError(
+            f"the spec's path {shown!r} may use only letters, digits, '.', '_', '-' and '/': "
+            "it is written into every generated file's header and the workflow; rename it"
+        )
     return shown
 
 
@@ -62,8 +67,15 @@ def _require_regular_file(spec: Path, shown: str) -> None:
     except OSError as error:
         raise UsageError(f"cannot read the spec {shown}: {error.strerror}") from error
     if not stat.S_ISREG(mode):
-        kind = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file")
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "a named pipe (FIFO)"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket or other special file"
+        )
         raise UsageError(f"the spec {shown} is {kind}, not a regular file")
 
 
@@ -90,11 +102,15 @@ def build_dir(out_dir: Path, spec: Path) -> Path:
     if out == Path(out.anchor):
         raise UsageError(f"--out {shown} is a filesystem root; name a build directory of its own")
     if out == cwd or out in cwd.parents:
-        raise UsageError(f"--out {shown} is the working directory or one of its parents; "
-                         "name a build directory of its own (default: build)")
+        raise UsageError(
+            f"--out {shown} is the working directory or one of its parents; "
+            "name a build directory of its own (default: build)"
+        )
     if out_dir.name in (".", "..") or not BUILD_DIR_NAME.fullmatch(out_dir.name):
-        raise UsageError(f"--out {shown}: the build directory's name may use only letters, digits, '.', '_' "
-                         "and '-' ('.' and '-' not first): it is written into the workflow")
+        raise UsageError(
+            f"--out {shown}: the build directory's name may use only letters, digits, '.', '_' "
+            "and '-' ('.' and '-' not first): it is written into the workflow"
+        )
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError(f"--out {shown} is not a directory")
     if out in _resolve(spec, "the spec path").parents:
@@ -129,16 +145,25 @@ def _within_size(artifacts: list[Artifact]) -> None:
     total = sum(len(artifact.data) for artifact in artifacts)
     if total > MAX_GENERATED_BYTES:
         largest = max(artifacts, key=lambda artifact: (len(artifact.data), str(artifact.path)))
-        raise UsageError(f"the build would write {total:,} bytes, over {MAX_GENERATED_BYTES // 1024 // 1024} MiB "
-                         f"({largest.path}: {len(largest.data):,}); make the sweeps smaller")
+        raise UsageError(
+            f"the build would write {total:,} bytes, over {MAX_GENERATED_BYTES // 1024 // 1024} MiB "
+            f"({largest.path}: {len(largest.data):,}); make the sweeps smaller"
+        )
 
 
 def name_inputs(project: Project, layout: Layout) -> NameInputs:
     """The files the content-derived names hash, rendered before the names exist (none names one)."""
-    image = [a for family in ("container", "pixi") for a in FAMILIES[family](project, layout)
-             if a.path.name in ("Dockerfile", "pixi.toml")]
-    return NameInputs(image=image, workspace=[a for a in image if a.path.name == "pixi.toml"],
-                      code=FAMILIES["payload"](project, layout) if project.source is None else [])
+    image = [
+        a
+        for family in ("container", "pixi")
+        for a in FAMILIES[family](project, layout)
+        if a.path.name in ("Dockerfile", "pixi.toml")
+    ]
+    return NameInputs(
+        image=image,
+        workspace=[a for a in image if a.path.name == "pixi.toml"],
+        code=FAMILIES["payload"](project, layout) if project.source is None else [],
+    )
 
 
 def compile_loaded(spec: LoadedSpec, root: Path, layout: Layout, *, read_lists: bool = True) -> Compiled:

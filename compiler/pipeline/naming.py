@@ -10,10 +10,10 @@ when the lock or the code changed and the generated files have not followed.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..artifacts.base import MARKER, Artifact, Layout
@@ -48,8 +48,11 @@ class _Digest:
         self._hash.update(data)
 
     def add_generated(self, artifact: Artifact) -> None:
-        body = "".join(line for line in artifact.text.splitlines(keepends=True)
-                       if MARKER not in line and "Do not edit:" not in line)
+        body = "".join(
+            line
+            for line in artifact.text.splitlines(keepends=True)
+            if MARKER not in line and "Do not edit:" not in line
+        )
         self.add(str(artifact.path), body.encode())
 
     def add_lock(self, root: Path, layout: Layout) -> None:
@@ -105,8 +108,11 @@ def with_content_tag(project: Project, inputs: NameInputs, layout: Layout, root:
         return project
     container_ = project.container
     if container_.tag is None:
-        container_ = dataclasses.replace(container_, tag=f"{container_.environment}-{content_digest(project, inputs, layout, root)}",
-                                         tag_derived=True)
+        container_ = dataclasses.replace(
+            container_,
+            tag=f"{container_.environment}-{content_digest(project, inputs, layout, root)}",
+            tag_derived=True,
+        )
     pack = project.pack
     if pack.archive is None and project.staging is not None and project.staging.url is not None:
         staged = f"environment-{pack_digest(project, inputs, layout, root)}.sh"

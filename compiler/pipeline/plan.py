@@ -22,16 +22,21 @@ def generated(project: Project, layout: Layout) -> list[tuple[str, list[str]]]:
         project = dataclasses.replace(project, container=dataclasses.replace(project.container, tag="unbuilt"))
     if project.pack.archive is None and project.staging is not None and project.staging.url is not None:
         staged = "environment-000000000000.sh"  # as naming.with_content_tag names it, a digest of zeros
-        project = dataclasses.replace(project, pack=dataclasses.replace(
-            project.pack, archive=project.staging.file(staged), staged_name=staged))
+        project = dataclasses.replace(
+            project, pack=dataclasses.replace(project.pack, archive=project.staging.file(staged), staged_name=staged)
+        )
     elif project.pack.archive is None:
         project = dataclasses.replace(project, pack=dataclasses.replace(project.pack, archive=project.pack.built))
     out = []
     families = renderers()
     for name in sorted(families):
         paths = [str(artifact.path) for artifact in families[name](project, layout)]
-        paths.sort(key=lambda path: (LEADING.index(path.rpartition("/")[2]) if path.rpartition("/")[2] in LEADING
-                                     else len(LEADING), path))
+        paths.sort(
+            key=lambda path: (
+                LEADING.index(path.rpartition("/")[2]) if path.rpartition("/")[2] in LEADING else len(LEADING),
+                path,
+            )
+        )
         if paths:
             out.append((name, paths))
     return out
@@ -41,11 +46,14 @@ def summary(project: Project, layout: Layout, *, shown: int = 6) -> list[str]:
     """The lines `validate` prints after "valid": the environments (the image's marked), the jobs, and
     each family's files (the first few; a sweep's many job files are counted, not listed)."""
     image = project.container.environment
-    environments = ", ".join(f"{env.name} (image)" if env.name == image else env.name
-                             for env in project.environments if not env.feature_only)
-    lines = [f"environments: {environments or 'none'}",
-             f"jobs: {', '.join(job.name for job in project.jobs) or 'none'}",
-             "build would write (paths from the project root):"]
+    environments = ", ".join(
+        f"{env.name} (image)" if env.name == image else env.name for env in project.environments if not env.feature_only
+    )
+    lines = [
+        f"environments: {environments or 'none'}",
+        f"jobs: {', '.join(job.name for job in project.jobs) or 'none'}",
+        "build would write (paths from the project root):",
+    ]
     for family, paths in generated(project, layout):
         more = f", and {len(paths) - shown} more" if len(paths) > shown else ""
         lines.append(f"  {family}: {', '.join(paths[:shown])}{more}")

@@ -38,8 +38,10 @@ def shown_path(path: Path, root: Path) -> str:
 
 
 def _message(link: Path, root: Path, what: str) -> str:
-    return (f"{shown_path(link, root)} is a symbolic link; pixi-htc never writes through one "
-            f"(replace it with a real {what})")
+    return (
+        f"{shown_path(link, root)} is a symbolic link; pixi-htc never writes through one "
+        f"(replace it with a real {what})"
+    )
 
 
 def link_on_the_way(root: Path, target: Path, *, directory: bool = False) -> str:
@@ -72,7 +74,8 @@ def _open_below(fd: int, name: str, path: Path, root: Path) -> int:
                 pass  # made meanwhile: open it (or find the link) on the next turn
         except OSError as error:
             if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and stat.S_ISLNK(
-                    os.lstat(name, dir_fd=fd).st_mode):
+                os.lstat(name, dir_fd=fd).st_mode
+            ):
                 raise _Refused(_message(path, root, "directory")) from None
             raise
     raise AssertionError("unreachable")

@@ -95,9 +95,11 @@ def owned_paths(root: Path, layout: Layout) -> set[str]:
         raise _malformed(manifest, 'it has no "files" object mapping paths to sha256 strings')
     foreign = [entry for entry in files if not is_owned_entry(entry, layout)]
     if foreign:
-        raise UsageError(f"{manifest} lists paths outside what pixi-htc owns ({layout.build_dir}/... and "
-                         f".github/workflows/*.yml): {', '.join(repr(entry) for entry in sorted(foreign))}; "
-                         "nothing was changed (was the manifest edited by hand, or in a pull request?)")
+        raise UsageError(
+            f"{manifest} lists paths outside what pixi-htc owns ({layout.build_dir}/... and "
+            f".github/workflows/*.yml): {', '.join(repr(entry) for entry in sorted(foreign))}; "
+            "nothing was changed (was the manifest edited by hand, or in a pull request?)"
+        )
     return set(files)
 
 
@@ -120,8 +122,10 @@ def refuse_symlinks(root: Path, path: PurePosixPath) -> None:
     """Writing through a symbolic link would land wherever it points (a pull request can add one)."""
     link = first_symlink(root, path)
     if link is not None:
-        raise UsageError(f"{link} is a symbolic link; pixi-htc never writes or removes through one "
-                         "(replace it with a real directory or file)")
+        raise UsageError(
+            f"{link} is a symbolic link; pixi-htc never writes or removes through one "
+            "(replace it with a real directory or file)"
+        )
 
 
 def _read(root: Path, path: PurePosixPath) -> bytes | None:
@@ -197,8 +201,11 @@ def plan(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
         else:
             foreign.append(str(artifact.path))
     if foreign:
-        raise UsageError("refusing to overwrite files pixi-htc did not generate: " + ", ".join(foreign)
-                         + " (move them away, or rename the output in the spec)")
+        raise UsageError(
+            "refusing to overwrite files pixi-htc did not generate: "
+            + ", ".join(foreign)
+            + " (move them away, or rename the output in the spec)"
+        )
     produced = {str(a.path) for a in artifacts}
     for stale in map(PurePosixPath, sorted(owned - produced)):
         if _is_generated_file(root, stale):
@@ -245,8 +252,10 @@ def build_lock(root: Path, layout: Layout, wait: float | None = None) -> Iterato
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise UsageError(f"another pixi-htc build is writing {layout.build_dir}/ (waited "
-                                     f"{wait:.0f} s); run it again when that one is done") from None
+                    raise UsageError(
+                        f"another pixi-htc build is writing {layout.build_dir}/ (waited "
+                        f"{wait:.0f} s); run it again when that one is done"
+                    ) from None
                 time.sleep(0.1)
         yield
     finally:
@@ -291,8 +300,10 @@ def _write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change
             os.replace(*manifest)
     except OSError as error:
         _discard([*staged, *([manifest] if manifest else [])])  # those already renamed are gone
-        raise UsageError(f"cannot {step}: {error.strerror or error}; the manifest was not updated, so "
-                         "`pixi-htc check` reports the build as stale until a build succeeds") from error
+        raise UsageError(
+            f"cannot {step}: {error.strerror or error}; the manifest was not updated, so "
+            "`pixi-htc check` reports the build as stale until a build succeeds"
+        ) from error
     return changes
 
 
@@ -317,9 +328,12 @@ def _diffs(root: Path, layout: Layout, artifacts: list[Artifact]) -> Iterator[st
             continue
         old = [] if current is None else current.decode("utf-8", "replace").splitlines(keepends=True)
         name = str(artifact.path)
-        yield from difflib.unified_diff(old, artifact.text.splitlines(keepends=True),
-                                        fromfile=f"{name} (on disk)" if current is not None else "/dev/null",
-                                        tofile=f"{name} (from spec)")
+        yield from difflib.unified_diff(
+            old,
+            artifact.text.splitlines(keepends=True),
+            fromfile=f"{name} (on disk)" if current is not None else "/dev/null",
+            tofile=f"{name} (from spec)",
+        )
     produced = {str(a.path) for a in artifacts}
     for stale in map(PurePosixPath, sorted(owned_paths(root, layout) - produced)):
         if _is_generated_file(root, stale):

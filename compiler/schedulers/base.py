@@ -115,8 +115,9 @@ class Scheduler(Protocol):
         """Submit every job on this scheduler as one pipeline, in order (or say how, for a dry run)."""
         ...
 
-    def follow(self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
-               live: bool) -> Following:
+    def follow(
+        self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None, live: bool
+    ) -> Following:
         """Each job's newest submission (or `submission`), process by process, with what went wrong
         as Findings. `live`: ask the scheduler too; else read only the files its jobs left."""
         ...

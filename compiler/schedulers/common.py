@@ -15,7 +15,7 @@ def shell_word(argument: str, prefix: str = "") -> str:
     position = 0
     for match in PLACEHOLDER.finditer(argument):
         if match.start() > position:
-            parts.append(shell_quote(argument[position:match.start()]))
+            parts.append(shell_quote(argument[position : match.start()]))
         parts.append(f'"${{{prefix}{match.group(1)}}}"')
         position = match.end()
     if position < len(argument) or not parts:

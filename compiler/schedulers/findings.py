@@ -30,7 +30,9 @@ class Finding:
 
     def format(self, file: str) -> str:
         joint = " " if self.message.startswith("is ") else ": "
-        head = printable(f"{file}:{self.line}:{self.column}: {self.key_path}{joint if self.key_path else ''}{self.message}")
+        head = printable(
+            f"{file}:{self.line}:{self.column}: {self.key_path}{joint if self.key_path else ''}{self.message}"
+        )
         return "\n".join([head, *(f"    {printable(detail)}" for detail in self.details)])
 
 
@@ -56,8 +58,14 @@ def refusal(error: foreign.ForeignFileError) -> str:
     return str(error).split("; ", 1)[0]
 
 
-def err_tail(path: Path | None, lines: int = ERR_TAIL_LINES, *, within: Path | None = None,
-             what: str = "the .sub", when: str = "when the job ends") -> tuple[str, ...]:
+def err_tail(
+    path: Path | None,
+    lines: int = ERR_TAIL_LINES,
+    *,
+    within: Path | None = None,
+    what: str = "the .sub",
+    when: str = "when the job ends",
+) -> tuple[str, ...]:
     """The last `lines` lines of a process's .err, from its last ERR_TAIL_BYTES at most; a note
     instead when it is missing, or is not a regular file reached without a link inside `within`
     (the project root): a FIFO, a device, a directory or a link is never opened. `what` names

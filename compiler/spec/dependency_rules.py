@@ -20,8 +20,10 @@ from .model import Project
 from .rules import Problem
 from .workspace import Dependencies, Environment, Table, Target
 
-FIX = ("build a wheel and depend on it by version from an index, or as {url: https://.../name.whl}; "
-       "or keep it in an environment that is neither container.environment nor pack.environment")
+FIX = (
+    "build a wheel and depend on it by version from an index, or as {url: https://.../name.whl}; "
+    "or keep it in an environment that is neither container.environment nor pack.environment"
+)
 
 
 def selects(selector: str, platform: str) -> bool:
@@ -58,23 +60,33 @@ def _why(package: str, requirement: str | Table, builder: str, environment: str)
     table = dict(requirement.items)
     where = f"container.environment '{environment}'" if builder == "image" else f"pack.environment '{environment}'"
     if table.get("editable"):
-        return (f"'{package}' is an editable install, and {where} is built into the "
-                f"{'image' if builder == 'image' else 'pixi-pack archive'}, which has no source tree for it "
-                f"to point at: {FIX}")
+        return (
+            f"'{package}' is an editable install, and {where} is built into the "
+            f"{'image' if builder == 'image' else 'pixi-pack archive'}, which has no source tree for it "
+            f"to point at: {FIX}"
+        )
     if "path" in table:
         path = _from_root(str(table["path"]))
         if builder == "image":
-            return (f"'{package}' is a path dependency ({path}), and the image's build stage holds only pixi.toml "
-                    f"and pixi.lock, so {where} cannot be installed there: {FIX}")
+            return (
+                f"'{package}' is a path dependency ({path}), and the image's build stage holds only pixi.toml "
+                f"and pixi.lock, so {where} cannot be installed there: {FIX}"
+            )
         if not path.endswith(".whl"):
-            return (f"'{package}' is a path dependency ({path}), and pixi-pack packs PyPI packages only as wheel "
-                    f"files, so the archive of {where} cannot be made: {FIX}")
+            return (
+                f"'{package}' is a path dependency ({path}), and pixi-pack packs PyPI packages only as wheel "
+                f"files, so the archive of {where} cannot be made: {FIX}"
+            )
     if builder == "pixi-pack" and "git" in table:
-        return (f"'{package}' is a git dependency, and pixi-pack packs PyPI packages only as wheel files, so the "
-                f"archive of {where} cannot be made: {FIX}")
+        return (
+            f"'{package}' is a git dependency, and pixi-pack packs PyPI packages only as wheel files, so the "
+            f"archive of {where} cannot be made: {FIX}"
+        )
     if builder == "pixi-pack" and "url" in table and not str(table["url"]).endswith(".whl"):
-        return (f"'{package}' is a source archive (url), and pixi-pack packs PyPI packages only as wheel files, "
-                f"so the archive of {where} cannot be made: {FIX}")
+        return (
+            f"'{package}' is a source archive (url), and pixi-pack packs PyPI packages only as wheel files, "
+            f"so the archive of {where} cannot be made: {FIX}"
+        )
     return ""
 
 
@@ -83,8 +95,9 @@ def _from_root(path: str) -> str:
     return "." if path == ".." else path.removeprefix("../")
 
 
-def _pypi(project: Project, environments: dict[str, Environment], env: Environment,
-          platform: str) -> Iterator[tuple[KeyPath, str, str | Table]]:
+def _pypi(
+    project: Project, environments: dict[str, Environment], env: Environment, platform: str
+) -> Iterator[tuple[KeyPath, str, str | Table]]:
     """Every PyPI dependency the environment installs on the platform, with the spec key that sets it:
     its own feature's, those of the environments it includes, and the default feature's."""
     parts: list[tuple[KeyPath, Dependencies, tuple[Target, ...]]] = []

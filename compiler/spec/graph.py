@@ -25,7 +25,7 @@ def cycle(graph: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
         path.append(name)
         for upstream in graph[name]:
             if state.get(upstream) == 1:
-                loop = path[path.index(upstream):]
+                loop = path[path.index(upstream) :]
                 return (*reversed(loop), loop[-1])
             if upstream not in state and (found := visit(upstream)):
                 return found

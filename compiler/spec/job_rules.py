@@ -28,8 +28,12 @@ def landing_problems(project: Project, build_dir: str = "build") -> Iterator[Pro
         for key, path in targets:
             why = _owned(path, project.spec_path, build_dir)
             if why:
-                yield Problem(key, f"'{path}' {why}; a finished job would overwrite it: name a file under "
-                              f"{build_dir}/outputs/, {build_dir}/logs/ or a directory of your own", (key,))
+                yield Problem(
+                    key,
+                    f"'{path}' {why}; a finished job would overwrite it: name a file under "
+                    f"{build_dir}/outputs/, {build_dir}/logs/ or a directory of your own",
+                    (key,),
+                )
 
 
 def _owned(path: str, spec_path: str, build_dir: str) -> str:
@@ -51,8 +55,12 @@ def slurm_time_problems(project: Project) -> Iterator[Problem]:
         time = job.slurm.time
         if time is not None and re.fullmatch(r"[0-9:-]+", time) and not re.search(r"[1-9]", time):
             key: KeyPath = ("jobs", job.name, "slurm", "time")
-            yield Problem(key, f"'{time}' is no time limit at all to Slurm; give the limit the job needs "
-                          "(e.g. 04:00:00), or leave time out for the partition's default", (key,))
+            yield Problem(
+                key,
+                f"'{time}' is no time limit at all to Slurm; give the limit the job needs "
+                "(e.g. 04:00:00), or leave time out for the partition's default",
+                (key,),
+            )
 
 
 # Rows that land in generated files (an HTCondor sweep's inline queue table, a Slurm array table),
@@ -71,9 +79,13 @@ def project_size_problems(project: Project) -> Iterator[Problem]:
     if total > MAX_PROJECT_ROWS:
         count, largest = max(counts, key=lambda item: (item[0], item[1].name))
         key: KeyPath = ("jobs", largest.name, "sweep" if largest.sweep else "sweep_from")
-        yield Problem(key, f"the jobs' sweeps write {total:,} rows into the build, at most {MAX_PROJECT_ROWS:,} "
-                      f"in a project; this job has the most ({count:,}): queue a list with sweep_from on HTCondor "
-                      "(its rows stay in your file), or split the work across projects", (key,))
+        yield Problem(
+            key,
+            f"the jobs' sweeps write {total:,} rows into the build, at most {MAX_PROJECT_ROWS:,} "
+            f"in a project; this job has the most ({count:,}): queue a list with sweep_from on HTCondor "
+            "(its rows stay in your file), or split the work across projects",
+            (key,),
+        )
 
 
 def host_problems(project: Project) -> Iterator[Problem]:
@@ -84,9 +96,13 @@ def host_problems(project: Project) -> Iterator[Problem]:
         for key in ("image", "environment"):
             if key in job.keys:
                 path: KeyPath = ("jobs", job.name, key)
-                yield Problem(path, f"runtime host runs the job on the machine's own software and uses no {key}; "
-                              "remove it, or use runtime container (an image) or pixi-pack (an environment)",
-                              (path, ("jobs", job.name, "runtime")), at_key=True)
+                yield Problem(
+                    path,
+                    f"runtime host runs the job on the machine's own software and uses no {key}; "
+                    "remove it, or use runtime container (an image) or pixi-pack (an environment)",
+                    (path, ("jobs", job.name, "runtime")),
+                    at_key=True,
+                )
 
 
 def command_problems(project: Project) -> Iterator[Problem]:
@@ -95,26 +111,43 @@ def command_problems(project: Project) -> Iterator[Problem]:
     for job in project.jobs:
         if job.command and str(job.command[0]).startswith("-"):
             path: KeyPath = ("jobs", job.name, "command", 0)
-            yield Problem(path, f"the command's first word {str(job.command[0])[:40]!r} starts with '-': the job "
-                          "script would read it as an option; name the program first", (path,))
+            yield Problem(
+                path,
+                f"the command's first word {str(job.command[0])[:40]!r} starts with '-': the job "
+                "script would read it as an option; name the program first",
+                (path,),
+            )
 
 
 def universe_problems(project: Project) -> Iterator[Problem]:
     """The docker universe runs an image (runtime container); its pull policy needs it, and the OS
     clause of pixi-pack jobs exists only on them."""
     for job in project.jobs:
+
         def at(key: str, job: Job = job) -> KeyPath:
             return ("jobs", job.name, key)
 
         if "universe" in job.keys and job.universe == "docker" and job.runtime != "container":
-            yield Problem(at("universe"), f"the docker universe runs a Docker image (runtime container), and this job "
-                          f"is runtime {job.runtime}", (at("universe"), at("runtime")), at_key=True)
+            yield Problem(
+                at("universe"),
+                f"the docker universe runs a Docker image (runtime container), and this job is runtime {job.runtime}",
+                (at("universe"), at("runtime")),
+                at_key=True,
+            )
         if "docker_pull_policy" in job.keys and job.universe != "docker":
-            yield Problem(at("docker_pull_policy"), "docker_pull_policy is for the docker universe: add universe: docker",
-                          (at("docker_pull_policy"), at("universe")), at_key=True)
+            yield Problem(
+                at("docker_pull_policy"),
+                "docker_pull_policy is for the docker universe: add universe: docker",
+                (at("docker_pull_policy"), at("universe")),
+                at_key=True,
+            )
         if "os_requirement" in job.keys and job.runtime != "pixi-pack":
-            yield Problem(at("os_requirement"), "only pixi-pack jobs get the (OpSysMajorVer > 7) clause; say an OS in "
-                          "requirements", (at("os_requirement"), at("runtime")), at_key=True)
+            yield Problem(
+                at("os_requirement"),
+                "only pixi-pack jobs get the (OpSysMajorVer > 7) clause; say an OS in requirements",
+                (at("os_requirement"), at("runtime")),
+                at_key=True,
+            )
 
 
 def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
@@ -124,21 +157,35 @@ def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Pro
     too); the code (source) under its own name; after an eviction HTCondor restores checkpoint files
     by base name. So no two of them may share a base name."""
     for job in project.jobs:
-        entries = [(("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
-                   for index, path in enumerate(job.inputs)]
-        entries += [(("source", index), path, path.rsplit("/", 1)[-1]) for index, path in enumerate(project.source or ())]
+        entries = [
+            (("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
+            for index, path in enumerate(job.inputs)
+        ]
+        entries += [
+            (("source", index), path, path.rsplit("/", 1)[-1]) for index, path in enumerate(project.source or ())
+        ]
         if job.scheduler == "htcondor" and job.checkpoint is not None:
-            entries += [(("jobs", job.name, "checkpoint", "files", index), path, path)
-                        for index, path in enumerate(job.checkpoint.files) if "/" in path]
+            entries += [
+                (("jobs", job.name, "checkpoint", "files", index), path, path)
+                for index, path in enumerate(job.checkpoint.files)
+                if "/" in path
+            ]
         seen: dict[str, tuple[KeyPath, str, str]] = {}
         for key, path, place in entries:
             name = place.rsplit("/", 1)[-1]
             if name in seen and not key[0] == seen[name][0][0] == "source":  # those: rules._source_problems
                 other_key, other, other_place = seen[name]
-                how = (f"both land at {place}" if place == other_place
-                       else f"both arrive under the base name {name}, as HTCondor transfers them")
-                yield Problem(key, f"'{path}' and '{other}' ({_shown(other_key)}) are one file in job "
-                              f"'{job.name}'s directory ({how}): rename one", (key, other_key))
+                how = (
+                    f"both land at {place}"
+                    if place == other_place
+                    else f"both arrive under the base name {name}, as HTCondor transfers them"
+                )
+                yield Problem(
+                    key,
+                    f"'{path}' and '{other}' ({_shown(other_key)}) are one file in job "
+                    f"'{job.name}'s directory ({how}): rename one",
+                    (key, other_key),
+                )
             seen.setdefault(name, (key, path, place))
 
 

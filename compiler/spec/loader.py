@@ -46,7 +46,9 @@ class LoadedSpec:
     def has(self, path: KeyPath) -> bool:
         node: Any = self.data
         for step in path:
-            if isinstance(node, dict) and step in node or isinstance(node, list) and isinstance(step, int) and step < len(node):
+            if (isinstance(node, dict) and step in node) or (
+                isinstance(node, list) and isinstance(step, int) and step < len(node)
+            ):
                 node = node[step]
             else:
                 return False
@@ -113,7 +115,9 @@ def load_spec(path: Path, display_path: str) -> LoadedSpec:
         if "duplicate key" in problem:
             problem = "duplicate key" + problem.split("duplicate key", 1)[1].split(" To suppress")[0]
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError(display_path, with_origins([Diagnostic(line, column, "", problem)], text.splitlines())) from error
+        raise SpecError(
+            display_path, with_origins([Diagnostic(line, column, "", problem)], text.splitlines())
+        ) from error
     except (YAMLError, RecursionError, ValueError) as error:
         raise fail(f"invalid YAML: {error}".replace("\n", " ")) from error
 
@@ -131,8 +135,13 @@ def load_spec(path: Path, display_path: str) -> LoadedSpec:
     tags = [Diagnostic(line, column, "", message) for line, column, message in _tags_and_directives(yaml, text)]
     if tags:  # a tagged value is a Python object the rest cannot read
         raise SpecError(display_path, tags)
-    return LoadedSpec(data=data, display_path=display_path, sha256=loaded.sha256,
-                      problems=tuple(_not_json_like(loaded)), lines=tuple(text.splitlines()))
+    return LoadedSpec(
+        data=data,
+        display_path=display_path,
+        sha256=loaded.sha256,
+        problems=tuple(_not_json_like(loaded)),
+        lines=tuple(text.splitlines()),
+    )
 
 
 def _expanded_size(data: Any) -> tuple[int, int]:
@@ -151,11 +160,17 @@ def _tags_and_directives(yaml: YAML, text: str) -> Iterator[tuple[int, int, str]
     what plain scalars mean (`010` becomes 8, `1:30` becomes 90): a spec is plain JSON-like data."""
     for token in yaml.scan(text):
         if isinstance(token, TagToken):
-            yield token.start_mark.line + 1, token.start_mark.column + 1, \
-                "YAML tags are not allowed; write plain values (quote a string)"
+            yield (
+                token.start_mark.line + 1,
+                token.start_mark.column + 1,
+                "YAML tags are not allowed; write plain values (quote a string)",
+            )
         elif isinstance(token, DirectiveToken):
-            yield token.start_mark.line + 1, token.start_mark.column + 1, \
-                "YAML directives (%YAML, %TAG) are not allowed"
+            yield (
+                token.start_mark.line + 1,
+                token.start_mark.column + 1,
+                "YAML directives (%YAML, %TAG) are not allowed",
+            )
 
 
 def _not_json_like(spec: LoadedSpec) -> Iterator[tuple[KeyPath, Diagnostic]]:
@@ -174,27 +189,42 @@ def _not_json_like(spec: LoadedSpec) -> Iterator[tuple[KeyPath, Diagnostic]]:
             for key, value in node.items():
                 child = (*path, str(key))
                 if not isinstance(key, str):
-                    yield _diagnostic(spec, (*path, key), f"key {key!r} must be a string: quote it", at_key=True,
-                                      shown=child)
+                    yield _diagnostic(
+                        spec, (*path, key), f"key {key!r} must be a string: quote it", at_key=True, shown=child
+                    )
                 elif CONTROL.search(key):
-                    yield _diagnostic(spec, (*path, key), "a key must not contain control characters or line breaks",
-                                      at_key=True, shown=child)
+                    yield _diagnostic(
+                        spec,
+                        (*path, key),
+                        "a key must not contain control characters or line breaks",
+                        at_key=True,
+                        shown=child,
+                    )
                 stack.append((value, (*path, key)))
         elif isinstance(node, list):
             stack.extend((item, (*path, index)) for index, item in enumerate(node))
         elif isinstance(node, str):
             if CONTROL.search(node):
-                yield _diagnostic(spec, path, "a value must not contain control characters or line breaks "
-                                  f"(found {CONTROL.search(node).group()!r})")  # type: ignore[union-attr]
+                yield _diagnostic(
+                    spec,
+                    path,
+                    "a value must not contain control characters or line breaks "
+                    f"(found {CONTROL.search(node).group()!r})",
+                )  # type: ignore[union-attr]
         elif isinstance(node, float) and not math.isfinite(node):
             yield _diagnostic(spec, path, f"{node!r} is not a number a spec can use")
         elif not isinstance(node, (bool, int, float)) and node is not None:
-            yield _diagnostic(spec, path, "only strings, numbers, true/false, lists and mappings are allowed "
-                              f"(this is a {type(node).__name__.removeprefix('Commented').lower()}): quote it to make it a string")
+            yield _diagnostic(
+                spec,
+                path,
+                "only strings, numbers, true/false, lists and mappings are allowed "
+                f"(this is a {type(node).__name__.removeprefix('Commented').lower()}): quote it to make it a string",
+            )
 
 
-def _diagnostic(spec: LoadedSpec, path: KeyPath, message: str, *, at_key: bool = False,
-                shown: KeyPath | None = None) -> tuple[KeyPath, Diagnostic]:
+def _diagnostic(
+    spec: LoadedSpec, path: KeyPath, message: str, *, at_key: bool = False, shown: KeyPath | None = None
+) -> tuple[KeyPath, Diagnostic]:
     """The problem's path in the plain document (keys as strings), and its located diagnostic."""
     line, column = spec.locate(path, at_key=at_key)
     plain = shown or path

@@ -14,8 +14,16 @@ from typing import Any, Literal
 
 from .. import __version__
 from .sites import SITES
-from .workspace import (Environment, Task, Workspace, build_environment, build_tasks, build_workspace,
-                        explicit_platforms, with_included_cuda)
+from .workspace import (
+    Environment,
+    Task,
+    Workspace,
+    build_environment,
+    build_tasks,
+    build_workspace,
+    explicit_platforms,
+    with_included_cuda,
+)
 
 Runtime = Literal["container", "apptainer", "pixi-pack", "pixi", "host"]
 Scheduler = Literal["htcondor", "slurm"]
@@ -26,9 +34,13 @@ BUILTIN_PLACEHOLDERS = ("cluster", "process")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # (memory, disk) as CHTC's templates set them: an Apptainer image lands in the sandbox, and so does
 # an unpacked pixi-pack environment. (pixi runs where pixi is installed: Slurm's shared filesystem.)
-RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {"container": ("2GB", "2GB"), "apptainer": ("2GB", "7GB"),
-                                                     "pixi-pack": ("10GB", "14GB"), "pixi": ("2GB", "2GB"),
-                                                     "host": ("2GB", "2GB")}
+RESOURCE_DEFAULTS: dict[Runtime, tuple[str, str]] = {
+    "container": ("2GB", "2GB"),
+    "apptainer": ("2GB", "7GB"),
+    "pixi-pack": ("10GB", "14GB"),
+    "pixi": ("2GB", "2GB"),
+    "host": ("2GB", "2GB"),
+}
 TARBALL = re.compile(r"\.(tar\.gz|tgz|tar)\Z")
 # The job-policy commands a spec may set, each a ClassAd expression, in the order the .sub writes them.
 POLICY = ("retry_until", "on_exit_hold", "on_exit_remove", "periodic_hold", "periodic_release", "periodic_remove")
@@ -276,7 +288,12 @@ class Job:
     def path_variables(self) -> frozenset[str]:
         """The placeholders placed in a file path (inputs, outputs, logs, output_remaps), whose values
         must stay in it."""
-        paths = (*self.inputs, *self.outputs, *(p for _, p in self.logs), *(p for pair in self.output_remaps for p in pair))
+        paths = (
+            *self.inputs,
+            *self.outputs,
+            *(p for _, p in self.logs),
+            *(p for pair in self.output_remaps for p in pair),
+        )
         return frozenset(name for path in paths for name in PLACEHOLDER.findall(path))
 
     def sweep_values(self, name: str) -> tuple[str, ...]:
@@ -384,23 +401,37 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
     )
     scheduler = doc.get("scheduler", Project.scheduler)
     slurm = Slurm().merged(doc.get("slurm", {}))
-    jobs = with_inherited_sweeps(tuple(_job(name, body, container, pack, scheduler, slurm)
-                                       for name, body in sorted(doc.get("jobs", {}).items())))
+    jobs = with_inherited_sweeps(
+        tuple(_job(name, body, container, pack, scheduler, slurm) for name, body in sorted(doc.get("jobs", {}).items()))
+    )
     if "apptainer" not in c and any(job.runtime == "apptainer" and job.image is None for job in jobs):
         container = replace(container, apptainer=True)
     st = doc.get("staging")
-    staging = None if st is None else Staging(
-        directory=st["directory"].rstrip("/"),
-        url=st["url"].rstrip("/") if "url" in st else SITES[doc.get("site", Project.site)].staging_url(st["directory"].rstrip("/")))
+    staging = (
+        None
+        if st is None
+        else Staging(
+            directory=st["directory"].rstrip("/"),
+            url=st["url"].rstrip("/")
+            if "url" in st
+            else SITES[doc.get("site", Project.site)].staging_url(st["directory"].rstrip("/")),
+        )
+    )
     declared = doc.get("environments", {})
     # Tasks of the default feature, then each environment's (its own tasks, and top-level ones that
     # name it); the targets' tasks live in their targets and are listed here for the rules.
     tasks = build_tasks(doc.get("tasks")) + tuple(
-        task for name, body in sorted(declared.items())
-        for task in build_tasks(body.get("tasks"), name, key=("environments", name, "tasks")))
+        task
+        for name, body in sorted(declared.items())
+        for task in build_tasks(body.get("tasks"), name, key=("environments", name, "tasks"))
+    )
     with_tasks = {task.environment for task in tasks}
-    environments = with_included_cuda(tuple(build_environment(name, body, workspace, _cuda_arch(name, jobs), name in with_tasks)
-                                            for name, body in sorted(declared.items())))
+    environments = with_included_cuda(
+        tuple(
+            build_environment(name, body, workspace, _cuda_arch(name, jobs), name in with_tasks)
+            for name, body in sorted(declared.items())
+        )
+    )
     environments = explicit_platforms(environments, workspace)
     tasks += tuple(task for part in (workspace, *environments) for target in part.targets for task in target.tasks)
     return Project(
@@ -442,20 +473,37 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         inputs=tuple(body.get("inputs", ())),
         outputs=tuple(body.get("outputs", ())),
         # JSON Schema's "integer" accepts 2.0: the model holds ints, so the .sub says 2, not 2.0.
-        resources=Resources(cpus=int(r.get("cpus", Resources.cpus)), gpus=int(r.get("gpus", Resources.gpus)),
-                            memory=r.get("memory", memory), disk=r.get("disk", disk), disk_set="disk" in r),
-        gpu=GpuConstraints(min_capability=None if "min_capability" not in g else float(g["min_capability"]),
-                           min_memory=g.get("min_memory"),
-                           driver=None if "driver" not in g else _driver(g["driver"]), require=g.get("require")),
-        chtc=Chtc(gpu_lab=h.get("gpu_lab", Chtc.gpu_lab), job_length=h.get("job_length"), resumable=h.get("resumable"),
-                  want_ospool=h.get("want_ospool", False), want_campus_pools=h.get("want_campus_pools", False)),
+        resources=Resources(
+            cpus=int(r.get("cpus", Resources.cpus)),
+            gpus=int(r.get("gpus", Resources.gpus)),
+            memory=r.get("memory", memory),
+            disk=r.get("disk", disk),
+            disk_set="disk" in r,
+        ),
+        gpu=GpuConstraints(
+            min_capability=None if "min_capability" not in g else float(g["min_capability"]),
+            min_memory=g.get("min_memory"),
+            driver=None if "driver" not in g else _driver(g["driver"]),
+            require=g.get("require"),
+        ),
+        chtc=Chtc(
+            gpu_lab=h.get("gpu_lab", Chtc.gpu_lab),
+            job_length=h.get("job_length"),
+            resumable=h.get("resumable"),
+            want_ospool=h.get("want_ospool", False),
+            want_campus_pools=h.get("want_campus_pools", False),
+        ),
         ospool=OsPool(duration=body.get("ospool", {}).get("duration"), project=body.get("ospool", {}).get("project")),
         site_keys=tuple(key for key in ("chtc", "ospool") if key in body),
-        checkpoint=None if cp is None else Checkpoint(files=tuple(cp.get("files", ())),
-                                                      exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
-        sweep=tuple((var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())),
-        sweep_from=None if "sweep_from" not in body else SweepFrom(file=body["sweep_from"]["file"],
-                                                                   variables=tuple(body["sweep_from"]["variables"])),
+        checkpoint=None
+        if cp is None
+        else Checkpoint(files=tuple(cp.get("files", ())), exit_code=int(cp.get("exit_code", Checkpoint.exit_code))),
+        sweep=tuple(
+            (var, tuple(_argument(v) for v in values)) for var, values in sorted(body.get("sweep", {}).items())
+        ),
+        sweep_from=None
+        if "sweep_from" not in body
+        else SweepFrom(file=body["sweep_from"]["file"], variables=tuple(body["sweep_from"]["variables"])),
         env=tuple(sorted(body.get("env", {}).items())),
         stream_output=body.get("stream_output", False),
         stream_error=body.get("stream_error", False),
@@ -473,8 +521,9 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         policy=tuple((key, body[key]) for key in POLICY if key in body),
         output_remaps=tuple(sorted(body.get("output_remaps", {}).items())),
         logs=tuple(sorted(body.get("logs", {}).items())),
-        slurm=slurm.merged({**({"max_running": body["max_running"]} if "max_running" in body else {}),
-                            **body.get("slurm", {})}),
+        slurm=slurm.merged(
+            {**({"max_running": body["max_running"]} if "max_running" in body else {}), **body.get("slurm", {})}
+        ),
         keys=tuple(sorted((*body, *(f"slurm.{key}" for key in body.get("slurm", {}))))),
         after=tuple(sorted(body.get("after", ()))),
         for_each=body.get("for_each"),

@@ -45,6 +45,9 @@ def with_origins(diagnostics: list[Diagnostic], lines: list[str]) -> list[Diagno
     out = []
     for diagnostic in diagnostics:
         where = None if diagnostic.file else origin(lines, diagnostic.line)
-        out.append(dataclasses.replace(diagnostic, message=f"{diagnostic.message} (moved in from {where})")
-                   if where else diagnostic)
+        out.append(
+            dataclasses.replace(diagnostic, message=f"{diagnostic.message} (moved in from {where})")
+            if where
+            else diagnostic
+        )
     return out

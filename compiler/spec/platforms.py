@@ -53,8 +53,12 @@ class Platform:
             return self.subdir
         items: list[tuple[str, Any]] = [("name", self.name), ("platform", self.subdir)]
         if self.cuda is not None:
-            items.append(("cuda", self.cuda if self.cuda_arch is None
-                          else Table((("driver", self.cuda), ("arch", self.cuda_arch)))))
+            items.append(
+                (
+                    "cuda",
+                    self.cuda if self.cuda_arch is None else Table((("driver", self.cuda), ("arch", self.cuda_arch))),
+                )
+            )
         return Table((*items, *self.system))
 
     @property
@@ -76,16 +80,24 @@ class Platform:
 
 
 def applicable(subdir: str, system: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((key, value) for key, value in system
-                 if key not in SYSTEM_REQUIREMENTS or subdir.startswith(SYSTEM_REQUIREMENTS[key]))
+    return tuple(
+        (key, value)
+        for key, value in system
+        if key not in SYSTEM_REQUIREMENTS or subdir.startswith(SYSTEM_REQUIREMENTS[key])
+    )
 
 
-def platform(subdir: str, system: tuple[tuple[str, str], ...], cuda: str | None = None,
-             cuda_arch: str | None = None) -> Platform:
+def platform(
+    subdir: str, system: tuple[tuple[str, str], ...], cuda: str | None = None, cuda_arch: str | None = None
+) -> Platform:
     """The platform entry for one subdir: CUDA only where CUDA exists, each requirement where it applies."""
     has_cuda = cuda is not None and subdir.startswith(CUDA_SUBDIRS)
-    return Platform(subdir=subdir, cuda=cuda if has_cuda else None, cuda_arch=cuda_arch if has_cuda else None,
-                    system=applicable(subdir, system))
+    return Platform(
+        subdir=subdir,
+        cuda=cuda if has_cuda else None,
+        cuda_arch=cuda_arch if has_cuda else None,
+        system=applicable(subdir, system),
+    )
 
 
 def cuda_text(value: Any) -> str | None:
@@ -105,12 +117,22 @@ def entry(item: str | dict[str, Any], system: tuple[tuple[str, str], ...], cuda:
         driver = cuda
     declared = dict(applicable(subdir, system))
     declared.update({key: str(item[key]) for key in ENTRY_KEYS if key in item})
-    return Platform(subdir=subdir, cuda=driver, cuda_arch=arch, given_name=item.get("name"),
-                    system=tuple((key, declared[key]) for key in ENTRY_KEYS if key in declared))
+    return Platform(
+        subdir=subdir,
+        cuda=driver,
+        cuda_arch=arch,
+        given_name=item.get("name"),
+        system=tuple((key, declared[key]) for key in ENTRY_KEYS if key in declared),
+    )
 
 
-def selected(items: tuple[str, ...] | None, own: tuple[Platform, ...], system: tuple[tuple[str, str], ...],
-             cuda: str | None, cuda_arch: str | None) -> tuple[Platform, ...]:
+def selected(
+    items: tuple[str, ...] | None,
+    own: tuple[Platform, ...],
+    system: tuple[tuple[str, str], ...],
+    cuda: str | None,
+    cuda_arch: str | None,
+) -> tuple[Platform, ...]:
     """The entries an environment selects: the named ones (or every workspace entry), each as its CUDA
     variant when the environment has CUDA of its own; once per name, in order."""
     by_name = {p.name: p for p in own}

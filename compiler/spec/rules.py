@@ -10,20 +10,59 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .loader import KeyPath
-from .sites import SITES
 from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project, outside
+from .sites import SITES
 
 PIXI_ENVIRONMENT_NAME = re.compile(r"[a-z0-9-]+")  # pixi's own rule (manifest schema v0.77.0)
 # The generated htcondor/ folder holds these scripts beside the jobs' <job>.sh.
 # Job ClassAd attributes that the generated .sub's submit commands set (and the commands' names):
 # a +Name among them would replace what the compiler wrote, e.g. +Requirements its one requirements.
-SUBMIT_ATTRIBUTES = frozenset(name.lower() for name in (
-    "Requirements", "Cmd", "Args", "Arguments", "Executable", "Environment", "Env", "Universe", "JobUniverse",
-    "ContainerImage", "Container_Image", "TransferInput", "TransferOutput", "TransferOutputRemaps",
-    "TransferCheckpoint", "CheckpointExitCode", "ShouldTransferFiles", "WhenToTransferOutput", "RequestCpus",
-    "RequestGpus", "RequestMemory", "RequestDisk", "RequireGPUs", "GPUsMinCapability", "GPUsMinMemory", "In", "Out",
-    "Err", "UserLog", "Log", "Output", "Error", "Iwd", "OnExitHold", "PeriodicRelease", "MaxRetries", "StreamOut",
-    "StreamErr", "Queue", "Transfer_Input_Files", "Transfer_Output_Files"))
+SUBMIT_ATTRIBUTES = frozenset(
+    name.lower()
+    for name in (
+        "Requirements",
+        "Cmd",
+        "Args",
+        "Arguments",
+        "Executable",
+        "Environment",
+        "Env",
+        "Universe",
+        "JobUniverse",
+        "ContainerImage",
+        "Container_Image",
+        "TransferInput",
+        "TransferOutput",
+        "TransferOutputRemaps",
+        "TransferCheckpoint",
+        "CheckpointExitCode",
+        "ShouldTransferFiles",
+        "WhenToTransferOutput",
+        "RequestCpus",
+        "RequestGpus",
+        "RequestMemory",
+        "RequestDisk",
+        "RequireGPUs",
+        "GPUsMinCapability",
+        "GPUsMinMemory",
+        "In",
+        "Out",
+        "Err",
+        "UserLog",
+        "Log",
+        "Output",
+        "Error",
+        "Iwd",
+        "OnExitHold",
+        "PeriodicRelease",
+        "MaxRetries",
+        "StreamOut",
+        "StreamErr",
+        "Queue",
+        "Transfer_Input_Files",
+        "Transfer_Output_Files",
+    )
+)
 # A queue table larger than this is a mistake, and would take minutes and gigabytes to write.
 MAX_SWEEP_ROWS = 100_000
 MAX_SWEEP_TEXT = 16 * 1024 * 1024
@@ -31,7 +70,7 @@ RESERVED_JOB_NAMES = frozenset({"submit", "interact"})
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """"; did you mean 'x'?" for the closest choice, or nothing when none is close."""
+    """ "; did you mean 'x'?" for the closest choice, or nothing when none is close."""
     match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
 
@@ -55,72 +94,125 @@ def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[P
         e: KeyPath = ("environments", env.name)
         if not PIXI_ENVIRONMENT_NAME.fullmatch(env.name):
             fixed = re.sub(r"[^a-z\d\-]", "-", env.name.lower())
-            yield Problem(e, f"pixi rejects environment name '{env.name}' (only lower-case letters, digits "
-                          f"and '-'); try '{fixed}'", reads=(), at_key=True)
+            yield Problem(
+                e,
+                f"pixi rejects environment name '{env.name}' (only lower-case letters, digits and '-'); try '{fixed}'",
+                reads=(),
+                at_key=True,
+            )
         elif env.name == "pack":
             yield Problem(e, "'pack' is reserved: pixi-htc generates it", reads=(), at_key=True)
         elif env.name == "default" and (env.has_feature or env.feature_only):
-            yield Problem(e, "the default environment's own packages are the workspace's (workspace.dependencies): "
-                          "here it may only include other environments' features (features, solve_group, "
-                          "no_default_feature)", reads=(), at_key=True)
+            yield Problem(
+                e,
+                "the default environment's own packages are the workspace's (workspace.dependencies): "
+                "here it may only include other environments' features (features, solve_group, "
+                "no_default_feature)",
+                reads=(),
+                at_key=True,
+            )
         elif env.name == "default" and project.workspace.default_environment is not None:
-            yield Problem(e, "say which environment is the default once: here, or workspace.default_environment",
-                          (("workspace", "default_environment"),), at_key=True)
+            yield Problem(
+                e,
+                "say which environment is the default once: here, or workspace.default_environment",
+                (("workspace", "default_environment"),),
+                at_key=True,
+            )
         if env.feature_only:
-            for key, value in (("features", env.features), ("solve_group", env.solve_group),
-                               ("no_default_feature", env.no_default_feature)):
+            for key, value in (
+                ("features", env.features),
+                ("solve_group", env.solve_group),
+                ("no_default_feature", env.no_default_feature),
+            ):
                 if value:
-                    yield Problem((*e, key), f"'{key}' describes an environment, and '{env.name}' is feature_only",
-                                  ((*e, key), (*e, "feature_only")))
+                    yield Problem(
+                        (*e, key),
+                        f"'{key}' describes an environment, and '{env.name}' is feature_only",
+                        ((*e, key), (*e, "feature_only")),
+                    )
         for index, included in enumerate(env.features):
             if included not in environments or included == env.name:
-                yield Problem((*e, "features", index), f"'{included}' is not another environment of this spec"
-                              f"{did_you_mean(included, set(environments) - {env.name})}", ((*e, "features"),))
+                yield Problem(
+                    (*e, "features", index),
+                    f"'{included}' is not another environment of this spec"
+                    f"{did_you_mean(included, set(environments) - {env.name})}",
+                    ((*e, "features"),),
+                )
         if env.platform_feature in environments:
-            yield Problem(e, f"pixi-htc names the feature that selects this environment's platforms "
-                          f"'{env.platform_feature}', which is another environment: rename one", reads=(), at_key=True)
+            yield Problem(
+                e,
+                f"pixi-htc names the feature that selects this environment's platforms "
+                f"'{env.platform_feature}', which is another environment: rename one",
+                reads=(),
+                at_key=True,
+            )
         platforms_read = ((*e, "cuda"), (*e, "platforms"))  # a CUDA environment defaults to linux-64
         if env.effective_cuda and not set(env.platforms) & {"linux-64", "linux-aarch64"}:
             yield Problem((*e, "platforms"), "a CUDA environment needs a linux platform", platforms_read)
         known = _platform_names(project)
         outside = [item for item in env.platform_items or () if item not in known]
         if outside:
-            yield Problem((*e, "platforms"), f"{', '.join(outside)} not in workspace.platforms "
-                          f"({', '.join(known)})", (*platforms_read, ("workspace", "platforms")))
+            yield Problem(
+                (*e, "platforms"),
+                f"{', '.join(outside)} not in workspace.platforms ({', '.join(known)})",
+                (*platforms_read, ("workspace", "platforms")),
+            )
 
     for section, name in (("container", project.container.environment), ("pack", project.pack.environment)):
         needed = bool(environments) if section == "container" else project.has_pixi_pack_jobs
         if needed and name not in environments:
-            yield Problem((section, "environment"), f"environment '{name}' is not defined"
-                          f"{did_you_mean(name, environments)} {_defined(environments)}",
-                          ((section, "environment"), ("environments", name)))
+            yield Problem(
+                (section, "environment"),
+                f"environment '{name}' is not defined{did_you_mean(name, environments)} {_defined(environments)}",
+                ((section, "environment"), ("environments", name)),
+            )
         elif needed and environments[name].feature_only:
-            yield Problem((section, "environment"), f"'{name}' is feature_only: pixi has no environment of that name "
-                          "to install", ((section, "environment"), ("environments", name)))
+            yield Problem(
+                (section, "environment"),
+                f"'{name}' is feature_only: pixi has no environment of that name to install",
+                ((section, "environment"), ("environments", name)),
+            )
     pack_env = environments.get(project.pack.environment)
     if project.has_pixi_pack_jobs and pack_env and project.pack.platform not in pack_env.platforms:
-        yield Problem(("pack", "platform"), f"environment '{pack_env.name}' is not solved for {project.pack.platform}",
-                      (("pack",), ("environments", pack_env.name)))
+        yield Problem(
+            ("pack", "platform"),
+            f"environment '{pack_env.name}' is not solved for {project.pack.platform}",
+            (("pack",), ("environments", pack_env.name)),
+        )
     image_env = environments.get(project.container.environment)
     if image_env and "linux-64" not in image_env.platforms:
-        yield Problem(("container", "environment"), f"the image is linux-64, and '{image_env.name}' is not "
-                      "solved for linux-64", (("container", "environment"), ("environments", image_env.name)))
+        yield Problem(
+            ("container", "environment"),
+            f"the image is linux-64, and '{image_env.name}' is not solved for linux-64",
+            (("container", "environment"), ("environments", image_env.name)),
+        )
 
     default = project.workspace.default_environment
     if default is not None and default not in environments:
-        yield Problem(("workspace", "default_environment"), f"environment '{default}' is not defined"
-                      f"{did_you_mean(default, environments)}", (("workspace", "default_environment"),))
+        yield Problem(
+            ("workspace", "default_environment"),
+            f"environment '{default}' is not defined{did_you_mean(default, environments)}",
+            (("workspace", "default_environment"),),
+        )
     elif default is not None and environments[default].feature_only:
-        yield Problem(("workspace", "default_environment"), f"'{default}' is feature_only: no environment to copy",
-                      (("workspace", "default_environment"), ("environments", default)))
+        yield Problem(
+            ("workspace", "default_environment"),
+            f"'{default}' is feature_only: no environment to copy",
+            (("workspace", "default_environment"), ("environments", default)),
+        )
     yield from _task_problems(project, environments)
     yield from _workspace_problems(project)
 
     if project.staging is not None and project.staging.url is None:
         example = SITES[project.site].staging_example
-        where = f"site {project.site} stages under {example}" if example else f"site {project.site} has no known staging"
-        yield Problem(("staging",), f"{where}, so how jobs reach {project.staging.directory} is unknown: set "
-                      "staging.url (osdf:///...)", (("staging",), ("site",)))
+        where = (
+            f"site {project.site} stages under {example}" if example else f"site {project.site} has no known staging"
+        )
+        yield Problem(
+            ("staging",),
+            f"{where}, so how jobs reach {project.staging.directory} is unknown: set staging.url (osdf:///...)",
+            (("staging",), ("site",)),
+        )
     for job in project.jobs:
         yield from _job_problems(project, job, environments)
 
@@ -137,16 +229,23 @@ def _workspace_problems(project: Project) -> Iterator[Problem]:
     seen: set[str] = set()
     for index, entry in enumerate(project.workspace.platform_entries):
         if entry.name in seen:
-            yield Problem(("workspace", "platforms", index), f"two platform entries are named '{entry.name}'; "
-                          "give each its own name", (("workspace", "platforms"),))
+            yield Problem(
+                ("workspace", "platforms", index),
+                f"two platform entries are named '{entry.name}'; give each its own name",
+                (("workspace", "platforms"),),
+            )
         seen.add(entry.name)
     if not project.environments:
         for key in ("workspace", "tasks"):
             if key in project.keys:
-                yield Problem((key,), f"'{key}' describes pixi's default environment, and the spec defines no "
-                              "environments, so nothing would be generated for it: add `environments: {default: {}}` "
-                              "(or remove it, for jobs that only run images of their own)", ((key,), ("environments",)),
-                              at_key=True)
+                yield Problem(
+                    (key,),
+                    f"'{key}' describes pixi's default environment, and the spec defines no "
+                    "environments, so nothing would be generated for it: add `environments: {default: {}}` "
+                    "(or remove it, for jobs that only run images of their own)",
+                    ((key,), ("environments",)),
+                    at_key=True,
+                )
 
 
 def _task_problems(project: Project, environments: dict[str, Environment]) -> Iterator[Problem]:
@@ -157,20 +256,31 @@ def _task_problems(project: Project, environments: dict[str, Environment]) -> It
         scope = (task.environment, task.platform, task.name)
         if scope in scopes:
             where = f"environment '{task.environment}'" if task.environment else "the default feature"
-            yield Problem(key, f"task '{task.name}' is defined twice for {where}"
-                          + (f" on {task.platform}" if task.platform else "") + " (once under tasks with environment, "
-                          "once under the environment's tasks): keep one", (key,), at_key=True)
+            yield Problem(
+                key,
+                f"task '{task.name}' is defined twice for {where}"
+                + (f" on {task.platform}" if task.platform else "")
+                + " (once under tasks with environment, "
+                "once under the environment's tasks): keep one",
+                (key,),
+                at_key=True,
+            )
         scopes.add(scope)
         if task.cmd is None and not task.depends_on:
             yield Problem(key, "a task needs cmd, or depends_on for an alias", (key,))
         if task.environment is not None and task.environment not in environments:
-            yield Problem((*key, "environment"), f"environment '{task.environment}' is not defined"
-                          f"{did_you_mean(task.environment, environments)}", ((*key, "environment"),))
+            yield Problem(
+                (*key, "environment"),
+                f"environment '{task.environment}' is not defined{did_you_mean(task.environment, environments)}",
+                ((*key, "environment"),),
+            )
         for dependency in task.depends_on:
             if dependency not in task_names:
-                yield Problem((*key, "depends_on"), f"task '{dependency}' is not defined"
-                              f"{did_you_mean(dependency, task_names)}",
-                              ((*key, "depends_on"), ("tasks", dependency)))
+                yield Problem(
+                    (*key, "depends_on"),
+                    f"task '{dependency}' is not defined{did_you_mean(dependency, task_names)}",
+                    ((*key, "depends_on"), ("tasks", dependency)),
+                )
 
 
 def _source_problems(project: Project, build_dir: str) -> Iterator[Problem]:
@@ -179,12 +289,16 @@ def _source_problems(project: Project, build_dir: str) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for index, path in enumerate(project.source or ()):
         if path == build_dir or path.startswith(f"{build_dir}/"):
-            yield Problem(("source", index), f"'{path}' is inside the build directory, which pixi-htc owns; "
-                          "name your code where it lives", (("source",),))
+            yield Problem(
+                ("source", index),
+                f"'{path}' is inside the build directory, which pixi-htc owns; name your code where it lives",
+                (("source",),),
+            )
         name = path.rsplit("/", 1)[-1]
         if name in seen:
-            yield Problem(("source", index), f"'{path}' and '{seen[name]}' would both arrive as '{name}'",
-                          (("source",),))
+            yield Problem(
+                ("source", index), f"'{path}' and '{seen[name]}' would both arrive as '{name}'", (("source",),)
+            )
         seen.setdefault(name, path)
 
 
@@ -233,39 +347,72 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     if job.environment is None:
         pass  # someone else's image: nothing to activate, the GPU driver floor comes from gpu.driver
     elif env is None:
-        yield Problem(j("environment"), f"environment '{job.environment}' is not defined"
-                      f"{did_you_mean(job.environment, environments)} {_defined(environments)}",
-                      (*env_read, ("environments", job.environment)))
+        yield Problem(
+            j("environment"),
+            f"environment '{job.environment}' is not defined"
+            f"{did_you_mean(job.environment, environments)} {_defined(environments)}",
+            (*env_read, ("environments", job.environment)),
+        )
     elif env.feature_only:
-        yield Problem(j("environment"), f"'{env.name}' is feature_only: pixi has no environment of that name",
-                      (*env_read, ("environments", env.name)))
+        yield Problem(
+            j("environment"),
+            f"'{env.name}' is feature_only: pixi has no environment of that name",
+            (*env_read, ("environments", env.name)),
+        )
     else:
         if job.runtime != "pixi-pack" and job.image is None and job.environment != project.container.environment:
-            yield Problem(j("environment"), f"the image bakes only '{project.container.environment}' "
-                          "(container.environment); run this job there or give it its own image", (*env_read, j("image")))
+            yield Problem(
+                j("environment"),
+                f"the image bakes only '{project.container.environment}' "
+                "(container.environment); run this job there or give it its own image",
+                (*env_read, j("image")),
+            )
         if job.runtime == "pixi-pack" and job.environment != project.pack.environment:
-            yield Problem(j("environment"), f"the pixi-pack archive holds only '{project.pack.environment}' "
-                          "(pack.environment)", env_read)
+            yield Problem(
+                j("environment"),
+                f"the pixi-pack archive holds only '{project.pack.environment}' (pack.environment)",
+                env_read,
+            )
         if job.resources.gpus > 0 and env.effective_cuda is None and job.gpu.driver is None:
-            yield Problem(j("resources", "gpus"), f"a GPU job needs a CUDA environment, and '{env.name}' has no "
-                          f"cuda; set environments.{env.name}.cuda or request gpus: 0",
-                          (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda"), ("workspace", "cuda")))
-    if job.resources.gpus == 0 and (job.gpu.min_capability is not None or job.gpu.min_memory is not None
-                                    or job.gpu.driver is not None):
+            yield Problem(
+                j("resources", "gpus"),
+                f"a GPU job needs a CUDA environment, and '{env.name}' has no "
+                f"cuda; set environments.{env.name}.cuda or request gpus: 0",
+                (*env_read, j("resources", "gpus"), ("environments", env.name, "cuda"), ("workspace", "cuda")),
+            )
+    if job.resources.gpus == 0 and (
+        job.gpu.min_capability is not None or job.gpu.min_memory is not None or job.gpu.driver is not None
+    ):
         yield Problem(j("gpu"), "GPU constraints on a job that requests no GPU", (j("resources", "gpus"), j("gpu")))
     if job.runtime == "pixi-pack" and job.image is not None:
-        yield Problem(j("image"), "a pixi-pack job runs in the vanilla universe and takes no image",
-                      (j("runtime"), j("image")), at_key=True)
+        yield Problem(
+            j("image"),
+            "a pixi-pack job runs in the vanilla universe and takes no image",
+            (j("runtime"), j("image")),
+            at_key=True,
+        )
     if job.runtime == "apptainer" and job.image is not None and job.image.startswith("docker://"):
-        yield Problem(j("image"), "runtime apptainer runs a .sif (a path, osdf:///...sif or oras://); "
-                      "for a docker:// image use runtime: container", (j("runtime"), j("image")))
+        yield Problem(
+            j("image"),
+            "runtime apptainer runs a .sif (a path, osdf:///...sif or oras://); "
+            "for a docker:// image use runtime: container",
+            (j("runtime"), j("image")),
+        )
     if job.runtime == "apptainer" and job.image is None and not project.container.apptainer:
-        yield Problem(("container", "apptainer"), f"job '{job.name}' runs the project's .sif (runtime apptainer), "
-                      "which CI builds only with container.apptainer: true", (("container", "apptainer"), j("runtime")))
+        yield Problem(
+            ("container", "apptainer"),
+            f"job '{job.name}' runs the project's .sif (runtime apptainer), "
+            "which CI builds only with container.apptainer: true",
+            (("container", "apptainer"), j("runtime")),
+        )
 
     if job.name in RESERVED_JOB_NAMES:
-        yield Problem(("jobs", job.name), f"'{job.name}' is reserved: pixi-htc writes htcondor/{job.name}.sh "
-                      "itself; choose another job name", (), at_key=True)
+        yield Problem(
+            ("jobs", job.name),
+            f"'{job.name}' is reserved: pixi-htc writes htcondor/{job.name}.sh itself; choose another job name",
+            (),
+            at_key=True,
+        )
     names = set(job.sweep_variables)
     known = names | set(BUILTIN_PLACEHOLDERS)
     # Where the spec names the sweep's variables: the sweep's keys, or sweep_from.variables.
@@ -273,46 +420,78 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     if job.sweep and job.sweep_from:
         yield Problem(j("sweep_from"), "a job takes its rows from sweep or from sweep_from, not both", (), at_key=True)
     for variable in sorted(names & set(BUILTIN_PLACEHOLDERS)):
-        where = j("sweep_from", "variables", job.sweep_variables.index(variable)) if job.sweep_from else j("sweep", variable)
-        yield Problem(where, f"'{{{variable}}}' is built in (the HTCondor {variable} number); "
-                      "choose another name", (), at_key=not job.sweep_from)
+        where = (
+            j("sweep_from", "variables", job.sweep_variables.index(variable))
+            if job.sweep_from
+            else j("sweep", variable)
+        )
+        yield Problem(
+            where,
+            f"'{{{variable}}}' is built in (the HTCondor {variable} number); choose another name",
+            (),
+            at_key=not job.sweep_from,
+        )
     for name, values in job.sweep:
         for index, value in enumerate(values):
             if name in job.path_variables and outside(value):
                 # A for_each job's values are the sweep's of the job it follows: said at for_each.
                 where = j("sweep", name, index) if job.for_each is None else j("for_each")
-                yield Problem(where, f"{value!r} is placed in a file path ({{{name}}}), and would lead out of it: "
-                              "no empty, '.' or '..' parts, and no leading '/'", (j("sweep"),))
+                yield Problem(
+                    where,
+                    f"{value!r} is placed in a file path ({{{name}}}), and would lead out of it: "
+                    "no empty, '.' or '..' parts, and no leading '/'",
+                    (j("sweep"),),
+                )
     rows, text = sweep_size(job)
     if job.for_each is not None:
         pass  # the sweep is the job's it follows, judged there
     elif rows > MAX_SWEEP_ROWS:
-        yield Problem(j("sweep"), f"the sweep has {rows:,} combinations; at most {MAX_SWEEP_ROWS:,} per job "
-                      "(split it into several jobs)", (j("sweep"),))
+        yield Problem(
+            j("sweep"),
+            f"the sweep has {rows:,} combinations; at most {MAX_SWEEP_ROWS:,} per job (split it into several jobs)",
+            (j("sweep"),),
+        )
     elif text > MAX_SWEEP_TEXT:
-        yield Problem(j("sweep"), f"the sweep's queue table would be {text // 1024:,} KiB; at most "
-                      f"{MAX_SWEEP_TEXT // 1024:,} KiB per job (shorter values, or fewer combinations)", (j("sweep"),))
+        yield Problem(
+            j("sweep"),
+            f"the sweep's queue table would be {text // 1024:,} KiB; at most "
+            f"{MAX_SWEEP_TEXT // 1024:,} KiB per job (shorter values, or fewer combinations)",
+            (j("sweep"),),
+        )
     used: set[str] = set()
     for index, argument in enumerate(job.command):
         for name in PLACEHOLDER.findall(argument):
             used.add(name)
             if name not in known:
-                yield Problem(j("command", index), f"'{{{name}}}' names no sweep variable"
-                              f"{did_you_mean(name, known)} (known: {', '.join(sorted(known))})",
-                              (j("command"), sweep_key))
+                yield Problem(
+                    j("command", index),
+                    f"'{{{name}}}' names no sweep variable"
+                    f"{did_you_mean(name, known)} (known: {', '.join(sorted(known))})",
+                    (j("command"), sweep_key),
+                )
         if "$(" in argument:
-            yield Problem(j("command", index), "'$(' is an HTCondor macro or shell substitution; arguments are "
-                          "passed literally: write {process}, {cluster} or {<sweep variable>}", (j("command"),))
+            yield Problem(
+                j("command", index),
+                "'$(' is an HTCondor macro or shell substitution; arguments are "
+                "passed literally: write {process}, {cluster} or {<sweep variable>}",
+                (j("command"),),
+            )
     # A variable may choose the process's input file alone (`inputs: [videos/{video}.mp4]`). One used
     # nowhere multiplies the processes for nothing; a list's column may go unused, as HTCondor allows.
     for name in sorted(names - used - job.path_variables if job.sweep and job.for_each is None else ()):
-        yield Problem(j("sweep", name), f"sweep variable '{name}' is used nowhere (write {{{name}}} in command, "
-                      "inputs, outputs or logs)", (j("command"), j("inputs"), j("outputs"), j("logs"), j("sweep")),
-                      at_key=True)
+        yield Problem(
+            j("sweep", name),
+            f"sweep variable '{name}' is used nowhere (write {{{name}}} in command, inputs, outputs or logs)",
+            (j("command"), j("inputs"), j("outputs"), j("logs"), j("sweep")),
+            at_key=True,
+        )
     for index, clause in enumerate(job.requirements):
         if problem := classad_error(clause):
-            yield Problem(j("requirements", index), f"{problem}; each clause must stand on its own, ANDed with "
-                          "the others", (j("requirements"),))
+            yield Problem(
+                j("requirements", index),
+                f"{problem}; each clause must stand on its own, ANDed with the others",
+                (j("requirements"),),
+            )
     for key, expression in job.policy:
         if problem := classad_error(expression):
             yield Problem(j(key), problem, (j(key),))
@@ -321,49 +500,86 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
             yield Problem(j("gpu", "require"), problem, (j("gpu", "require"),))
         for floor in ("min_capability", "min_memory"):
             if getattr(job.gpu, floor) is not None:
-                yield Problem(j("gpu", floor), f"gpu.require is the whole require_gpus expression: write the {floor} "
-                              "bound in it", (j("gpu"),), at_key=True)
+                yield Problem(
+                    j("gpu", floor),
+                    f"gpu.require is the whole require_gpus expression: write the {floor} bound in it",
+                    (j("gpu"),),
+                    at_key=True,
+                )
     appended = appended_by_the_trainer(project, job)
     if job.checkpoint is not None and appended in job.outputs and appended not in job.checkpoint.files:
-        yield Problem(j("checkpoint", "files"), f"the trainer appends to {appended} every epoch; an evicted job "
-                      f"restarts with its checkpoint files only, so list {appended} here too",
-                      (j("checkpoint"), j("outputs"), j("command")))
+        yield Problem(
+            j("checkpoint", "files"),
+            f"the trainer appends to {appended} every epoch; an evicted job "
+            f"restarts with its checkpoint files only, so list {appended} here too",
+            (j("checkpoint"), j("outputs"), j("command")),
+        )
     for key in job.site_keys:
         if key not in SITES[project.site].keys:
             owner = next(site.name for site in SITES.values() if key in site.keys)
-            yield Problem(j(key), f"'{key}' is for site: {owner}, and this spec's site is {project.site}",
-                          (j(key), ("site",)), at_key=True)
+            yield Problem(
+                j(key),
+                f"'{key}' is for site: {owner}, and this spec's site is {project.site}",
+                (j(key), ("site",)),
+                at_key=True,
+            )
     for name, _ in job.attributes:
         if name.lower() in SUBMIT_ATTRIBUTES:
-            yield Problem(j("attributes", name), f"+{name} is the job attribute a submit command of the generated "
-                          ".sub sets; use the spec's own key for it", (j("attributes"),), at_key=True)
+            yield Problem(
+                j("attributes", name),
+                f"+{name} is the job attribute a submit command of the generated "
+                ".sub sets; use the spec's own key for it",
+                (j("attributes"),),
+                at_key=True,
+            )
         elif name.lower() in SITES[project.site].attributes | {"jobbatchname"}:
-            yield Problem(j("attributes", name), f"pixi-htc sets +{name} itself (from batch_name or the site's "
-                          f"keys, site: {project.site})", (j("attributes"), ("site",)), at_key=True)
+            yield Problem(
+                j("attributes", name),
+                f"pixi-htc sets +{name} itself (from batch_name or the site's keys, site: {project.site})",
+                (j("attributes"), ("site",)),
+                at_key=True,
+            )
     if job.expression("retry_until") is not None and job.max_retries is None and job.scheduler == "htcondor":
         yield Problem(j("retry_until"), "retry_until takes effect with max_retries; set both", (j("max_retries"),))
     # Counted, never listed: a sweep's rows can number billions before the size rule above rejects it.
     many = f"the sweep queues {rows:,} processes" if job.sweep else "sweep_from queues a process a line"
     shared = [(("logs", key), path) for key, path in job.logs if key != "log"] + [
-        (("output_remaps", name), path) for name, path in job.output_remaps if not PLACEHOLDER.search(name)]
+        (("output_remaps", name), path) for name, path in job.output_remaps if not PLACEHOLDER.search(name)
+    ]
     if job.count > 1:
         many = f"count queues {job.count} processes" + (" a row" if job.swept else "")
     for (key, name), path in shared:
         if (rows > 1 or job.sweep_from or job.count > 1) and not _one_name_a_process(job, path):
-            yield Problem(j(key, name), f"{many}, and each would write {path}: put {{process}} in the name",
-                          (j(key, name), sweep_key))
+            yield Problem(
+                j(key, name),
+                f"{many}, and each would write {path}: put {{process}} in the name",
+                (j(key, name), sweep_key),
+            )
     for name, _ in job.output_remaps:
         if name not in job.outputs:
-            yield Problem(j("output_remaps", name), f"'{name}' is not one of outputs{did_you_mean(name, job.outputs)}",
-                          (j("output_remaps"), j("outputs")), at_key=True)
-    placed = [((key, index), path) for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
-              for index, path in enumerate(paths)] + [(("logs", key), path) for key, path in job.logs] + [
-                  (("output_remaps", name), path) for name, path in job.output_remaps]
+            yield Problem(
+                j("output_remaps", name),
+                f"'{name}' is not one of outputs{did_you_mean(name, job.outputs)}",
+                (j("output_remaps"), j("outputs")),
+                at_key=True,
+            )
+    placed = (
+        [
+            ((key, index), path)
+            for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
+            for index, path in enumerate(paths)
+        ]
+        + [(("logs", key), path) for key, path in job.logs]
+        + [(("output_remaps", name), path) for name, path in job.output_remaps]
+    )
     for (key, index), path in placed:
         for name in PLACEHOLDER.findall(path):
             if name not in known:
-                yield Problem(j(key, index), f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
-                              (j(key), sweep_key))
+                yield Problem(
+                    j(key, index),
+                    f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
+                    (j(key), sweep_key),
+                )
 
 
 def _one_name_a_process(job: Job, path: str) -> bool:

@@ -44,16 +44,27 @@ def scheduler_problems(project: Project) -> Iterator[Problem]:
     for job in project.jobs:
         yield from _job_problems(project, job)
     if project.jobs and "slurm" in project.keys and not project.jobs_on("slurm"):
-        yield Problem(("slurm",), "no job runs on Slurm (scheduler: slurm, for the project or a job); remove "
-                      "'slurm' or move a job there", _scheduler_reads(project), at_key=True)
+        yield Problem(
+            ("slurm",),
+            "no job runs on Slurm (scheduler: slurm, for the project or a job); remove 'slurm' or move a job there",
+            _scheduler_reads(project),
+            at_key=True,
+        )
     if project.jobs and "site" in project.keys and not project.jobs_on("htcondor"):
-        yield Problem(("site",), "'site' chooses an HTCondor pool, and every job runs on Slurm; remove it",
-                      _scheduler_reads(project), at_key=True)
+        yield Problem(
+            ("site",),
+            "'site' chooses an HTCondor pool, and every job runs on Slurm; remove it",
+            _scheduler_reads(project),
+            at_key=True,
+        )
     slurm_packs = [job for job in project.jobs_on("slurm") if job.runtime == "pixi-pack"]
     if slurm_packs and project.pack.archive is not None and "://" in project.pack.archive:
-        yield Problem(("pack", "archive"), f"job '{slurm_packs[0].name}' runs on Slurm, which reads the archive from "
-                      "the shared filesystem and fetches no URL: name a path relative to the build directory",
-                      (("pack", "archive"), *_scheduler_reads(project)))
+        yield Problem(
+            ("pack", "archive"),
+            f"job '{slurm_packs[0].name}' runs on Slurm, which reads the archive from "
+            "the shared filesystem and fetches no URL: name a path relative to the build directory",
+            (("pack", "archive"), *_scheduler_reads(project)),
+        )
 
 
 def _scheduler_reads(project: Project) -> tuple[KeyPath, ...]:
@@ -68,30 +79,57 @@ def _job_problems(project: Project, job: Job) -> Iterator[Problem]:
     other, wrong_keys = ("HTCondor", SLURM_ONLY) if job.scheduler == "htcondor" else ("Slurm", HTCONDOR_ONLY)
     owner = "Slurm" if other == "HTCondor" else "HTCondor"
     for key in sorted(set(job.keys) & set(wrong_keys)):
-        yield Problem(j(key), f"'{key}' is for {owner} jobs, and this job runs on {other}{wrong_keys[key]}",
-                      (j(key), *reads), at_key=True)
+        yield Problem(
+            j(key),
+            f"'{key}' is for {owner} jobs, and this job runs on {other}{wrong_keys[key]}",
+            (j(key), *reads),
+            at_key=True,
+        )
     if job.scheduler == "htcondor":
         if job.runtime in SLURM_ONLY_RUNTIMES:
-            yield Problem(j("runtime"), f"runtime '{job.runtime}' is for Slurm jobs (a pixi workspace on a shared "
-                          "filesystem); an HTCondor job runs container or pixi-pack, or set scheduler: slurm",
-                          (j("runtime"), *reads))
+            yield Problem(
+                j("runtime"),
+                f"runtime '{job.runtime}' is for Slurm jobs (a pixi workspace on a shared "
+                "filesystem); an HTCondor job runs container or pixi-pack, or set scheduler: slurm",
+                (j("runtime"), *reads),
+            )
         return
     for index, path in enumerate(job.inputs):
         if "://" in path:
-            yield Problem(j("inputs", index), "a Slurm job reads its inputs from the shared filesystem and fetches "
-                          "no URL: download it and name its path", (j("inputs"), *reads))
+            yield Problem(
+                j("inputs", index),
+                "a Slurm job reads its inputs from the shared filesystem and fetches "
+                "no URL: download it and name its path",
+                (j("inputs"), *reads),
+            )
     if job.image is not None and job.image.startswith("osdf://"):
-        yield Problem(j("image"), "Apptainer on a Slurm node cannot pull osdf://; use docker://, oras:// or a .sif "
-                      "path on the shared filesystem", (j("image"), *reads))
+        yield Problem(
+            j("image"),
+            "Apptainer on a Slurm node cannot pull osdf://; use docker://, oras:// or a .sif "
+            "path on the shared filesystem",
+            (j("image"), *reads),
+        )
     if "slurm.array" in job.keys and job.swept:
-        yield Problem(j("slurm", "array"), "the sweep makes this job's array (one task a row); remove slurm.array, "
-                      "or the sweep", (j("slurm"), j("sweep")))
+        yield Problem(
+            j("slurm", "array"),
+            "the sweep makes this job's array (one task a row); remove slurm.array, or the sweep",
+            (j("slurm"), j("sweep")),
+        )
     if "slurm.signal" in job.keys and job.checkpoint is not None:
-        yield Problem(j("slurm", "signal"), "a checkpointing job gets USR1 signal_seconds before its time limit; "
-                      "set slurm.signal_seconds instead", (j("slurm"), j("checkpoint")))
+        yield Problem(
+            j("slurm", "signal"),
+            "a checkpointing job gets USR1 signal_seconds before its time limit; set slurm.signal_seconds instead",
+            (j("slurm"), j("checkpoint")),
+        )
     if job.slurm.cpu_option == "cpus-per-gpu" and job.resources.gpus == 0:
-        yield Problem(j("slurm", "cpu_option"), "cpus-per-gpu counts CPUs per GPU, and this job asks for no GPU",
-                      (j("slurm"), j("resources")))
+        yield Problem(
+            j("slurm", "cpu_option"),
+            "cpus-per-gpu counts CPUs per GPU, and this job asks for no GPU",
+            (j("slurm"), j("resources")),
+        )
     if "slurm.max_running" in job.keys and not job.swept:
-        yield Problem(j("slurm", "max_running"), "max_running limits a job array, and this job has no sweep",
-                      (j("slurm"), j("sweep")))
+        yield Problem(
+            j("slurm", "max_running"),
+            "max_running limits a job array, and this job has no sweep",
+            (j("slurm"), j("sweep")),
+        )

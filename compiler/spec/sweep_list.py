@@ -19,9 +19,9 @@ from pathlib import Path
 
 from ..core.errors import Diagnostic
 from ..core.foreign import ForeignFileError, read_bytes
+from ..core.resources import project_schema
 from .loader import KeyPath, LoadedSpec, format_key_path
 from .model import Job, Project, outside
-from ..core.resources import project_schema
 from .rules import MAX_SWEEP_ROWS
 from .schema_validator import ecma_pattern
 
@@ -45,7 +45,9 @@ def read_lists(project: Project, spec: LoadedSpec, root: Path, build_dir: str) -
     problems: list[Diagnostic] = []
     jobs = []
     texts: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
-    checked: dict[tuple[str, tuple[str, ...], frozenset[str]], tuple[list[Diagnostic], tuple[tuple[str, ...], ...] | None]] = {}
+    checked: dict[
+        tuple[str, tuple[str, ...], frozenset[str]], tuple[list[Diagnostic], tuple[tuple[str, ...], ...] | None]
+    ] = {}
     for job in project.jobs:
         if job.sweep_from is None:
             jobs.append(job)
@@ -63,8 +65,10 @@ def read_lists(project: Project, spec: LoadedSpec, root: Path, build_dir: str) -
             shape = (job.sweep_from.file, job.sweep_from.variables, job.path_variables & frozenset(job.sweep_variables))
             if shape not in checked:
                 found = list(_problems(job, text))
-                checked[shape] = found, (None if found else tuple(_split(line, len(job.sweep_variables))
-                                                                  for line in lines(text)))
+                checked[shape] = (
+                    found,
+                    (None if found else tuple(_split(line, len(job.sweep_variables)) for line in lines(text))),
+                )
             found, rows = checked[shape]
             own = format_key_path(("jobs", job.name, "sweep_from"))
             problems += [dataclasses.replace(d, key_path=own) for d in found]
@@ -85,8 +89,9 @@ def _read(root: Path, name: str, build_dir: str, *, needed: bool) -> tuple[str |
             return None, f"'{name}' is a symbolic link or leads outside the project; name the file itself"
         return None, f"'{name}' {error}"
     if read is None:
-        return None, (f"'{name}' does not exist; a Slurm job array is sized from its lines, so write it before "
-                      "building") if needed else None
+        return None, (
+            f"'{name}' does not exist; a Slurm job array is sized from its lines, so write it before building"
+        ) if needed else None
     if read.cut:
         return None, f"'{name}' is over {MAX_LIST_BYTES // 1024 // 1024} MiB; split the job"
     try:
@@ -114,36 +119,66 @@ def _problems(job: Job, text: str) -> Iterator[Diagnostic]:
     if not found:
         yield Diagnostic(1, 1, key, "the list is empty: HTCondor would queue no process", file)
     if len(found) > MAX_SWEEP_ROWS:
-        yield Diagnostic(MAX_SWEEP_ROWS + 1, 1, key, f"the list has {len(found):,} lines; at most "
-                         f"{MAX_SWEEP_ROWS:,} per job (split it into several jobs)", file)
+        yield Diagnostic(
+            MAX_SWEEP_ROWS + 1,
+            1,
+            key,
+            f"the list has {len(found):,} lines; at most {MAX_SWEEP_ROWS:,} per job (split it into several jobs)",
+            file,
+        )
         return
     for number, line in enumerate(found, start=1):
         start = len(line) - len(line.lstrip(" \t"))
         content = line.strip(" \t")
         if not content:
-            yield Diagnostic(number, 1, key, "a blank line: HTCondor would queue a process with empty values; "
-                             "delete it", file)
+            yield Diagnostic(
+                number, 1, key, "a blank line: HTCondor would queue a process with empty values; delete it", file
+            )
             continue
         if content.startswith("#"):
-            yield Diagnostic(number, start + 1, key, "HTCondor reads a '#' line as values, not as a comment; "
-                             "delete it", file)
+            yield Diagnostic(
+                number, start + 1, key, "HTCondor reads a '#' line as values, not as a comment; delete it", file
+            )
             continue
         fields = _split(content, len(names))
         if len(fields) < len(names):
-            yield Diagnostic(number, start + 1, key, f"{len(fields)} value(s) for {len(names)} variables "
-                             f"({', '.join(names)}); separate them with a comma or blanks", file)
+            yield Diagnostic(
+                number,
+                start + 1,
+                key,
+                f"{len(fields)} value(s) for {len(names)} variables "
+                f"({', '.join(names)}); separate them with a comma or blanks",
+                file,
+            )
             continue
         column = start
         for name, field in zip(names, fields):
             column = line.index(field, column)
             if name == names[-1] and SEPARATOR.search(field):
-                yield Diagnostic(number, column + 1, key, f"{len(SEPARATOR.split(content))} values for "
-                                 f"{len(names)} variable(s) ({', '.join(names)}); HTCondor would give {name} "
-                                 f"{field!r}", file)
+                yield Diagnostic(
+                    number,
+                    column + 1,
+                    key,
+                    f"{len(SEPARATOR.split(content))} values for "
+                    f"{len(names)} variable(s) ({', '.join(names)}); HTCondor would give {name} "
+                    f"{field!r}",
+                    file,
+                )
             elif not value.search(field):
-                yield Diagnostic(number, column + 1, key, f"{name} {field!r} is not valid: letters, digits and "
-                                 ". _ + - : = / @ % only", file)
+                yield Diagnostic(
+                    number,
+                    column + 1,
+                    key,
+                    f"{name} {field!r} is not valid: letters, digits and . _ + - : = / @ % only",
+                    file,
+                )
             elif name in in_paths and outside(field):
-                yield Diagnostic(number, column + 1, key, f"{name} {field!r} is placed in a file path, and would "
-                                 "lead out of it: no empty, '.' or '..' parts, and no leading '/'", file)
+                yield Diagnostic(
+                    number,
+                    column + 1,
+                    key,
+                    f"{name} {field!r} is placed in a file path, and would "
+                    "lead out of it: no empty, '.' or '..' parts, and no leading '/'",
+                    file,
+                )
             column += len(field)

@@ -11,21 +11,35 @@ from typing import Any
 from jsonschema.exceptions import ValidationError, best_match
 
 from ..core.errors import Diagnostic, SpecError
+from ..core.resources import project_schema
+from .dependency_rules import pypi_source_problems
+from .job_rules import (
+    command_problems,
+    host_problems,
+    landing_problems,
+    project_size_problems,
+    sandbox_problems,
+    slurm_time_problems,
+    universe_problems,
+)
 from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from .model import Project, build_project
-from ..core.resources import project_schema
 from .origins import with_origins
-from .rules import cross_key_problems, did_you_mean
-from .job_rules import (command_problems, host_problems, landing_problems, project_size_problems, sandbox_problems,
-                        slurm_time_problems, universe_problems)
 from .pipeline_rules import pipeline_problems
+from .rules import cross_key_problems, did_you_mean
 from .scheduler_rules import scheduler_problems
-from .dependency_rules import pypi_source_problems
 from .schema_validator import SpecValidator
 from .sweep_list import read_lists
 
-NAMED_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-               "number": "a number", "boolean": "true or false", "null": "nothing"}
+NAMED_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
 HINT_CHARS = 160  # a hint: the first sentence of the schema description, at most this long
 
 
@@ -54,14 +68,23 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
         if root is not None:
             project, in_lists = read_lists(project, spec, root, build_dir)
             diagnostics += in_lists
-        diagnostics += [_at(spec, problem.path, problem.message, problem.at_key)
-                        for problem in (*cross_key_problems(project, build_dir), *scheduler_problems(project),
-                                        *landing_problems(project, build_dir), *slurm_time_problems(project),
-                                        *project_size_problems(project), *host_problems(project),
-                                        *command_problems(project), *universe_problems(project),
-                                        *pipeline_problems(project), *sandbox_problems(project, build_dir),
-                                        *pypi_source_problems(project))
-                        if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)]
+        diagnostics += [
+            _at(spec, problem.path, problem.message, problem.at_key)
+            for problem in (
+                *cross_key_problems(project, build_dir),
+                *scheduler_problems(project),
+                *landing_problems(project, build_dir),
+                *slurm_time_problems(project),
+                *project_size_problems(project),
+                *host_problems(project),
+                *command_problems(project),
+                *universe_problems(project),
+                *pipeline_problems(project),
+                *sandbox_problems(project, build_dir),
+                *pypi_source_problems(project),
+            )
+            if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)
+        ]
     if diagnostics or project is None:
         raise SpecError(spec.display_path, with_origins(diagnostics, list(spec.lines)))
     return project
@@ -73,11 +96,13 @@ def _follows_from(error: ValidationError, removed: set[KeyPath]) -> bool:
     if error.validator == "required":
         return (*path, _missing_key(error)) in removed
     return error.validator in ("minProperties", "minItems") and any(
-        len(gone) > len(path) and gone[:len(path)] == path for gone in removed)
+        len(gone) > len(path) and gone[: len(path)] == path for gone in removed
+    )
 
 
-def _set_aside_invalid(document: dict[str, Any], errors: list[ValidationError],
-                       validator: Any) -> tuple[dict[str, Any] | None, set[KeyPath]]:
+def _set_aside_invalid(
+    document: dict[str, Any], errors: list[ValidationError], validator: Any
+) -> tuple[dict[str, Any] | None, set[KeyPath]]:
     """The document less every value the schema rejected, and the paths set aside.
 
     Removing a value can break its parent (a required key gone), so this repeats until the rest is
@@ -168,8 +193,11 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
         yield _at(spec, path, f"missing required key '{_missing_key(error)}'")
     elif error.validator == "enum":
         options = [str(option) for option in error.validator_value]
-        yield _at(spec, path, f"{instance!r} is not allowed{did_you_mean(str(instance), options)} "
-                              f"(allowed: {', '.join(options)})")
+        yield _at(
+            spec,
+            path,
+            f"{instance!r} is not allowed{did_you_mean(str(instance), options)} (allowed: {', '.join(options)})",
+        )
     elif error.validator == "const":
         yield _at(spec, path, f"must be {error.validator_value!r}, not {instance!r}")
     elif error.validator == "type":
@@ -181,7 +209,11 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
         yield _at(spec, (*path, instance), f"invalid name {instance!r}: {hint}", True)
     elif error.validator == "pattern":
         hint = _hint(schema)
-        yield _at(spec, path, f"{instance!r} is not valid" + (f": {hint}" if hint else f" (must match {error.validator_value})"))
+        yield _at(
+            spec,
+            path,
+            f"{instance!r} is not valid" + (f": {hint}" if hint else f" (must match {error.validator_value})"),
+        )
     elif error.validator in ("anyOf", "oneOf") and error.context:
         # Prefer the alternative of the instance's own type: "a b" should fail the string pattern,
         # not "expected a number".
@@ -199,12 +231,18 @@ def _hint(schema: dict[str, Any]) -> str:
     """A schema description as a hint: its first sentence, bounded (never the whole description)."""
     text = " ".join(str(schema.get("description", "")).split())
     first = re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0]
-    return first if len(first) <= HINT_CHARS else first[:HINT_CHARS - 3].rstrip() + "..."
+    return first if len(first) <= HINT_CHARS else first[: HINT_CHARS - 3].rstrip() + "..."
 
 
 def _kind(value: Any) -> str:
-    for type_name, python_type in (("boolean", bool), ("object", dict), ("array", list), ("string", str),
-                                   ("integer", int), ("number", float)):
+    for type_name, python_type in (
+        ("boolean", bool),
+        ("object", dict),
+        ("array", list),
+        ("string", str),
+        ("integer", int),
+        ("number", float),
+    ):
         if isinstance(value, python_type):
             return NAMED_TYPES[type_name]
     return "nothing" if value is None else type(value).__name__

@@ -86,10 +86,16 @@ class Task:
     def table(self, build_dir: str) -> Table | None:
         """The task as a pixi inline table, or None when a plain command line says it all."""
         items: list[tuple[str, Any]] = []
-        for key, value in (("cmd", self.cmd), ("description", self.description or None),
-                           ("depends-on", self.depends_on), ("cwd", self.cwd), ("env", Table(self.env) if self.env else None),
-                           ("inputs", self.globs_in(build_dir, self.inputs)),
-                           ("outputs", self.globs_in(build_dir, self.outputs)), ("args", self.args)):
+        for key, value in (
+            ("cmd", self.cmd),
+            ("description", self.description or None),
+            ("depends-on", self.depends_on),
+            ("cwd", self.cwd),
+            ("env", Table(self.env) if self.env else None),
+            ("inputs", self.globs_in(build_dir, self.inputs)),
+            ("outputs", self.globs_in(build_dir, self.outputs)),
+            ("args", self.args),
+        ):
             if value:
                 items.append((key, value))
         return None if items == [("cmd", self.cmd)] else Table(tuple(items))
@@ -200,8 +206,15 @@ class Environment:
     def has_feature(self) -> bool:
         """Whether pixi gets a [feature.<name>] for it: something of its own to say. An environment that
         only combines others (`all = ["cuda", "test"]`, or `default`) has none, and may not name one."""
-        return bool(self.dependencies or self.pypi_dependencies or self.targets or self.activation
-                    or self.pypi_options or self.has_header or self.has_tasks)
+        return bool(
+            self.dependencies
+            or self.pypi_dependencies
+            or self.targets
+            or self.activation
+            or self.pypi_options
+            or self.has_header
+            or self.has_tasks
+        )
 
     @property
     def composition(self) -> tuple[str, ...]:
@@ -229,11 +242,13 @@ class Environment:
 
 def requirements(mapping: dict[str, Any] | None, *, paths: bool = False) -> Dependencies:
     """Sorted by name; a table keeps its keys in the spec's order, `path` rewritten for build/."""
+
     def one(value: Any) -> Requirement:
         if isinstance(value, str):
             return value
         items = tuple((k, from_build_dir(v) if paths and k == "path" else _inline(v)) for k, v in value.items())
         return Table(items)
+
     return tuple(sorted((str(name), one(value)) for name, value in (mapping or {}).items()))
 
 
@@ -245,8 +260,10 @@ def _inline(value: Any) -> Any:
 
 def activation(doc: dict[str, Any] | None) -> Activation:
     doc = doc or {}
-    return Activation(env=tuple(sorted((k, from_root(v)) for k, v in doc.get("env", {}).items())),
-                      scripts=tuple(from_build_dir(s) for s in doc.get("scripts", ())))
+    return Activation(
+        env=tuple(sorted((k, from_root(v)) for k, v in doc.get("env", {}).items())),
+        scripts=tuple(from_build_dir(s) for s in doc.get("scripts", ())),
+    )
 
 
 def channels(items: Any) -> tuple[Channel, ...]:
@@ -257,10 +274,14 @@ def pypi_options(doc: dict[str, Any] | None) -> Table | None:
     """pixi's [pypi-options]; find-links paths are the project root's, written from build/."""
     if not doc:
         return None
+
     def value(key: str, item: Any) -> Any:
         if key == "find_links":
-            return tuple(Table(tuple((k, from_build_dir(v) if k == "path" else v) for k, v in link.items())) for link in item)
+            return tuple(
+                Table(tuple((k, from_build_dir(v) if k == "path" else v) for k, v in link.items())) for link in item
+            )
         return _inline(item)
+
     return Table(tuple((key.replace("_", "-"), value(key, item)) for key, item in doc.items()))
 
 
@@ -268,28 +289,46 @@ def conda_pypi_map(value: Any) -> Table | bool | None:
     """A channel to its mapping: a file of the project (written from build/), a URL, or false."""
     if value is None or value is False:
         return value
-    return Table(tuple((channel, from_build_dir(where) if isinstance(where, str) and "://" not in where else where)
-                       for channel, where in value.items()))
+    return Table(
+        tuple(
+            (channel, from_build_dir(where) if isinstance(where, str) and "://" not in where else where)
+            for channel, where in value.items()
+        )
+    )
 
 
-def build_tasks(doc: dict[str, Any] | None, environment: str | None = None, platform: str | None = None,
-                key: tuple[str, ...] = ("tasks",)) -> tuple[Task, ...]:
-    return tuple(dataclasses.replace(build_task(name, body, environment, platform), key=(*key, name))
-                 for name, body in sorted((doc or {}).items()))
+def build_tasks(
+    doc: dict[str, Any] | None,
+    environment: str | None = None,
+    platform: str | None = None,
+    key: tuple[str, ...] = ("tasks",),
+) -> tuple[Task, ...]:
+    return tuple(
+        dataclasses.replace(build_task(name, body, environment, platform), key=(*key, name))
+        for name, body in sorted((doc or {}).items())
+    )
 
 
 def targets(doc: dict[str, Any] | None, environment: str | None = None) -> tuple[Target, ...]:
     where = ("workspace",) if environment is None else ("environments", environment)
-    return tuple(Target(platform=platform, dependencies=requirements(body.get("dependencies")),
-                        pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
-                        activation=activation(body.get("activation")),
-                        tasks=build_tasks(body.get("tasks"), environment, platform, (*where, "target", platform, "tasks")))
-                 for platform, body in sorted((doc or {}).items()))
+    return tuple(
+        Target(
+            platform=platform,
+            dependencies=requirements(body.get("dependencies")),
+            pypi_dependencies=requirements(body.get("pypi_dependencies"), paths=True),
+            activation=activation(body.get("activation")),
+            tasks=build_tasks(body.get("tasks"), environment, platform, (*where, "target", platform, "tasks")),
+        )
+        for platform, body in sorted((doc or {}).items())
+    )
 
 
 def build_workspace(ws: dict[str, Any]) -> Workspace:
-    system = tuple((key, str(ws["system_requirements"][key])) for key in SYSTEM_REQUIREMENTS
-                   if key in ws.get("system_requirements", {}))
+    system = tuple(
+        (key, str(ws["system_requirements"][key]))
+        for key in SYSTEM_REQUIREMENTS
+        if key in ws.get("system_requirements", {})
+    )
     cuda = cuda_text(ws.get("cuda"))
     items = ws.get("platforms", DEFAULT_PLATFORMS)
     subdirs = [item if isinstance(item, str) else item["platform"] for item in items]
@@ -312,8 +351,9 @@ def build_workspace(ws: dict[str, Any]) -> Workspace:
     )
 
 
-def build_environment(name: str, body: dict[str, Any], workspace: Workspace, cuda_arch: str | None = None,
-                      has_tasks: bool = False) -> Environment:
+def build_environment(
+    name: str, body: dict[str, Any], workspace: Workspace, cuda_arch: str | None = None, has_tasks: bool = False
+) -> Environment:
     """cuda_arch: the compute capability its GPU jobs all ask for at least (None: some job takes any GPU)."""
     cuda = cuda_text(body.get("cuda"))
     items = tuple(body["platforms"]) if "platforms" in body else None
@@ -356,9 +396,17 @@ def with_included_cuda(environments: tuple[Environment, ...]) -> tuple[Environme
         """The CUDA its feature declares: its own, or that of an entry its feature selects."""
         return env.cuda or (env.effective_cuda if env.platforms_narrowed else None)
 
-    return tuple(env if own(env) is not None else dataclasses.replace(env, effective_cuda=next(
-        (own(by_name[f]) for f in env.features if f in by_name and own(by_name[f])), env.effective_cuda))
-        for env in environments)
+    return tuple(
+        env
+        if own(env) is not None
+        else dataclasses.replace(
+            env,
+            effective_cuda=next(
+                (own(by_name[f]) for f in env.features if f in by_name and own(by_name[f])), env.effective_cuda
+            ),
+        )
+        for env in environments
+    )
 
 
 def explicit_platforms(environments: tuple[Environment, ...], workspace: Workspace) -> tuple[Environment, ...]:
@@ -380,8 +428,9 @@ def explicit_platforms(environments: tuple[Environment, ...], workspace: Workspa
     return tuple(out)
 
 
-def build_task(name: str, body: str | dict[str, Any], environment: str | None = None,
-               platform: str | None = None) -> Task:
+def build_task(
+    name: str, body: str | dict[str, Any], environment: str | None = None, platform: str | None = None
+) -> Task:
     if isinstance(body, str):
         body = {"cmd": body}
     args = tuple(a if isinstance(a, str) else Table(tuple(a.items())) for a in body.get("args", ()))
@@ -392,8 +441,16 @@ def build_task(name: str, body: str | dict[str, Any], environment: str | None = 
     # being the manifest's parent, workspace/mod.rs `from_manifests`; task_hash.rs globs `inputs` and
     # `outputs` from that root too, not from the task's cwd; tests/test_init_pixi_corpus.py.)
     cwd = from_build_dir(body.get("cwd", ".")) if cmd is not None else None
-    return Task(name=name, cmd=None if cmd is None else from_root(cmd), description=body.get("description", ""),
-                depends_on=tuple(body.get("depends_on", ())), environment=body.get("environment", environment),
-                platform=platform, cwd=cwd,
-                env=tuple(sorted((k, from_root(v)) for k, v in body.get("env", {}).items())),
-                inputs=tuple(body.get("inputs", ())), outputs=tuple(body.get("outputs", ())), args=args)
+    return Task(
+        name=name,
+        cmd=None if cmd is None else from_root(cmd),
+        description=body.get("description", ""),
+        depends_on=tuple(body.get("depends_on", ())),
+        environment=body.get("environment", environment),
+        platform=platform,
+        cwd=cwd,
+        env=tuple(sorted((k, from_root(v)) for k, v in body.get("env", {}).items())),
+        inputs=tuple(body.get("inputs", ())),
+        outputs=tuple(body.get("outputs", ())),
+        args=args,
+    )

@@ -26,8 +26,11 @@ class Build:
         return self.files[path].replace(self.sha, "0" * 64)
 
     def jobs(self) -> list[str]:
-        return sorted(p[len("build/htcondor/"):-len(".sub")] for p in self.files
-                      if re.fullmatch(r"build/htcondor/[^/]+\.sub", p))
+        return sorted(
+            p[len("build/htcondor/") : -len(".sub")]
+            for p in self.files
+            if re.fullmatch(r"build/htcondor/[^/]+\.sub", p)
+        )
 
 
 def compile_doc(doc: dict[str, Any], root: Path) -> Build:

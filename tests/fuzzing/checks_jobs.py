@@ -16,8 +16,15 @@ import htcondor2
 
 from tests.conftest import shellcheck
 from tests.fuzzing.builds import Build, Clean, _twin_file
-from tests.fuzzing.consumers import (COMMAND_ATTRIBUTES, MACRO, PLACEHOLDER, PREDEFINED_MACROS, _argument, classad,
-                                     condor_argv)
+from tests.fuzzing.consumers import (
+    COMMAND_ATTRIBUTES,
+    MACRO,
+    PLACEHOLDER,
+    PREDEFINED_MACROS,
+    _argument,
+    classad,
+    condor_argv,
+)
 from tests.fuzzing.sandbox import Harness, JobRun, Record, _pwned, _write_exe, execute, records
 from tests.fuzzing.specs import SCHEMA, harmless
 
@@ -85,17 +92,21 @@ def check_submit(b: Build, job: str, text: str, twin: Build | None, clean: Clean
     commands, queues, table = _statements(text)
     assert len(queues) == 1, f"{job}.sub: {len(queues)} queue statements: {queues}"
     assert len(commands) == len(set(commands)), f"{job}.sub sets {Counter(commands).most_common(1)[0][0]} twice"
-    assert not {"my." + a for a in COMMAND_ATTRIBUTES} & keys, \
+    assert not {"my." + a for a in COMMAND_ATTRIBUTES} & keys, (
         f"{job}.sub: an attribute replaces a submit command's: {sorted({'my.' + a for a in COMMAND_ATTRIBUTES} & keys)}"
+    )
     own = {"my." + str(name).lower() for name in (body.get("attributes") or {})}
-    assert keys <= clean.submit_keys | own, f"{job}.sub: commands no clean build writes: {sorted(keys - clean.submit_keys - own)}"
+    assert keys <= clean.submit_keys | own, (
+        f"{job}.sub: commands no clean build writes: {sorted(keys - clean.submit_keys - own)}"
+    )
     assert {"universe", "executable", "arguments", "requirements", "log", "output", "error"} <= keys
     assert sub["executable"] == f"htcondor/{job}.sh"
     variables = _queue_variables(sub)
     sweep = body.get("sweep") or {}
     assert len(variables) == len(sweep), f"{job}.sub: queue {sub.getQArgs()!r} for sweep {list(sweep)}"
-    assert not {v.lower() for v in variables} & (keys | PREDEFINED_MACROS | clean.submit_keys), \
+    assert not {v.lower() for v in variables} & (keys | PREDEFINED_MACROS | clean.submit_keys), (
         f"{job}.sub: queue variables {variables} name submit commands or predefined macros"
+    )
     allowed = {"cluster", "process"} | {v.lower() for v in variables}
     for key, value in sub.items():
         rest = MACRO.sub(lambda m: "" if m.group(1).lower() in allowed else m.group(0), value)
@@ -110,11 +121,14 @@ def check_submit(b: Build, job: str, text: str, twin: Build | None, clean: Clean
     assert len(view[0]["arguments"]) == 2 + len(sweep), f"{job}.sub: arguments {view[0]['arguments']}"
     if twin is not None:
         other = submit_view(htcondor2.Submit(twin.normal(_twin_file(b, twin, f"build/htcondor/{job}.sub"))))
-        assert harmless(view) == harmless(other), f"{job}.sub decodes to other content than the twin's:\n{view}\n{other}"
+        assert harmless(view) == harmless(other), (
+            f"{job}.sub decodes to other content than the twin's:\n{view}\n{other}"
+        )
 
 
-def sweep_meanings(sweep: dict[str, list[Any]], variables: list[str],
-                   rows: list[dict[str, str]]) -> list[dict[str, str]] | None:
+def sweep_meanings(
+    sweep: dict[str, list[Any]], variables: list[str], rows: list[dict[str, str]]
+) -> list[dict[str, str]] | None:
     """Per queue-table row, the sweep variables' values it stands for, after asserting that the table
     is the sweep's product under some reading of its columns (None where two readings disagree)."""
     names = list(sweep)
@@ -148,8 +162,15 @@ def job_runs(b: Build, job: str) -> list[JobRun]:
         macros = {"cluster": "101", "process": "7", **{k.lower(): v for k, v in rows[index].items()}}
         argv = condor_argv(MACRO.sub(lambda m: macros[m.group(1).lower()], sub["arguments"]))
         inputs = tuple(str(i).rsplit("/", 1)[-1] for i in body.get("inputs") or [])
-        runs.append(JobRun(script=b.normal(f"build/htcondor/{job}.sh"), argv=tuple(argv), inputs=inputs,
-                           archive=archive, program=_argument((body.get("command") or [""])[0])))
+        runs.append(
+            JobRun(
+                script=b.normal(f"build/htcondor/{job}.sh"),
+                argv=tuple(argv),
+                inputs=inputs,
+                archive=archive,
+                program=_argument((body.get("command") or [""])[0]),
+            )
+        )
     return runs
 
 
@@ -167,8 +188,12 @@ def expected_payloads(b: Build, job: str) -> list[tuple[str, ...] | None]:
             out.append(None)
             continue
         meaning = {"cluster": "101", "process": "7", **meanings[index]}
-        out.append(tuple(PLACEHOLDER.sub(lambda m: meaning.get(m.group(1), m.group(0)), _argument(item))
-                         for item in body["command"]))
+        out.append(
+            tuple(
+                PLACEHOLDER.sub(lambda m: meaning.get(m.group(1), m.group(0)), _argument(item))
+                for item in body["command"]
+            )
+        )
     return out
 
 
@@ -185,20 +210,26 @@ def check_scripts(b: Build, twin: Build | None, harness: Harness, clean: Clean) 
             harness.passed_now("shellcheck", b.normal(path))
     for job in b.jobs():
         runs, payloads = job_runs(b, job), expected_payloads(b, job)
-        twin_runs = job_runs(twin, _twin_file(b, twin, f"build/htcondor/{job}.sub")[len("build/htcondor/"):-4]) \
-            if twin is not None else [None] * len(runs)
+        twin_runs = (
+            job_runs(twin, _twin_file(b, twin, f"build/htcondor/{job}.sub")[len("build/htcondor/") : -4])
+            if twin is not None
+            else [None] * len(runs)
+        )
         for run, payload, other in zip(runs, payloads, twin_runs):
             code, log, stood_in, stderr = execute(harness, run)
             where = f"{job}.sh {' '.join(run.argv)}: exit {code}, calls {log}\n{stderr}"
             assert not [r for r in log if r[0] == "NOTFOUND"], f"a command no stand-in knows ran: {where}"
-            assert {name for name, _ in log} <= clean.commands | {run.program}, f"commands clean builds never run: {where}"
+            assert {name for name, _ in log} <= clean.commands | {run.program}, (
+                f"commands clean builds never run: {where}"
+            )
             if payload is not None and stood_in:
                 assert log and log[-1] == (payload[0], payload[1:]), f"the payload did not get {list(payload)}: {where}"
                 assert log.count(log[-1]) == 1 and code == 0, where
             if other is not None:
-                other_code, other_log, _, other_err = execute(harness, other)
-                assert (code, harmless(log)) == (other_code, harmless(other_log)), \
+                other_code, other_log, _, _other_err = execute(harness, other)
+                assert (code, harmless(log)) == (other_code, harmless(other_log)), (
                     f"{job}.sh ran other commands than the twin's:\n{where}\ntwin: exit {other_code}, {other_log}"
+                )
     run_wrappers(b, harness)
 
 
@@ -209,8 +240,11 @@ def run_wrappers(b: Build, harness: Harness) -> None:
     defaults = SCHEMA["properties"]["pack"]["properties"]
     env_name = pack.get("environment", defaults["environment"]["default"])
     platform = pack.get("platform", defaults["platform"]["default"])
-    scripts = sorted(p for p in b.files if p in ("build/lock.sh", "build/pack.sh", "build/htcondor/submit.sh",
-                                                 "build/htcondor/interact.sh"))
+    scripts = sorted(
+        p
+        for p in b.files
+        if p in ("build/lock.sh", "build/pack.sh", "build/htcondor/submit.sh", "build/htcondor/interact.sh")
+    )
     key = (*(b.normal(p) for p in scripts), json.dumps(jobs), str(env_name), str(platform))
     if harness.once("wrappers", *key):
         return
@@ -224,8 +258,9 @@ def run_wrappers(b: Build, harness: Harness) -> None:
 
     def run(path: str, *args: str) -> tuple[int, list[Record], str]:
         calls.unlink(missing_ok=True)
-        result = subprocess.run([str(work / path), *args], cwd=work, env=harness.env(calls, work),
-                                capture_output=True, timeout=60)
+        result = subprocess.run(
+            [str(work / path), *args], cwd=work, env=harness.env(calls, work), capture_output=True, timeout=60
+        )
         return result.returncode, records(calls), result.stderr.decode("utf-8", "replace")[-2000:]
 
     for wrapper, flags in (("submit.sh", ()), ("interact.sh", ("-interactive",))):
@@ -234,13 +269,18 @@ def run_wrappers(b: Build, harness: Harness) -> None:
             continue
         for job in jobs:
             code, log, err = run(path, job)
-            assert code == 0 and [r for r in log if r[0] not in ("dirname", "mkdir")] == \
-                [("condor_submit", (*flags, f"htcondor/{job}.sub"))], f"{wrapper} {job}: exit {code}, {log}\n{err}"
+            assert code == 0 and [r for r in log if r[0] not in ("dirname", "mkdir")] == [
+                ("condor_submit", (*flags, f"htcondor/{job}.sub"))
+            ], f"{wrapper} {job}: exit {code}, {log}\n{err}"
         for bogus in ("no-such-job-zz", "*", "", f"{jobs[0]}|x" if jobs else "x"):
             code, log, err = run(path, bogus)
-            assert code == 2 and not [r for r in log if r[0] == "condor_submit"], f"{wrapper} {bogus!r}: exit {code}, {log}"
+            assert code == 2 and not [r for r in log if r[0] == "condor_submit"], (
+                f"{wrapper} {bogus!r}: exit {code}, {log}"
+            )
     code, log, err = run("build/lock.sh", "--check")
-    assert code == 0 and [r for r in log if r[0] != "dirname"] == [("pixi", ("lock", "--check"))], f"lock.sh: {log}\n{err}"
+    assert code == 0 and [r for r in log if r[0] != "dirname"] == [("pixi", ("lock", "--check"))], (
+        f"lock.sh: {log}\n{err}"
+    )
     code, log, err = run("build/pack.sh")
     if "_CONDOR_JOB_AD" in b.files["build/pack.sh"]:  # CHTC: outside a job it packs and says how to stage
         assert code == 0 and not [r for r in log if r[0] == "cp"], f"pack.sh: exit {code}, {log}\n{err}"
@@ -251,7 +291,9 @@ def run_wrappers(b: Build, harness: Harness) -> None:
     assert {r[0] for r in log} <= {"dirname", "pixi-pack", "sha256sum", "shasum", "cp", "pwd"}, f"pack.sh: {log}"
     packs = [r[1] for r in log if r[0] == "pixi-pack"]
     assert len(packs) == 2 and all(
-        any(a[i: i + 2] == ("--environment", env_name) for i in range(len(a)))
-        and any(a[i: i + 2] == ("--platform", platform) for i in range(len(a))) for a in packs), f"pack.sh: {log}"
+        any(a[i : i + 2] == ("--environment", env_name) for i in range(len(a)))
+        and any(a[i : i + 2] == ("--platform", platform) for i in range(len(a)))
+        for a in packs
+    ), f"pack.sh: {log}"
     assert not _pwned(work), f"an injected command ran: {_pwned(work)}"
     harness.passed_now("wrappers", *key)

@@ -14,13 +14,15 @@ def _same(a: Any, b: Any) -> bool:
     """Equality that holds NaN equal to NaN and tells 1 from True."""
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
-    if isinstance(a, bool) != isinstance(b, bool) or isinstance(a, (dict, list)) and type(a) is not type(b):
+    if isinstance(a, bool) != isinstance(b, bool) or (isinstance(a, (dict, list)) and type(a) is not type(b)):
         return False
     if isinstance(a, dict):
         return len(a) == len(b) and all(k in b and _same(v, b[k]) for k, v in a.items())
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and bool(a == b) or isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
+    return (type(a) is type(b) and bool(a == b)) or (
+        isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
+    )
 
 
 # What str.splitlines() splits on besides '\n': a forged line for anyone who reads the message.
@@ -29,8 +31,23 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 # Job attributes that submit commands set: a +attribute of the same name replaces the command's.
-COMMAND_ATTRIBUTES = {"requirements", "cmd", "args", "arguments", "environment", "env", "jobuniverse", "iwd",
-                      "containerimage", "transferinput", "transferoutput", "in", "out", "err", "userlog"}
+COMMAND_ATTRIBUTES = {
+    "requirements",
+    "cmd",
+    "args",
+    "arguments",
+    "environment",
+    "env",
+    "jobuniverse",
+    "iwd",
+    "containerimage",
+    "transferinput",
+    "transferoutput",
+    "in",
+    "out",
+    "err",
+    "userlog",
+}
 PREDEFINED_MACROS = {"cluster", "process", "clusterid", "procid", "item", "itemindex", "step", "row", "node"}
 
 
@@ -48,10 +65,10 @@ def condor_argv(value: str) -> list[str]:
     while i < len(body):
         c = body[i]
         if c == '"':
-            assert body[i + 1: i + 2] == '"', f"lone double quote: {value!r}"
+            assert body[i + 1 : i + 2] == '"', f"lone double quote: {value!r}"
             word, i = (word or "") + '"', i + 2
         elif quoted:
-            if c == "'" and body[i + 1: i + 2] == "'":
+            if c == "'" and body[i + 1 : i + 2] == "'":
                 word, i = word + "'", i + 2
             elif c == "'":
                 quoted, i = False, i + 1
@@ -82,10 +99,27 @@ def classad(value: str) -> Any:
 
 
 # Apptainer's definition-file parser, ported (apptainer pkg/build/types/parser/deffile.go).
-_GO_SPACE = "".join(sorted(set(" \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-                                 "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")))
-APPTAINER_SECTIONS = {"help", "setup", "files", "labels", "environment", "pre", "post", "runscript", "test",
-                      "startscript", "arguments"}
+_GO_SPACE = "".join(
+    sorted(
+        set(
+            " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+            "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+        )
+    )
+)
+APPTAINER_SECTIONS = {
+    "help",
+    "setup",
+    "files",
+    "labels",
+    "environment",
+    "pre",
+    "post",
+    "runscript",
+    "test",
+    "startscript",
+    "arguments",
+}
 
 
 def go_trim(text: str) -> str:
@@ -119,6 +153,12 @@ def apptainer_stages(text: str) -> list[dict[str, Any]]:
                     if line and not line.startswith("#"):
                         key, _, value = line.partition(" ")
                         labels[go_trim(key)] = go_trim(value)
-        stages.append({"header": header, "sections": [name for name, _ in sections],
-                       "bodies": [body for _, body in sections], "labels": labels})
+        stages.append(
+            {
+                "header": header,
+                "sections": [name for name, _ in sections],
+                "bodies": [body for _, body in sections],
+                "labels": labels,
+            }
+        )
     return stages

@@ -37,8 +37,31 @@ SECRET_CONTENT = "leak7d1e"  # in the secret files outside the project
 SECRET_ENV = "envleak93c1"  # the value of PIXI_HTC_FUZZ_SECRET
 HOME_MARK = "homeleak5b2"  # in HOME's path
 MARKERS = (SECRET_CONTENT, SECRET_ENV, HOME_MARK, "PWNED_STANDIN")
-STAND_INS = ("touch", "sh", "bash", "echo", "cat", "curl", "wget", "id", "seq", "ls", "python", "python3",
-             "condor_submit", "env", "printf", "date", "hostname", "uname", "whoami", "rm", "cp", "tar", "git")
+STAND_INS = (
+    "touch",
+    "sh",
+    "bash",
+    "echo",
+    "cat",
+    "curl",
+    "wget",
+    "id",
+    "seq",
+    "ls",
+    "python",
+    "python3",
+    "condor_submit",
+    "env",
+    "printf",
+    "date",
+    "hostname",
+    "uname",
+    "whoami",
+    "rm",
+    "cp",
+    "tar",
+    "git",
+)
 # Bidirectional controls and invisible format characters: text shown in another order, or hidden.
 HIDDEN = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 LONG_LINE = 4000  # an output line longer than this echoes a foreign value uncut
@@ -76,9 +99,18 @@ class Sandbox:
     def env(self, project: Path) -> dict[str, str]:
         tmp = project / ".tmp"
         tmp.mkdir(exist_ok=True)
-        env = {"PATH": str(self.bin), "HOME": str(self.home), "PIXI_HTC_FUZZ_SECRET": SECRET_ENV,
-               "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1",
-               "MPLCONFIGDIR": str(self.root / "mpl"), "MPLBACKEND": "Agg", "SHELL_CMD": f"touch {self.root}/PWNED-env"}
+        env = {
+            "PATH": str(self.bin),
+            "HOME": str(self.home),
+            "PIXI_HTC_FUZZ_SECRET": SECRET_ENV,
+            "LC_ALL": "C.UTF-8",
+            "LANG": "C.UTF-8",
+            "TMPDIR": str(tmp),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLCONFIGDIR": str(self.root / "mpl"),
+            "MPLBACKEND": "Agg",
+            "SHELL_CMD": f"touch {self.root}/PWNED-env",
+        }
         for name in ("CONDOR_CONFIG", "PYTHONPATH"):
             if name in os.environ:
                 env[name] = os.environ[name]
@@ -100,13 +132,15 @@ class Sandbox:
 def write_outside(outside: Path) -> None:
     """What lies next to the project: a secret (a submit file, a text, a valid event log and metrics
     file), a FIFO, targets links point at."""
-    (outside / "secret.sub").write_text(f"executable = {SECRET_CONTENT}\narguments = {SECRET_CONTENT}\n"
-                                        f"+Secret = \"{SECRET_CONTENT}\"\n")
+    (outside / "secret.sub").write_text(
+        f'executable = {SECRET_CONTENT}\narguments = {SECRET_CONTENT}\n+Secret = "{SECRET_CONTENT}"\n'
+    )
     (outside / "secret.txt").write_text(f"{SECRET_CONTENT}\n{SECRET_CONTENT} 2\n")
     (outside / "secret.log").write_text(
         f"000 (4300.000.000) 2026-05-28 09:00:00 Job submitted from host: <{SECRET_CONTENT}>\n...\n"
         f"012 (4300.000.000) 2026-05-28 09:01:00 Job was held.\n\t{SECRET_CONTENT} memory usage exceeded "
-        "request_memory\n\tCode 34 Subcode 102\n...\n")
+        "request_memory\n\tCode 34 Subcode 102\n...\n"
+    )
     (outside / "secret.jsonl").write_text(f'{{"epoch": 1, "accuracy": 0.5, "{SECRET_CONTENT}": 1}}\n')
     (outside / "target.csv").write_text("precious\n")
     (outside / "target.png").write_bytes(b"precious")
@@ -124,12 +158,19 @@ def make_sandbox(root: Path) -> Sandbox:
         exe = bin_dir / name
         exe.write_text(f"#!/bin/sh\nprintf '%s\\n' \"{name} $*\" >> '{calls}'\necho 'PWNED_STANDIN = 1'\n")
         exe.chmod(0o755)
-    vm = next((int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
-               if line.startswith("VmSize:")), 2 << 30)
+    vm = next(
+        (
+            int(line.split()[1]) * 1024
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmSize:")
+        ),
+        2 << 30,
+    )
     return Sandbox(root=root, bin=bin_dir, calls=calls, home=home, as_limit=vm + (3 << 30))
 
 
 # --- one bounded run ----------------------------------------------------------------------------
+
 
 def _child(argv: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path, as_limit: int) -> None:
     rc = 71
@@ -157,17 +198,17 @@ def _child(argv: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path
         rc = cli.main(argv)
     except SystemExit as exit_:
         rc = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except BaseException:  # noqa: BLE001 - anything that escapes main is a crash
+    except BaseException:
         try:
             traceback.print_exc()
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
         rc = 71
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             rc = 72
         os._exit(rc if isinstance(rc, int) and 0 <= rc < 256 else 73)
 
@@ -224,6 +265,7 @@ def _read(path: Path) -> str:
 
 # --- what every run is checked for ---------------------------------------------------------------
 
+
 def snapshot(sandbox: Sandbox, project: Path) -> dict[str, tuple[int, int, int]]:
     """Every path under the fuzz root outside the case's project (and matplotlib's cache)."""
     skip = {project, sandbox.root / "mpl", project.parent / "stdout", project.parent / "stderr"}
@@ -241,8 +283,11 @@ def snapshot(sandbox: Sandbox, project: Path) -> dict[str, tuple[int, int, int]]
                 continue
             info = entry.stat(follow_symlinks=False)
             directory = stat.S_ISDIR(info.st_mode)
-            seen[str(path.relative_to(sandbox.root))] = (info.st_mode, 0 if directory else info.st_size,
-                                                         0 if directory else info.st_mtime_ns)
+            seen[str(path.relative_to(sandbox.root))] = (
+                info.st_mode,
+                0 if directory else info.st_size,
+                0 if directory else info.st_mtime_ns,
+            )
             if directory:
                 stack.append(path)
     return seen
@@ -255,8 +300,9 @@ def pwned(root: Path) -> list[str]:
     return found
 
 
-def common_failures(sandbox: Sandbox, project: Path, before: dict[str, tuple[int, int, int]],
-                    outcome: Outcome, written: str = "") -> list[str]:
+def common_failures(
+    sandbox: Sandbox, project: Path, before: dict[str, tuple[int, int, int]], outcome: Outcome, written: str = ""
+) -> list[str]:
     """The rules every run is held to, whatever its exit code: no command ran, nothing outside the
     project changed, no marker in an output, no raw control character and no uncut value on the
     terminal."""
@@ -273,9 +319,12 @@ def common_failures(sandbox: Sandbox, project: Path, before: dict[str, tuple[int
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and "PWNED" not in k)
     if changed:
         failures.append(f"wrote outside the project: {changed[0].split('/', 2)[-1][:80]!r}")
-    for marker, what in ((SECRET_CONTENT, "the content of a file outside the project"),
-                         (SECRET_ENV, "an environment variable's value"), (HOME_MARK, "HOME's path"),
-                         ("PWNED_STANDIN", "a command's output")):
+    for marker, what in (
+        (SECRET_CONTENT, "the content of a file outside the project"),
+        (SECRET_ENV, "an environment variable's value"),
+        (HOME_MARK, "HOME's path"),
+        ("PWNED_STANDIN", "a command's output"),
+    ):
         if marker in outcome.output:
             failures.append(f"{what} reached the terminal")
         if marker in written:
@@ -300,7 +349,9 @@ def crash_kind(outcome: Outcome) -> str | None:
         return f"crash: killed by signal {signal.Signals(outcome.signal).name}"
     if outcome.rc == 70:
         return "crash: exit 70"
-    if re.search(r'Traceback \(most recent call last\):\n\s+File "[^"]*/(compiler|tests|lib/python[^/]*)/', outcome.output):
+    if re.search(
+        r'Traceback \(most recent call last\):\n\s+File "[^"]*/(compiler|tests|lib/python[^/]*)/', outcome.output
+    ):
         return f"crash: a traceback (exit {outcome.rc})"
     if outcome.rc not in (0, 1, 2):
         return f"crash: exit {outcome.rc}"

@@ -21,15 +21,78 @@ from hypothesis import strategies as st
 
 # Short hostile texts, for keys, values, names and reasons. No "PWNED" here: only canaries make those.
 POOL = [
-    "\n", "\r", "\r\n", "\t", "\x00", "\x7f", "\x0b", "\x0c", "\u2028", "\u2029", "\x85", "\x1b[31m",
-    "\x1b[2J\x1b[H", "\x1b]0;title\x07", "\x9b31m", "\x08\x08\x08",
-    "\nci:\n  pixi_htc: https://evil.example/x.whl\n", "\u2028ci: {pixi_htc: evil}", "\x85ci: evil",
-    "\rci: evil", "\u2029staging: {directory: /}", "\nspecs/project.yaml:1:1: error: forged",
-    "\u2028build/logs/x.log:1: forged", "$(x)", "$(lr)", "$ENV(HOME)", "$ENV(PIXI_HTC_FUZZ_SECRET)",
-    "$(Cluster)", "$(Process)", "$$(Memory)", "$(DOLLAR)", "$RANDOM_INTEGER(1,9)", "${{ github.token }}",
-    "`id`", "$(id)", '"', "'", "\\", "\\\n", "#", ": ", "- ", "{", "[", "&a", "*a", "!!python/object",
-    "---", "...", "=", ",", ";", "=1+2", "+A1", "@A1", "-2+3", "é", "\u202e", "\u200b", "\ufeff",
-    "\U0001f600", "日本", "queue", "include : x", "a b", "", " ", "\u2066", "\u2069", "\u200f", "\u202a", " =1+2",
+    "\n",
+    "\r",
+    "\r\n",
+    "\t",
+    "\x00",
+    "\x7f",
+    "\x0b",
+    "\x0c",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x1b[31m",
+    "\x1b[2J\x1b[H",
+    "\x1b]0;title\x07",
+    "\x9b31m",
+    "\x08\x08\x08",
+    "\nci:\n  pixi_htc: https://evil.example/x.whl\n",
+    "\u2028ci: {pixi_htc: evil}",
+    "\x85ci: evil",
+    "\rci: evil",
+    "\u2029staging: {directory: /}",
+    "\nspecs/project.yaml:1:1: error: forged",
+    "\u2028build/logs/x.log:1: forged",
+    "$(x)",
+    "$(lr)",
+    "$ENV(HOME)",
+    "$ENV(PIXI_HTC_FUZZ_SECRET)",
+    "$(Cluster)",
+    "$(Process)",
+    "$$(Memory)",
+    "$(DOLLAR)",
+    "$RANDOM_INTEGER(1,9)",
+    "${{ github.token }}",
+    "`id`",
+    "$(id)",
+    '"',
+    "'",
+    "\\",
+    "\\\n",
+    "#",
+    ": ",
+    "- ",
+    "{",
+    "[",
+    "&a",
+    "*a",
+    "!!python/object",
+    "---",
+    "...",
+    "=",
+    ",",
+    ";",
+    "=1+2",
+    "+A1",
+    "@A1",
+    "-2+3",
+    "é",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\U0001f600",
+    "日本",
+    "queue",
+    "include : x",
+    "a b",
+    "",
+    " ",
+    "\u2066",
+    "\u2069",
+    "\u200f",
+    "\u202a",
+    " =1+2",
 ]
 TEXT = st.sampled_from(range(len(POOL)))
 
@@ -57,18 +120,30 @@ class Prepared:
 
 # --- canaries ------------------------------------------------------------------------------------
 
+
 def _touch() -> str:
     return shutil.which("touch", path="/usr/bin:/bin") or "/usr/bin/touch"
 
 
 def canary_commands(outside: Path) -> list[str]:
-    return [f"touch {outside}/PWNED-path", f"{_touch()} {outside}/PWNED-abs", f"sh -c 'touch {outside}/PWNED-sh'",
-            "echo executable = PWNED_STANDIN", f"cat {outside}/secret.sub"]
+    return [
+        f"touch {outside}/PWNED-path",
+        f"{_touch()} {outside}/PWNED-abs",
+        f"sh -c 'touch {outside}/PWNED-sh'",
+        "echo executable = PWNED_STANDIN",
+        f"cat {outside}/secret.sub",
+    ]
 
 
 def canary_files(outside: Path) -> list[str]:
-    return [f"{outside}/secret.sub", "../outside/secret.sub", f"{outside}/fifo", "/etc/hostname",
-            f"{outside}/missing.sub", "job.sub"]
+    return [
+        f"{outside}/secret.sub",
+        "../outside/secret.sub",
+        f"{outside}/fifo",
+        "/etc/hostname",
+        f"{outside}/missing.sub",
+        "job.sub",
+    ]
 
 
 # --- (a) submit files into init --from job.sub ----------------------------------------------------
@@ -80,7 +155,7 @@ BASE_SUB = [
     "arguments = \"--lr $(lr) --epochs 3 'a b'\"",
     "transfer_input_files = data.tar.gz, train.sh",
     "transfer_output_files = out.txt, metrics.jsonl",
-    "transfer_output_remaps = \"out.txt = results/out_$(Cluster)_$(Process).txt\"",
+    'transfer_output_remaps = "out.txt = results/out_$(Cluster)_$(Process).txt"',
     "request_cpus = 1",
     "request_gpus = 1",
     "request_memory = 2GB",
@@ -88,7 +163,7 @@ BASE_SUB = [
     "log = logs/job_$(Cluster)_$(Process).log",
     "output = logs/job_$(Cluster)_$(Process).out",
     "error = logs/job_$(Cluster)_$(Process).err",
-    "+ProjectName = \"lab\"",
+    '+ProjectName = "lab"',
     "max_retries = 3",
     "environment = \"A=1 B='x y'\"",
     "checkpoint_exit_code = 85",
@@ -96,47 +171,146 @@ BASE_SUB = [
 ]
 BASE_QUEUE = "queue lr in (0.1, 0.2)"
 INCLUDE_FORMS = [
-    "include : {file}", "include command : {cmd}", "include : {cmd} |", "include command into {into} : {cmd}",
-    "include ifexist : {file}", "include ifexist command : {cmd}", "if true\ninclude command : {cmd}\nendif",
-    "if defined nothing\nelse\ninclude : {cmd} |\nendif", "incl\\\nude command : {cmd}",
-    "include \\\ncommand : {cmd}", "include command \\\n: {cmd}", "InClUdE CoMmAnD : {cmd}",
-    "   \tinclude   command   :   {cmd}", "include:{file}", "include command:{cmd}", "INCLUDE : {file}",
-    "if $(x)\nelif true\ninclude command : {cmd}\nendif", "cmdmacro = {cmd}\ninclude : $(cmdmacro) |",
-    "include command : $ENV(SHELL_CMD)", "if version >= 8.0\n  include : {cmd} |\nendif",
-    "include command into $(x) : {cmd}", "include ifexist command into {into} : {cmd}",
-    "#x\\\ninclude command : {cmd}", "include : {cmd} |\\\n", "include\t:\t{file}",
+    "include : {file}",
+    "include command : {cmd}",
+    "include : {cmd} |",
+    "include command into {into} : {cmd}",
+    "include ifexist : {file}",
+    "include ifexist command : {cmd}",
+    "if true\ninclude command : {cmd}\nendif",
+    "if defined nothing\nelse\ninclude : {cmd} |\nendif",
+    "incl\\\nude command : {cmd}",
+    "include \\\ncommand : {cmd}",
+    "include command \\\n: {cmd}",
+    "InClUdE CoMmAnD : {cmd}",
+    "   \tinclude   command   :   {cmd}",
+    "include:{file}",
+    "include command:{cmd}",
+    "INCLUDE : {file}",
+    "if $(x)\nelif true\ninclude command : {cmd}\nendif",
+    "cmdmacro = {cmd}\ninclude : $(cmdmacro) |",
+    "include command : $ENV(SHELL_CMD)",
+    "if version >= 8.0\n  include : {cmd} |\nendif",
+    "include command into $(x) : {cmd}",
+    "include ifexist command into {into} : {cmd}",
+    "#x\\\ninclude command : {cmd}",
+    "include : {cmd} |\\\n",
+    "include\t:\t{file}",
 ]
-MACRO_FORMS = ["rec", "mutual", "exponential", "env-home", "env-secret", "default", "functions", "queue-number",
-               "chain", "unbalanced"]
-NUMBER_KEYS = ["request_cpus", "request_gpus", "max_retries", "checkpoint_exit_code", "gpus_minimum_capability",
-               "gpus_minimum_memory", "request_memory", "request_disk", "gpus_minimum_runtime", "want_ospool",
-               "stream_output"]
-NUMBERS = ["1.5", "$(n)", "abc", "", "-1", "1e9", "99999999999999999999999", "0x10", "TRUE", " 2 ", "\uff12",
-           "1_000", "\u0663", "nan", "inf", "1/0", "2GB", "-0", "1 2", "$(lr)", "$(r)", "1e999", "0.0000001",
-           "9" * 400, "+3", "1,5"]
+MACRO_FORMS = [
+    "rec",
+    "mutual",
+    "exponential",
+    "env-home",
+    "env-secret",
+    "default",
+    "functions",
+    "queue-number",
+    "chain",
+    "unbalanced",
+]
+NUMBER_KEYS = [
+    "request_cpus",
+    "request_gpus",
+    "max_retries",
+    "checkpoint_exit_code",
+    "gpus_minimum_capability",
+    "gpus_minimum_memory",
+    "request_memory",
+    "request_disk",
+    "gpus_minimum_runtime",
+    "want_ospool",
+    "stream_output",
+]
+NUMBERS = [
+    "1.5",
+    "$(n)",
+    "abc",
+    "",
+    "-1",
+    "1e9",
+    "99999999999999999999999",
+    "0x10",
+    "TRUE",
+    " 2 ",
+    "\uff12",
+    "1_000",
+    "\u0663",
+    "nan",
+    "inf",
+    "1/0",
+    "2GB",
+    "-0",
+    "1 2",
+    "$(lr)",
+    "$(r)",
+    "1e999",
+    "0.0000001",
+    "9" * 400,
+    "+3",
+    "1,5",
+]
 QUEUES = [
-    "queue", "queue 0", "queue 3", "queue 1000000000000", "queue -1", "queue x", "queue lr in ()",
-    "queue lr in (a b\tc)", "queue lr,bs from (\n0.1 64\n0.2 128\n)", "queue lr from list.txt",
-    "queue lr from /etc/passwd", "queue lr from ../outside/secret.txt", "queue lr from {touch} {outside}/PWNED-q |",
-    "queue lr from seq 1 3 |", "queue matching files *.txt", "queue lr matching (*.sub)", "queue 2 lr in (1, 2)",
-    "queue lr in (1, 2)\nqueue 5", "queue lr in (1,2)\nexecutable = other", "queue lr, bs in (1, 2)",
-    "queue lr from (\n1\n", "queue $(x)", "queue lr in ($(y))", "queue lr from [1:3] (\na\nb\nc\n)",
-    "queue lr in (a\u2028ci: x, b)", "queue x\x1b from (1)", "queue lr from (\n0.1\n0.1\n)",
-    "queue lr,bs from (\n1,2\n3\n)", "queue executable in (a, b)", "queue lr in (1) lr", "queue\\\n lr in (1)",
-    "QUEUE Lr IN (1, 2)", "queue lr from {outside}/fifo", "queue lr from (\n\x00\n)", "queue in (1)",
+    "queue",
+    "queue 0",
+    "queue 3",
+    "queue 1000000000000",
+    "queue -1",
+    "queue x",
+    "queue lr in ()",
+    "queue lr in (a b\tc)",
+    "queue lr,bs from (\n0.1 64\n0.2 128\n)",
+    "queue lr from list.txt",
+    "queue lr from /etc/passwd",
+    "queue lr from ../outside/secret.txt",
+    "queue lr from {touch} {outside}/PWNED-q |",
+    "queue lr from seq 1 3 |",
+    "queue matching files *.txt",
+    "queue lr matching (*.sub)",
+    "queue 2 lr in (1, 2)",
+    "queue lr in (1, 2)\nqueue 5",
+    "queue lr in (1,2)\nexecutable = other",
+    "queue lr, bs in (1, 2)",
+    "queue lr from (\n1\n",
+    "queue $(x)",
+    "queue lr in ($(y))",
+    "queue lr from [1:3] (\na\nb\nc\n)",
+    "queue lr in (a\u2028ci: x, b)",
+    "queue x\x1b from (1)",
+    "queue lr from (\n0.1\n0.1\n)",
+    "queue lr,bs from (\n1,2\n3\n)",
+    "queue executable in (a, b)",
+    "queue lr in (1) lr",
+    "queue\\\n lr in (1)",
+    "QUEUE Lr IN (1, 2)",
+    "queue lr from {outside}/fifo",
+    "queue lr from (\n\x00\n)",
+    "queue in (1)",
 ]
 HUGE_FORMS = ["long-value", "long-key", "many-lines", "long-in-list", "product-table", "many-macros"]
-IF_FORMS = ["if false\n{line}\nendif", "if ! defined X\n{line}\nelse\n{line}\nendif", "error : {secret}",
-            "warning : $(x)", "if $(x)\n{line}\nendif", "{line}\nendif", "if true\n{line}", "elif true\n{line}",
-            "if version > 8.0\n{line}\nelif true\n{line}\nendif"]
+IF_FORMS = [
+    "if false\n{line}\nendif",
+    "if ! defined X\n{line}\nelse\n{line}\nendif",
+    "error : {secret}",
+    "warning : $(x)",
+    "if $(x)\n{line}\nendif",
+    "{line}\nendif",
+    "if true\n{line}",
+    "elif true\n{line}",
+    "if version > 8.0\n{line}\nelif true\n{line}\nendif",
+]
 LAYOUTS = ["crlf", "cr", "no-final-newline", "bom", "tabs", "nul-end", "utf16", "latin1"]
-SPECIALS = ["fifo", "link-secret", "link-devzero", "sparse", "directory", "link-inside", "specs-link",
-            "table-link"]
+SPECIALS = ["fifo", "link-secret", "link-devzero", "sparse", "directory", "link-inside", "specs-link", "table-link"]
 
 _line = st.integers(0, len(BASE_SUB) - 1)
 submit_ingredient = st.one_of(
-    st.tuples(st.just("include"), st.integers(0, len(INCLUDE_FORMS) - 1), st.integers(0, 4), st.integers(0, 5),
-              st.integers(0, 30)),
+    st.tuples(
+        st.just("include"),
+        st.integers(0, len(INCLUDE_FORMS) - 1),
+        st.integers(0, 4),
+        st.integers(0, 5),
+        st.integers(0, 30),
+    ),
     st.tuples(st.just("macro"), st.sampled_from(MACRO_FORMS), _line, st.integers(0, 64)),
     st.tuples(st.just("number"), st.sampled_from(NUMBER_KEYS), st.integers(0, len(NUMBERS) - 1)),
     st.tuples(st.just("text"), _line, st.sampled_from(["key", "value", "name", "end"]), st.integers(0, 40), TEXT),
@@ -176,10 +350,18 @@ def submit_text(ingredients: tuple[tuple[Any, ...], ...], outside: Path) -> tupl
         kind = ing[0]
         if kind == "include":
             _, form, target, into, position = ing
-            text = INCLUDE_FORMS[form].format(cmd=cmds[target % len(cmds)], file=files[target % len(files)],
-                                              into=(f"{outside}/PWNED-into", "cache.sub", "specs/project.yaml",
-                                                    "../outside/target.csv", f"{outside}/secret.sub",
-                                                    "/dev/null")[into])
+            text = INCLUDE_FORMS[form].format(
+                cmd=cmds[target % len(cmds)],
+                file=files[target % len(files)],
+                into=(
+                    f"{outside}/PWNED-into",
+                    "cache.sub",
+                    "specs/project.yaml",
+                    "../outside/target.csv",
+                    f"{outside}/secret.sub",
+                    "/dev/null",
+                )[into],
+            )
             lines.insert(position % (len(lines) + 1), text)
         elif kind == "macro":
             _, form, line, n = ing
@@ -202,18 +384,34 @@ def submit_text(ingredients: tuple[tuple[Any, ...], ...], outside: Path) -> tupl
             elif where == "value":
                 lines[line % len(lines)] = f"{key} = {_insert(value, position, text)}"
             elif where == "name":
-                files_line = ("executable", "transfer_input_files", "transfer_output_files", "log", "error",
-                              "container_image")[position % 6]
-                lines = [f"{e} {text}x.txt" if e.startswith(files_line + " ") and "," not in e else
-                         (e.replace(",", f", {text}y.txt,", 1) if e.startswith(files_line + " ") else e) for e in lines]
+                files_line = (
+                    "executable",
+                    "transfer_input_files",
+                    "transfer_output_files",
+                    "log",
+                    "error",
+                    "container_image",
+                )[position % 6]
+                lines = [
+                    f"{e} {text}x.txt"
+                    if e.startswith(files_line + " ") and "," not in e
+                    else (e.replace(",", f", {text}y.txt,", 1) if e.startswith(files_line + " ") else e)
+                    for e in lines
+                ]
             else:
                 lines.append(text)
         elif kind == "attr":
             _, form, a, b = ing
             key, value = f"Attr{pool(a)}", pool(b)
-            lines.append({"plus": f"+{key} = \"{value}\"", "my": f"MY.{key} = {value}", "command": f"{key} = {value}",
-                          "singularity": f"+SingularityImage = \"{value}img.sif\"",
-                          "plus-value": f"+Tag = {value}"}[form])
+            lines.append(
+                {
+                    "plus": f'+{key} = "{value}"',
+                    "my": f"MY.{key} = {value}",
+                    "command": f"{key} = {value}",
+                    "singularity": f'+SingularityImage = "{value}img.sif"',
+                    "plus-value": f"+Tag = {value}",
+                }[form]
+            )
         elif kind == "huge":
             _, form, size = ing
             lines.extend(_huge(form, size))
@@ -269,18 +467,24 @@ def _macro(form: str, lines: list[str], line: int, n: int) -> list[str]:
         return ["ma = x$(mb)", "mb = y$(ma)", f"{target} = $(ma)"]
     if form == "exponential":
         depth = 20 + n % 45
-        return ["m0 = xxxxxxxxxxxxxxxx", *(f"m{i} = $(m{i - 1})$(m{i - 1})$(m{i - 1})" for i in range(1, depth)),
-                f"{target} = $(m{depth - 1})", f"arguments = $(m{depth - 1}) $(m{depth - 1})"]
+        return [
+            "m0 = xxxxxxxxxxxxxxxx",
+            *(f"m{i} = $(m{i - 1})$(m{i - 1})$(m{i - 1})" for i in range(1, depth)),
+            f"{target} = $(m{depth - 1})",
+            f"arguments = $(m{depth - 1}) $(m{depth - 1})",
+        ]
     if form == "env-home":
         return [f"{target} = $ENV(HOME)/x", "transfer_input_files = $ENV(HOME)/.ssh/id_rsa"]
     if form == "env-secret":
-        return [f"{target} = $ENV(PIXI_HTC_FUZZ_SECRET)", "+Tag = \"$ENV(PIXI_HTC_FUZZ_SECRET)\""]
+        return [f"{target} = $ENV(PIXI_HTC_FUZZ_SECRET)", '+Tag = "$ENV(PIXI_HTC_FUZZ_SECRET)"']
     if form == "default":
         return [f"{target} = $(undefined:default value) $(lr:0.5) $(x:$(y:z))", "request_cpus = $(ncpu:2)"]
     if form == "functions":
-        return [f"{target} = $RANDOM_INTEGER(1,9) $CHOICE(1, a, b) $INT(x) $Fp(executable) $(DOLLAR) $$(Memory) "
-                "$(FULL_HOSTNAME) $(CONDOR_HOST) $(LOCAL_DIR) $(Cluster:$(Process)) $REAL(y) $SUBSTR(a,1)",
-                "executable = $Fnx(arguments)"]
+        return [
+            f"{target} = $RANDOM_INTEGER(1,9) $CHOICE(1, a, b) $INT(x) $Fp(executable) $(DOLLAR) $$(Memory) "
+            "$(FULL_HOSTNAME) $(CONDOR_HOST) $(LOCAL_DIR) $(Cluster:$(Process)) $REAL(y) $SUBSTR(a,1)",
+            "executable = $Fnx(arguments)",
+        ]
     if form == "queue-number":
         return ["request_cpus = $(lr)", "request_gpus = $(lr)", "max_retries = $(lr)", "request_memory = $(lr)GB"]
     if form == "chain":
@@ -314,22 +518,48 @@ def _product_table(size: int) -> str:
 # --- (b) pixi manifests into init --from pixi.toml -------------------------------------------------
 
 BASE_PIXI: dict[str, Any] = {
-    "workspace": {"name": "demo", "version": "0.1.0", "description": "a demo", "channels": ["conda-forge"],
-                  "platforms": ["linux-64", "osx-arm64"], "license": "MIT"},
+    "workspace": {
+        "name": "demo",
+        "version": "0.1.0",
+        "description": "a demo",
+        "channels": ["conda-forge"],
+        "platforms": ["linux-64", "osx-arm64"],
+        "license": "MIT",
+    },
     "dependencies": {"python": ">=3.12", "numpy": {"version": ">=2", "channel": "conda-forge"}},
     "pypi-dependencies": {"requests": "*"},
     "system-requirements": {"libc": "2.28"},
     "target": {"linux-64": {"dependencies": {"cuda-version": "12.*"}, "activation": {"scripts": ["a.sh"]}}},
     "activation": {"env": {"A": "1"}},
-    "feature": {"gpu": {"system-requirements": {"cuda": "12"}, "dependencies": {"pytorch-gpu": "*"},
-                        "tasks": {"train": {"cmd": "python t.py", "depends-on": ["prep"]}}},
-                "cpu": {"dependencies": {"pytorch-cpu": "*"}, "platforms": ["linux-64"]}},
+    "feature": {
+        "gpu": {
+            "system-requirements": {"cuda": "12"},
+            "dependencies": {"pytorch-gpu": "*"},
+            "tasks": {"train": {"cmd": "python t.py", "depends-on": ["prep"]}},
+        },
+        "cpu": {"dependencies": {"pytorch-cpu": "*"}, "platforms": ["linux-64"]},
+    },
     "environments": {"gpu": ["gpu"], "cpu": {"features": ["cpu"], "solve-group": "s"}},
     "tasks": {"prep": "python prep.py", "lint": {"cmd": ["ruff", "check"], "env": {"X": "1"}}},
     "pypi-options": {"index-url": "https://pypi.org/simple"},
 }
-VALUE_KINDS = ["text", "int", "huge-int", "float", "nan", "inf", "bool", "list", "mixed-list", "table",
-               "empty-table", "empty-list", "date", "list-of-tables", "nested-list"]
+VALUE_KINDS = [
+    "text",
+    "int",
+    "huge-int",
+    "float",
+    "nan",
+    "inf",
+    "bool",
+    "list",
+    "mixed-list",
+    "table",
+    "empty-table",
+    "empty-list",
+    "date",
+    "list-of-tables",
+    "nested-list",
+]
 
 
 def _sites(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -349,14 +579,20 @@ pixi_ingredient = st.one_of(
     st.tuples(st.just("replace"), _site, st.sampled_from(VALUE_KINDS), TEXT),
     st.tuples(st.just("rename"), _site, TEXT),
     st.tuples(st.just("add"), _site, TEXT, st.sampled_from(VALUE_KINDS)),
-    st.tuples(st.just("deep"), _site, st.sampled_from(["array", "table", "mixed", "dotted"]),
-              st.sampled_from([50, 1000, 50_000])),
+    st.tuples(
+        st.just("deep"),
+        _site,
+        st.sampled_from(["array", "table", "mixed", "dotted"]),
+        st.sampled_from([50, 1000, 50_000]),
+    ),
     st.tuples(st.just("wide"), _site, st.sampled_from([1000, 50_000])),
     st.tuples(st.just("layout"), st.sampled_from(["bom", "crlf", "nul", "latin1", "utf16", "long-line"])),
     st.tuples(st.just("pyproject"), st.booleans()),
     st.tuples(st.just("dirname"), TEXT),
-    st.tuples(st.just("special"), st.sampled_from(["fifo", "link-secret", "link-devzero", "sparse", "directory",
-                                                   "specs-link"])),
+    st.tuples(
+        st.just("special"),
+        st.sampled_from(["fifo", "link-secret", "link-devzero", "sparse", "directory", "specs-link"]),
+    ),
 )
 
 
@@ -372,11 +608,23 @@ class Raw(str):
 def _value(kind: str, text: str) -> Any:
     import datetime
 
-    return {"text": text, "int": -1, "huge-int": 2 ** 63 - 1, "float": 1.5, "nan": float("nan"),
-            "inf": float("-inf"), "bool": True, "list": [text, text], "mixed-list": [1, text, {"a": text}, [True]],
-            "table": {text or "k": text}, "empty-table": {}, "empty-list": [],
-            "date": datetime.datetime(1979, 5, 27, 7, 32), "list-of-tables": [{"name": text}, {"platform": 5}],
-            "nested-list": [[text], [[1]]]}[kind]
+    return {
+        "text": text,
+        "int": -1,
+        "huge-int": 2**63 - 1,
+        "float": 1.5,
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "bool": True,
+        "list": [text, text],
+        "mixed-list": [1, text, {"a": text}, [True]],
+        "table": {text or "k": text},
+        "empty-table": {},
+        "empty-list": [],
+        "date": datetime.datetime(1979, 5, 27, 7, 32),
+        "list-of-tables": [{"name": text}, {"platform": 5}],
+        "nested-list": [[text], [[1]]],
+    }[kind]
 
 
 def _get(doc: Any, path: tuple[Any, ...]) -> Any:
@@ -452,9 +700,9 @@ def _string(text: str) -> str:
             out.append('\\"')
         elif char == "\\":
             out.append("\\\\")
-        elif code < 0x20 or code == 0x7f or 0x80 <= code < 0xa0 or code in (0x2028, 0x2029):
+        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or code in (0x2028, 0x2029):
             out.append(f"\\u{code:04x}")
-        elif 0xd800 <= code < 0xe000:
+        elif 0xD800 <= code < 0xE000:
             out.append("\\ufffd")
         else:
             out.append(char)
@@ -471,8 +719,13 @@ def _toml(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return "nan" if value != value else ("inf" if value > 0 else "-inf") if value in (float("inf"), float("-inf")) \
+        return (
+            "nan"
+            if value != value
+            else ("inf" if value > 0 else "-inf")
+            if value in (float("inf"), float("-inf"))
             else repr(value)
+        )
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, datetime.datetime):
@@ -513,6 +766,7 @@ def pixi_text(ingredients: tuple[tuple[Any, ...], ...]) -> tuple[bytes, str]:
 
 # --- whole-file specials ---------------------------------------------------------------------------
 
+
 def special_file(path: Path, form: str, outside: Path, data: bytes, secret: str) -> None:
     """Make `path` (the file the command reads) a FIFO, a link, a sparse multi-GB file...; `data` is
     the content it would have had."""
@@ -546,27 +800,108 @@ def special_file(path: Path, form: str, outside: Path, data: bytes, secret: str)
 
 # --- (c) event logs and .err files into status ------------------------------------------------------
 
-LOGS = ["mnist-sweep_4242_2.log", "mnist-sweep_4242_0.log", "mnist-gpu-docker_4300_0.log",
-        "mnist-gpu-pixi-pack_4301_0.log", "mnist-sweep_4242_3.log"]
-HOLD_CODES = [(34, 102), (34, 104), (13, 2), (12, 1), (35, 0), (46, 0), (3, 0), (26, 0), (None, None), (-1, -1),
-              (2 ** 70, 0)]
-EVENT_CODES = ["000", "001", "003", "004", "005", "006", "007", "009", "010", "011", "012", "013", "021", "028",
-               "999", "0x1", "-01"]
+LOGS = [
+    "mnist-sweep_4242_2.log",
+    "mnist-sweep_4242_0.log",
+    "mnist-gpu-docker_4300_0.log",
+    "mnist-gpu-pixi-pack_4301_0.log",
+    "mnist-sweep_4242_3.log",
+]
+HOLD_CODES = [
+    (34, 102),
+    (34, 104),
+    (13, 2),
+    (12, 1),
+    (35, 0),
+    (46, 0),
+    (3, 0),
+    (26, 0),
+    (None, None),
+    (-1, -1),
+    (2**70, 0),
+]
+EVENT_CODES = [
+    "000",
+    "001",
+    "003",
+    "004",
+    "005",
+    "006",
+    "007",
+    "009",
+    "010",
+    "011",
+    "012",
+    "013",
+    "021",
+    "028",
+    "999",
+    "0x1",
+    "-01",
+]
 REASON_FORMS = ["plain", "newline-split", "long", "forged", "memory", "transfer"]
-DAMAGES = ["truncate", "no-dots", "garbage-line", "bad-header", "nul", "invalid-utf8", "dup-header",
-           "only-header", "empty", "whitespace", "crlf", "bom"]
+DAMAGES = [
+    "truncate",
+    "no-dots",
+    "garbage-line",
+    "bad-header",
+    "nul",
+    "invalid-utf8",
+    "dup-header",
+    "only-header",
+    "empty",
+    "whitespace",
+    "crlf",
+    "bom",
+]
 LOG_SPECIALS = ["fifo", "link-devzero", "link-secret", "sparse", "directory", "logs-dir-link", "link-urandom"]
-ERR_FORMS = ["hostile-lines", "long-line", "many-lines", "binary", "fifo", "link-devzero", "link-secret", "sparse",
-             "directory", "link-urandom", "crlf-only", "no-newline"]
-NUMBER_FORMS = ["huge-cluster-name", "huge-proc-name", "unicode-digits", "zero-cluster", "huge-cluster-header",
-                "negative-header", "other-proc-header", "leading-zeros"]
-STATUS_OPTIONS = [[], ["--cluster", "4241"], ["--job", "mnist-sweep"], ["--cluster", "99999999999999999999"],
-                  ["--job", "mnist-gpu-docker"], ["--cluster", "0"]]
+ERR_FORMS = [
+    "hostile-lines",
+    "long-line",
+    "many-lines",
+    "binary",
+    "fifo",
+    "link-devzero",
+    "link-secret",
+    "sparse",
+    "directory",
+    "link-urandom",
+    "crlf-only",
+    "no-newline",
+]
+NUMBER_FORMS = [
+    "huge-cluster-name",
+    "huge-proc-name",
+    "unicode-digits",
+    "zero-cluster",
+    "huge-cluster-header",
+    "negative-header",
+    "other-proc-header",
+    "leading-zeros",
+]
+STATUS_OPTIONS = [
+    [],
+    ["--cluster", "4241"],
+    ["--job", "mnist-sweep"],
+    ["--cluster", "99999999999999999999"],
+    ["--job", "mnist-gpu-docker"],
+    ["--cluster", "0"],
+]
 status_ingredient = st.one_of(
-    st.tuples(st.just("hold"), st.integers(0, len(LOGS) - 1), TEXT, st.integers(0, len(HOLD_CODES) - 1),
-              st.sampled_from(REASON_FORMS)),
-    st.tuples(st.just("event"), st.integers(0, len(LOGS) - 1), st.sampled_from(EVENT_CODES), TEXT,
-              st.sampled_from(["same", "other", "huge", "junk"])),
+    st.tuples(
+        st.just("hold"),
+        st.integers(0, len(LOGS) - 1),
+        TEXT,
+        st.integers(0, len(HOLD_CODES) - 1),
+        st.sampled_from(REASON_FORMS),
+    ),
+    st.tuples(
+        st.just("event"),
+        st.integers(0, len(LOGS) - 1),
+        st.sampled_from(EVENT_CODES),
+        TEXT,
+        st.sampled_from(["same", "other", "huge", "junk"]),
+    ),
     st.tuples(st.just("damage"), st.integers(0, len(LOGS) - 1), st.sampled_from(DAMAGES), st.integers(0, 99)),
     st.tuples(st.just("logspecial"), st.integers(0, len(LOGS) - 1), st.sampled_from(LOG_SPECIALS)),
     st.tuples(st.just("err"), st.sampled_from(ERR_FORMS), TEXT, st.sampled_from([5000, 300_000, 3_000_000])),
@@ -584,9 +919,16 @@ def status_cases(draw: st.DrawFn) -> Case:
 
 def event(code: str, cluster: int | str, proc: int | str, body: list[str]) -> str:
     head = f"{code} ({cluster}.{str(proc).zfill(3) if isinstance(proc, int) else proc}.000) 2026-05-28 10:00:00 "
-    title = {"000": "Job submitted from host: <10.0.0.5:9618>", "001": "Job executing on host: <10.0.0.7:9618>",
-             "005": "Job terminated.", "009": "Job was aborted.", "012": "Job was held.", "013": "Job was released.",
-             "007": "Shadow exception!", "021": "Error from starter on slot1@x:"}.get(code, "Event")
+    title = {
+        "000": "Job submitted from host: <10.0.0.5:9618>",
+        "001": "Job executing on host: <10.0.0.7:9618>",
+        "005": "Job terminated.",
+        "009": "Job was aborted.",
+        "012": "Job was held.",
+        "013": "Job was released.",
+        "007": "Shadow exception!",
+        "021": "Error from starter on slot1@x:",
+    }.get(code, "Event")
     return head + title + "\n" + "".join(f"\t{line}\n" for line in body) + "...\n"
 
 
@@ -631,13 +973,16 @@ def status_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsid
             if who == "other":
                 cluster, proc = cluster, proc + 7
             elif who == "huge":
-                cluster, proc = 10 ** 30, 10 ** 20
+                cluster, proc = 10**30, 10**20
             elif who == "junk":
                 cluster, proc = f"{cluster}{pool(text_index)}", "0x"
             text = pool(text_index)
-            body = {"005": [f"(1) Normal termination (return value {text}1)", f"{text}  -  MemoryUsage of job (MB)"],
-                    "009": [f"Reason: {text}removed by {text}"], "007": [f"{text}message"],
-                    "021": [f"    Error: {text}", f"    Code {text}"]}.get(code, [f"{text}", f"{text}  -  x"])
+            body = {
+                "005": [f"(1) Normal termination (return value {text}1)", f"{text}  -  MemoryUsage of job (MB)"],
+                "009": [f"Reason: {text}removed by {text}"],
+                "007": [f"{text}message"],
+                "021": [f"    Error: {text}", f"    Code {text}"],
+            }.get(code, [f"{text}", f"{text}  -  x"])
             texts[name] = texts.get(name, "") + event(code, cluster, proc, body)
         elif kind == "damage":
             _, target, form, position = ing
@@ -669,13 +1014,14 @@ def status_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsid
         elif kind == "many":
             count = ing[1]
             texts["mnist-sweep_4242_1.log"] = texts["mnist-sweep_4242_1.log"] + "".join(
-                event("006" if i % 2 else "004", 4242, 1, [f"{i}  -  MemoryUsage of job (MB)"]) for i in range(count))
+                event("006" if i % 2 else "004", 4242, 1, [f"{i}  -  MemoryUsage of job (MB)"]) for i in range(count)
+            )
         elif kind == "sub-edit":
             _, form, target = ing
             sub = project / "build" / "htcondor" / "mnist-sweep.sub"
             cmds, files = canary_commands(outside), canary_files(outside)
             line = INCLUDE_FORMS[form].format(cmd=cmds[target], file=files[target], into=f"{outside}/PWNED-into")
-            sub.write_text(line + "\n" + sub.read_text().replace("log = ", f"log = ../../outside/x\n#", 1))
+            sub.write_text(line + "\n" + sub.read_text().replace("log = ", "log = ../../outside/x\n#", 1))
         elif kind == "option":
             options = list(STATUS_OPTIONS[ing[1]])
     for name, text in texts.items():
@@ -695,8 +1041,11 @@ def status_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsid
         if logs.is_symlink():
             continue
         special_file(logs / name, form, outside, data, secret)
-    return options, bool(specials), shown or "\n".join(f"{k}: {v[:200]!r}" for k, v in texts.items()
-                                                       if k.endswith(".err"))[:400]
+    return (
+        options,
+        bool(specials),
+        shown or "\n".join(f"{k}: {v[:200]!r}" for k, v in texts.items() if k.endswith(".err"))[:400],
+    )
 
 
 def _numbers_of(name: str) -> tuple[int, int]:
@@ -756,13 +1105,54 @@ def _numbers(form: str, texts: dict[str, str]) -> None:
 
 # --- (c) metrics.jsonl into results ---------------------------------------------------------------
 
-RECORD = {"epoch": 1, "accuracy": 0.9, "test_loss": 0.3, "train_loss": 0.4, "seconds": 12.5, "samples_per_second": 4800.0}
+RECORD = {
+    "epoch": 1,
+    "accuracy": 0.9,
+    "test_loss": 0.3,
+    "train_loss": 0.4,
+    "seconds": 12.5,
+    "samples_per_second": 4800.0,
+}
 FIELDS = ["epoch", "accuracy", "test_loss", "train_loss", "seconds", "samples_per_second"]
-JSON_VALUES = ['"abc"', "null", "[]", "{}", "true", "1e308", "1e999", "NaN", "-Infinity", "Infinity", "1" + "0" * 400,
-               "-0", '"=1+2"', '"\\u001b[31m"', "[1, 2]", '{"a": 1}', "-1e308", "0.1", '"\\ud800"', "2", "-5",
-               '"12.5"', "false"]
-LINE_FORMS = ["not-json", "binary", "nul", "lone-surrogate-raw", "array", "string", "number", "empty-object",
-              "duplicate-keys", "trailing-garbage", "cr-inside", "u2028-raw"]
+JSON_VALUES = [
+    '"abc"',
+    "null",
+    "[]",
+    "{}",
+    "true",
+    "1e308",
+    "1e999",
+    "NaN",
+    "-Infinity",
+    "Infinity",
+    "1" + "0" * 400,
+    "-0",
+    '"=1+2"',
+    '"\\u001b[31m"',
+    "[1, 2]",
+    '{"a": 1}',
+    "-1e308",
+    "0.1",
+    '"\\ud800"',
+    "2",
+    "-5",
+    '"12.5"',
+    "false",
+]
+LINE_FORMS = [
+    "not-json",
+    "binary",
+    "nul",
+    "lone-surrogate-raw",
+    "array",
+    "string",
+    "number",
+    "empty-object",
+    "duplicate-keys",
+    "trailing-garbage",
+    "cr-inside",
+    "u2028-raw",
+]
 RESULTS_SPECIALS = ["fifo", "link-devzero", "link-secret", "sparse", "directory", "link-urandom"]
 LINK_FORMS = ["csv-link", "plots-dir-link", "png-link", "outputs-dir-link", "csv-dangling"]
 METRICS = ["accuracy", "test_loss", "seconds", "epochs", "samples_per_second", "custom", "train_loss"]
@@ -770,12 +1160,19 @@ _proc = st.sampled_from([0, 1, 3])
 results_ingredient = st.one_of(
     st.tuples(st.just("value"), _proc, st.integers(0, len(FIELDS) - 1), st.integers(0, len(JSON_VALUES) - 1)),
     st.tuples(st.just("key"), _proc, TEXT, st.integers(0, len(JSON_VALUES) - 1)),
-    st.tuples(st.just("deep"), _proc, st.sampled_from(["array", "object", "value"]), st.sampled_from([100, 5000, 100_000])),
+    st.tuples(
+        st.just("deep"), _proc, st.sampled_from(["array", "object", "value"]), st.sampled_from([100, 5000, 100_000])
+    ),
     st.tuples(st.just("line"), _proc, st.sampled_from(LINE_FORMS), st.integers(0, 3)),
-    st.tuples(st.just("layout"), _proc, st.sampled_from(["crlf", "no-final-newline", "bom", "empty", "whitespace",
-                                                         "latin1"])),
-    st.tuples(st.just("huge"), _proc, st.sampled_from(["long-line", "many-lines", "long-key"]),
-              st.sampled_from([10_000, 1_000_000, 5_000_000])),
+    st.tuples(
+        st.just("layout"), _proc, st.sampled_from(["crlf", "no-final-newline", "bom", "empty", "whitespace", "latin1"])
+    ),
+    st.tuples(
+        st.just("huge"),
+        _proc,
+        st.sampled_from(["long-line", "many-lines", "long-key"]),
+        st.sampled_from([10_000, 1_000_000, 5_000_000]),
+    ),
     st.tuples(st.just("special"), _proc, st.sampled_from(RESULTS_SPECIALS)),
     st.tuples(st.just("links"), st.sampled_from(LINK_FORMS)),
     st.tuples(st.just("metric"), st.integers(0, len(METRICS) - 1)),
@@ -792,10 +1189,13 @@ def metrics_path(project: Path, proc: int) -> Path:
     return project / "build" / "outputs" / f"mnist-sweep_4242_{proc}_metrics.jsonl"
 
 
-def results_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outside: Path) -> tuple[list[str], bool, str]:
+def results_files(
+    ingredients: tuple[tuple[Any, ...], ...], project: Path, outside: Path
+) -> tuple[list[str], bool, str]:
     lines: dict[int, list[bytes]] = {
         proc: [json.dumps({**RECORD, "epoch": e, "accuracy": 0.8 + proc / 100 + e / 1000}).encode() for e in (1, 2, 3)]
-        for proc in (0, 1, 3)}
+        for proc in (0, 1, 3)
+    }
     layouts: dict[int, list[str]] = {0: [], 1: [], 3: []}
     specials: list[tuple[int, str]] = []
     options: list[str] = ["--no-plots"]
@@ -817,18 +1217,35 @@ def results_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsi
                 metric = json.loads(key)
         elif kind == "deep":
             _, proc, form, depth = ing
-            nested = {"array": "[" * depth + "]" * depth, "object": '{"a":' * depth + "1" + "}" * depth,
-                      "value": "[" * depth + "1" + "]" * depth}[form]
-            line = nested if form == "array" else f'{{"epoch": 5, "accuracy": {nested}}}' if form == "value" else \
-                f'{{"epoch": 5, "x": {nested}}}'
+            nested = {
+                "array": "[" * depth + "]" * depth,
+                "object": '{"a":' * depth + "1" + "}" * depth,
+                "value": "[" * depth + "1" + "]" * depth,
+            }[form]
+            line = (
+                nested
+                if form == "array"
+                else f'{{"epoch": 5, "accuracy": {nested}}}'
+                if form == "value"
+                else f'{{"epoch": 5, "x": {nested}}}'
+            )
             lines[proc].append(line.encode())
         elif kind == "line":
             _, proc, form, position = ing
-            junk = {"not-json": b"not json \x1b[31m", "binary": b"\xff\xfe\x00\x01", "nul": b'{"epoch": 1}\x00',
-                    "lone-surrogate-raw": b'{"epoch": 6, "m\xed\xa0\x80": 1}', "array": b"[1, 2]", "string": b'"x"',
-                    "number": b"7", "empty-object": b"{}", "duplicate-keys": b'{"epoch": 1, "epoch": 2, "accuracy": 1}',
-                    "trailing-garbage": b'{"epoch": 1} x', "cr-inside": b'{"epoch": 7,\r "accuracy": 0.1}',
-                    "u2028-raw": '{"epoch": 8, "accuracy": 0.2, "n\u2028ote": "a\u2028b"}'.encode()}[form]
+            junk = {
+                "not-json": b"not json \x1b[31m",
+                "binary": b"\xff\xfe\x00\x01",
+                "nul": b'{"epoch": 1}\x00',
+                "lone-surrogate-raw": b'{"epoch": 6, "m\xed\xa0\x80": 1}',
+                "array": b"[1, 2]",
+                "string": b'"x"',
+                "number": b"7",
+                "empty-object": b"{}",
+                "duplicate-keys": b'{"epoch": 1, "epoch": 2, "accuracy": 1}',
+                "trailing-garbage": b'{"epoch": 1} x',
+                "cr-inside": b'{"epoch": 7,\r "accuracy": 0.1}',
+                "u2028-raw": '{"epoch": 8, "accuracy": 0.2, "n\u2028ote": "a\u2028b"}'.encode(),
+            }[form]
             lines[proc].insert(position % (len(lines[proc]) + 1), junk)
         elif kind == "layout":
             layouts[ing[1]].append(ing[2])
@@ -853,8 +1270,9 @@ def results_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsi
             sub = project / "build" / "htcondor" / "mnist-sweep.sub"
             cmds, files = canary_commands(outside), canary_files(outside)
             line = INCLUDE_FORMS[form].format(cmd=cmds[target], file=files[target], into=f"{outside}/PWNED-into")
-            sub.write_text(line + "\n" + sub.read_text().replace(
-                "metrics.jsonl = outputs/", "metrics.jsonl = ../../outside/", 1))
+            sub.write_text(
+                line + "\n" + sub.read_text().replace("metrics.jsonl = outputs/", "metrics.jsonl = ../../outside/", 1)
+            )
     outputs = project / "build" / "outputs"
     outputs.mkdir(parents=True, exist_ok=True)
     shown = ""

@@ -13,12 +13,16 @@ from pathlib import Path
 
 RECORD = 'printf \'%s\\0\' "$#" {name} "$@" >> "$CALLS"\n'
 # For files the job sources (the entrypoint, activate.sh), where "$@" is the job's own arguments.
-ACTIVATE = 'printf \'%s\\0\' 0 activate >> "$CALLS"\n'
+ACTIVATE = "printf '%s\\0' 0 activate >> \"$CALLS\"\n"
 NOT_FOUND = '() { printf \'%s\\0\' "$#" NOTFOUND "$@" >> "$CALLS"; return 127; }'
 # Stand-ins that also do the real thing, because the script needs their output or effect.
 REAL = {"sed": "sed", "dirname": "dirname", "mkdir": "mkdir", "touch": "touch"}
-PRINTS = {"hostname": "echo sandbox-host", "sha256sum": 'echo "0123456789abcdef  $1"',
-          "shasum": 'echo "0123456789abcdef  $3"', "pwd": "builtin pwd"}
+PRINTS = {
+    "hostname": "echo sandbox-host",
+    "sha256sum": 'echo "0123456789abcdef  $1"',
+    "shasum": 'echo "0123456789abcdef  $3"',
+    "pwd": "builtin pwd",
+}
 LOG_ONLY = ("nvidia-smi", "python", "python3", "tar", "chmod", "pixi", "pixi-pack", "condor_submit", "cp")
 
 Record = tuple[str, tuple[str, ...]]
@@ -48,8 +52,13 @@ class Harness:
 
     def env(self, calls: Path, home: Path, extra_bin: Path | None = None) -> dict[str, str]:
         path = f"{extra_bin}:{self.bin}" if extra_bin else str(self.bin)
-        return {"PATH": path, "CALLS": str(calls), "HOME": str(home), "LC_ALL": "C",
-                "BASH_FUNC_command_not_found_handle%%": NOT_FOUND}
+        return {
+            "PATH": path,
+            "CALLS": str(calls),
+            "HOME": str(home),
+            "LC_ALL": "C",
+            "BASH_FUNC_command_not_found_handle%%": NOT_FOUND,
+        }
 
     def once(self, kind: str, *parts: str) -> bool:
         """Whether this check already passed on this content; marks it as passing from now on when
@@ -92,7 +101,7 @@ def records(calls: Path) -> list[Record]:
     out, i = [], 0
     while i + 1 < len(fields):
         count = int(fields[i])
-        out.append((fields[i + 1], tuple(fields[i + 2: i + 2 + count])))
+        out.append((fields[i + 1], tuple(fields[i + 2 : i + 2 + count])))
         i += 2 + count
     return out
 
@@ -114,7 +123,7 @@ def _stand_in_program(program: str, work: Path, sandbox: Path) -> bool:
             if program.startswith("/") or ".." in parts or any(len(p.encode()) > 255 for p in parts):
                 return False
             target = sandbox / program
-            if target.exists() or target.parent.exists() and not target.parent.is_dir():
+            if target.exists() or (target.parent.exists() and not target.parent.is_dir()):
                 return False
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_exe(target, "#!/bin/bash\n" + RECORD.format(name=shlex.quote(program)))
@@ -144,8 +153,14 @@ def execute(harness: Harness, run: JobRun) -> tuple[int, list[Record], bool, str
     _write_exe(entrypoint, "#!/bin/bash\n" + ACTIVATE + 'exec "$@"\n')
     if run.archive:
         try:
-            _write_exe(sandbox / run.archive, "#!/bin/bash\n" + RECORD.format(name="ARCHIVE")
-                       + "printf '%s\\n' '" + ACTIVATE.replace("'", "'\\''").rstrip("\n") + "' > activate.sh\n")
+            _write_exe(
+                sandbox / run.archive,
+                "#!/bin/bash\n"
+                + RECORD.format(name="ARCHIVE")
+                + "printf '%s\\n' '"
+                + ACTIVATE.replace("'", "'\\''").rstrip("\n")
+                + "' > activate.sh\n",
+            )
         except OSError:
             pass
     stood_in = _stand_in_program(run.program, work, sandbox)
@@ -153,8 +168,13 @@ def execute(harness: Harness, run: JobRun) -> tuple[int, list[Record], bool, str
     _write_exe(script, run.script.replace("/app/entrypoint.sh", str(entrypoint)))
     calls = work / "calls"
     try:
-        result = subprocess.run([str(script), *run.argv], cwd=sandbox, capture_output=True, timeout=60,
-                                env=harness.env(calls, work, work / "payload-bin"))
+        result = subprocess.run(
+            [str(script), *run.argv],
+            cwd=sandbox,
+            capture_output=True,
+            timeout=60,
+            env=harness.env(calls, work, work / "payload-bin"),
+        )
     except subprocess.TimeoutExpired as error:
         raise AssertionError(f"the job script hung: {run}") from error
     pwned = _pwned(work)

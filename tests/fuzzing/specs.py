@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.pipeline import compile as pipeline
 from compiler.core.errors import SpecError
+from compiler.pipeline import compile as pipeline
 from tests.conftest import DEFAULT_SPEC, REPO
 from tests.fuzzing.consumers import _same
 
@@ -47,13 +47,32 @@ DEFAULT_DOC: dict[str, Any] = _load(DEFAULT_SPEC.read_text())
 # Besides the schema's examples: a CPU job with its own image, numbers and the built-in placeholders
 # in its command, and URLs among its inputs; a task table; branches; job attributes of each type.
 EXTRAS: list[tuple[tuple[str, ...], Any]] = [
-    (("jobs", "cpu-check"), {
-        "runtime": "container", "environment": "cpu", "image": "oras://ghcr.io/pixi-htc/cpu:latest",
-        "command": ["python", "-c", "print('hi')", "--seed", "{process}", "--tag", "run-{cluster}-{process}", 3, 0.25],
-        "inputs": ["src", "osdf:///chtc/staging/alice/data.tar.gz", "https://example.org/x/y.tgz"],
-        "outputs": ["out.txt"], "resources": {"cpus": 2, "gpus": 0, "memory": "1GB", "disk": "3GB"}}),
-    (("tasks", "check"), {"cmd": "python -c 'import sys; print(sys.argv)' \"a b\"", "description": "Print",
-                          "depends_on": ["train"]}),
+    (
+        ("jobs", "cpu-check"),
+        {
+            "runtime": "container",
+            "environment": "cpu",
+            "image": "oras://ghcr.io/pixi-htc/cpu:latest",
+            "command": [
+                "python",
+                "-c",
+                "print('hi')",
+                "--seed",
+                "{process}",
+                "--tag",
+                "run-{cluster}-{process}",
+                3,
+                0.25,
+            ],
+            "inputs": ["src", "osdf:///chtc/staging/alice/data.tar.gz", "https://example.org/x/y.tgz"],
+            "outputs": ["out.txt"],
+            "resources": {"cpus": 2, "gpus": 0, "memory": "1GB", "disk": "3GB"},
+        },
+    ),
+    (
+        ("tasks", "check"),
+        {"cmd": "python -c 'import sys; print(sys.argv)' \"a b\"", "description": "Print", "depends_on": ["train"]},
+    ),
     (("ci",), {"branches": ["main", "release/v1"]}),
     (("jobs", "mnist-gpu-docker", "attributes"), {"LabTag": "hello world", "Rank2": 3, "IsTest": True}),
 ]
@@ -70,7 +89,9 @@ def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _schema_examples(node: dict[str, Any], schema: dict[str, Any], path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+def _schema_examples(
+    node: dict[str, Any], schema: dict[str, Any], path: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], Any]]:
     """(path, first example) for every optional key the spec leaves out, recursively."""
     schema = _resolve(schema)
     for alternative in schema.get("anyOf", []):
@@ -189,37 +210,127 @@ def free_sites(base: str) -> list[tuple[str, tuple[Any, ...]]]:
             continue
         options = _schemas_at(path)
         if any(_free_text(o) for o in options) or any(
-                isinstance(o.get("items"), dict) and any(_free_text(i) for i in _schemas_at((*path, 0)))
-                for o in options):
+            isinstance(o.get("items"), dict) and any(_free_text(i) for i in _schemas_at((*path, 0))) for o in options
+        ):
             out.append((target, path))
     return out or sites(base)
 
 
 POOL = [
-    "\n", "\r", "\t", "\x00", "\x7f", "\u2028", "\u2029", "\x85", "\x1b[31m", "\x0b", '"', "'", "\\", "\\\n",
-    "$(touch PWNED)", "`touch PWNED`", "${{ github.token }}", "${{ secrets.GITHUB_TOKEN }}",
-    "$(Cluster)", "$(Process)", "$$(x)", "$ENV(HOME)", "$RANDOM_INTEGER(1,9)", "$(executable)",
-    "queue 100", "\nqueue 100\n", "\ntouch PWNED\n", "; touch PWNED", "&& touch PWNED", "| touch PWNED",
-    "$HOME", "${PATH}", "]]\n[evil]\n", "= 1\n", '"""', "'''", "#", "{x}", "{{ 7*7 }}", "{% if 1 %}",
-    "%post", "\n%post\n", "-rf", "--", "a,b", "*", "?", "~", "..", "../..", "/etc/passwd", " ", "",
-    ": ", "- ", "&a", "*a", "!!python/object", "---", "@=end", "\\$", '""', "''", ") || (true",
-    "Requirements", "requirements", "executable", "Cmd", "Environment", "WantGPULab", "cluster", "process",
-    "PATH", "BASH_ENV", "IFS", "LD_PRELOAD", "a=b", "%", "@", ":", "x y", "-", ".",
-    "\nspecs/project.yaml:1:1: error: forged", "\nFROM scratch\n", "\nRUN touch PWNED\n",
-    "\u00e9", "\u202e", "\u200b", "\ufeff", "\u00a0", "\u65e5\u672c", "\U0001f600",
+    "\n",
+    "\r",
+    "\t",
+    "\x00",
+    "\x7f",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x1b[31m",
+    "\x0b",
+    '"',
+    "'",
+    "\\",
+    "\\\n",
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "${{ github.token }}",
+    "${{ secrets.GITHUB_TOKEN }}",
+    "$(Cluster)",
+    "$(Process)",
+    "$$(x)",
+    "$ENV(HOME)",
+    "$RANDOM_INTEGER(1,9)",
+    "$(executable)",
+    "queue 100",
+    "\nqueue 100\n",
+    "\ntouch PWNED\n",
+    "; touch PWNED",
+    "&& touch PWNED",
+    "| touch PWNED",
+    "$HOME",
+    "${PATH}",
+    "]]\n[evil]\n",
+    "= 1\n",
+    '"""',
+    "'''",
+    "#",
+    "{x}",
+    "{{ 7*7 }}",
+    "{% if 1 %}",
+    "%post",
+    "\n%post\n",
+    "-rf",
+    "--",
+    "a,b",
+    "*",
+    "?",
+    "~",
+    "..",
+    "../..",
+    "/etc/passwd",
+    " ",
+    "",
+    ": ",
+    "- ",
+    "&a",
+    "*a",
+    "!!python/object",
+    "---",
+    "@=end",
+    "\\$",
+    '""',
+    "''",
+    ") || (true",
+    "Requirements",
+    "requirements",
+    "executable",
+    "Cmd",
+    "Environment",
+    "WantGPULab",
+    "cluster",
+    "process",
+    "PATH",
+    "BASH_ENV",
+    "IFS",
+    "LD_PRELOAD",
+    "a=b",
+    "%",
+    "@",
+    ":",
+    "x y",
+    "-",
+    ".",
+    "\nspecs/project.yaml:1:1: error: forged",
+    "\nFROM scratch\n",
+    "\nRUN touch PWNED\n",
+    "\u00e9",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\u00a0",
+    "\u65e5\u672c",
+    "\U0001f600",
 ]
 LONG = ["a" * 64, "a" * 201, "x" * 501, "A" * 5000, "y" * 200_000]
 
 _printable = [t for t in POOL if not RAW_CONTROL.search(t) and "\n" not in t and "\t" not in t]
 _atoms = st.one_of(st.sampled_from(POOL), st.sampled_from(LONG), st.text(max_size=6))
 # Weighted towards text a schema may let through (printable), where it reaches the outputs.
-hostile_text = st.one_of(st.sampled_from(_printable), st.sampled_from(_printable), st.sampled_from(POOL),
-                         st.lists(st.sampled_from(_printable), min_size=2, max_size=3).map("".join),
-                         st.lists(_atoms, min_size=1, max_size=3).map("".join))
-_scalars = st.one_of(st.integers(-2, 2), st.sampled_from([85, 255, 256, 2 ** 31, 2 ** 63, 10 ** 30]),
-                     st.floats(), st.booleans(), st.none())
-other_values = st.one_of(_scalars, st.lists(st.one_of(hostile_text, _scalars), max_size=3),
-                         st.dictionaries(hostile_text, st.one_of(hostile_text, _scalars), max_size=2))
+hostile_text = st.one_of(
+    st.sampled_from(_printable),
+    st.sampled_from(_printable),
+    st.sampled_from(POOL),
+    st.lists(st.sampled_from(_printable), min_size=2, max_size=3).map("".join),
+    st.lists(_atoms, min_size=1, max_size=3).map("".join),
+)
+_scalars = st.one_of(
+    st.integers(-2, 2), st.sampled_from([85, 255, 256, 2**31, 2**63, 10**30]), st.floats(), st.booleans(), st.none()
+)
+other_values = st.one_of(
+    _scalars,
+    st.lists(st.one_of(hostile_text, _scalars), max_size=3),
+    st.dictionaries(hostile_text, st.one_of(hostile_text, _scalars), max_size=2),
+)
 
 _DIGEST = re.compile(r"[0-9a-f]{12,}")
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-")
@@ -271,6 +382,7 @@ def _as_text(value: Any) -> str:
 def _apply(doc: Any, op: Op, twin: bool) -> bool:
     """Apply one op in place (to the twin: with its text made harmless); False where its site is gone
     (an earlier op renamed it) or a new key would collide."""
+
     # The twin's text: the same characters made safe (not the comparison's digest placeholder, which
     # would put '<digest>' into the twin's spec where the hostile one has 64 hex characters).
     def twin_text(value: Any) -> Any:
@@ -283,8 +395,9 @@ def _apply(doc: Any, op: Op, twin: bool) -> bool:
             return False
     parent = doc
     for step in op.path[:-1]:
-        if isinstance(parent, dict) and step in parent or isinstance(parent, list) and isinstance(step, int) \
-                and 0 <= step < len(parent):
+        if (isinstance(parent, dict) and step in parent) or (
+            isinstance(parent, list) and isinstance(step, int) and 0 <= step < len(parent)
+        ):
             parent = parent[step]
         else:
             return False

@@ -32,8 +32,9 @@ class HTCondor:
     def submit_pipeline(self, compiled: Compiled, *, dry_run: bool) -> None:
         submit.submit_dag(compiled, dry_run=dry_run)
 
-    def follow(self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
-               live: bool) -> Following:
+    def follow(
+        self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None, live: bool
+    ) -> Following:
         return follow.follow(compiled, where, jobs, submission=submission, schedd=self.schedd if live else None)
 
     def outputs(self, compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:

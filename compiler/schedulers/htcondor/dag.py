@@ -84,18 +84,28 @@ def arriving(project: Project, job: Job) -> tuple[str, ...]:
     paths = [f"outputs/{name}" for name in job.after]
     if job.for_each is not None:
         upstream = jobs[job.for_each]
-        paths += [f"outputs/{upstream.name}/$({PROCESS_MACRO})/{transfer_path(name, job, PROCESS_MACRO)}"
-                  for name in upstream.outputs]
+        paths += [
+            f"outputs/{upstream.name}/$({PROCESS_MACRO})/{transfer_path(name, job, PROCESS_MACRO)}"
+            for name in upstream.outputs
+        ]
     return tuple(paths)
 
 
 def job_nodes(project: Project, job: Job) -> JobNodes:
     rows = job.sweep_rows if job.swept else [()]
     # A sweep_from list is read at validation; the rows are the ones checked then.
-    nodes = tuple(Node(name=name, submit=dag_word(submit_path(job)), process=process,
-                       variables=((PROCESS_MACRO, dag_value(str(process))),
-                                  *((macro, dag_value(value)) for macro, value in zip(queue_variables(job), row))))
-                  for process, (name, row) in enumerate(zip(node_names(job), rows)))
+    nodes = tuple(
+        Node(
+            name=name,
+            submit=dag_word(submit_path(job)),
+            process=process,
+            variables=(
+                (PROCESS_MACRO, dag_value(str(process))),
+                *((macro, dag_value(value)) for macro, value in zip(queue_variables(job), row)),
+            ),
+        )
+        for process, (name, row) in enumerate(zip(node_names(job), rows))
+    )
     jobs = {other.name: other for other in project.jobs}
     parents: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     if not job.always:
@@ -113,8 +123,11 @@ def directories(project: Project, layout: Layout) -> tuple[str, ...]:
     for job in project.jobs_on("htcondor"):
         found |= {f"outputs/{job.name}/{process}" for process in range(processes(job))}
         for process in range(processes(job)):
-            found |= {path.rpartition("/")[0].replace(f"$({PROCESS_MACRO})", str(process))
-                      for _, path in plan(project, job, layout, node=(), process=PROCESS_MACRO).logs if "/" in path}
+            found |= {
+                path.rpartition("/")[0].replace(f"$({PROCESS_MACRO})", str(process))
+                for _, path in plan(project, job, layout, node=(), process=PROCESS_MACRO).logs
+                if "/" in path
+            }
     return tuple(sorted(found))
 
 
@@ -125,10 +138,30 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     artifacts = []
     for job in jobs:
         p = plan(project, job, layout, node=arriving(project, job), process=PROCESS_MACRO)
-        artifacts.append(Artifact(path=layout.build(submit_path(job)), text=render_template(
-            "job.sub.j2", p=p, job=job, header=header(project), queue_rows=queue_table(job), queue_file=None,
-            queue_variables=list(zip(queue_variables(job), job.sweep_variables)), node=PROCESS_MACRO)))
-    artifacts.append(Artifact(path=layout.build("htcondor", DAG), text=render_template(
-        "pipeline.dag.j2", header=header(project), groups=[job_nodes(project, job) for job in jobs],
-        throttles=[(dag_word(job.name), job.max_running) for job in jobs if job.max_running is not None])))
+        artifacts.append(
+            Artifact(
+                path=layout.build(submit_path(job)),
+                text=render_template(
+                    "job.sub.j2",
+                    p=p,
+                    job=job,
+                    header=header(project),
+                    queue_rows=queue_table(job),
+                    queue_file=None,
+                    queue_variables=list(zip(queue_variables(job), job.sweep_variables)),
+                    node=PROCESS_MACRO,
+                ),
+            )
+        )
+    artifacts.append(
+        Artifact(
+            path=layout.build("htcondor", DAG),
+            text=render_template(
+                "pipeline.dag.j2",
+                header=header(project),
+                groups=[job_nodes(project, job) for job in jobs],
+                throttles=[(dag_word(job.name), job.max_running) for job in jobs if job.max_running is not None],
+            ),
+        )
+    )
     return artifacts

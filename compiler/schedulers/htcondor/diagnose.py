@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ...core import foreign
-from ..findings import ERR_TAIL_BYTES, ERR_TAIL_LINES, Finding, Locator, err_tail  # noqa: F401 - the names diagnose gives
-from .joblog import Hold, Process
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
+from ..findings import ERR_TAIL_BYTES, ERR_TAIL_LINES, Finding, Locator, err_tail  # noqa: F401 - the names diagnose gives
+from .joblog import Hold, Process
 
-MAX_MB = 1024.0 ** 3  # a petabyte: more than that is no memory or disk use, but a damaged number
+MAX_MB = 1024.0**3  # a petabyte: more than that is no memory or disk use, but a damaged number
 REASON_CHARS = 1000  # a hold reason is shown in full up to here, once, under its finding
 UNITS_MB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
 
@@ -33,12 +33,20 @@ MEMORY_TEXT = re.compile(r"memory (usage|limit)|request_memory|out of memory|out
 DISK_TEXT = re.compile(r"\bdisk\b.*(exceed|over|limit)|request_disk", re.I)
 # GHCR keeps a package private after its first push with GITHUB_TOKEN, and execute points pull
 # anonymously: the usual cause of a hold on a freshly pushed ghcr.io image, so it is named first.
-GHCR_PRIVATE = (" (a ghcr.io package is private until its owner makes it public: GitHub, Packages, the package, "
-                "Package settings, Change visibility, Public; execute points pull anonymously)")
-IMAGE_TEXT = re.compile(r"(image|container).*(pull|invalid|not found|manifest|unauthori[sz]ed|denied|convert)|"
-                        r"(pull|fetch).*image|apptainer|singularity", re.I)
-LENGTH_TEXT = re.compile(r"exceeded allowed (execute|job) duration|job ?length|JobDurationCategory|"
-                         r"failed to complete in|max(imum)? (run|wall) ?time", re.I)
+GHCR_PRIVATE = (
+    " (a ghcr.io package is private until its owner makes it public: GitHub, Packages, the package, "
+    "Package settings, Change visibility, Public; execute points pull anonymously)"
+)
+IMAGE_TEXT = re.compile(
+    r"(image|container).*(pull|invalid|not found|manifest|unauthori[sz]ed|denied|convert)|"
+    r"(pull|fetch).*image|apptainer|singularity",
+    re.I,
+)
+LENGTH_TEXT = re.compile(
+    r"exceeded allowed (execute|job) duration|job ?length|JobDurationCategory|"
+    r"failed to complete in|max(imum)? (run|wall) ?time",
+    re.I,
+)
 USAGE_MB = re.compile(r"(?:Peak usage|Last measured usage|usage)\D{0,3}(\d+) ?megabytes", re.I)
 # "reading from file /path/x: (errno 2)", "( URL file = osdf:///a/b )", "file /x/y:"
 FILE_IN_REASON = re.compile(r"(?:URL file = |reading from file |writing to file |file )([^\s:;()|]+)", re.I)
@@ -75,8 +83,11 @@ def _who(job: Job, process: Process) -> str:
 
 
 def _hold_detail(hold: Hold) -> str:
-    code = "" if hold.code is None else f" (HoldReasonCode {hold.code}" + \
-        ("" if hold.subcode in (None, 0) else f", subcode {hold.subcode}") + ")"
+    code = (
+        ""
+        if hold.code is None
+        else f" (HoldReasonCode {hold.code}" + ("" if hold.subcode in (None, 0) else f", subcode {hold.subcode}") + ")"
+    )
     return f"HTCondor: {foreign.shown(hold.reason, REASON_CHARS)}{code}"
 
 
@@ -100,57 +111,90 @@ def explain_hold(project: Project, job: Job, process: Process, hold: Hold, where
         return where.at((*jobs, "resources", "memory"), f"is {job.resources.memory}; {who} was held: it {how}", detail)
     if (code == 34 and sub == 104) or (code != 34 and DISK_TEXT.search(reason)):
         written = plausible_mb(process.disk_kb, 1024)
-        how = f"used {gigabytes(written)}; request at least {suggestion(written)}" if written \
-            else "wrote more than that"
+        how = (
+            f"used {gigabytes(written)}; request at least {suggestion(written)}" if written else "wrote more than that"
+        )
         return where.at((*jobs, "resources", "disk"), f"is {job.resources.disk}; {who} was held: it {how}", detail)
     if code == 34:
         return where.at((*jobs, "resources"), f"{who} used more than it requested and was held", detail)
     if code == 13 or reason.lower().startswith("transfer input files failure"):
         index = _file_entry(job, job.inputs, reason)
         if index is not None:
-            return where.at((*jobs, "inputs", index), f"is {job.inputs[index]}; {who} could not transfer it in "
-                            "(does it exist, relative to the project root, before submitting?)", detail)
+            return where.at(
+                (*jobs, "inputs", index),
+                f"is {job.inputs[index]}; {who} could not transfer it in "
+                "(does it exist, relative to the project root, before submitting?)",
+                detail,
+            )
         if project.source and (found := _file_entry(job, project.source, reason)) is not None:
             return where.at(("source", found), f"is {project.source[found]}; {who} could not transfer it in", detail)
         if job.runtime == "pixi-pack" and project.pack.archive_name in reason:
-            return where.at(("pack", "archive"), f"is {project.pack.archive}; {who} could not transfer it in "
-                            "(run `make pack`, and stage it where the spec says)", detail)
+            return where.at(
+                ("pack", "archive"),
+                f"is {project.pack.archive}; {who} could not transfer it in "
+                "(run `make pack`, and stage it where the spec says)",
+                detail,
+            )
         return where.at((*jobs, "inputs"), f"{who} could not transfer an input in", detail)
     if code == 12 or reason.lower().startswith("transfer output files failure"):
         index = _file_entry(job, job.outputs, reason)
         if index is not None:
-            return where.at((*jobs, "outputs", index), f"is {job.outputs[index]}; {who} did not leave it "
-                            "(the command must write it in the job's working directory)", detail)
+            return where.at(
+                (*jobs, "outputs", index),
+                f"is {job.outputs[index]}; {who} did not leave it "
+                "(the command must write it in the job's working directory)",
+                detail,
+            )
         if job.checkpoint and (found := _file_entry(job, job.checkpoint.files, reason)) is not None:
-            return where.at((*jobs, "checkpoint", "files", found), f"is {job.checkpoint.files[found]}; {who} "
-                            "exited with the checkpoint code without writing it", detail)
+            return where.at(
+                (*jobs, "checkpoint", "files", found),
+                f"is {job.checkpoint.files[found]}; {who} exited with the checkpoint code without writing it",
+                detail,
+            )
         return where.at((*jobs, "outputs"), f"{who} could not transfer its outputs back", detail)
     if code == 35 or IMAGE_TEXT.search(reason):
         if job.image is not None:
-            return where.at((*jobs, "image"), f"is {job.image}; {who} could not pull or start it"
-                            f"{GHCR_PRIVATE if _on_ghcr(job.image) else ''}", detail)
+            return where.at(
+                (*jobs, "image"),
+                f"is {job.image}; {who} could not pull or start it{GHCR_PRIVATE if _on_ghcr(job.image) else ''}",
+                detail,
+            )
         pulled = project.container.docker_reference if project.container.tag else "it"
         if job.runtime == "apptainer" and project.container.tag:
             pulled = project.sif_reference
         first = GHCR_PRIVATE.removeprefix(" (").removesuffix(")") + "; else, " if _on_ghcr(pulled) else ""
-        return where.at(("container", "image"), f"is {project.container.image}; {who} could not pull or start "
-                        f"{pulled} ({first}was it pushed? CI builds it: make image / the workflow)", detail)
+        return where.at(
+            ("container", "image"),
+            f"is {project.container.image}; {who} could not pull or start "
+            f"{pulled} ({first}was it pushed? CI builds it: make image / the workflow)",
+            detail,
+        )
     if code in (46, 47) or LENGTH_TEXT.search(reason):
         if project.site == "chtc":
             length = job.chtc.job_length or "medium"
-            return where.at((*jobs, "chtc", "job_length"), f"is {length}; {who} ran past it and was held "
-                            "(a longer class, or checkpoint so it resumes)", detail)
+            return where.at(
+                (*jobs, "chtc", "job_length"),
+                f"is {length}; {who} ran past it and was held (a longer class, or checkpoint so it resumes)",
+                detail,
+            )
         if project.site == "ospool":
-            return where.at((*jobs, "ospool", "duration"), f"is {job.ospool.duration or 'medium'}; {who} ran past "
-                            "it and was held (long is 40 h, or checkpoint so it resumes)", detail)
-        return where.at((*jobs, "checkpoint"), f"{who} ran past the pool's time limit; checkpoint so it resumes", detail)
+            return where.at(
+                (*jobs, "ospool", "duration"),
+                f"is {job.ospool.duration or 'medium'}; {who} ran past "
+                "it and was held (long is 40 h, or checkpoint so it resumes)",
+                detail,
+            )
+        return where.at(
+            (*jobs, "checkpoint"), f"{who} ran past the pool's time limit; checkpoint so it resumes", detail
+        )
     if code == 3 and job.expression("on_exit_hold"):
         return where.at((*jobs, "on_exit_hold"), f"is {job.expression('on_exit_hold')}; it held {who}", detail)
     return where.at(jobs, f"{who} is held", detail)
 
 
-def findings(project: Project, job: Job, process: Process, where: Locator, err: Path | None, *,
-             within: Path | None = None) -> Iterator[Finding]:
+def findings(
+    project: Project, job: Job, process: Process, where: Locator, err: Path | None, *, within: Path | None = None
+) -> Iterator[Finding]:
     """What the user can change for this process; nothing for one that is fine. `err` is read
     only inside `within` (the project root)."""
     jobs: KeyPath = ("jobs", job.name)
@@ -158,22 +202,33 @@ def findings(project: Project, job: Job, process: Process, where: Locator, err: 
     if process.held is not None and process.state == "held":
         yield explain_hold(project, job, process, process.held, where)
     if process.state == "completed" and process.exit_signal is not None:
-        yield where.at((*jobs, "command"), f"{who} was killed by signal {process.exit_signal}",
-                       err_tail(err, within=within))
+        yield where.at(
+            (*jobs, "command"), f"{who} was killed by signal {process.exit_signal}", err_tail(err, within=within)
+        )
     elif process.state == "completed" and process.exit_code not in (None, 0):
         if job.checkpoint is None and process.exit_code == 85:
-            yield where.at((*jobs, "checkpoint"), f"{who} exited 85, the trainer's checkpoint code, but the job "
-                           "does not checkpoint: add checkpoint (files, exit_code)", err_tail(err, within=within))
+            yield where.at(
+                (*jobs, "checkpoint"),
+                f"{who} exited 85, the trainer's checkpoint code, but the job "
+                "does not checkpoint: add checkpoint (files, exit_code)",
+                err_tail(err, within=within),
+            )
         else:
-            yield where.at((*jobs, "command"), f"{who} exited with code {process.exit_code}",
-                           err_tail(err, within=within))
+            yield where.at(
+                (*jobs, "command"), f"{who} exited with code {process.exit_code}", err_tail(err, within=within)
+            )
     if job.checkpoint is not None and (process.checkpoints or process.evictions):
-        yield where.at((*jobs, "checkpoint", "exit_code"),
-                       f"is {job.checkpoint.exit_code}; {who} checkpointed {process.checkpoints} time(s), "
-                       f"was evicted {process.evictions} time(s) and restarted {process.restarts} time(s)")
+        yield where.at(
+            (*jobs, "checkpoint", "exit_code"),
+            f"is {job.checkpoint.exit_code}; {who} checkpointed {process.checkpoints} time(s), "
+            f"was evicted {process.evictions} time(s) and restarted {process.restarts} time(s)",
+        )
     elif process.evictions:
-        yield where.at(jobs, f"{who} was evicted {process.evictions} time(s) and started over each time "
-                       "(no checkpoint: add checkpoint to resume instead)")
+        yield where.at(
+            jobs,
+            f"{who} was evicted {process.evictions} time(s) and started over each time "
+            "(no checkpoint: add checkpoint to resume instead)",
+        )
 
 
 def _on_ghcr(reference: str) -> bool:

@@ -41,6 +41,7 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
     device) or lies through a link. Pattern.find is not used: it follows links (is_file) and drops
     a FIFO without a word, where a hostile build/ should be named. Only ASCII digits count as
     cluster and process numbers (`\\d` alone also takes other scripts' digits)."""
+
     def name(path: Path) -> str:
         try:
             return foreign.shown(path.relative_to(root).as_posix())
@@ -63,8 +64,10 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
     found, refused = [], []
     stopped = []
     if len(candidates) > MAX_LISTED:
-        stopped.append(f"{name(folder)}: over {MAX_LISTED:,} names match {foreign.shown(pattern.glob)}; only "
-                       f"{MAX_LISTED:,} of them are looked at (move old submissions' logs away)")
+        stopped.append(
+            f"{name(folder)}: over {MAX_LISTED:,} names match {foreign.shown(pattern.glob)}; only "
+            f"{MAX_LISTED:,} of them are looked at (move old submissions' logs away)"
+        )
     for file in candidates[:MAX_LISTED]:
         match = regex.fullmatch(file.relative_to(build_dir).as_posix())
         if not match:
@@ -84,23 +87,27 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
         found.append((int(groups.get("cluster") or 0), int(groups.get("proc") or 0), file))
     if len(refused) > MAX_REFUSED:
         more = len(refused) - MAX_REFUSED + 1
-        refused[MAX_REFUSED - 1:] = [(f"{name(folder)}: {more:,} more names that are not event logs HTCondor "
-                                      "wrote, as the ones above; not read")]
+        refused[MAX_REFUSED - 1 :] = [
+            (f"{name(folder)}: {more:,} more names that are not event logs HTCondor wrote, as the ones above; not read")
+        ]
     return sorted(found), refused + stopped
 
 
-def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
-           schedd: ScheddQuery | None) -> Following:
+def follow(
+    compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None, schedd: ScheddQuery | None
+) -> Following:
     build_dir = compiled.root / compiled.layout.build_dir
     read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
     for job in jobs:
         files = job_files(compiled, job.name)
         logs, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
         looked = foreign.shown(files.log.template) if files.log else "its log"
-        status = Followed(job=job, submission=None, refused=refused,
-                          not_found=f"no event log matches {looked} in the build directory")
-        read.append((status, read_cluster(logs, compiled.root, submission,
-                                                  expected=max(len(job.sweep_rows), 1)), files.error))
+        status = Followed(
+            job=job, submission=None, refused=refused, not_found=f"no event log matches {looked} in the build directory"
+        )
+        read.append(
+            (status, read_cluster(logs, compiled.root, submission, expected=max(len(job.sweep_rows), 1)), files.error)
+        )
     ads = schedd([cluster.cluster for _, cluster, _ in read if cluster]) if schedd is not None else None
     for status, cluster, error in read:
         if cluster is None:
@@ -137,7 +144,8 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name)
     landed = files.landed(name) or next(
-        (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None)
+        (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
+    )
     if landed is None:
         return None
     hits = found(landed, build_dir)
@@ -147,7 +155,13 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     for c, proc, path in hits:
         if c == chosen:
             by_proc.setdefault(proc, path)
-    return Landing(kind="cluster", column="cluster", submission=chosen, files=by_proc,
-                   expected=lambda proc: f"{compiled.layout.build_dir}/"
-                                         f"{landed.path(chosen if chosen is not None else '<cluster>', proc)}",
-                   label=lambda proc: f"{chosen if chosen is not None else -1}.{proc}")
+    return Landing(
+        kind="cluster",
+        column="cluster",
+        submission=chosen,
+        files=by_proc,
+        expected=lambda proc: (
+            f"{compiled.layout.build_dir}/{landed.path(chosen if chosen is not None else '<cluster>', proc)}"
+        ),
+        label=lambda proc: f"{chosen if chosen is not None else -1}.{proc}",
+    )

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.errors import UsageError
 from ...artifacts.base import Compiled
+from ...core.errors import UsageError
 from .submit import MACRO, rendered_submit  # htcondor2 parses the .sub exactly as condor_submit would
 
 NUMBERED = {"cluster": "cluster", "process": "proc"}
@@ -32,7 +32,7 @@ class Pattern:
     def regex(self) -> re.Pattern[str]:
         parts, position, seen = [], 0, set()
         for match in MACRO.finditer(self.template):
-            parts.append(re.escape(self.template[position:match.start()]))
+            parts.append(re.escape(self.template[position : match.start()]))
             name = NUMBERED.get(match.group(1).lower())
             if name is None or name in seen:  # another macro, or the same number twice
                 parts.append(r"[^/]*" if name is None else rf"(?P={name})")
@@ -104,6 +104,13 @@ def job_files(compiled: Compiled, job_name: str) -> JobFiles:
         value = description.get(key)
         return Pattern(value) if value else None
 
-    outputs = tuple(name.strip() for name in (description.get("transfer_output_files") or "").split(",") if name.strip())
-    return JobFiles(log=pattern("log"), output=pattern("output"), error=pattern("error"),
-                    remaps=parse_remaps(description.get("transfer_output_remaps") or ""), outputs=outputs)
+    outputs = tuple(
+        name.strip() for name in (description.get("transfer_output_files") or "").split(",") if name.strip()
+    )
+    return JobFiles(
+        log=pattern("log"),
+        output=pattern("output"),
+        error=pattern("error"),
+        remaps=parse_remaps(description.get("transfer_output_remaps") or ""),
+        outputs=outputs,
+    )

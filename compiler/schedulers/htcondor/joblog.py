@@ -32,8 +32,15 @@ from ..findings import refusal
 State = Literal["idle", "running", "held", "suspended", "completed", "removed"]
 FINAL: frozenset[str] = frozenset({"completed", "removed"})
 # JobStatus in the schedd's job ads (manual: "Job Status Codes").
-SCHEDD_STATES: dict[int, State] = {1: "idle", 2: "running", 3: "removed", 4: "completed", 5: "held",
-                                   6: "running", 7: "suspended"}
+SCHEDD_STATES: dict[int, State] = {
+    1: "idle",
+    2: "running",
+    3: "removed",
+    4: "completed",
+    5: "held",
+    6: "running",
+    7: "suspended",
+}
 # `000 (123.000.000) 2026-05-28 09:00:00 Job submitted ...`: the first line of every text event.
 # Bytes, ASCII digits only: the log is scanned before (and without) decoding it.
 EVENT_HEADER = re.compile(rb"^(\d{3}) \((\d+)\.(\d+)\.(\d+)\) ", re.MULTILINE)
@@ -95,8 +102,11 @@ class Process:
         """status's last column: the hold or removal reason (foreign text, shown cut and escaped),
         or how the process ended."""
         if self.state == "held" and self.held is not None:
-            code = f" [code {self.held.code}" + (f"/{self.held.subcode}" if self.held.subcode else "") + "]" \
-                if self.held.code is not None else ""
+            code = (
+                f" [code {self.held.code}" + (f"/{self.held.subcode}" if self.held.subcode else "") + "]"
+                if self.held.code is not None
+                else ""
+            )
             return f"{foreign.shown(self.held.reason)}{code}"
         if self.state == "completed":
             return f"exit signal {self.exit_signal}" if self.exit_signal is not None else f"exit code {self.exit_code}"
@@ -114,7 +124,7 @@ def _text(value: Any) -> str:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except Exception:  # noqa: BLE001 - None, "x", inf (OverflowError), a ClassAd Undefined: not a number
+    except Exception:
         return None
 
 
@@ -176,19 +186,24 @@ def read_log(path: Path, shown: str, *, within: Path | None = None) -> dict[tupl
     except (foreign.ForeignFileError, OSError):
         size = 0  # read_bytes below says what is wrong, in its words
     if size > LOG_LIMIT:
-        raise LogError(f"{name}: the log is {_size(size)}, over the {_size(LOG_LIMIT)} pixi-htc reads of one event "
-                       "log; it is not read (is it an event log?)")
+        raise LogError(
+            f"{name}: the log is {_size(size)}, over the {_size(LOG_LIMIT)} pixi-htc reads of one event "
+            "log; it is not read (is it an event log?)"
+        )
     try:
         read = foreign.read_bytes(path, LOG_LIMIT, within=within)
     except foreign.ForeignFileError as error:
-        raise LogError(f"{name}: {refusal(error)}; HTCondor writes event logs as regular files, so it is "
-                       "not read") from error
+        raise LogError(
+            f"{name}: {refusal(error)}; HTCondor writes event logs as regular files, so it is not read"
+        ) from error
     assert read is not None
     data = read.data
     if read.cut:  # it grew past the limit since: say where the read stopped
         line = data.count(b"\n", 0, LOG_LIMIT) + 1
-        raise LogError(f"{name}:{line}: the log is {_size(read.size)}, over the {_size(LOG_LIMIT)} pixi-htc reads "
-                       "of one event log; it is not read (is it an event log?)")
+        raise LogError(
+            f"{name}:{line}: the log is {_size(read.size)}, over the {_size(LOG_LIMIT)} pixi-htc reads "
+            "of one event log; it is not read (is it an event log?)"
+        )
     if not BLANK.fullmatch(data) and not EVENT_HEADER.match(data):
         first = data[:80].split(b"\n", 1)[0].decode("utf-8", errors="replace")
         raise LogError(f"{name}:1: not an HTCondor job event log (it starts {foreign.shown(first)!r})")
@@ -231,8 +246,9 @@ def _events(data: bytes, name: str, shown: str) -> tuple[dict[tuple[int, int], P
         except Exception as error:  # htcondor2 raises HTCondorException("ULOG_RD_ERROR") on a bad event
             line = _event_line(data, count)
             why = _text(str(error).replace(str(copy), shown)) or type(error).__name__
-            raise LogError(f"{name}:{line}: HTCondor cannot read event {count + 1} ({foreign.shown(why)}); "
-                           "the log is damaged") from error
+            raise LogError(
+                f"{name}:{line}: HTCondor cannot read event {count + 1} ({foreign.shown(why)}); the log is damaged"
+            ) from error
     return processes, count
 
 
@@ -272,8 +288,9 @@ class Cluster:
     kind = "cluster"  # what status and results call one submission
 
 
-def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None,
-                 expected: int = 1) -> Cluster | None:
+def read_cluster(
+    files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None, expected: int = 1
+) -> Cluster | None:
     """The newest cluster (or the one asked for) among a job's log files, or None without logs.
     Each log is read as foreign data inside `root` (read_log); of a job of `expected` processes at
     most `expected` + EXTRA_LOGS logs, lowest process first, of at most JOB_LOG_BYTES together: the
@@ -288,8 +305,15 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
     mine = sorted((proc, path) for file_cluster, proc, path in files if file_cluster == chosen)
     most = max(expected, 1) + EXTRA_LOGS
     if len(mine) > most:
-        unreadable.append(_skipped(mine[most:], root, chosen, f"the job has {max(expected, 1):,} process(es), and "
-                                   f"pixi-htc reads at most {EXTRA_LOGS} logs beyond them (are they this job's?)"))
+        unreadable.append(
+            _skipped(
+                mine[most:],
+                root,
+                chosen,
+                f"the job has {max(expected, 1):,} process(es), and "
+                f"pixi-htc reads at most {EXTRA_LOGS} logs beyond them (are they this job's?)",
+            )
+        )
         mine = mine[:most]
     total = 0
     for index, (proc, path) in enumerate(mine):
@@ -301,8 +325,15 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
         if size <= LOG_LIMIT:  # a larger one is refused by read_log on its size, unread
             total += size
         if total > JOB_LOG_BYTES:
-            unreadable.append(_skipped(mine[index:], root, chosen, f"with it the job's logs would hold over "
-                                       f"{_size(JOB_LOG_BYTES)}, the most pixi-htc reads for one job"))
+            unreadable.append(
+                _skipped(
+                    mine[index:],
+                    root,
+                    chosen,
+                    f"with it the job's logs would hold over "
+                    f"{_size(JOB_LOG_BYTES)}, the most pixi-htc reads for one job",
+                )
+            )
             break
         shown = _shown(path, root)
         try:
@@ -314,10 +345,17 @@ def read_cluster(files: Iterable[tuple[int, int, Path]], root: Path, cluster: in
         # The file's name says which process it is (the .sub names it so): a log whose events name
         # another id (or cluster -1, HTCondor's reading of a number it cannot hold) still counts as
         # this one, so ids, sweep rows and the .err path all follow the file.
-        processes[proc] = (replace(process, cluster=file_cluster, proc=proc) if process is not None
-                           else Process(cluster=file_cluster, proc=proc))
-    return Cluster(cluster=chosen, processes=processes, older_clusters=tuple(c for c in clusters if c < chosen),
-                   unreadable=tuple(unreadable))
+        processes[proc] = (
+            replace(process, cluster=file_cluster, proc=proc)
+            if process is not None
+            else Process(cluster=file_cluster, proc=proc)
+        )
+    return Cluster(
+        cluster=chosen,
+        processes=processes,
+        older_clusters=tuple(c for c in clusters if c < chosen),
+        unreadable=tuple(unreadable),
+    )
 
 
 def _skipped(skipped: list[tuple[int, Path]], root: Path, cluster: int, why: str) -> str:
@@ -337,8 +375,18 @@ def _shown(path: Path, root: Path) -> str:
 
 
 ScheddQuery = Callable[[list[int]], list[dict[str, Any]] | None]
-PROJECTION = ["ClusterId", "ProcId", "JobStatus", "HoldReason", "HoldReasonCode", "HoldReasonSubCode",
-              "MemoryUsage", "NumJobStarts", "ExitCode", "RemoveReason"]
+PROJECTION = [
+    "ClusterId",
+    "ProcId",
+    "JobStatus",
+    "HoldReason",
+    "HoldReasonCode",
+    "HoldReasonSubCode",
+    "MemoryUsage",
+    "NumJobStarts",
+    "ExitCode",
+    "RemoveReason",
+]
 
 
 def query_schedd(clusters: list[int]) -> list[dict[str, Any]] | None:
@@ -369,7 +417,9 @@ def overlay(cluster: Cluster, ads: list[dict[str, Any]]) -> Cluster:
         process = replace(processes.get(proc) or Process(cluster=cluster.cluster, proc=proc), source="schedd")
         process.state = state
         if state == "held":
-            hold = Hold(_text(ad.get("HoldReason", "")), _int(ad.get("HoldReasonCode")), _int(ad.get("HoldReasonSubCode")))
+            hold = Hold(
+                _text(ad.get("HoldReason", "")), _int(ad.get("HoldReasonCode")), _int(ad.get("HoldReasonSubCode"))
+            )
             if process.held is None or process.held.reason != hold.reason:
                 process.holds = [*process.holds, hold]
             process.held = hold

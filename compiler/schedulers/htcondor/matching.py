@@ -51,14 +51,20 @@ class Match:
             return None
         if self.excluded_by:
             clause = self.excluded_by[0]
-            return clause.key, (f"no slot of the {self.slots} the collector lists meets {clause.expression} "
-                                f"({clause.origin}); the job would stay idle")
+            return clause.key, (
+                f"no slot of the {self.slots} the collector lists meets {clause.expression} "
+                f"({clause.origin}); the job would stay idle"
+            )
         if self.accepted:
-            return (), (f"the {self.accepted} slot(s) the job's requirements accept all refuse it by their own "
-                        f"Requirements, e.g. {self.example_policy}; the job would stay idle")
+            return (), (
+                f"the {self.accepted} slot(s) the job's requirements accept all refuse it by their own "
+                f"Requirements, e.g. {self.example_policy}; the job would stay idle"
+            )
         left = ", ".join(f"{c.expression}: {n}" for c, n in self.counts)
-        return (), (f"each clause alone leaves some of the {self.slots} slots, and no slot meets all of them "
-                    f"at once (slots left by each: {left}); the job would stay idle")
+        return (), (
+            f"each clause alone leaves some of the {self.slots} slots, and no slot meets all of them "
+            f"at once (slots left by each: {left}); the job would stay idle"
+        )
 
 
 def mib(size: str) -> int:
@@ -78,8 +84,9 @@ def clauses(project: Project, job: Job) -> list[Clause]:
         found.append(Clause(f"(GPUs_DriverVersion >= {driver})", key, "the spec: the GPU driver the CUDA build needs"))
     if job.runtime == "pixi-pack":
         found.append(Clause(OS_REQUIREMENT, (*j, "runtime"), "pixi-htc, for the pixi-pack runtime"))
-    found += [Clause(f"({text})", (*j, "requirements", index), "the spec")
-              for index, text in enumerate(job.requirements)]
+    found += [
+        Clause(f"({text})", (*j, "requirements", index), "the spec") for index, text in enumerate(job.requirements)
+    ]
     found.append(Clause(f'(TARGET.Arch == "{ARCH}")', (*j, "runtime"), "condor_submit's default"))
     reference = image(project, job)
     if reference is None:
@@ -87,21 +94,36 @@ def clauses(project: Project, job: Job) -> list[Clause]:
     else:
         found.append(Clause("TARGET.HasContainer", (*j, "runtime"), "condor_submit's default for container_image"))
         if reference.startswith("docker://"):
-            found.append(Clause("TARGET.HasDockerURL", (*j, "image") if job.image else ("container", "image"),
-                                "condor_submit's default for a docker:// image"))
-    found += [Clause("(TARGET.Disk >= RequestDisk)", (*j, "resources", "disk"), "condor_submit's default"),
-              Clause("(TARGET.Memory >= RequestMemory)", (*j, "resources", "memory"), "condor_submit's default"),
-              Clause("(TARGET.Cpus >= RequestCpus)", (*j, "resources", "cpus"), "condor_submit's default")]
+            found.append(
+                Clause(
+                    "TARGET.HasDockerURL",
+                    (*j, "image") if job.image else ("container", "image"),
+                    "condor_submit's default for a docker:// image",
+                )
+            )
+    found += [
+        Clause("(TARGET.Disk >= RequestDisk)", (*j, "resources", "disk"), "condor_submit's default"),
+        Clause("(TARGET.Memory >= RequestMemory)", (*j, "resources", "memory"), "condor_submit's default"),
+        Clause("(TARGET.Cpus >= RequestCpus)", (*j, "resources", "cpus"), "condor_submit's default"),
+    ]
     if job.resources.gpus > 0:
         found.append(Clause("(TARGET.GPUs >= RequestGPUs)", (*j, "resources", "gpus"), "condor_submit's default"))
         if job.gpu.min_capability is not None:
-            found.append(Clause("(countMatches(MY.PixiHtcGPUCapability, TARGET.AvailableGPUs) >= RequestGPUs)",
-                                (*j, "gpu", "min_capability"),
-                                f"gpus_minimum_capability = {job.gpu.min_capability}: a GPU with Capability >= that"))
+            found.append(
+                Clause(
+                    "(countMatches(MY.PixiHtcGPUCapability, TARGET.AvailableGPUs) >= RequestGPUs)",
+                    (*j, "gpu", "min_capability"),
+                    f"gpus_minimum_capability = {job.gpu.min_capability}: a GPU with Capability >= that",
+                )
+            )
         if job.gpu.min_memory is not None:
-            found.append(Clause("(countMatches(MY.PixiHtcGPUMemory, TARGET.AvailableGPUs) >= RequestGPUs)",
-                                (*j, "gpu", "min_memory"),
-                                f"gpus_minimum_memory = {job.gpu.min_memory}: a GPU with GlobalMemoryMb >= that"))
+            found.append(
+                Clause(
+                    "(countMatches(MY.PixiHtcGPUMemory, TARGET.AvailableGPUs) >= RequestGPUs)",
+                    (*j, "gpu", "min_memory"),
+                    f"gpus_minimum_memory = {job.gpu.min_memory}: a GPU with GlobalMemoryMb >= that",
+                )
+            )
     return found
 
 
@@ -131,8 +153,9 @@ def job_ad(project: Project, job: Job, attributes: Iterable[tuple[str, str]] = (
         for name, part in zip(("PixiHtcGPUCapability", "PixiHtcGPUMemory"), parts if len(parts) == 2 else ()):
             ad[name] = classad2.ExprTree(part)
         if len(parts) == 1:
-            ad["PixiHtcGPUCapability" if job.gpu.min_capability is not None else "PixiHtcGPUMemory"] = \
+            ad["PixiHtcGPUCapability" if job.gpu.min_capability is not None else "PixiHtcGPUMemory"] = (
                 classad2.ExprTree(parts[0])
+            )
     for name, value in attributes:  # the .sub's +Attributes, which slots' START policies read
         ad[name] = classad2.ExprTree(value)
     every = " && ".join(c.expression for c in clauses(project, job))
@@ -157,11 +180,19 @@ def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tupl
     policy = ""
     if refusing:
         slot = refusing[0]
-        policy = f"{slot.get('Name', '?')}: Requirements = {slot.lookup('Requirements')}" if "Requirements" in slot else ""
+        policy = (
+            f"{slot.get('Name', '?')}: Requirements = {slot.lookup('Requirements')}" if "Requirements" in slot else ""
+        )
         if "START" in slot:
             policy += f", START = {slot.lookup('START')}"
-    return Match(slots=len(slots), matching=matching, excluded_by=tuple(c for c, n in counts if n == 0),
-                 counts=tuple(counts), accepted=len(accepted), example_policy=policy)
+    return Match(
+        slots=len(slots),
+        matching=matching,
+        excluded_by=tuple(c for c, n in counts if n == 0),
+        counts=tuple(counts),
+        accepted=len(accepted),
+        example_policy=policy,
+    )
 
 
 def parse_slots(text: str) -> list:  # type: ignore[type-arg]

@@ -35,22 +35,35 @@ from .diagnose import Finding, Locator
 from .matching import collector_slots, match
 from .render import image, plan
 
-GB = 1024 ** 3
+GB = 1024**3
 MAX_ROWS = 10_000  # sweep rows whose inputs are looked at
 MAX_ENTRIES = 100_000  # files counted in one directory input
 MANY_FILES = 1000  # CHTC: many small files go better as one archive
 TIMEOUT = 5.0  # seconds for each request to a registry
 BODY_BYTES = 64 * 1024
 SITE_ADVICE = {
-    "chtc": (GB, None, "CHTC sends files up to 1 GB from the access point; 1-30 GB go through /staging as "
-                       "osdf:///chtc/staging/<you>/<file>, 30-100 GB as file:///staging/<you>/<file> (CHTC's own "
-                       "machines only), over 100 GB ask CHTC's facilitators"),
-    "ospool": (GB, GB, "the OSPool sends inputs from /home while each file and their total stay under 1 GB; "
-                       "larger ones go through the OSDF (osdf:///ospool/<access point>/data/<you>/<file>)"),
+    "chtc": (
+        GB,
+        None,
+        "CHTC sends files up to 1 GB from the access point; 1-30 GB go through /staging as "
+        "osdf:///chtc/staging/<you>/<file>, 30-100 GB as file:///staging/<you>/<file> (CHTC's own "
+        "machines only), over 100 GB ask CHTC's facilitators",
+    ),
+    "ospool": (
+        GB,
+        GB,
+        "the OSPool sends inputs from /home while each file and their total stay under 1 GB; "
+        "larger ones go through the OSDF (osdf:///ospool/<access point>/data/<you>/<file>)",
+    ),
 }
-ACCEPT = ", ".join(("application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                    "application/vnd.docker.distribution.manifest.list.v2+json",
-                    "application/vnd.docker.distribution.manifest.v2+json"))
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 
 Fetch = Callable[[str, dict[str, str]], tuple[int, dict[str, str], bytes]]  # url, headers -> status, headers, body
 Slots = Callable[[], tuple[Sequence | None, str]]  # type: ignore[type-arg]
@@ -71,7 +84,7 @@ class Report:
 def http_fetch(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (https only, below)
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read(BODY_BYTES)
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read(BODY_BYTES)
@@ -114,8 +127,9 @@ def check_image(reference: str, fetch: Fetch) -> tuple[str, bool | None]:
         status, headers, _ = fetch(url, {"Accept": ACCEPT})
         if status == 401 and headers.get("www-authenticate", "").startswith("Bearer "):
             fields = _bearer(headers["www-authenticate"])
-            query = urllib.parse.urlencode({"service": fields.get("service", host),
-                                            "scope": fields.get("scope", f"repository:{repository}:pull")})
+            query = urllib.parse.urlencode(
+                {"service": fields.get("service", host), "scope": fields.get("scope", f"repository:{repository}:pull")}
+            )
             realm = fields.get("realm", "")
             if not realm.startswith("https://"):
                 return f"{reference}: {host} asks for a token at {realm[:100]!r}: not checked", None
@@ -132,14 +146,17 @@ def check_image(reference: str, fetch: Fetch) -> tuple[str, bool | None]:
     if status == 404:
         return f"{reference}: {host} has no tag {tag} in {repository} (has CI pushed it?)", False
     if status in (401, 403):
-        hint = " (a GHCR package pushed with GITHUB_TOKEN is private: make it public in its package settings)" \
-            if host == "ghcr.io" else ""
+        hint = (
+            " (a GHCR package pushed with GITHUB_TOKEN is private: make it public in its package settings)"
+            if host == "ghcr.io"
+            else ""
+        )
         return f"{reference}: {host} refuses to serve it without credentials, as an execute point pulls{hint}", False
     return f"{reference}: {host} answered {status}: not checked", None
 
 
 def shown_size(size: int) -> str:
-    for unit, scale in (("GB", GB), ("MB", 1024 ** 2), ("KB", 1024)):
+    for unit, scale in (("GB", GB), ("MB", 1024**2), ("KB", 1024)):
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} bytes"
@@ -197,32 +214,49 @@ def check_inputs(compiled: Compiled, job: Job, where: Locator, report: Report) -
             if advice and size > advice[0]:
                 report.warnings.append(where.at(key, f"{path} is {shown_size(size)}: {advice[2]}"))
             if files >= MANY_FILES:
-                report.warnings.append(where.at(key, f"{path} holds {files:,} files: send them as one .tar.gz "
-                                                     "(unpacked before the command runs) instead"))
+                report.warnings.append(
+                    where.at(
+                        key,
+                        f"{path} holds {files:,} files: send them as one .tar.gz "
+                        "(unpacked before the command runs) instead",
+                    )
+                )
     if advice and advice[1] is not None and total > advice[1]:
-        report.warnings.append(where.at(("jobs", job.name, "inputs"), f"the inputs total "
-                                        f"{shown_size(total)} a process: {advice[2]}"))
+        report.warnings.append(
+            where.at(("jobs", job.name, "inputs"), f"the inputs total {shown_size(total)} a process: {advice[2]}")
+        )
     report.lines.append(f"{job.name}: inputs: {', '.join(shown) or 'none'}")
 
 
 def attributes(compiled: Compiled, job: Job) -> list[tuple[str, str]]:
     """The +Attributes the .sub sets (the site's and the spec's): slots' START policies read them."""
-    site = [(name[1:], value) for name, value in plan(compiled.project, job, compiled.layout).site_lines
-            if name.startswith("+")]
+    site = [
+        (name[1:], value)
+        for name, value in plan(compiled.project, job, compiled.layout).site_lines
+        if name.startswith("+")
+    ]
     return site + [(name, classad_value(value)) for name, value in job.attributes]
 
 
 def check_slots(compiled: Compiled, job: Job, where: Locator, report: Report, slots: Sequence, source: str) -> None:  # type: ignore[type-arg]
     found = match(compiled.project, job, slots, attributes(compiled, job))
-    report.lines.append(f"{job.name}: {len(found.matching)} of {found.slots} slots ({source}) match its "
-                        "requirements and GPU constraints")
+    report.lines.append(
+        f"{job.name}: {len(found.matching)} of {found.slots} slots ({source}) match its "
+        "requirements and GPU constraints"
+    )
     if found.finding is not None:
         key, message = found.finding
         report.refusals.append(where.at(key or ("jobs", job.name), message))
 
 
-def preflight(compiled: Compiled, spec: LoadedSpec, jobs: Sequence[Job], *, fetch: Fetch | None = http_fetch,
-              slots: Slots | None = collector_slots) -> Report:
+def preflight(
+    compiled: Compiled,
+    spec: LoadedSpec,
+    jobs: Sequence[Job],
+    *,
+    fetch: Fetch | None = http_fetch,
+    slots: Slots | None = collector_slots,
+) -> Report:
     """Every check for every job; `fetch` or `slots` None: that check is skipped (--offline)."""
     where, report = Locator(spec), Report()
     pool, source = slots() if slots is not None else (None, "not asked (--offline)")

@@ -6,23 +6,23 @@ Decisions live here (requirements, transfers, the queue table); the templates on
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
-from ...core.escape import shell_quote
+from ...core.templating import render as render_template
 from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, sandbox_path
 from ..common import from_submit_dir, shell_word
 from .sites import SITE_LINES
-from ...core.templating import render as render_template
 
 # The seed lesson's clause ("no CentOS 7, for pty support"): it matters to vanilla-universe jobs,
 # which run on the host OS, not inside a container.
 OS_REQUIREMENT = "(OpSysMajorVer > 7)"
 QUEUE_VARIABLE_PREFIX = "PixiHtcSweep"
-WRAPPERS = (("submit.sh", False, "Submit one job to HTCondor as a batch job"),
-            ("interact.sh", True, "Start one job as an interactive session, to debug it by hand"))
+WRAPPERS = (
+    ("submit.sh", False, "Submit one job to HTCondor as a batch job"),
+    ("interact.sh", True, "Start one job as an interactive session, to debug it by hand"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,12 +51,13 @@ class SubmitPlan:
     archives: tuple[str, ...]  # inputs the .sh unpacks, where they are once placed
 
 
-
 def requirements(project: Project, job: Job) -> str:
     """ONE requirements expression. The lesson files set `requirements` twice, and HTCondor keeps the
     last, silently dropping the GPU driver check; every constraint goes into this single line."""
     clauses = []
-    driver = job.gpu.driver or (None if job.environment is None else project.environment(job.environment).driver_version)
+    driver = job.gpu.driver or (
+        None if job.environment is None else project.environment(job.environment).driver_version
+    )
     if job.resources.gpus > 0 and driver is not None:
         clauses.append(f"(GPUs_DriverVersion >= {driver})")
     if job.runtime == "pixi-pack" and job.os_requirement:
@@ -70,8 +71,6 @@ def transfer_path(path: str, job: Job, process: str = "Process") -> str:
     node is a cluster of one process: its {process} is the macro the node's VARS set (dag.py)."""
     macros = dict(zip(job.sweep_variables, queue_variables(job))) | {"process": process, "cluster": "Cluster"}
     return PLACEHOLDER.sub(lambda m: f"$({macros[m.group(1)]})", path)
-
-
 
 
 def image(project: Project, job: Job) -> str | None:
@@ -95,7 +94,11 @@ def image_note(project: Project, job: Job) -> str:
         return "The job's own image (jobs.<name>.image)."
     if not project.container.tag_derived:
         return "The tag the spec sets (container.tag): execute points cache images by tag, so change it with the image."
-    cached = "OSDF caches files by name" if job.runtime == "apptainer" and project.staging else "Execute points cache images by tag"
+    cached = (
+        "OSDF caches files by name"
+        if job.runtime == "apptainer" and project.staging
+        else "Execute points cache images by tag"
+    )
     return f"{cached}: the name carries a digest of what the image is built from, so a new image gets a new name."
 
 
@@ -105,8 +108,15 @@ LOG_SUFFIXES = (("log", "log"), ("output", "out"), ("error", "err"))
 def log_files(job: Job, layout: Layout, process: str = "Process") -> tuple[tuple[str, str], ...]:
     """Where HTCondor writes the event log, stdout and stderr: the spec's names, else logs/<job>_..."""
     own = dict(job.logs)
-    return tuple((key, from_submit_dir(transfer_path(own[key], job, process), layout) if key in own
-                  else f"logs/{job.name}_$(Cluster)_$({process}).{suffix}") for key, suffix in LOG_SUFFIXES)
+    return tuple(
+        (
+            key,
+            from_submit_dir(transfer_path(own[key], job, process), layout)
+            if key in own
+            else f"logs/{job.name}_$(Cluster)_$({process}).{suffix}",
+        )
+        for key, suffix in LOG_SUFFIXES
+    )
 
 
 # Files in subdirectories. HTCondor writes each entry of transfer_input_files (and, after an eviction,
@@ -133,13 +143,16 @@ def may_be_in_a_directory(place: str, job: Job) -> bool:
     return "/" in place or bool(set(PLACEHOLDER.findall(place)) & set(job.sweep_variables))
 
 
-def plan(project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | None = None,
-         process: str = "Process") -> SubmitPlan:
+def plan(
+    project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | None = None, process: str = "Process"
+) -> SubmitPlan:
     """With `node`, the plan of a DAG node's .sub (dag.py): `node` is what arrives from the jobs this one
     runs after, and every output lands in outputs/<job>/<process>/, where the next job reads it."""
     container = job.runtime not in ("pixi-pack", "host")
-    inputs = [from_submit_dir(transfer_path(path, job, process), layout)
-              for path in (*job.inputs, *project.source_paths(layout.build_dir))] + list(node or ())
+    inputs = [
+        from_submit_dir(transfer_path(path, job, process), layout)
+        for path in (*job.inputs, *project.source_paths(layout.build_dir))
+    ] + list(node or ())
     archive_name = None
     if job.runtime == "pixi-pack":
         inputs.insert(0, project.pack.archive)
@@ -150,14 +163,25 @@ def plan(project: Project, job: Job, layout: Layout, *, node: tuple[str, ...] | 
     outputs = tuple(transfer_path(name, job, process) for name in job.outputs)
     own = {name: from_submit_dir(transfer_path(target, job, process), layout) for name, target in job.output_remaps}
     if node is not None:
-        own |= {name: f"outputs/{job.name}/$({process})/{transfer_path(name, job, process)}"
-                for name in job.outputs if name not in own}
-    remaps = tuple((transfer_path(name, job, process), own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}")
-                   for name in job.outputs if name in own or (job.swept and not PLACEHOLDER.search(name)))
+        own |= {
+            name: f"outputs/{job.name}/$({process})/{transfer_path(name, job, process)}"
+            for name in job.outputs
+            if name not in own
+        }
+    remaps = tuple(
+        (
+            transfer_path(name, job, process),
+            own[name] if name in own else f"outputs/{job.name}_$(Cluster)_$(Process)_{name}",
+        )
+        for name in job.outputs
+        if name in own or (job.swept and not PLACEHOLDER.search(name))
+    )
     places = [sandbox_path(path, layout.build_dir) for path in job.inputs]
     restores = [placed(path) for path in (job.checkpoint.files if job.checkpoint else ())]
     logs = log_files(job, layout, process)
-    directories = sorted({path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path})
+    directories = sorted(
+        {path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path}
+    )
     return SubmitPlan(
         job=job,
         logs=logs,
@@ -200,31 +224,84 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     plans = [plan(project, job, layout) for job in project.jobs_on("htcondor")]
     for p in plans:
         base = layout.build("htcondor", p.job.name)
-        artifacts.append(Artifact(path=base.with_suffix(".sub"), text=render_template(
-            "job.sub.j2", p=p, job=p.job, header=header(project), queue_rows=queue_table(p.job),
-            queue_file=None if p.job.sweep_from is None else from_submit_dir(p.job.sweep_from.file, layout),
-            queue_variables=list(zip(queue_variables(p.job), p.job.sweep_variables)))))
-        artifacts.append(Artifact(path=base.with_suffix(".sh"), executable=True, text=render_template(
-            "job.sh.j2", p=p, job=p.job, header=header(project))))
+        artifacts.append(
+            Artifact(
+                path=base.with_suffix(".sub"),
+                text=render_template(
+                    "job.sub.j2",
+                    p=p,
+                    job=p.job,
+                    header=header(project),
+                    queue_rows=queue_table(p.job),
+                    queue_file=None if p.job.sweep_from is None else from_submit_dir(p.job.sweep_from.file, layout),
+                    queue_variables=list(zip(queue_variables(p.job), p.job.sweep_variables)),
+                ),
+            )
+        )
+        artifacts.append(
+            Artifact(
+                path=base.with_suffix(".sh"),
+                executable=True,
+                text=render_template("job.sh.j2", p=p, job=p.job, header=header(project)),
+            )
+        )
     if plans:
         for script, interactive, purpose in WRAPPERS:
-            artifacts.append(Artifact(path=layout.build("htcondor", script), executable=True, text=render_template(
-                "wrapper.sh.j2", jobs=[(p.job.name, p.directories) for p in plans], header=header(project), script=script,
-                interactive=interactive, purpose=purpose)))
+            artifacts.append(
+                Artifact(
+                    path=layout.build("htcondor", script),
+                    executable=True,
+                    text=render_template(
+                        "wrapper.sh.j2",
+                        jobs=[(p.job.name, p.directories) for p in plans],
+                        header=header(project),
+                        script=script,
+                        interactive=interactive,
+                        purpose=purpose,
+                    ),
+                )
+            )
     chtc = project.site == "chtc" and project.staging is not None
     if project.environments:
-        artifacts.append(Artifact(path=layout.build("pack.sh"), executable=True, text=render_template(
-            "pack.sh.j2", pack=project.pack, staging=project.staging, header=header(project), chtc=chtc,
-            pack_pattern=staged_pattern(project.pack.staged_name, "environment-", ".sh"))))
+        artifacts.append(
+            Artifact(
+                path=layout.build("pack.sh"),
+                executable=True,
+                text=render_template(
+                    "pack.sh.j2",
+                    pack=project.pack,
+                    staging=project.staging,
+                    header=header(project),
+                    chtc=chtc,
+                    pack_pattern=staged_pattern(project.pack.staged_name, "environment-", ".sh"),
+                ),
+            )
+        )
     if project.stages_sif:
-        sif_pattern = (staged_pattern(project.sif_name, f"{project.container.name}-{project.container.environment}-", ".sif")
-                       if project.container.tag_derived else None)  # a tag the spec names is the user's to remove
-        artifacts.append(Artifact(path=layout.build("stage-sif.sh"), executable=True, text=render_template(
-            "stage-sif.sh.j2", project=project, header=header(project), chtc=chtc, sif_pattern=sif_pattern)))
+        sif_pattern = (
+            staged_pattern(project.sif_name, f"{project.container.name}-{project.container.environment}-", ".sif")
+            if project.container.tag_derived
+            else None
+        )  # a tag the spec names is the user's to remove
+        artifacts.append(
+            Artifact(
+                path=layout.build("stage-sif.sh"),
+                executable=True,
+                text=render_template(
+                    "stage-sif.sh.j2", project=project, header=header(project), chtc=chtc, sif_pattern=sif_pattern
+                ),
+            )
+        )
     if chtc and project.environments and (project.pack.staged_name or project.stages_sif):
         scripts = ["pack.sh"] + (["stage-sif.sh"] if project.stages_sif else [])
-        artifacts.append(Artifact(path=layout.build("build-job.sub"), text=render_template(
-            "build-job.sub.j2", header=header(project), scripts=scripts, sif=project.stages_sif)))
+        artifacts.append(
+            Artifact(
+                path=layout.build("build-job.sub"),
+                text=render_template(
+                    "build-job.sub.j2", header=header(project), scripts=scripts, sif=project.stages_sif
+                ),
+            )
+        )
     return artifacts
 
 
@@ -233,7 +310,7 @@ def staged_pattern(name: str | None, prefix: str, suffix: str) -> str | None:
     digest as long as this one's, the suffix (so a file of the user's never matches)."""
     if name is None or not (name.startswith(prefix) and name.endswith(suffix)):
         return None
-    digest = name[len(prefix):len(name) - len(suffix)]
+    digest = name[len(prefix) : len(name) - len(suffix)]
     if not digest or any(c not in "0123456789abcdef" for c in digest):
         return None
     return f"^{_ere(prefix)}[0-9a-f]{{{len(digest)}}}{_ere(suffix)}$"

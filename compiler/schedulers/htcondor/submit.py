@@ -9,10 +9,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .render import plan, queue_variables
+from ...artifacts.base import Compiled
 from ...core.errors import UsageError
 from ...spec.model import Job
-from ...artifacts.base import Compiled
+from .render import plan, queue_variables
 
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -44,8 +44,9 @@ def rows(job: Job) -> list[dict[str, str]]:
     if not job.swept:
         return [{}]
     if job.sweep_from is not None and job.sweep_from.rows is None:
-        raise UsageError(f"{job.name}: its sweep_from list {job.sweep_from.file} does not exist yet; write it, "
-                         "then submit")
+        raise UsageError(
+            f"{job.name}: its sweep_from list {job.sweep_from.file} does not exist yet; write it, then submit"
+        )
     return [dict(zip(queue_variables(job), row)) for row in job.sweep_rows]
 
 
@@ -60,7 +61,9 @@ def describe(job: Job, submit, cluster: str = "<cluster>") -> Iterator[str]:  # 
     for process, row in enumerate(rows(job)):
         macros = {"Cluster": cluster, "Process": str(process), **row}
         values = "".join(f"{names.get(macro, macro)}={value} " for macro, value in row.items())
-        resources = " ".join(f"{name}={submit.get('request_' + name, '-')}" for name in ("cpus", "gpus", "memory", "disk"))
+        resources = " ".join(
+            f"{name}={submit.get('request_' + name, '-')}" for name in ("cpus", "gpus", "memory", "disk")
+        )
         image = submit.get("container_image")
         where = f" image={image}" if image else " universe=vanilla"
         yield f"{job.name}.{process}: {values}arguments={expand(submit.get('arguments', ''), macros)} {resources}{where}"
@@ -90,8 +93,10 @@ def submit(compiled: Compiled, jobs: list[Job]) -> None:
     try:
         schedd = htcondor2.Schedd()
     except Exception as error:
-        raise UsageError(f"no HTCondor schedd reachable from here ({str(error).strip()}); "
-                         "run make submit on your pool's access point, or use DRY_RUN=1") from error
+        raise UsageError(
+            f"no HTCondor schedd reachable from here ({str(error).strip()}); "
+            "run make submit on your pool's access point, or use DRY_RUN=1"
+        ) from error
     build_dir = compiled.root / compiled.layout.build_dir
     for job in jobs:  # HTCondor writes logs and a sweep's outputs there, and will not create them
         for directory in plan(compiled.project, job, compiled.layout).directories:
@@ -99,8 +104,11 @@ def submit(compiled: Compiled, jobs: list[Job]) -> None:
     for job in jobs:
         with working_directory(build_dir):  # the .sub's paths are relative to it
             try:
-                result = schedd.submit(submits[job.name], itemdata=iter(rows(job))) if job.swept \
+                result = (
+                    schedd.submit(submits[job.name], itemdata=iter(rows(job)))
+                    if job.swept
                     else schedd.submit(submits[job.name], count=1)
+                )
             except Exception as error:
                 raise UsageError(f"submitting {job.name} failed: {str(error).strip()}") from error
         print(f"{job.name}: submitted {result.num_procs()} job(s) to cluster {result.cluster()}")
@@ -124,13 +132,17 @@ def submit_dag(compiled: Compiled, *, dry_run: bool) -> None:
     try:
         schedd = htcondor2.Schedd()
     except Exception as error:
-        raise UsageError(f"no HTCondor schedd reachable from here ({str(error).strip()}); "
-                         "run make submit on your pool's access point, or use DRY_RUN=1") from error
+        raise UsageError(
+            f"no HTCondor schedd reachable from here ({str(error).strip()}); "
+            "run make submit on your pool's access point, or use DRY_RUN=1"
+        ) from error
     with working_directory(build_dir):  # the DAG's paths, and DAGMan's own files, are relative to it
         try:
             description = htcondor2.Submit.from_dag(f"htcondor/{dag.DAG}", {"force": True})
             result = schedd.submit(description)
         except Exception as error:
             raise UsageError(f"submitting {dag_path} failed: {str(error).strip()}") from error
-    print(f"{dag_path}: submitted the pipeline ({nodes} node(s)) as DAGMan job {result.cluster()}; "
-          f"follow it with condor_q -dag {result.cluster()}")
+    print(
+        f"{dag_path}: submitted the pipeline ({nodes} node(s)) as DAGMan job {result.cluster()}; "
+        f"follow it with condor_q -dag {result.cluster()}"
+    )

@@ -33,8 +33,9 @@ class Slurm:
         else:
             pipeline.submit(compiled.project, compiled.root / compiled.layout.build_dir, submit._sbatch)
 
-    def follow(self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None,
-               live: bool) -> Following:
+    def follow(
+        self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None, live: bool
+    ) -> Following:
         return follow.follow(compiled, where, jobs, submission=submission, live=live)
 
     def outputs(self, compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:

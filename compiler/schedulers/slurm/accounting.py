@@ -52,8 +52,15 @@ def _run(*command: str) -> subprocess.CompletedProcess[str] | None:
     if program is None:
         return None
     try:
-        return subprocess.run([program, *command[1:]], capture_output=True, text=True, encoding="utf-8",
-                              errors="replace", timeout=COMMAND_TIMEOUT, check=False)
+        return subprocess.run(
+            [program, *command[1:]],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -88,8 +95,15 @@ def sacct(job_ids: Iterable[int], count: int) -> list[Seen] | None:
     ids = sorted(set(job_ids))
     if not ids:
         return []
-    result = _run("sacct", "--parsable2", "--noheader", "--allocations", "--duplicates",
-                  f"--jobs={','.join(map(str, ids))}", f"--format={SACCT_FORMAT}")
+    result = _run(
+        "sacct",
+        "--parsable2",
+        "--noheader",
+        "--allocations",
+        "--duplicates",
+        f"--jobs={','.join(map(str, ids))}",
+        f"--format={SACCT_FORMAT}",
+    )
     if result is None or result.returncode != 0:
         return None
     seen: dict[tuple[int, int], Seen] = {}
@@ -103,12 +117,18 @@ def sacct(job_ids: Iterable[int], count: int) -> list[Seen] | None:
             continue
         state = fields[1].strip().split(" ", 1)[0]  # "CANCELLED by 0"
         code, signal = _exit(fields[2])
-        for task in (tasks_of(match.group(2), count) if match.group(2) else [0]):
+        for task in tasks_of(match.group(2), count) if match.group(2) else [0]:
             key = (int(match.group(1)), task)
             if state == "REQUEUED":
                 requeued[key] = requeued.get(key, 0) + 1
-            seen[key] = Seen(job_id=key[0], task=task, state=_field(state), exit_code=code, exit_signal=signal,
-                             restarts=requeued.get(key, 0))
+            seen[key] = Seen(
+                job_id=key[0],
+                task=task,
+                state=_field(state),
+                exit_code=code,
+                exit_signal=signal,
+                restarts=requeued.get(key, 0),
+            )
     return list(seen.values())
 
 
@@ -139,7 +159,15 @@ def _scontrol_line(line: str, job_id: int, count: int) -> list[Seen]:
     code, signal = _exit(words.get("ExitCode", ""))
     restarts = words.get("Restarts", "")
     reason = words.get("Reason", "")
-    return [Seen(job_id=job_id, task=task, state=_field(words["JobState"]), exit_code=code, exit_signal=signal,
-                 reason="" if reason == "None" else _field(reason),
-                 restarts=int(restarts[:9]) if restarts.isascii() and restarts.isdigit() else None)
-            for task in tasks]
+    return [
+        Seen(
+            job_id=job_id,
+            task=task,
+            state=_field(words["JobState"]),
+            exit_code=code,
+            exit_signal=signal,
+            reason="" if reason == "None" else _field(reason),
+            restarts=int(restarts[:9]) if restarts.isascii() and restarts.isdigit() else None,
+        )
+        for task in tasks
+    ]

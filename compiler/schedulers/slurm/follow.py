@@ -35,18 +35,45 @@ MAX_IDS = 10_000  # submissions of one job that are looked at
 FILES_ONLY = "(from the tasks' records only: neither sacct nor scontrol answered here)"
 RECORD_LINE = re.compile(r"(start|requeue|signal|exit)\t([0-9]{1,12})\t([0-9]{1,9}|TERM)")
 # Slurm's job states (squeue(1) "JOB STATE CODES") as status says them.
-STATES = {"PENDING": "idle", "REQUEUED": "idle", "REQUEUE_FED": "idle", "CONFIGURING": "idle",
-          "RUNNING": "running", "COMPLETING": "running", "STAGE_OUT": "running", "SIGNALING": "running",
-          "RESIZING": "running", "SUSPENDED": "suspended", "STOPPED": "suspended", "REQUEUE_HOLD": "held",
-          "SPECIAL_EXIT": "held", "COMPLETED": "completed", "CANCELLED": "removed", "REVOKED": "removed",
-          "FAILED": "failed", "TIMEOUT": "failed", "OUT_OF_MEMORY": "failed", "NODE_FAIL": "failed",
-          "BOOT_FAIL": "failed", "DEADLINE": "failed", "PREEMPTED": "failed"}
+STATES = {
+    "PENDING": "idle",
+    "REQUEUED": "idle",
+    "REQUEUE_FED": "idle",
+    "CONFIGURING": "idle",
+    "RUNNING": "running",
+    "COMPLETING": "running",
+    "STAGE_OUT": "running",
+    "SIGNALING": "running",
+    "RESIZING": "running",
+    "SUSPENDED": "suspended",
+    "STOPPED": "suspended",
+    "REQUEUE_HOLD": "held",
+    "SPECIAL_EXIT": "held",
+    "COMPLETED": "completed",
+    "CANCELLED": "removed",
+    "REVOKED": "removed",
+    "FAILED": "failed",
+    "TIMEOUT": "failed",
+    "OUT_OF_MEMORY": "failed",
+    "NODE_FAIL": "failed",
+    "BOOT_FAIL": "failed",
+    "DEADLINE": "failed",
+    "PREEMPTED": "failed",
+}
 HELD_REASONS = ("JobHeldUser", "JobHeldAdmin")
 # Why a task pends, at the slurm key that can change it (squeue(1) "JOB REASON CODES").
-PENDING_KEYS = {"PartitionTimeLimit": "time", "InvalidAccount": "account", "AccountNotAllowed": "account",
-                "InvalidQOS": "qos", "QOSNotAllowed": "qos", "BadConstraints": "constraint",
-                "PartitionDown": "partition", "PartitionInactive": "partition", "PartitionNodeLimit": "partition",
-                "ReqNodeNotAvail": "partition"}
+PENDING_KEYS = {
+    "PartitionTimeLimit": "time",
+    "InvalidAccount": "account",
+    "AccountNotAllowed": "account",
+    "InvalidQOS": "qos",
+    "QOSNotAllowed": "qos",
+    "BadConstraints": "constraint",
+    "PartitionDown": "partition",
+    "PartitionInactive": "partition",
+    "PartitionNodeLimit": "partition",
+    "ReqNodeNotAvail": "partition",
+}
 
 
 @dataclass
@@ -77,8 +104,13 @@ class Task:
     def detail(self) -> str:
         said = f"{self.slurm_state}, " if self.slurm_state and self.slurm_state not in ("COMPLETED", "FAILED") else ""
         if self.state in ("completed", "failed"):
-            ended = (f"exit signal {self.exit_signal}" if self.exit_signal is not None
-                     else f"exit code {self.exit_code}" if self.exit_code is not None else "")
+            ended = (
+                f"exit signal {self.exit_signal}"
+                if self.exit_signal is not None
+                else f"exit code {self.exit_code}"
+                if self.exit_code is not None
+                else ""
+            )
             return f"{said}{ended}".rstrip(", ") or self.slurm_state
         if self.state == "idle" and self.checkpointed:
             return "requeued from its checkpoint" + (f" ({self.reason})" if self.reason else "")
@@ -106,7 +138,9 @@ def _read(path: Path, root: Path, problems: list[str]) -> list[str] | None:
     try:
         read = foreign.read_bytes(path, RECORD_LIMIT, within=root, missing_ok=True)
     except foreign.ForeignFileError as error:
-        problems.append(f"{_shown(path, root)}: {refusal(error)}; the job scripts write regular files, so it is not read")
+        problems.append(
+            f"{_shown(path, root)}: {refusal(error)}; the job scripts write regular files, so it is not read"
+        )
         return None
     if read is None:
         return None
@@ -130,7 +164,9 @@ def submission_ids(job: Job, build_dir: Path, root: Path, problems: list[str]) -
         elif line.strip():
             problems.append(f"{_shown(path, root)}:{number}: not a Slurm job id: '{foreign.shown(line, 60)}'")
     logs = build_dir / "logs"
-    name = re.compile(re.escape(job.name) + (r"_([0-9]{1,18})_[0-9]{1,9}\.state" if job.swept else r"_([0-9]{1,18})\.state"))
+    name = re.compile(
+        re.escape(job.name) + (r"_([0-9]{1,18})_[0-9]{1,9}\.state" if job.swept else r"_([0-9]{1,18})\.state")
+    )
     try:
         foreign.link_inside(logs, root)
         listed = sorted(logs.glob(f"{job.name}_*.state")) if logs.is_dir() else []
@@ -192,12 +228,21 @@ def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: i
         problems: list[str] = []
         ids = submission_ids(job, build_dir, root, problems)
         chosen = submission if submission is not None else (ids[-1] if ids else None)
-        status = Followed(job=job, submission=None, refused=problems, not_found=(
-            f"no Slurm job id in {submissions(job)} and no task record logs/{job.name}_<job id>"
-            f"{'_<task>' if job.swept else ''}.state in the build directory"))
+        status = Followed(
+            job=job,
+            submission=None,
+            refused=problems,
+            not_found=(
+                f"no Slurm job id in {submissions(job)} and no task record logs/{job.name}_<job id>"
+                f"{'_<task>' if job.swept else ''}.state in the build directory"
+            ),
+        )
         if chosen is not None:
-            status.submission = Submission(cluster=chosen, processes=_records(job, chosen, build_dir, root, problems),
-                                           older_clusters=tuple(i for i in ids if i < chosen))
+            status.submission = Submission(
+                cluster=chosen,
+                processes=_records(job, chosen, build_dir, root, problems),
+                older_clusters=tuple(i for i in ids if i < chosen),
+            )
         followed.append(status)
     answered = False
     if live:
@@ -214,8 +259,11 @@ def _records(job: Job, job_id: int, build_dir: Path, root: Path, problems: list[
     for proc in range(max(len(job.sweep_rows), 1)):
         path = build_dir / record_name(job, job_id, proc)
         lines = _read(path, root, problems)
-        task = fold(Task(cluster=job_id, proc=proc, array=job.swept), lines, _shown(path, root), problems) \
-            if lines else None
+        task = (
+            fold(Task(cluster=job_id, proc=proc, array=job.swept), lines, _shown(path, root), problems)
+            if lines
+            else None
+        )
         if task is not None:
             tasks[proc] = task
     return tasks
@@ -257,24 +305,46 @@ def findings(project: Project, job: Job, task: Task, where: Locator, build_dir: 
     values = " ".join(f"{n}={v}" for n, v in zip(job.sweep_variables, row))
     who = f"task {task.id}" + (f" ({values})" if values else "")
     error = dict(options(job)).get("error") or ""
-    err = build_dir / error.replace("%A", str(task.cluster)).replace("%a", str(task.proc)).replace("%j", str(task.cluster))
+    err = build_dir / error.replace("%A", str(task.cluster)).replace("%a", str(task.proc)).replace(
+        "%j", str(task.cluster)
+    )
     tail = err_tail(err if error else None, within=root, what="the sbatch script", when="once the task starts")
     found: list[Finding] = []
     if task.state == "failed":
         if task.slurm_state == "OUT_OF_MEMORY":
-            found.append(where.at((*jobs, "resources", "memory"), f"is {job.resources.memory}; {who} ran out of "
-                                  "memory (OUT_OF_MEMORY): request more", tail))
+            found.append(
+                where.at(
+                    (*jobs, "resources", "memory"),
+                    f"is {job.resources.memory}; {who} ran out of memory (OUT_OF_MEMORY): request more",
+                    tail,
+                )
+            )
         elif task.slurm_state == "TIMEOUT":
-            found.append(where.at(_slurm_key(where, job, "time"), f"is {job.slurm.time or 'the partition default'}; "
-                                  f"{who} ran past it (TIMEOUT): a longer time, or checkpoint so it resumes", tail))
+            found.append(
+                where.at(
+                    _slurm_key(where, job, "time"),
+                    f"is {job.slurm.time or 'the partition default'}; "
+                    f"{who} ran past it (TIMEOUT): a longer time, or checkpoint so it resumes",
+                    tail,
+                )
+            )
         elif task.slurm_state in ("NODE_FAIL", "BOOT_FAIL"):
-            found.append(where.at(jobs, f"{who} failed with its node ({task.slurm_state}): resubmit it, or "
-                                  f"scontrol requeue {task.id}"))
+            found.append(
+                where.at(
+                    jobs, f"{who} failed with its node ({task.slurm_state}): resubmit it, or scontrol requeue {task.id}"
+                )
+            )
         elif task.exit_signal is not None:
             found.append(where.at((*jobs, "command"), f"{who} was killed by signal {task.exit_signal}", tail))
         elif job.checkpoint is None and task.exit_code == 85:
-            found.append(where.at((*jobs, "checkpoint"), f"{who} exited 85, the trainer's checkpoint code, but the "
-                                  "job does not checkpoint: add checkpoint (files, exit_code)", tail))
+            found.append(
+                where.at(
+                    (*jobs, "checkpoint"),
+                    f"{who} exited 85, the trainer's checkpoint code, but the "
+                    "job does not checkpoint: add checkpoint (files, exit_code)",
+                    tail,
+                )
+            )
         elif task.exit_code is not None:
             found.append(where.at((*jobs, "command"), f"{who} exited with code {task.exit_code}", tail))
     if task.state == "held":
@@ -282,21 +352,36 @@ def findings(project: Project, job: Job, task: Task, where: Locator, build_dir: 
     if task.state == "idle" and task.reason.split(",")[0] in PENDING_KEYS:
         key = PENDING_KEYS[task.reason.split(",")[0]]
         value = getattr(job.slurm, key)
-        found.append(where.at(_slurm_key(where, job, key), f"is {value if value is not None else 'not set'}; {who} "
-                              f"pends: Slurm says {task.reason}"))
+        found.append(
+            where.at(
+                _slurm_key(where, job, key),
+                f"is {value if value is not None else 'not set'}; {who} pends: Slurm says {task.reason}",
+            )
+        )
     if task.restarts and job.checkpoint is not None:
-        found.append(where.at((*jobs, "checkpoint", "exit_code"), f"is {job.checkpoint.exit_code}; {who} was "
-                              f"requeued {task.restarts} time(s) and resumed from its checkpoint files"))
+        found.append(
+            where.at(
+                (*jobs, "checkpoint", "exit_code"),
+                f"is {job.checkpoint.exit_code}; {who} was "
+                f"requeued {task.restarts} time(s) and resumed from its checkpoint files",
+            )
+        )
     elif task.restarts:
-        found.append(where.at(jobs, f"{who} was requeued {task.restarts} time(s) and started over each time "
-                              "(no checkpoint: add checkpoint to resume instead)"))
+        found.append(
+            where.at(
+                jobs,
+                f"{who} was requeued {task.restarts} time(s) and started over each time "
+                "(no checkpoint: add checkpoint to resume instead)",
+            )
+        )
     return found
 
 
 def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:
     """Output `name` in each task's directory, outputs/<job>/<array job>_<task> (render.py)."""
     listed = next((output for output in job.outputs if output == name), None) or next(
-        (output for output in job.outputs if output.rsplit("/", 1)[-1] == name), None)
+        (output for output in job.outputs if output.rsplit("/", 1)[-1] == name), None
+    )
     if listed is None:
         return None
     build_dir, root = compiled.root / compiled.layout.build_dir, compiled.root
@@ -323,7 +408,11 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
             except OSError:
                 continue
             files[proc] = path
-    return Landing(kind="Slurm job", column="slurm_job", submission=chosen, files=files,
-                   expected=lambda proc: place(proc, chosen if chosen is not None else "<job id>"),
-                   label=lambda proc: (f"{chosen}_{proc}" if job.swept else str(chosen)) if chosen is not None
-                   else f"-_{proc}")
+    return Landing(
+        kind="Slurm job",
+        column="slurm_job",
+        submission=chosen,
+        files=files,
+        expected=lambda proc: place(proc, chosen if chosen is not None else "<job id>"),
+        label=lambda proc: (f"{chosen}_{proc}" if job.swept else str(chosen)) if chosen is not None else f"-_{proc}",
+    )

@@ -47,9 +47,16 @@ def upstream(project: Project, job: Job) -> tuple[Upstream, ...]:
     found = []
     for name in job.upstream:
         other = jobs[name]
-        found.append(Upstream(job=name, variable=id_variable(name), each=name == job.for_each, array=other.swept,
-                              tasks=len(other.sweep_rows) or 1,
-                              outputs=tuple(shell_word(output, prefix=VARIABLE_PREFIX) for output in other.outputs)))
+        found.append(
+            Upstream(
+                job=name,
+                variable=id_variable(name),
+                each=name == job.for_each,
+                array=other.swept,
+                tasks=len(other.sweep_rows) or 1,
+                outputs=tuple(shell_word(output, prefix=VARIABLE_PREFIX) for output in other.outputs),
+            )
+        )
     return tuple(found)
 
 
@@ -86,6 +93,7 @@ def submit(project: Project, build_dir: Path, sbatch: Sbatch) -> dict[str, str]:
     """sbatch every Slurm job in order (through submit.py's one sbatch caller, passed in: submit.py
     reads render.py, which reads this module); returns each job's id. A refusal stops the rest (and
     says which were queued: the scheduler cancels those whose dependency it can no longer meet)."""
+
     def script(job: Job) -> str:
         return f"slurm/{job.name}.sbatch"
 
@@ -96,8 +104,9 @@ def submit(project: Project, build_dir: Path, sbatch: Sbatch) -> dict[str, str]:
         result = sbatch(build_dir, "--parsable", *sbatch_arguments(job, ids), script(job))
         if result.returncode != 0:
             queued = ", ".join(f"{name} ({number})" for name, number in ids.items()) or "none"
-            raise UsageError(f"sbatch {script(job)} failed: {' '.join(result.stderr.split())}; queued before it: "
-                             f"{queued}")
+            raise UsageError(
+                f"sbatch {script(job)} failed: {' '.join(result.stderr.split())}; queued before it: {queued}"
+            )
         ids[job.name] = result.stdout.strip().split(";")[0]
         after = f" after {', '.join(job.upstream)}" if job.upstream else ""
         print(f"{job.name}: Slurm job {ids[job.name]}{after}")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
-from ..common import from_submit_dir, shell_word
 from ...core.escape import shell_quote
-from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, sandbox_path
 from ...core.templating import render as render_template
+from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, sandbox_path
+from ..common import from_submit_dir, shell_word
 from .pipeline import Upstream, upstream
 
 # Slurm reads sizes in binary units with a one-letter suffix; the spec writes HTCondor's 2GB.
@@ -39,8 +39,12 @@ class Launch:
 
 
 def _through_apptainer(job: Job, image: str) -> Launch:
-    return Launch(kind="apptainer", image=image, image_in_build=image.endswith(".sif") and not image.startswith("/"),
-                  entrypoint=job.environment is not None)
+    return Launch(
+        kind="apptainer",
+        image=image,
+        image_in_build=image.endswith(".sif") and not image.startswith("/"),
+        entrypoint=job.environment is not None,
+    )
 
 
 def _container(project: Project, job: Job) -> Launch:
@@ -48,7 +52,9 @@ def _container(project: Project, job: Job) -> Launch:
     if job.image is not None:
         return _through_apptainer(job, job.image)
     container = project.container
-    return _through_apptainer(job, container.sif_registry_reference if container.apptainer else container.docker_reference)
+    return _through_apptainer(
+        job, container.sif_registry_reference if container.apptainer else container.docker_reference
+    )
 
 
 def _apptainer(project: Project, job: Job) -> Launch:
@@ -93,7 +99,9 @@ class BatchPlan:
     table_sha256: str | None
     variables: tuple[str, ...]  # the shell variables a table row fills, in its column order
     builtins: tuple[str, ...]  # the built-in placeholders ({cluster}, {process}) the job uses
-    links: tuple[tuple[str, str, bool], ...]  # shell words of the path under the build directory and of the link; may it be in a directory
+    links: tuple[
+        tuple[str, str, bool], ...
+    ]  # shell words of the path under the build directory and of the link; may it be in a directory
     archives: tuple[str, ...]  # shell words of .tar.gz inputs under the build directory, unpacked in the task dir
     env: tuple[tuple[str, str], ...]  # (name, shell word)
     command: str
@@ -140,14 +148,23 @@ def options(job: Job) -> tuple[tuple[str, str | None], ...]:
         found.append(("array", s.array))
         log = f"logs/{job.name}_%A_%a"
     # append: a requeued task's second run adds to its log instead of replacing the first run's.
-    found += [("output", f"{log}.out"), ("error", f"{log}.err"), ("open-mode", "append"),
-              ("nodes", "1"), ("ntasks", "1"), (s.cpu_option, str(job.resources.cpus))]
+    found += [
+        ("output", f"{log}.out"),
+        ("error", f"{log}.err"),
+        ("open-mode", "append"),
+        ("nodes", "1"),
+        ("ntasks", "1"),
+        (s.cpu_option, str(job.resources.cpus)),
+    ]
     if s.memory_option != "none":
         found.append((s.memory_option, slurm_size(job.resources.memory)))
     if job.resources.gpus:
         kind = f"{s.gpu_type}:" if s.gpu_type else ""
-        found.append(("gres", f"gpu:{kind}{job.resources.gpus}") if s.gpu_option == "gres"
-                     else (s.gpu_option, f"{kind}{job.resources.gpus}"))
+        found.append(
+            ("gres", f"gpu:{kind}{job.resources.gpus}")
+            if s.gpu_option == "gres"
+            else (s.gpu_option, f"{kind}{job.resources.gpus}")
+        )
     if job.resources.disk_set:
         found.append(("tmp", slurm_size(job.resources.disk)))
     for name in ("time", "partition", "account", "qos", "constraint"):
@@ -197,8 +214,11 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         table=table_path(job) if table else None,
         table_sha256=hashlib.sha256(table.encode()).hexdigest() if table else None,
         variables=tuple(variable(name) for name in job.sweep_variables),
-        builtins=tuple(name for name in BUILTIN_PLACEHOLDERS
-                       if any(name in PLACEHOLDER.findall(text) for text in (*job.command, *job.inputs, *job.outputs))),
+        builtins=tuple(
+            name
+            for name in BUILTIN_PLACEHOLDERS
+            if any(name in PLACEHOLDER.findall(text) for text in (*job.command, *job.inputs, *job.outputs))
+        ),
         links=tuple(links),
         archives=tuple(archives),
         env=tuple((name, shell_quote(value)) for name, value in job.env),
@@ -214,8 +234,15 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     artifacts: list[Artifact] = []
     for job in project.jobs_on("slurm"):
         p = plan(project, job, layout)
-        artifacts.append(Artifact(path=layout.build("slurm", f"{job.name}.sbatch"), executable=True, text=render_template(
-            "job.sbatch.j2", p=p, job=job, header=header(project), variable_prefix=VARIABLE_PREFIX)))
+        artifacts.append(
+            Artifact(
+                path=layout.build("slurm", f"{job.name}.sbatch"),
+                executable=True,
+                text=render_template(
+                    "job.sbatch.j2", p=p, job=job, header=header(project), variable_prefix=VARIABLE_PREFIX
+                ),
+            )
+        )
         if job.swept:
             artifacts.append(Artifact(path=layout.build(table_path(job)), text=table_text(job)))
     return artifacts

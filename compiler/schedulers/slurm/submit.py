@@ -11,10 +11,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from .render import options
 from ...core import foreign
 from ...core.errors import UsageError
 from ...spec.model import Job
+from .render import options
 
 SBATCH_TIMEOUT = 120  # seconds: sbatch waits for slurmctld, which may be busy
 # sbatch's words when it finds no cluster to ask (no slurm.conf, no controller): nothing to judge by.
@@ -34,9 +34,11 @@ def script(job: Job) -> str:
 
 def describe(job: Job) -> Iterator[str]:
     """One line per array task (or one for a single job): its sweep values and what it asks for."""
-    asks = " ".join(f"{name}={value}" for name, value in options(job)
-                    if name in ("cpus-per-task", "mem", "gres", "gpus", "tmp", "time", "partition", "account",
-                                "qos", "constraint"))
+    asks = " ".join(
+        f"{name}={value}"
+        for name, value in options(job)
+        if name in ("cpus-per-task", "mem", "gres", "gpus", "tmp", "time", "partition", "account", "qos", "constraint")
+    )
     rows = job.sweep_rows or [()]
     for task, row in enumerate(rows):
         values = "".join(f"{name}={value} " for name, value in zip(job.sweep_variables, row))
@@ -47,11 +49,13 @@ def describe(job: Job) -> Iterator[str]:
 def _sbatch(build_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     sbatch = shutil.which("sbatch")
     if sbatch is None:
-        raise UsageError("sbatch is not installed here; run pixi-htc submit on your cluster's login node, "
-                         "or use --dry-run")
+        raise UsageError(
+            "sbatch is not installed here; run pixi-htc submit on your cluster's login node, or use --dry-run"
+        )
     try:
-        return subprocess.run([sbatch, *args], cwd=build_dir, capture_output=True, text=True, check=False,
-                              timeout=SBATCH_TIMEOUT)
+        return subprocess.run(
+            [sbatch, *args], cwd=build_dir, capture_output=True, text=True, check=False, timeout=SBATCH_TIMEOUT
+        )
     except subprocess.TimeoutExpired as error:
         raise UsageError(f"sbatch did not answer within {SBATCH_TIMEOUT} s") from error
 
@@ -84,8 +88,10 @@ def submit(build_dir: Path, job: Job) -> str:
     if JOB_ID.fullmatch(job_id):
         _remember(build_dir, job, job_id)
     tasks = len(job.sweep_rows) or 1
-    print(f"{job.name}: submitted {tasks} task(s) as Slurm job {job_id}; follow it with squeue -j {job_id}, "
-          f"logs in logs/{job.name}_{job_id}*")
+    print(
+        f"{job.name}: submitted {tasks} task(s) as Slurm job {job_id}; follow it with squeue -j {job_id}, "
+        f"logs in logs/{job.name}_{job_id}*"
+    )
     return job_id
 
 
@@ -101,5 +107,7 @@ def _remember(build_dir: Path, job: Job, job_id: str) -> None:
             os.close(fd)
     except (foreign.ForeignFileError, OSError) as error:
         why = error if isinstance(error, foreign.ForeignFileError) else error.strerror
-        print(f"{job.name}: note: {submissions(job)} {why}: the id is not recorded there; "
-              f"pixi-htc status --cluster {job_id} follows it")
+        print(
+            f"{job.name}: note: {submissions(job)} {why}: the id is not recorded there; "
+            f"pixi-htc status --cluster {job_id} follows it"
+        )
