@@ -20,7 +20,7 @@ Every metrics file is hostile data: it comes back from an execute machine nobody
   averaged over the epochs that have both `seconds` and `samples_per_second`.
 - Foreign text reaches the terminal only through foreign.shown() (by way of text(), below).
 - The CSV and the plots are written atomically (a temporary file in the same directory, then
-  os.replace) and never through a symbolic link (compiler/safe_write.py): not the file itself,
+  os.replace) and never through a symbolic link (compiler/pipeline/safe_write.py): not the file itself,
   nor any directory between the project root and it (for a --plots directory outside the
   project, the user's own choice: that directory and the files). A refusal is a message per file on stderr (`path: not written:
   why`), the link's target is left as it was, and the exit status is 2.
