@@ -84,6 +84,13 @@ def test_an_htcondor_key_on_a_slurm_job_is_a_located_error(tmp_path: Path, key: 
         "periodic_hold": "NumJobStarts > 3",
         "periodic_remove": "NumJobStarts > 9",
         "output_remaps": "{out: results/out}\n    outputs: [out]",
+        "count": "3",
+        "docker_pull_policy": "always",
+        "notification": "Complete",
+        "notify_user": "me@example.org",
+        "os_requirement": "false",
+        "universe": "docker",
+        "when_to_transfer_output": "ON_EXIT_OR_EVICT",
     }
     site = {"chtc": "site: chtc\n", "ospool": "site: ospool\n"}.get(key, "")
     project_with(
@@ -103,10 +110,14 @@ jobs:
     {key}: {values[key]}
 """,
     )
-    assert errors(build(tmp_path)) == [
+    found = errors(build(tmp_path))
+    # The scheduler's error, and at most the key's own other rule (docker_pull_policy wants the docker
+    # universe, os_requirement a pixi-pack job), at the same line.
+    assert (
         f"specs/project.yaml:{16 + bool(site)}:5: error: jobs.train.{key}: '{key}' is for HTCondor jobs, and this job runs on "
         f"Slurm{HTCONDOR_ONLY[key]}"
-    ]
+    ) in found
+    assert all(f":5: error: jobs.train.{key}: " in error for error in found) and len(found) <= 2
     assert not (tmp_path / "build").exists()
 
 
