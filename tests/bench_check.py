@@ -49,7 +49,7 @@ def measure(runs: int) -> dict[str, float]:
         shutil.copy(REPO / "specs" / "project.yaml", root / "specs" / "project.yaml")
         cache = Path(scratch, "cache")
         env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(cache)}
-        cli = [sys.executable, "-m", "compiler"]
+        cli = [sys.executable, "-m", "pixi_htc"]
         subprocess.run([*cli, "build"], cwd=root, env=env, stdout=subprocess.DEVNULL, check=True)
         bare = median_seconds([sys.executable, "-c", "pass"], root, env, runs)
         cached = median_seconds([*cli, "check"], root, env, runs)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from compiler.spec.model import Project
+    from pixi_htc.spec.model import Project
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "specs" / "project.yaml"
@@ -51,9 +51,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def load_project(spec: Path, root: Path = REPO) -> Project:
     """The model as the pipeline makes it, image tag derived (from `root`'s build/pixi.lock and code)."""
-    from compiler.artifacts.base import Layout
-    from compiler.pipeline.compile import compile_loaded
-    from compiler.spec.loader import load_spec
+    from pixi_htc.artifacts.base import Layout
+    from pixi_htc.pipeline.compile import compile_loaded
+    from pixi_htc.spec.loader import load_spec
 
     return compile_loaded(load_spec(spec, "specs/project.yaml"), root, Layout(), read_lists=False).project
 
@@ -74,17 +74,17 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it: its exit code, stdout and stderr. In this process (the package is
     imported once, not per call) unless the call needs an environment of its own or asks for a
-    process of its own; PIXI_HTC_TEST_SUBPROCESS=1 runs every call as `python -m compiler`."""
+    process of its own; PIXI_HTC_TEST_SUBPROCESS=1 runs every call as `python -m pixi_htc`."""
     if env is not None or subprocess_ or os.environ.get("PIXI_HTC_TEST_SUBPROCESS") == "1":
         return subprocess.run(
-            [sys.executable, "-m", "compiler", *args],
+            [sys.executable, "-m", "pixi_htc", *args],
             cwd=cwd,
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
             check=False,
         )
-    from compiler.cli import main
+    from pixi_htc.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     previous = os.getcwd()
@@ -135,3 +135,12 @@ def run_job_script(root: Path, job: str, executable: str, arguments: list[str], 
     )
     assert ran.returncode == 0, ran.stderr
     return ran.stdout.splitlines()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The tests import the package as it installs (pixi_htc). Its source folder is compiler/, and an
+    import of `compiler` would load a second copy of every class, whose errors the first copy's
+    `except` clauses do not catch: fail the run when anything did that."""
+    if "compiler" in sys.modules and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nthe tests imported `compiler`; import `pixi_htc`, the name the package installs as")

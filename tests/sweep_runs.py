@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from compiler.pipeline.compile import compile_spec
-from compiler.schedulers.htcondor.jobfiles import job_files
-from compiler.spec.model import PLACEHOLDER, Job
+from pixi_htc.pipeline.compile import compile_spec
+from pixi_htc.schedulers.htcondor.jobfiles import job_files
+from pixi_htc.spec.model import PLACEHOLDER, Job
 
 TRAINER = Path(__file__).resolve().parents[1] / "compiler" / "payload" / "torch_MNIST.py"
 

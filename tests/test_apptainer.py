@@ -10,8 +10,8 @@ from pathlib import Path
 import htcondor2
 from ruamel.yaml import YAML
 
-from compiler.artifacts.base import Layout
-from compiler.pipeline.compile import render_all
+from pixi_htc.artifacts.base import Layout
+from pixi_htc.pipeline.compile import render_all
 from tests.conftest import load_project, shellcheck
 from tests.test_htcondor import _write_exe
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.core.errors import UsageError
-from compiler.pipeline import writer
-from compiler.pipeline.compile import compile_spec
+from pixi_htc.core.errors import UsageError
+from pixi_htc.pipeline import writer
+from pixi_htc.pipeline.compile import compile_spec
 from tests.conftest import REPO
 
 
@@ -34,8 +34,8 @@ def test_a_build_waits_for_the_one_holding_the_lock(project_dir: Path, monkeypat
                 sys.executable,
                 "-c",
                 (
-                    "import sys; from pathlib import Path; from compiler.pipeline import writer; "
-                    "writer.LOCK_WAIT = 0.5; from compiler.cli import main; sys.exit(main(['build']))"
+                    "import sys; from pathlib import Path; from pixi_htc.pipeline import writer; "
+                    "writer.LOCK_WAIT = 0.5; from pixi_htc.cli import main; sys.exit(main(['build']))"
                 ),
             ],
             cwd=project_dir,

@@ -10,7 +10,7 @@ from pathlib import Path
 import htcondor2
 import pytest
 
-from compiler.core.errors import SpecError
+from pixi_htc.core.errors import SpecError
 from tests.test_htcondor import files, project
 
 HEAD = "schema_version: 1\nname: demo\nenvironments:\n  gpu: {cuda: '12'}\n"
@@ -219,8 +219,8 @@ def test_the_users_code_is_transferred_from_where_it_lives(tmp_path: Path) -> No
 
 
 def test_the_bundled_trainer_is_the_default_source(tmp_path: Path) -> None:
-    from compiler.artifacts.base import Layout
-    from compiler.artifacts.payload import render as payload
+    from pixi_htc.artifacts.base import Layout
+    from pixi_htc.artifacts.payload import render as payload
 
     path = tmp_path / "project.yaml"
     path.write_text(HEAD + "jobs:\n  t: {runtime: container, command: [python, src/torch_MNIST.py]}\n")
@@ -293,7 +293,7 @@ def test_each_site_adds_only_its_own_attributes(
 
 
 def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
-    from compiler.core.errors import SpecError
+    from pixi_htc.core.errors import SpecError
 
     path = tmp_path / "project.yaml"
     path.write_text(site_job("site: ospool\n", "container", "    chtc: {job_length: long}\n"))
@@ -307,7 +307,7 @@ def test_a_key_for_another_site_is_a_located_error(tmp_path: Path) -> None:
 def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> None:
     """Issue #12: an evicted job restarts with its checkpoint files only; metrics.jsonl, appended each
     epoch, would lose every epoch before the eviction."""
-    from compiler.core.errors import SpecError
+    from pixi_htc.core.errors import SpecError
 
     job = (
         "jobs:\n  t:\n    runtime: container\n    command: [python, src/torch_MNIST.py, --checkpoint, c.pt, --checkpoint-exit]\n"
@@ -328,8 +328,8 @@ def test_a_file_the_trainer_appends_to_must_be_checkpointed(tmp_path: Path) -> N
 def test_jobs_in_images_of_their_own_need_no_environment(tmp_path: Path) -> None:
     """Issue #11: 11 of 21 real submit files run someone else's image. Such a spec needs no placeholder
     environment, and gets no workspace, Dockerfile, lock or image jobs it did not ask for."""
-    from compiler.artifacts.base import Layout
-    from compiler.pipeline.compile import render_all
+    from pixi_htc.artifacts.base import Layout
+    from pixi_htc.pipeline.compile import render_all
 
     path = tmp_path / "project.yaml"
     path.write_text(

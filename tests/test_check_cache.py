@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cli
-from compiler.pipeline import check_cache, naming, writer
-from compiler.pipeline.compile import compile_spec
+from pixi_htc import cli
+from pixi_htc.pipeline import check_cache, naming, writer
+from pixi_htc.pipeline.compile import compile_spec
 from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC, REPO
 
 SPEC = Path("specs/project.yaml")
@@ -56,7 +56,7 @@ def stale(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 def test_current_from_the_cache_without_the_compiler(project: Path) -> None:
     """A second check answers from the record and loads no YAML, schema or template library."""
     probe = (
-        "import sys; from compiler import cli; code = cli.main(['check']); "
+        "import sys; from pixi_htc import cli; code = cli.main(['check']); "
         "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'jinja2', 'ruamel', 'jsonschema'}))"
     )
     result = subprocess.run(

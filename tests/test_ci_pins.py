@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.artifacts.base import Layout
-from compiler.pipeline.compile import render_all
+from pixi_htc.artifacts.base import Layout
+from pixi_htc.pipeline.compile import render_all
 from tests.conftest import DEFAULT_SPEC, REPO, load_project
 from tests.test_pixi import pixi_schema_errors
 

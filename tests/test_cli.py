@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import compiler
-from compiler import cli
+import pixi_htc
+from pixi_htc import cli
 from tests.conftest import run_cli
 
 COMMANDS = ("build", "check", "validate", "schema", "init", "submit", "status", "explain", "results")
@@ -33,4 +33,4 @@ def test_every_command_explains_itself(tmp_path: Path, command: str) -> None:
 
 def test_version_is_the_package_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
-    assert result.returncode == 0 and result.stdout.strip() == f"pixi-htc {compiler.__version__}"
+    assert result.returncode == 0 and result.stdout.strip() == f"pixi-htc {pixi_htc.__version__}"

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.artifacts.base import Layout
-from compiler.core.escape import docker_json, yaml_string
-from compiler.pipeline.compile import render_all
-from compiler.spec.model import Project
+from pixi_htc.artifacts.base import Layout
+from pixi_htc.core.escape import docker_json, yaml_string
+from pixi_htc.pipeline.compile import render_all
+from pixi_htc.spec.model import Project
 from tests.conftest import DEFAULT_SPEC, load_project
 
 BIN = Path(sys.executable).parent

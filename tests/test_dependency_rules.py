@@ -12,9 +12,9 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from compiler.core.errors import SpecError
-from compiler.spec.loader import load_spec
-from compiler.spec.validate import validate
+from pixi_htc.core.errors import SpecError
+from pixi_htc.spec.loader import load_spec
+from pixi_htc.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, load_project
 from tests.test_container import outputs
 

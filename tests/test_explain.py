@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.core.errors import UsageError
-from compiler.follow.explain import Explainer, explain_key, explain_line, parse_key_path
-from compiler.pipeline import compile as pipeline
-from compiler.spec.loader import load_spec
+from pixi_htc.core.errors import UsageError
+from pixi_htc.follow.explain import Explainer, explain_key, explain_line, parse_key_path
+from pixi_htc.pipeline import compile as pipeline
+from pixi_htc.spec.loader import load_spec
 from tests.conftest import run_cli
 
 

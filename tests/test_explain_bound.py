@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.follow import explain
-from compiler.pipeline import compile as pipeline
-from compiler.spec.loader import load_spec
+from pixi_htc.follow import explain
+from pixi_htc.pipeline import compile as pipeline
+from pixi_htc.spec.loader import load_spec
 from tests.conftest import MINIMAL_SPEC
 
 

@@ -66,7 +66,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, seed, settings
 
-from compiler.core.errors import Diagnostic, SpecError
+from pixi_htc.core.errors import Diagnostic, SpecError
 from tests.conftest import REPO
 from tests.fuzzing.builds import Clean, compile_doc
 from tests.fuzzing.checks import DISPLAY, check_accepted, check_rejection, clean_reference

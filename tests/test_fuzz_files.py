@@ -165,7 +165,7 @@ def prepare(case: Case, project: Path, outside: Path) -> Prepared:
                 _link(project / "specs", outside / "specs")
             elif form == "table-link":
                 (project / "specs").mkdir(exist_ok=True)
-                from compiler.init.draft import slug
+                from pixi_htc.init.draft import slug
 
                 link = project / "specs" / f"{slug(stem)}.queue.txt"
                 if not link.exists():
@@ -439,12 +439,12 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     if not request.config.pluginmanager.has_plugin("pixi-htc-fuzz-files-summary"):
         request.config.pluginmanager.register(_Summary(), "pixi-htc-fuzz-files-summary")
     for module in (
-        "compiler.cli",
-        "compiler.init",
-        "compiler.follow.status",
-        "compiler.follow.results",
-        "compiler.follow.explain",
-        "compiler.schedulers.submit",
+        "pixi_htc.cli",
+        "pixi_htc.init",
+        "pixi_htc.follow.status",
+        "pixi_htc.follow.results",
+        "pixi_htc.follow.explain",
+        "pixi_htc.schedulers.submit",
     ):
         __import__(module)  # imported once here, so that no forked child writes bytecode
     try:
@@ -453,7 +453,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         matplotlib.use("Agg")
         import matplotlib.pyplot
 
-        import compiler.follow.plots  # noqa: F401
+        import pixi_htc.follow.plots  # noqa: F401
     except ImportError:
         pass
     sandbox = make_sandbox(tmp_path_factory.mktemp("fuzz-files"))

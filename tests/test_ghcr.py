@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.schedulers.htcondor.diagnose import Locator, explain_hold
-from compiler.schedulers.htcondor.joblog import read_log
+from pixi_htc.schedulers.htcondor.diagnose import Locator, explain_hold
+from pixi_htc.schedulers.htcondor.joblog import read_log
 from tests.test_ci_pins import workflow_text
 from tests.test_status import FIXTURES, built, compiled_at  # noqa: F401 (built is a fixture)
 

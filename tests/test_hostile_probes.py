@@ -30,7 +30,7 @@ METRICS = "build/outputs/mnist-sweep_7_{}_metrics.jsonl"
 
 def cli(*args: str, cwd: Path, timeout: float = SECONDS) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
+        [sys.executable, "-m", "pixi_htc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -312,7 +312,7 @@ def test_probe_a_list_changed_after_its_check_queues_only_checked_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     htcondor2 = pytest.importorskip("htcondor2")
-    from compiler import cli as main_module
+    from pixi_htc import cli as main_module
 
     (tmp_path / "lists").mkdir()
     listed = tmp_path / "lists" / "lr.txt"

@@ -12,10 +12,10 @@ import htcondor2
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.artifacts.base import Layout
-from compiler.schedulers.common import shell_word
-from compiler.schedulers.htcondor.render import render
-from compiler.spec.model import Project
+from pixi_htc.artifacts.base import Layout
+from pixi_htc.schedulers.common import shell_word
+from pixi_htc.schedulers.htcondor.render import render
+from pixi_htc.spec.model import Project
 from tests.conftest import DEFAULT_SPEC, load_project, run_cli, shellcheck
 
 SPEC = YAML(typ="safe").load(DEFAULT_SPEC.read_text())

@@ -244,7 +244,7 @@ def test_a_queue_from_a_list_moves_in_and_runs_what_the_original_ran(tmp_path: P
     original = htcondor2.Submit(SWEEP_SUB)
     # The job is track-job: its generated track.sh would land in the sandbox over the user's track.sh.
     generated = htcondor2.Submit((root / "build" / "htcondor" / "track-job.sub").read_text())
-    from compiler.schedulers.htcondor.submit import working_directory
+    from pixi_htc.schedulers.htcondor.submit import working_directory
 
     with working_directory(root):
         assert [(row["video"], row["label"]) for row in original.itemdata()] == SWEEP_ROWS

@@ -125,7 +125,7 @@ def test_macros_are_expanded_once_and_bounded(tmp_path: Path) -> None:
     text = "executable = run.sh\n" + "\n".join(lines) + "\narguments = $(m0) $(who:world) $ENV(HOME)\nqueue\n"
     (tmp_path / "job.sub").write_text(text)
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "init", "--from", "job.sub"],
+        [sys.executable, "-m", "pixi_htc", "init", "--from", "job.sub"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -166,7 +166,7 @@ def test_init_never_writes_through_a_linked_specs_directory(tmp_path: Path) -> N
 def test_init_from_a_fifo_does_not_block(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "job.sub")
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "init", "--from", "job.sub"],
+        [sys.executable, "-m", "pixi_htc", "init", "--from", "job.sub"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -190,7 +190,7 @@ def test_a_huge_inline_queue_table_is_judged_without_its_product(tmp_path: Path)
     rows = "\n".join(f"a{i}, b{i}, c{i}" for i in range(20_000))
     (tmp_path / "job.sub").write_text(BASE + f"arguments = $(x) $(y) $(z)\nqueue x, y, z from (\n{rows}\n)\n")
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "init", "--from", "job.sub"],
+        [sys.executable, "-m", "pixi_htc", "init", "--from", "job.sub"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -247,7 +247,7 @@ def test_a_slurm_script_links_no_file_from_outside_the_project(tmp_path: Path) -
 
 def _bounded_init(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "compiler", "init", "--from", source],
+        [sys.executable, "-m", "pixi_htc", "init", "--from", source],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -353,7 +353,7 @@ def test_bidirectional_and_invisible_characters_are_shown_escaped(tmp_path: Path
 
 
 def test_each_refusal_of_a_foreign_file_has_its_kind(tmp_path: Path) -> None:
-    from compiler.core.foreign import ForeignFileError, read_bytes, read_text
+    from pixi_htc.core.foreign import ForeignFileError, read_bytes, read_text
 
     root = tmp_path / "root"
     (root / "real").mkdir(parents=True)
@@ -382,8 +382,8 @@ def test_each_refusal_of_a_foreign_file_has_its_kind(tmp_path: Path) -> None:
 
 def test_a_sweep_list_refused_as_a_link_is_worded_by_its_kind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Whatever foreign's message says, a link refusal reads as one, and another refusal keeps its words."""
-    from compiler.core import foreign
-    from compiler.spec import sweep_list
+    from pixi_htc.core import foreign
+    from pixi_htc.spec import sweep_list
 
     def refuse(kind: foreign.Refusal, words: str):  # type: ignore[no-untyped-def]
         def read(*args: object, **kwargs: object) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from compiler.core.resources import project_schema
+from pixi_htc.core.resources import project_schema
 from tests.conftest import REPO, run_cli
 from tests.test_pixi import pixi_schema_errors
 
@@ -398,9 +398,9 @@ def test_validate_says_what_build_will_write(tmp_path: Path) -> None:
 
 def test_validate_lists_every_file_of_the_default_spec() -> None:
     """plan.generated renders as build does: the same paths as compile_spec, the build's own list aside."""
-    from compiler.artifacts.base import Layout
-    from compiler.pipeline import compile as pipeline
-    from compiler.pipeline.plan import generated
+    from pixi_htc.artifacts.base import Layout
+    from pixi_htc.pipeline import compile as pipeline
+    from pixi_htc.pipeline.plan import generated
 
     compiled = pipeline.compile_spec(REPO / "specs" / "project.yaml", REPO / "build")
     project = pipeline.load_project(REPO / "specs" / "project.yaml", REPO)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.core.resources import project_schema
-from compiler.schedulers import SCHEDULERS
-from compiler.schedulers.htcondor.sites import SITE_LINES
-from compiler.spec.sites import SITES
+from pixi_htc.core.resources import project_schema
+from pixi_htc.schedulers import SCHEDULERS
+from pixi_htc.schedulers.htcondor.sites import SITE_LINES
+from pixi_htc.spec.sites import SITES
 
 PACKAGE = Path(__file__).resolve().parents[1] / "compiler"
 # Each stage may import its own package and the ones before it, never one after it.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-import compiler
+import pixi_htc
 from tests.conftest import REPO
 from tests.test_container import lint_workflow
 
@@ -54,7 +54,7 @@ def test_the_generated_workflow_works_without_pixi_htcs_own_files(scratch_reposi
     assert lint_workflow(text, scratch_repository / "lint") == []
     workflow = YAML(typ="safe").load(text)
     runs = [step.get("run", "") for step in workflow["jobs"]["check"]["steps"]]
-    version = compiler.__version__  # the one version (pyproject.toml reads it dynamically)
+    version = pixi_htc.__version__  # the one version (pyproject.toml reads it dynamically)
     assert f"python -m pip install pixi-htc=={version}" in runs
     assert "pixi-htc check specs/project.yaml --out build" in runs
     assert not any("make" in run.split() for run in runs), "the user's repository has no Makefile of ours"

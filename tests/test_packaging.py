@@ -94,7 +94,7 @@ def test_installed_wheel_builds_the_same_bytes_as_the_checkout(installed_wheel: 
 
 def test_wheel_carries_the_one_version(installed_wheel: Path) -> None:
     """pyproject.toml reads compiler/__init__.py's __version__ (setuptools dynamic `attr`)."""
-    from compiler import __version__
+    from pixi_htc import __version__
 
     (info,) = installed_wheel.glob("pixi_htc-*.dist-info")
     metadata = (info / "METADATA").read_text()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.artifacts.base import MARKER
+from pixi_htc.artifacts.base import MARKER
 from tests.conftest import DEFAULT_SPEC, REPO, run_cli, tree_bytes
 
 MANIFEST = "build/.pixi-htc-manifest.json"
@@ -208,7 +208,7 @@ def test_out_root_is_refused_before_anything_is_written(project: Path) -> None:
 def run_cli_within(seconds: float, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """run_cli with a time limit: the defect under test blocked forever."""
     return subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
+        [sys.executable, "-m", "pixi_htc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -53,7 +53,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def run_pipeline(root: Path, cluster: Cluster) -> dict[str, str]:
-    from compiler.mnist_data import write_tarball
+    from pixi_htc.mnist_data import write_tarball
     from tests.digits import write_digits
 
     write_digits(root / "digits" / "data")

@@ -11,11 +11,11 @@ from typing import Any
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
-from compiler.artifacts import container
-from compiler.artifacts.base import Layout
-from compiler.artifacts.pixi import render
-from compiler.spec.loader import load_spec
-from compiler.spec.validate import validate
+from pixi_htc.artifacts import container
+from pixi_htc.artifacts.base import Layout
+from pixi_htc.artifacts.pixi import render
+from pixi_htc.spec.loader import load_spec
+from pixi_htc.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC, REPO, load_project, pixi_manifest_schema, shellcheck
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline.compile import compile_spec
-from compiler.schedulers.htcondor import matching, preflight
-from compiler.spec.loader import load_spec
+from pixi_htc.pipeline.compile import compile_spec
+from pixi_htc.schedulers.htcondor import matching, preflight
+from pixi_htc.spec.loader import load_spec
 from tests.conftest import DEFAULT_SPEC, run_cli
 
 ADS = Path(__file__).parent / "fixtures" / "machine_ads"

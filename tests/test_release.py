@@ -15,9 +15,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from compiler import __version__
-from compiler.core.resources import project_schema
-from compiler.spec.model import CI
+from pixi_htc import __version__
+from pixi_htc.core.resources import project_schema
+from pixi_htc.spec.model import CI
 from tests.conftest import REPO
 from tests.test_ci_pins import USES, uses_lines, workflow_text
 from tests.test_container import lint_workflow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.follow.results import MetricsError, read_metrics
+from pixi_htc.follow.results import MetricsError, read_metrics
 from tests.conftest import DEFAULT_SPEC, load_project, run_cli
 
 pytest.importorskip("torch")
@@ -119,10 +119,10 @@ def test_a_job_without_metrics(project_dir: Path) -> None:
 
 
 def test_remaps_are_read_from_the_sub(project_dir: Path) -> None:
-    from compiler.schedulers.htcondor.jobfiles import job_files
+    from pixi_htc.schedulers.htcondor.jobfiles import job_files
 
     assert run_cli("build", cwd=project_dir).returncode == 0
-    from compiler.pipeline.compile import compile_spec
+    from pixi_htc.pipeline.compile import compile_spec
 
     files = job_files(compile_spec(project_dir / "specs" / "project.yaml", project_dir / "build"), "mnist-sweep")
     assert [name for name, _ in files.remaps] == ["mnist_cnn.pt", "metrics.jsonl"]

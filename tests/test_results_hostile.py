@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.follow.results import LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, read_file
-from compiler.schedulers.htcondor.follow import found
-from compiler.schedulers.htcondor.jobfiles import Pattern
+from pixi_htc.follow.results import LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, read_file
+from pixi_htc.schedulers.htcondor.follow import found
+from pixi_htc.schedulers.htcondor.jobfiles import Pattern
 from tests.conftest import REPO, load_project, run_cli
 
 CLUSTER = 7
@@ -73,7 +73,7 @@ def rows(root: Path) -> list[dict[str, str]]:
 def bounded_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """run_cli with a time limit: a read that blocks (a FIFO) fails the test instead of hanging it."""
     return subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
+        [sys.executable, "-m", "pixi_htc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -497,7 +497,7 @@ def test_a_link_swapped_in_after_the_check_is_refused_not_followed(
 ) -> None:
     """The path check passes, then a link takes the place of a directory (or of the file) before
     the write: the write itself opens each directory without following a link."""
-    from compiler.pipeline import safe_write
+    from pixi_htc.pipeline import safe_write
 
     monkeypatch.setattr(safe_write, "link_on_the_way", lambda *args, **kwargs: "")  # as if checked before the swap
     elsewhere = tmp_path_factory.mktemp("elsewhere")
@@ -529,7 +529,7 @@ def test_a_link_swapped_in_after_the_check_is_refused_not_followed(
 
 
 def test_a_write_makes_missing_directories_and_leaves_no_temporary_file(built: Path) -> None:
-    from compiler.pipeline.safe_write import write_safely
+    from pixi_htc.pipeline.safe_write import write_safely
 
     target = built / "build" / "outputs" / "new" / "deeper" / "table.csv"
     assert write_safely(built, target, b"a,b\n") == ""

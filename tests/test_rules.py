@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.spec.loader import to_plain
-from compiler.spec.model import build_project
-from compiler.spec.rules import Problem, cross_key_problems
+from pixi_htc.spec.loader import to_plain
+from pixi_htc.spec.model import build_project
+from pixi_htc.spec.rules import Problem, cross_key_problems
 from tests.test_schema import load_spec_text
 
 # Schema-valid, but breaks one rule per line below.

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from compiler.core.resources import project_schema
-from compiler.spec import model
-from compiler.spec.loader import load_spec, to_plain
-from compiler.spec.validate import validate
+from pixi_htc.core.resources import project_schema
+from pixi_htc.spec import model
+from pixi_htc.spec.loader import load_spec, to_plain
+from pixi_htc.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC
 
 
@@ -172,7 +172,7 @@ def test_every_schema_pattern_ends_at_the_end_of_the_string() -> None:
     """Issue #10: Python's `$` also matches before a final newline, so `gpu\\n` passed `^[a-z]+$`.
     The validator reads `$` as JSON Schema (ECMA-262) does. Each pattern's own examples, from the
     schema, pass; with a newline appended they fail."""
-    from compiler.spec.schema_validator import SpecValidator, ecma_pattern
+    from pixi_htc.spec.schema_validator import SpecValidator, ecma_pattern
 
     patterns = _patterns(project_schema())
     assert len(patterns) >= 15

@@ -13,8 +13,8 @@ from pathlib import Path
 import htcondor2
 import pytest
 
-from compiler.artifacts.base import Layout
-from compiler.pipeline.compile import render_all
+from pixi_htc.artifacts.base import Layout
+from pixi_htc.pipeline.compile import render_all
 from tests.conftest import DEFAULT_SPEC, load_project
 from tests.test_htcondor import _sandbox, _write_exe
 

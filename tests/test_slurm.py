@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.schedulers.htcondor.render import queue_table
-from compiler.spec.scheduler_rules import HTCONDOR_ONLY
+from pixi_htc.schedulers.htcondor.render import queue_table
+from pixi_htc.spec.scheduler_rules import HTCONDOR_ONLY
 from tests.conftest import REPO, load_project, run_cli, shellcheck, tree_bytes
 from tests.slurm_cluster import Cluster, missing
 
@@ -487,7 +487,7 @@ def on_cluster(built: Path, cluster: Cluster) -> dict[str, str]:
     """Build the data and the stand-ins, submit every job but pixi-run through `pixi-htc submit`, wait."""
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
-    from compiler.mnist_data import write_tarball
+    from pixi_htc.mnist_data import write_tarball
     from tests.digits import write_digits
 
     build_dir = built / "build"

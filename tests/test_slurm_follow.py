@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline.compile import compile_spec
-from compiler.schedulers import SCHEDULERS
-from compiler.schedulers.slurm.accounting import tasks_of
+from pixi_htc.pipeline.compile import compile_spec
+from pixi_htc.schedulers import SCHEDULERS
+from pixi_htc.schedulers.slurm.accounting import tasks_of
 from tests.conftest import run_cli
 from tests.slurm_cluster import Cluster, missing
 
@@ -327,7 +327,7 @@ def test_the_mixed_spec_follows_both_schedulers(project: Path) -> None:
     """One status and one results for an HTCondor job (its event log by hand) and a Slurm array."""
     compiled = compile_spec(project / "specs" / "project.yaml", project / "build")
     classic = next(job for job in compiled.project.jobs if job.name == "classic")
-    from compiler.schedulers.htcondor.jobfiles import job_files
+    from pixi_htc.schedulers.htcondor.jobfiles import job_files
 
     log = job_files(compiled, "classic").log
     assert log is not None

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.core.errors import SpecError
-from compiler.spec.loader import load_spec, to_plain
-from compiler.spec.validate import validate
+from pixi_htc.core.errors import SpecError
+from pixi_htc.spec.loader import load_spec, to_plain
+from pixi_htc.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, run_cli, tree_bytes
 from tests.invalid_cases import CASES
 

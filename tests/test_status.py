@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from compiler.follow.status import collect, render, status
-from compiler.pipeline import compile as pipeline
-from compiler.schedulers import SCHEDULERS
-from compiler.schedulers.htcondor import HTCondor
-from compiler.schedulers.htcondor.diagnose import Locator, explain_hold
-from compiler.schedulers.htcondor.joblog import LogError, read_log
-from compiler.spec.loader import load_spec
+from pixi_htc.follow.status import collect, render, status
+from pixi_htc.pipeline import compile as pipeline
+from pixi_htc.schedulers import SCHEDULERS
+from pixi_htc.schedulers.htcondor import HTCondor
+from pixi_htc.schedulers.htcondor.diagnose import Locator, explain_hold
+from pixi_htc.schedulers.htcondor.joblog import LogError, read_log
+from pixi_htc.spec.loader import load_spec
 from tests.conftest import run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from compiler.core.errors import UsageError
-from compiler.follow.status import WATCH_INTERVAL, collect, render, status
-from compiler.pipeline import compile as pipeline
-from compiler.schedulers import SCHEDULERS
-from compiler.schedulers.htcondor import HTCondor
-from compiler.schedulers.htcondor.diagnose import ERR_TAIL_BYTES, err_tail
-from compiler.schedulers.htcondor.follow import log_files
-from compiler.schedulers.htcondor.jobfiles import Pattern
-from compiler.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
-from compiler.spec.loader import load_spec
+from pixi_htc.core.errors import UsageError
+from pixi_htc.follow.status import WATCH_INTERVAL, collect, render, status
+from pixi_htc.pipeline import compile as pipeline
+from pixi_htc.schedulers import SCHEDULERS
+from pixi_htc.schedulers.htcondor import HTCondor
+from pixi_htc.schedulers.htcondor.diagnose import ERR_TAIL_BYTES, err_tail
+from pixi_htc.schedulers.htcondor.follow import log_files
+from pixi_htc.schedulers.htcondor.jobfiles import Pattern
+from pixi_htc.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
+from pixi_htc.spec.loader import load_spec
 from tests.conftest import REPO, run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -40,10 +40,10 @@ GIB = 1024**3
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """tests.conftest.run_cli (python -m compiler), with a timeout: a regression that blocks on a
+    """tests.conftest.run_cli (python -m pixi_htc), with a timeout: a regression that blocks on a
     FIFO or reads /dev/zero must fail this test, not hang the suite."""
     return subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
+        [sys.executable, "-m", "pixi_htc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -306,8 +306,8 @@ def test_a_sparse_log_of_gigabytes_is_refused_on_its_size(built: Path) -> None:
 def test_a_log_that_grows_past_the_limit_while_read_says_where_it_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compiler.core import foreign
-    from compiler.schedulers.htcondor import joblog
+    from pixi_htc.core import foreign
+    from pixi_htc.schedulers.htcondor import joblog
 
     log = tmp_path / "x.log"
     log.write_bytes((LOGS / LOG).read_bytes())
@@ -328,7 +328,7 @@ def test_a_log_that_grows_past_the_limit_while_read_says_where_it_stopped(
 
 
 def test_the_log_limit_is_the_documented_one() -> None:
-    from compiler.schedulers.htcondor import joblog
+    from pixi_htc.schedulers.htcondor import joblog
 
     assert LOG_LIMIT == 64 * 1024 * 1024 and "64 MiB" in (joblog.__doc__ or "")
 
@@ -518,7 +518,7 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
     """mnist-sweep has 4 processes; a build/ with 150 more logs of its cluster reads 100 of them
     beyond the 4 and names the rest in one line."""
-    from compiler.schedulers.htcondor.joblog import EXTRA_LOGS
+    from pixi_htc.schedulers.htcondor.joblog import EXTRA_LOGS
 
     logs = built / "build" / "logs"
     for proc in range(4, 154):
@@ -535,7 +535,7 @@ def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
 
 
 def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler.schedulers.htcondor import joblog
+    from pixi_htc.schedulers.htcondor import joblog
 
     sizes = sorted((p.stat().st_size, p.name) for p in (built / "build" / "logs").glob("mnist-sweep_4242_*.log"))
     budget = sum(size for size, name in sizes if not name.endswith(("_2.log", "_3.log")))
@@ -553,7 +553,7 @@ def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatc
 
 
 def test_names_that_are_no_logs_are_listed_twenty_then_counted(tmp_path: Path) -> None:
-    from compiler.schedulers.htcondor.follow import MAX_REFUSED
+    from pixi_htc.schedulers.htcondor.follow import MAX_REFUSED
 
     build = tmp_path / "build"
     (build / "logs").mkdir(parents=True)
@@ -568,7 +568,7 @@ def test_names_that_are_no_logs_are_listed_twenty_then_counted(tmp_path: Path) -
 
 
 def test_a_listing_of_too_many_names_stops_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler.schedulers.htcondor import follow as status_module
+    from pixi_htc.schedulers.htcondor import follow as status_module
 
     monkeypatch.setattr(status_module, "MAX_LISTED", 5)
     build = tmp_path / "build"

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from compiler.pipeline import compile as pipeline
-from compiler.schedulers import submit
+from pixi_htc.pipeline import compile as pipeline
+from pixi_htc.schedulers import submit
 from tests.test_sweep_from import ROWS, built
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import htcondor2
 import pytest
 
-from compiler.pipeline import compile as pipeline
-from compiler.schedulers.htcondor.submit import working_directory
+from pixi_htc.pipeline import compile as pipeline
+from pixi_htc.schedulers.htcondor.submit import working_directory
 from tests.conftest import run_cli, run_job_script
 
 SPEC = """\

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.mnist_data import write_tarball
+from pixi_htc.mnist_data import write_tarball
 from tests.conftest import REPO, load_project
 
 pytest.importorskip("torch")
@@ -176,8 +176,8 @@ def test_data_tarball_is_reproducible(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_generated_jobs_call_the_trainer_with_flags_it_accepts() -> None:
-    from compiler.artifacts.base import Layout
-    from compiler.schedulers.htcondor.render import plan
+    from pixi_htc.artifacts.base import Layout
+    from pixi_htc.schedulers.htcondor.render import plan
     from tests.conftest import DEFAULT_SPEC
 
     sys.path.insert(0, str(TRAINER.parent))

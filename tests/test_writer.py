@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.core.errors import UsageError
-from compiler.pipeline import writer
-from compiler.pipeline.compile import compile_spec
+from pixi_htc.core.errors import UsageError
+from pixi_htc.pipeline import writer
+from pixi_htc.pipeline.compile import compile_spec
 from tests.conftest import run_cli, tree_bytes
 
 MANIFEST = writer.MANIFEST_NAME

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.pipeline import compile as pipeline
+from pixi_htc.pipeline import compile as pipeline
 from tests.fuzzing.consumers import _same
 from tests.fuzzing.specs import _dump, _load, harmless
 

@@ -17,7 +17,7 @@ from unittest import mock
 import htcondor2
 from ruamel.yaml import YAML
 
-from compiler.core.errors import SpecError
+from pixi_htc.core.errors import SpecError
 from tests.fuzzing.builds import Build, Clean, _pairs, _twin_file, compile_doc
 from tests.fuzzing.checks_jobs import check_scripts, check_submit, job_runs
 from tests.fuzzing.consumers import APPTAINER_SECTIONS, EXPRESSION, LINE_BREAKS, apptainer_stages, go_trim

@@ -4,7 +4,7 @@ sandbox, and the checks every run gets whatever it was fed.
 A run forks this (already imported) process: the child changes into the case's project directory,
 gets an environment of its own (PATH holds only recording stand-ins, HOME and a secret variable
 are canaries), limits on address space and file size, stdout/stderr on files, and calls
-compiler.cli.main as `python -m compiler` would; the parent kills its process group when the
+pixi_htc.cli.main as `python -m pixi_htc` would; the parent kills its process group when the
 timeout passes (a hang). Forking keeps the imports of the parent (a run costs what the command
 costs, not an interpreter start) and lets a hang in C code (a parser, a blocking open) be bounded.
 
@@ -193,7 +193,7 @@ def _child(argv: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path
         resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
         sys.argv = ["pixi-htc", *argv]
-        from compiler import cli
+        from pixi_htc import cli
 
         rc = cli.main(argv)
     except SystemExit as exit_:

@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.core.errors import SpecError
-from compiler.pipeline import compile as pipeline
+from pixi_htc.core.errors import SpecError
+from pixi_htc.pipeline import compile as pipeline
 from tests.conftest import DEFAULT_SPEC, REPO
 from tests.fuzzing.consumers import _same
 
