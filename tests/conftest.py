@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "specs" / "project.yaml"
+# A child process imports what this run imported: the tests package from the checkout, and pixi_htc from where
+# it was found (the editable install's compiler/, or a PYTHONPATH entry placed before it, as a git worktree of
+# its own has); a child that found pixi_htc elsewhere would test other code.
+CHILD_PYTHONPATH = os.pathsep.join(
+    dict.fromkeys([*filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)), str(REPO)])
+)
 PIXI_SCHEMA = Path(
     os.environ.get("PIXI_MANIFEST_SCHEMA", REPO.parent / "shared" / "reference" / "pixi-manifest-schema-v0.77.0.json")
 )
@@ -81,7 +87,7 @@ def run_cli(
             cwd=cwd,
             capture_output=True,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH, **(env or {})},
             check=False,
         )
     from pixi_htc.cli import main

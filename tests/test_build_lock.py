@@ -13,7 +13,7 @@ import pytest
 from pixi_htc.core.errors import UsageError
 from pixi_htc.pipeline import writer
 from pixi_htc.pipeline.compile import compile_spec
-from tests.conftest import REPO
+from tests.conftest import CHILD_PYTHONPATH
 
 
 def test_a_build_waits_for_the_one_holding_the_lock(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +42,7 @@ def test_a_build_waits_for_the_one_holding_the_lock(project_dir: Path, monkeypat
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         )
         assert result.returncode == 2 and "another pixi-htc build is writing build/" in result.stderr
         assert staged.read_text() == "being written"

@@ -16,7 +16,7 @@ import pytest
 from pixi_htc import cli
 from pixi_htc.pipeline import check_cache, naming, writer
 from pixi_htc.pipeline.compile import compile_spec
-from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC, REPO
+from tests.conftest import CHILD_PYTHONPATH, DEFAULT_SPEC, MINIMAL_SPEC
 
 SPEC = Path("specs/project.yaml")
 SLURM_LIST_JOB = """\
@@ -65,7 +65,7 @@ def test_current_from_the_cache_without_the_compiler(project: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
     )
     assert (
         result.stdout.splitlines() == ["pixi-htc: 9 generated files are current", "0 []"]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC, REPO
+from tests.conftest import CHILD_PYTHONPATH, DEFAULT_SPEC, MINIMAL_SPEC
 
 SECONDS = 90  # every probe answers well within this; a hang fails the probe instead of blocking
 SUB = "executable = run.sh\nrequest_cpus = 1\nrequest_memory = 2GB\n"
@@ -34,7 +34,7 @@ def cli(*args: str, cwd: Path, timeout: float = SECONDS) -> subprocess.Completed
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         check=False,
         timeout=timeout,
     )

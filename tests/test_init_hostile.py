@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import CHILD_PYTHONPATH, run_cli
 
 BASE = """\
 executable = run.sh
@@ -129,7 +129,7 @@ def test_macros_are_expanded_once_and_bounded(tmp_path: Path) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         timeout=60,
         check=False,
     )
@@ -170,7 +170,7 @@ def test_init_from_a_fifo_does_not_block(tmp_path: Path) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         timeout=60,
         check=False,
     )
@@ -194,7 +194,7 @@ def test_a_huge_inline_queue_table_is_judged_without_its_product(tmp_path: Path)
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         timeout=120,
         check=False,
     )
@@ -251,7 +251,7 @@ def _bounded_init(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         timeout=60,
         check=False,
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pixi_htc.artifacts.base import MARKER
-from tests.conftest import DEFAULT_SPEC, REPO, run_cli, tree_bytes
+from tests.conftest import CHILD_PYTHONPATH, DEFAULT_SPEC, run_cli, tree_bytes
 
 MANIFEST = "build/.pixi-htc-manifest.json"
 GENERATED = f"# {MARKER} from specs/project.yaml\n"  # what a stale generated file starts with
@@ -212,7 +212,7 @@ def run_cli_within(seconds: float, *args: str, cwd: Path) -> subprocess.Complete
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         check=False,
         timeout=seconds,
     )

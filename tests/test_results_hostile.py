@@ -19,7 +19,7 @@ import pytest
 from pixi_htc.follow.results import LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, read_file
 from pixi_htc.schedulers.htcondor.follow import found
 from pixi_htc.schedulers.htcondor.jobfiles import Pattern
-from tests.conftest import REPO, load_project, run_cli
+from tests.conftest import CHILD_PYTHONPATH, load_project, run_cli
 
 CLUSTER = 7
 CSV = f"build/outputs/mnist-sweep_{CLUSTER}_results.csv"
@@ -77,7 +77,7 @@ def bounded_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Compl
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         check=False,
         timeout=timeout,
     )

@@ -28,7 +28,7 @@ from pixi_htc.schedulers.htcondor.follow import log_files
 from pixi_htc.schedulers.htcondor.jobfiles import Pattern
 from pixi_htc.schedulers.htcondor.joblog import LOG_LIMIT, LogError, read_log
 from pixi_htc.spec.loader import load_spec
-from tests.conftest import REPO, run_cli
+from tests.conftest import CHILD_PYTHONPATH, REPO, run_cli
 
 htcondor2 = pytest.importorskip("htcondor2")
 FIXTURES = Path(__file__).parent / "fixtures" / "status"
@@ -47,7 +47,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": CHILD_PYTHONPATH},
         check=False,
         timeout=SECONDS,
     )
