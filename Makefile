@@ -7,6 +7,9 @@ OUT ?= build
 VENV := .venv
 BIN := $(VENV)/bin
 PIXI_HTC := $(BIN)/pixi-htc
+# The tests run on every core, a file to a worker (tests/conftest.py groups them; the files that start a
+# Slurm cluster share one worker). PYTEST_PARALLEL= runs them in one process.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .PHONY: build check test test-fast style lint slurm-packages lock pack image data submit status results bench clean-venv
@@ -36,12 +39,12 @@ check: $(VENV)/.core
 
 test: $(VENV)/.test slurm-packages style
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 # The fast lane: no training, no Slurm cluster, no long fuzz runs (under two minutes).
 test-fast: $(VENV)/.test
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
-	$(BIN)/python -m pytest -m "not slow and not cluster and not fuzz" -q
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow and not cluster and not fuzz" -q
 
 # Formatting and lint, as configured in pyproject.toml (zero findings; make test runs it), and `make lint`
 # adds mypy, which still has findings to clear (issue #20) and so is not yet part of make test.

@@ -44,15 +44,33 @@ jobs:
 
 # The fast lane (`make test-fast`) leaves out what needs a cluster, training or many fuzz examples;
 # files are marked here by what they are, so no test has to remember to.
-FILE_MARKS = {"cluster": ("test_slurm",), "fuzz": ("test_fuzz",)}
+FILE_MARKS = {"cluster": ("test_slurm", "test_pipeline_slurm"), "fuzz": ("test_fuzz",)}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks by file, and one xdist group per file (make test runs `pytest -n auto --dist loadgroup`):
+    a file's module-scoped fixtures are made once, and the files that start a Slurm cluster share one
+    worker, so two clusters never run at once."""
     for item in items:
         name = item.path.name
         for mark, prefixes in FILE_MARKS.items():
             if name.startswith(prefixes):
                 item.add_marker(getattr(pytest.mark, mark))
+        cluster = name.startswith(FILE_MARKS["cluster"])
+        item.add_marker(pytest.mark.xdist_group("slurm-cluster" if cluster else item.path.stem))
+
+
+class _NoSecondCopy:
+    """The tests import the package as it installs (pixi_htc). Its source folder is compiler/, and an
+    import of `compiler` would load a second copy of every class, whose errors the first copy's
+    `except` clauses do not catch: such an import fails at once, in the test that made it."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "compiler" or name.startswith("compiler."):
+            raise ImportError(f"the tests import `pixi_htc`, the name the package installs as, not `{name}`")
+
+
+sys.meta_path.insert(0, _NoSecondCopy())  # type: ignore[arg-type]
 
 
 def load_project(spec: Path, root: Path = REPO) -> Project:
@@ -142,11 +160,3 @@ def run_job_script(root: Path, job: str, executable: str, arguments: list[str], 
     assert ran.returncode == 0, ran.stderr
     return ran.stdout.splitlines()
 
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The tests import the package as it installs (pixi_htc). Its source folder is compiler/, and an
-    import of `compiler` would load a second copy of every class, whose errors the first copy's
-    `except` clauses do not catch: fail the run when anything did that."""
-    if "compiler" in sys.modules and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print("\nthe tests imported `compiler`; import `pixi_htc`, the name the package installs as")

@@ -352,6 +352,16 @@ def test_a_long_line_and_many_blank_lines(tmp_path: Path) -> None:
         read_file(path, "m")
 
 
+def test_lines_after_blank_ones_are_numbered_as_an_editor_numbers_them(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b"\n \t\r\n" + record(1).encode() + b"\n\n\n{not json\n")
+    with pytest.raises(MetricsError, match=r"^m:6: "):
+        read_file(path, "m")
+    path.write_bytes(b"\n\n" + record(1).encode() + b"\n\n" + record(2).encode())
+    read = read_file(path, "m")
+    assert [r["epoch"] for r in read.records] == [1] and "still being written" in read.note
+
+
 def test_a_link_leading_out_of_the_project_is_refused(built: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     secret = tmp_path_factory.mktemp("secret") / "metrics.jsonl"
     secret.write_text(record(1, accuracy=0.123456) + "\n")

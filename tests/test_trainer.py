@@ -117,6 +117,7 @@ def test_compiled_channels_last_path_learns_and_saves_plain_weights(tmp_path: Pa
     assert {name.split(".")[0] for name in weights} == {"conv1", "conv2", "fc1", "fc2"}
 
 
+@pytest.mark.slow
 def test_checkpoint_exit_85_then_resume_matches_an_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
     common = ["--data-dir", str(data_dir), "--epochs", "2", "--loader", "tensor", "--batch-size", "128"]
     straight = tmp_path / "straight"
