@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pixi_htc.follow import provenance
+from pixi_htc.follow.explain import Explainer
 from pixi_htc.follow.status import collect, render, status
 from pixi_htc.pipeline import compile as pipeline
 from pixi_htc.schedulers import SCHEDULERS
@@ -65,8 +67,16 @@ def test_problems_point_at_the_spec_keys(built: Path, monkeypatch: pytest.Monkey
     findings = {f.key_path: f for s in collect(compiled, spec, live=False).jobs for f in s.findings}
     memory = findings["jobs.mnist-sweep.resources.memory"]
     assert "is 2GB" in memory.message and "3.1 GB" in memory.message and "4GB" in memory.message
-    assert "not set in the spec" in memory.message  # the sweep takes the default: point at its job
+    # The sweep takes the default: the finding says so in explain's words, where explain points.
+    assert "default of jobs.mnist-sweep.resources.memory" in memory.message
+    assert "set it under jobs.mnist-sweep" in memory.message
     assert (memory.line, memory.column) == spec.locate(("jobs", "mnist-sweep"), at_key=True)
+    explainer = Explainer(compiled, spec)
+    field = next(
+        f for f in provenance.fields(compiled.project) if f.key == ("jobs", "mnist-sweep", "resources", "memory")
+    )
+    told = explainer.origin(field)
+    assert told.note in memory.message and (told.line, told.column) == (memory.line, memory.column)
     inputs = findings["jobs.mnist-gpu-pixi-pack.inputs[0]"]
     assert (inputs.line, inputs.column) == spec.locate(("jobs", "mnist-gpu-pixi-pack", "inputs", 0))
     failed = findings["jobs.mnist-gpu-docker.command"]

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..spec.loader import KeyPath, LoadedSpec, format_key_path
-from .provenance import Field
+from ..artifacts.base import Compiled
+from ..schedulers.findings import Finding, Locator
+from ..spec.loader import KeyPath, LoadedSpec, format_key_path, to_plain
+from .provenance import Field, fields
 
 
 @dataclass(frozen=True)
@@ -121,3 +123,24 @@ def origin(field: Field, spec: LoadedSpec, document: dict[str, Any], runtimes: d
     return Origin(
         (own, *depends), line, column, f"default of {format_key_path(own)}{' (' + how + ')' if how else ''}; {where}"
     )
+
+
+class OriginLocator(Locator):
+    """The Locator status gives the schedulers: a finding about a model field (a hold on memory, a
+    failed transfer of an input) points where `explain` says that field comes from: the key that sets
+    it, the key it is taken from, or, for a default, the nearest key above it that the spec sets,
+    with the same words. A key that is no field of the model falls back to the plain Locator."""
+
+    def __init__(self, spec: LoadedSpec, compiled: Compiled) -> None:
+        super().__init__(spec)
+        self.document: dict[str, Any] = to_plain(spec.data)
+        self.runtimes = {job.name: job.runtime for job in compiled.project.jobs}
+        self.by_key = {field.key: field for field in fields(compiled.project) if not field.is_name}
+
+    def at(self, path: KeyPath, message: str, details: tuple[str, ...] = ()) -> Finding:
+        field = self.by_key.get(path)
+        if field is None:
+            return super().at(path, message, details)
+        found = origin(field, self.spec, self.document, self.runtimes)
+        note = f" ({found.note})" if found.note else ""
+        return Finding(found.line, found.column, format_key_path(path), message + note, details)

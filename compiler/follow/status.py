@@ -23,9 +23,9 @@ from ..core import foreign
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError, printable
 from ..schedulers import SCHEDULERS
 from ..schedulers.base import FINAL, STATES, Followed, Scheduler
-from ..schedulers.findings import Locator
 from ..spec.loader import LoadedSpec
 from ..spec.model import Job
+from .origin import OriginLocator
 
 STATE_ORDER = STATES
 WATCH_INTERVAL = (2.0, 300.0)  # seconds: the bounds --interval is held to
@@ -98,7 +98,7 @@ def collect(
         if not jobs:
             names = ", ".join(job.name for job in compiled.project.jobs) or "none"
             raise UsageError(f"no job named {job_name!r}; jobs: {names}")
-    where = Locator(spec)
+    where = OriginLocator(spec, compiled)
     by_job: dict[str, JobStatus] = {}
     answered: dict[str, bool] = {}
     files_only: dict[str, str] = {}
