@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from pixi_htc import cli
-from pixi_htc.pipeline import check_cache, naming, writer
+from pixi_htc.pipeline import check_cache, files, naming, writer
 from pixi_htc.pipeline.compile import compile_spec
 from tests.conftest import CHILD_PYTHONPATH, DEFAULT_SPEC, MINIMAL_SPEC
 
@@ -180,11 +180,19 @@ def test_the_bundled_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert check_cache.cached_current(SPEC, Path("build")) == len(full.artifacts)  # as many as the full check counts
 
 
-def test_the_copies_agree_with_the_compiler(project: Path) -> None:
-    """check_cache repeats two small things so that it imports nothing heavy: the same walk of a
-    `source` entry as naming.py, and the staging file names writer.py uses."""
-    assert check_cache.STAGED_TEMP.pattern == writer._STAGED_TEMP.pattern
+def test_the_walk_and_the_staging_names_are_the_compilers_own(project: Path) -> None:
+    """check_cache reads a `source` entry and finds staging files through pipeline/files.py, as
+    naming.py and writer.py do: one walk, one pattern. The walk is in a fixed order and follows no link."""
+    assert check_cache.source_files is files.source_files is naming.source_files
+    assert check_cache.stale_temps is files.stale_temps is writer.stale_temps
     (project / "src" / "sub").mkdir()
     (project / "src" / "sub" / "b.py").write_text("")
     (project / "src" / "link.py").symlink_to(project / "src" / "train.py")
-    assert check_cache._source_files(project, "src") == list(naming._files(project, "src"))
+    walked = [name for name, _ in files.source_files(project, "src")]
+    assert walked.index("src/train.py") < walked.index("src/sub/b.py")  # a folder's files, then its folders
+    assert "src/link.py" not in walked
+    (project / "build" / ".Dockerfile.abcd_123.tmp").write_text("")
+    (project / "build" / ".other.abcd_123.tmp").write_text("")
+    assert files.stale_temps(project, [PurePosixPath("build/Dockerfile")]) == [
+        PurePosixPath("build/.Dockerfile.abcd_123.tmp")
+    ]

@@ -11,29 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..artifacts.base import MARKER, Artifact, Layout
 from ..spec.model import Project
+from .files import source_files
 
 DIGEST_LENGTH = 12
-
-
-def _files(root: Path, path: str) -> Iterator[tuple[str, Path]]:
-    """(project-relative POSIX path, file) under one source entry, sorted; symbolic links are not followed."""
-    start = root / path
-    if start.is_file() and not start.is_symlink():
-        yield path, start
-        return
-    for directory, folders, names in os.walk(start):
-        folders.sort()
-        for name in sorted(names):
-            file = Path(directory, name)
-            if file.is_file() and not file.is_symlink():
-                yield file.relative_to(root).as_posix(), file
 
 
 class _Digest:
@@ -83,7 +68,7 @@ def content_digest(project: Project, inputs: NameInputs, layout: Layout, root: P
     for artifact in inputs.code:
         digest.add_generated(artifact)
     for path in project.source or ():
-        for name, file in _files(root, path):
+        for name, file in source_files(root, path):
             digest.add(name, file.read_bytes())
     return digest.hexdigest()
 

@@ -27,6 +27,7 @@ from typing import Literal
 
 from ..artifacts.base import MARKER, Artifact, Layout
 from ..core.errors import UsageError
+from .files import stale_temps
 
 MANIFEST_NAME = ".pixi-htc-manifest.json"
 # "kept": a stale manifest entry that is not (or no longer) a generated regular file; left in place.
@@ -36,8 +37,6 @@ KEPT_NOTE = "not removed: not a regular file with the pixi-htc header"
 # A backslash or a control character never appears in a path pixi-htc writes; in a manifest entry
 # it is a forgery (a Windows separator, or a line break that would forge output).
 _UNSAFE_ENTRY = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") draws 8 characters from [a-z0-9_].
-_STAGED_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 LOCK_WAIT = 60.0  # seconds a build waits for another one writing the same build directory
 
 
@@ -165,22 +164,7 @@ def _mode_ok(path: Path, artifact: Artifact) -> bool:
 
 
 def _stale_temps(root: Path, artifacts: list[Artifact]) -> list[PurePosixPath]:
-    """Staging files a killed build left behind: `.<artifact name>.XXXXXXXX.tmp`, regular files only,
-    in the directories pixi-htc writes to (checked for symlinks before this runs)."""
-    names: dict[PurePosixPath, set[str]] = {}
-    for artifact in artifacts:
-        names.setdefault(artifact.path.parent, set()).add(artifact.path.name)
-    found: list[PurePosixPath] = []
-    for directory, artifact_names in names.items():
-        try:
-            entries = list(os.scandir(root / directory))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            match = _STAGED_TEMP.fullmatch(entry.name)
-            if match and match.group(1) in artifact_names and entry.is_file(follow_symlinks=False):
-                found.append(directory / entry.name)
-    return found
+    return stale_temps(root, [artifact.path for artifact in artifacts])
 
 
 def plan(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change]:
