@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,23 +85,28 @@ def pack_digest(project: Project, inputs: NameInputs, layout: Layout, root: Path
 
 
 def with_content_tag(project: Project, inputs: NameInputs, layout: Layout, root: Path) -> Project:
-    """The project with its content-derived names resolved: the image tag (the spec's own, or
+    """The project with its content-derived names resolved from the files the image and the archive
+    are made from (`inputs`, rendered before any name is known: none of them names one), hashed here once."""
+    return named(
+        project,
+        image_digest=lambda: content_digest(project, inputs, layout, root),
+        archive_digest=lambda: pack_digest(project, inputs, layout, root),
+    )
+
+
+def named(project: Project, *, image_digest: Callable[[], str], archive_digest: Callable[[], str]) -> Project:
+    """The content-derived names laid into the project: the image tag (the spec's own, or
     `<environment>-<digest>`) and the pixi-pack archive jobs transfer (the spec's own; with staging,
     `environment-<digest>.sh` there; else the environment.sh pack.sh writes in the build directory).
-    `inputs`: the files the image and the archive are made from, rendered before any name is known
-    (none of them names one), hashed here once."""
+    Each digest is asked for only when its name is needed (validate's plan passes placeholders)."""
     if not project.environments:
         return project
     container_ = project.container
     if container_.tag is None:
-        container_ = dataclasses.replace(
-            container_,
-            tag=f"{container_.environment}-{content_digest(project, inputs, layout, root)}",
-            tag_derived=True,
-        )
+        container_ = dataclasses.replace(container_, tag=f"{container_.environment}-{image_digest()}", tag_derived=True)
     pack = project.pack
     if pack.archive is None and project.staging is not None and project.staging.url is not None:
-        staged = f"environment-{pack_digest(project, inputs, layout, root)}.sh"
+        staged = f"environment-{archive_digest()}.sh"
         pack = dataclasses.replace(pack, archive=project.staging.file(staged), staged_name=staged)
     elif pack.archive is None:
         pack = dataclasses.replace(pack, archive=pack.built)

@@ -4,11 +4,10 @@ the project, so the spec may live anywhere."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from ..artifacts.base import Layout
 from ..spec.model import Project
 from .compile import renderers
+from .naming import DIGEST_LENGTH, named
 
 # The files a reader looks for first, named in this order before any others of their family.
 LEADING = ("pixi.toml", "Dockerfile", "lock.sh", "pack.sh")
@@ -18,15 +17,8 @@ def generated(project: Project, layout: Layout) -> list[tuple[str, list[str]]]:
     """(family, the paths it writes relative to the project root), for each family that writes any.
     The content-derived names (the image tag, a staged archive's digest) reach file contents and
     staged names, never a path in the project, so a placeholder stands for them: no file is read."""
-    if project.environments and project.container.tag is None:
-        project = dataclasses.replace(project, container=dataclasses.replace(project.container, tag="unbuilt"))
-    if project.pack.archive is None and project.staging is not None and project.staging.url is not None:
-        staged = "environment-000000000000.sh"  # as naming.with_content_tag names it, a digest of zeros
-        project = dataclasses.replace(
-            project, pack=dataclasses.replace(project.pack, archive=project.staging.file(staged), staged_name=staged)
-        )
-    elif project.pack.archive is None:
-        project = dataclasses.replace(project, pack=dataclasses.replace(project.pack, archive=project.pack.built))
+    zeros = "0" * DIGEST_LENGTH
+    project = named(project, image_digest=lambda: zeros, archive_digest=lambda: zeros)
     out = []
     families = renderers()
     for name in sorted(families):
