@@ -11,12 +11,13 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+from ruamel.yaml import YAML
 
 from pixi_htc.core.errors import SpecError
 from pixi_htc.spec.loader import load_spec
 from pixi_htc.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, load_project
-from tests.test_container import outputs
+from tests.test_container import lint_workflow, outputs
 
 HEAD = "schema_version: 1\nname: demo\n"
 CONTAINER_JOB = "jobs:\n  train: {runtime: container, command: [python, train.py], resources: {gpus: 0}}\n"
@@ -100,6 +101,18 @@ def test_what_neither_builds_keeps_its_path_dependencies(tmp_path: Path) -> None
         == []
     )
     assert errors(HEAD + env('mypkg: {path: ".", editable: true}'), tmp_path) == []
+
+
+def test_a_workspace_with_no_job_gets_no_image_build_in_ci(tmp_path: Path) -> None:
+    """Its CI checks build/ and the lock; the image, which could not install the editable self-install,
+    is built once a job runs it (and then the rule above holds)."""
+    spec = tmp_path / "project.yaml"
+    spec.write_text(HEAD + env('mypkg: {path: ".", editable: true}'))
+    workflow = YAML(typ="safe").load(outputs(load_project(spec, tmp_path))[".github/workflows/pixi-htc.yml"])
+    assert set(workflow["jobs"]) == {"check", "lock"}
+    assert lint_workflow(outputs(load_project(spec, tmp_path))[".github/workflows/pixi-htc.yml"], tmp_path) == []
+    with_job = YAML(typ="safe").load(outputs(load_project(DEFAULT_SPEC))[".github/workflows/pixi-htc.yml"])
+    assert "image" in with_job["jobs"]
 
 
 def test_the_default_feature_and_included_features_count(tmp_path: Path) -> None:
