@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ...core.foreign import shown
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
 from .render import OS_REQUIREMENT, image, minimum_runtime
@@ -35,6 +36,11 @@ class Clause:
     expression: str  # ClassAd text, evaluated with MY = the job and TARGET = a slot
     key: KeyPath  # the spec key that puts it there
     origin: str  # "the spec", or which default of condor_submit's
+    said: str = ""  # how a finding names it, where the expression uses pixi-htc's own attribute names
+
+    @property
+    def shown(self) -> str:
+        return self.said or self.expression
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class Match:
         if self.excluded_by:
             clause = self.excluded_by[0]
             return clause.key, (
-                f"no slot of the {self.slots} the collector lists meets {clause.expression} "
+                f"no slot of the {self.slots} the collector lists meets {clause.shown} "
                 f"({clause.origin}); the job would stay idle"
             )
         if self.accepted:
@@ -62,7 +68,7 @@ class Match:
                 f"the {self.accepted} slot(s) the job's requirements accept all refuse it by their own "
                 f"Requirements, e.g. {self.example_policy}; the job would stay idle"
             )
-        left = ", ".join(f"{c.expression}: {n}" for c, n in self.counts)
+        left = ", ".join(f"{c.shown}: {n}" for c, n in self.counts)
         return (), (
             f"each clause alone leaves some of the {self.slots} slots, and no slot meets all of them "
             f"at once (slots left by each: {left}); the job would stay idle"
@@ -106,8 +112,13 @@ def clauses(project: Project, job: Job) -> list[Clause]:
     if job.resources.gpus > 0:
         found.append(Clause("(TARGET.GPUs >= RequestGPUs)", (*j, "resources", "gpus"), "condor_submit's default"))
         found += [
-            Clause(f"(countMatches(MY.{own}, TARGET.AvailableGPUs) >= RequestGPUs)", key, origin)
-            for own, _, key, origin in gpu_constraints(project, job)
+            Clause(
+                f"(countMatches(MY.{own}, TARGET.AvailableGPUs) >= RequestGPUs)",
+                key,
+                origin,
+                f"{part} on {job.resources.gpus} GPU(s) of the slot (RequireGPUs)",
+            )
+            for own, part, key, origin in gpu_constraints(project, job)
         ]
     return found
 
@@ -216,6 +227,7 @@ def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tupl
         )
         if "START" in slot:
             policy += f", START = {slot.lookup('START')}"
+        policy = shown(policy)  # the collector's text: printed, never able to forge a line
     return Match(
         slots=len(slots),
         matching=matching,
@@ -234,12 +246,23 @@ def parse_slots(text: str) -> list:  # type: ignore[type-arg]
 
 
 def collector_slots(timeout: float = 10.0) -> tuple[list | None, str]:  # type: ignore[type-arg]
-    """The pool's slot ads, or None and why not (no collector configured, or none answered)."""
-    try:
-        import htcondor2
+    """The pool's slot ads, or None and why not (no collector configured, none answered, or none within
+    `timeout` seconds: HTCondor's own QUERY_TIMEOUT is 60 s, so the query runs in a daemon thread that
+    is left behind when it does not answer in time)."""
+    import threading
 
-        collector = htcondor2.Collector()
-        ads = collector.query(htcondor2.AdTypes.Startd)
-    except Exception as error:  # htcondor2 raises HTCondorException, and plain ones
-        return None, f"no collector answered ({str(error).strip()[:200]})"
-    return list(ads), "the pool's collector"
+    answer: list[tuple[list | None, str]] = []  # type: ignore[type-arg]
+
+    def query() -> None:
+        try:
+            import htcondor2
+
+            ads = htcondor2.Collector().query(htcondor2.AdTypes.Startd)
+            answer.append((list(ads), "the pool's collector"))
+        except Exception as error:  # htcondor2 raises HTCondorException, and plain ones
+            answer.append((None, f"no collector answered ({str(error).strip()[:200]})"))
+
+    worker = threading.Thread(target=query, name="pixi-htc collector query", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return answer[0] if answer else (None, f"no collector answered within {timeout:g} s")
