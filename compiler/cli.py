@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument(
         "--no-schedd", action="store_true", help="read only the files the jobs left (no schedd, sacct or scontrol)"
     )
+    status.add_argument(
+        "--offline", action="store_true", help="ask no collector why idle processes wait (--no-schedd asks none either)"
+    )
     explain = commands.add_parser(
         "explain", help="which spec keys produce a generated line, or which lines a key reaches"
     )
@@ -269,6 +272,7 @@ def _follow(args: argparse.Namespace, compiled: Compiled) -> int:
             watch=args.watch,
             interval=args.interval,
             live=not args.no_schedd,
+            collector=not args.offline,
         )
     if args.command == "explain":
         from .follow import explain

@@ -49,7 +49,9 @@ NGC_PYTORCH_SUB = {
     "request_disk": "40GB",
     "gpus_minimum_capability": "8.0",
     "gpus_minimum_memory": "20GB",
-    "requirements": '(GPUs_DriverVersion >= 12.2) && ((Machine != "gpu-bad.example.org"))',
+    # gpu.driver is HTCondor's gpus_minimum_runtime (each GPU's MaxSupportedVersion), not a clause.
+    "gpus_minimum_runtime": "12.2",
+    "requirements": '((Machine != "gpu-bad.example.org"))',
     "MY.is_resumable": None,
     "want_ospool": None,
     "MY.WantGPULab": "true",
@@ -98,7 +100,8 @@ PER_PROCESS_INPUTS_SUB = {
     "checkpoint_exit_code": "85",
     "on_exit_hold": "(ExitCode != 0) && (ExitCode != 85)",
     "periodic_release": "(NumJobStarts < 3) && ((time() - EnteredCurrentStatus) > 600)",
-    "requirements": "(GPUs_DriverVersion >= 11.8)",
+    "gpus_minimum_runtime": "11.8",
+    "requirements": None,
     "max_retries": "3",
     "retry_until": "ExitCode == 0 || ExitCode == 2",
     # The user's own log names, relative to the project root like inputs; {video} is each process's.
@@ -142,7 +145,8 @@ OSPOOL_CVMFS_SUB = {
     "transfer_output_files": "out, log_$(Process).txt",
     # Relative to the build directory the .sub is submitted from: the project root's results/.
     "transfer_output_remaps": '"out = ../results/out_$(Process); log_$(Process).txt = ../results/logs/run_$(Process).txt"',
-    "requirements": "(GPUs_DriverVersion >= 12.0) && (HAS_SINGULARITY == True)",
+    "gpus_minimum_runtime": "12.0",
+    "requirements": "(HAS_SINGULARITY == True)",
     "MY.JobDurationCategory": '"Medium"',
     "on_exit_remove": "(ExitBySignal == False) && (ExitCode == 0)",
     "periodic_hold": "(JobStatus == 2) && ((time() - EnteredCurrentStatus) > 3600)",
@@ -260,7 +264,8 @@ def site_job(site: str, runtime: str, extra: str) -> str:
                 "MY.WantGPULab": None,
                 "MY.GPUJobLength": None,
                 "MY.is_resumable": None,
-                "requirements": "(GPUs_DriverVersion >= 12.0)",
+                "requirements": None,
+                "gpus_minimum_runtime": "12.0",
             },
         ),
         ("site: chtc\n", "container", "", {"MY.WantGPULab": "true", "MY.GPUJobLength": None, "MY.is_resumable": None}),
@@ -279,7 +284,7 @@ def site_job(site: str, runtime: str, extra: str) -> str:
         ),
         ("site: ospool\n", "container", "", {"MY.WantGPULab": None, "MY.JobDurationCategory": None}),
         # The lesson's OS clause matters where the job runs on the host OS: the vanilla universe.
-        ("", "pixi-pack", "", {"requirements": "(GPUs_DriverVersion >= 12.0) && (OpSysMajorVer > 7)"}),
+        ("", "pixi-pack", "", {"requirements": "(OpSysMajorVer > 7)", "gpus_minimum_runtime": "12.0"}),
     ],
     ids=["generic", "chtc", "chtc-long", "chtc-checkpoint", "chtc-not-resumable", "ospool", "vanilla-os-clause"],
 )
@@ -350,7 +355,7 @@ def test_jobs_in_images_of_their_own_need_no_environment(tmp_path: Path) -> None
 
     assert list(YAML(typ="safe").load(out[".github/workflows/pixi-htc.yml"])["jobs"]) == ["check"]
     sub = htcondor2.Submit(out["build/htcondor/track.sub"])
-    assert sub["requirements"] == "(GPUs_DriverVersion >= 11.8)" and "transfer_input_files" not in sub
+    assert sub["gpus_minimum_runtime"] == "11.8" and "requirements" not in sub and "transfer_input_files" not in sub
 
 
 def test_submit_sh_creates_the_directories_the_users_log_names_need(tmp_path: Path) -> None:

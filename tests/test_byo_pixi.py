@@ -206,7 +206,7 @@ def test_workspace_cuda_reaches_the_jobs_driver_requirement(tmp_path: Path) -> N
         "jobs:\n  t: {runtime: container, command: [python, x.py]}\n"
     )
     sub = files(project(path))["build/htcondor/t.sub"]
-    assert "(GPUs_DriverVersion >= 12.4)" in sub
+    assert "\ngpus_minimum_runtime = 12.4\n" in sub and "GPUs_DriverVersion" not in sub
 
 
 def test_hostile_dependency_tables_stay_toml_strings(tmp_path: Path) -> None:

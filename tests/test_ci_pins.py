@@ -44,6 +44,12 @@ REJECTED_COMMITS = {
 # 1.3.3 fails unprivileged on Ubuntu 24.04; v1.5.3 is Apptainer's newest release tag (CHANGELOG.md,
 # 2026-07-21, in a fetch of apptainer/apptainer).
 MIN_APPTAINER = (1, 5, 3)
+# The .deb's bytes, pinned: Apptainer's release attaches no checksums or signatures (release.yml), so
+# this is the SHA-256 that two independent public records give for v1.5.3's apptainer_1.5.3_amd64.deb,
+# one checked against the digest GitHub's release API lists for the asset (found with the search tool;
+# the other record names v1.5.3's tag object 12054fb7 and commit 6a76317a, as the fetched repository has
+# them). A new APPTAINER_VERSION needs a new pin here, checked the same way.
+VERIFIED_APPTAINER_DEBS = {"1.5.3": "82b0bdddf459087d202383360b8318d526ad6826c748a2f669913cc6aef9ee40"}
 
 USES = re.compile(r"^\s*(?:- )?uses: (?P<action>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40})  # (?P<tag>v[\w.]+)$")
 
@@ -121,6 +127,67 @@ def test_setup_apptainer_gets_a_version_that_builds_unprivileged_on_ubuntu_24_04
     assert "--fail" in setup["run"], "a missing release must fail the step, not install an error page"
     build = _index(steps, lambda s: "apptainer build image.sif" in str(s.get("run", "")))
     assert steps.index(setup) < build
+
+
+def _install_step() -> dict[str, Any]:
+    steps = _steps("apptainer")
+    return steps[_index(steps, lambda s: "apptainer.deb" in str(s.get("run", "")))]
+
+
+def test_the_apptainer_deb_is_the_pinned_one() -> None:
+    setup = _install_step()
+    version, digest = str(setup["env"]["APPTAINER_VERSION"]), str(setup["env"]["APPTAINER_DEB_SHA256"])
+    assert VERIFIED_APPTAINER_DEBS.get(version) == digest, (version, digest)
+    lines = [line.strip() for line in setup["run"].splitlines()]
+    check = lines.index('echo "${APPTAINER_DEB_SHA256}  /tmp/apptainer.deb" | sha256sum --check --strict -')
+    install = lines.index("sudo apt-get install --yes /tmp/apptainer.deb")
+    assert check < install and "--proto '=https'" in setup["run"]
+
+
+def _run_install(tmp_path: Path, payload: bytes, digest: str | None = None) -> tuple[int, list[str]]:
+    """The step's script in a sandbox: curl, sudo and apptainer are stand-ins on PATH (curl writes
+    `payload`, sudo records what it was asked, apptainer says the pinned version)."""
+    import hashlib
+    import os
+    import stat
+    import subprocess
+
+    setup = _install_step()
+    bin_dir, deb, calls = tmp_path / "bin", tmp_path / "apptainer.deb", tmp_path / "sudo.calls"
+    bin_dir.mkdir()
+    (tmp_path / "payload").write_bytes(payload)
+    stubs = {
+        "curl": f'while [ "$1" != --output ]; do shift; done; cp {tmp_path}/payload "$2"\n',
+        "sudo": f'echo "$*" >> {calls}\n',
+        "apptainer": 'echo "apptainer version $APPTAINER_VERSION"\n',
+    }
+    for name, body in stubs.items():
+        (bin_dir / name).write_text("#!/bin/sh\n" + body)
+        (bin_dir / name).chmod(stat.S_IRWXU)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "APPTAINER_VERSION": str(setup["env"]["APPTAINER_VERSION"]),
+        "APPTAINER_DEB_SHA256": digest or str(setup["env"]["APPTAINER_DEB_SHA256"]),
+    }
+    script = setup["run"].replace("/tmp/apptainer.deb", str(deb))
+    done = subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, text=True, check=False)
+    if digest is not None:
+        assert hashlib.sha256(payload).hexdigest() == digest
+    return done.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_a_deb_that_is_not_the_pinned_one_is_never_installed(tmp_path: Path) -> None:
+    """GitHub runs `run:` with bash -e: the checksum line fails the step before apt-get sees the file."""
+    code, calls = _run_install(tmp_path, b"an error page, or someone else's package")
+    assert code != 0 and calls == []
+
+
+def test_the_pinned_bytes_are_installed_and_the_version_checked(tmp_path: Path) -> None:
+    import hashlib
+
+    payload = b"stand-in for the release .deb"
+    code, calls = _run_install(tmp_path, payload, hashlib.sha256(payload).hexdigest())
+    assert code == 0 and calls == [f"apt-get install --yes {tmp_path / 'apptainer.deb'}"]
 
 
 def test_the_sif_is_tested_after_it_is_built_and_before_it_is_pushed() -> None:

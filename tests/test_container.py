@@ -354,7 +354,7 @@ def test_generated_files_parse_for_many_specs(
     assert sub["container_image"] == f"docker://{image}:{tag}"
     if cuda:
         major, _, minor = cuda.partition(".")
-        assert sub["requirements"] == f"(GPUs_DriverVersion >= {int(major)}.{int(minor or 0)})"
+        assert sub["gpus_minimum_runtime"] == f"{int(major)}.{int(minor or 0)}" and "requirements" not in sub
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

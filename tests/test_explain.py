@@ -91,17 +91,14 @@ def test_a_default_names_its_key_and_where_to_set_it(explainer: Explainer) -> No
 def test_a_value_taken_from_another_key(explainer: Explainer) -> None:
     """A job without `environment` runs container.environment: that key reaches the job's driver check."""
     sub = "build/htcondor/mnist-sweep.sub"
-    out = list(explain_line(explainer, sub, line_of(explainer, sub, "requirements = (GPUs_DriverVersion >= 12.0)")))
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, "gpus_minimum_runtime = 12.0")))
     line, column = explainer.spec.locate(("container", "environment"))
     assert (
         f"  specs/project.yaml:{line}:{column}: jobs.mnist-sweep.environment = gpu  (the container runtime's "
         "environment: container.environment, set there; reaches 2 generated lines)" in out
     )
     reached = list(explain_key(explainer, ("container", "environment")))
-    assert (
-        f"  {sub}:{line_of(explainer, sub, 'requirements = (GPUs_DriverVersion >= 12.0)')}: requirements = "
-        "(GPUs_DriverVersion >= 12.0)" in reached
-    )
+    assert f"  {sub}:{line_of(explainer, sub, 'gpus_minimum_runtime = 12.0')}: gpus_minimum_runtime = 12.0" in reached
 
 
 def test_a_derived_value_says_how(explainer: Explainer) -> None:

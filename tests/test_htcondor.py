@@ -62,19 +62,21 @@ def test_submit_file_says_what_the_spec_says(job: str) -> None:
         assert re.fullmatch(r"gpu-[0-9a-f]{12}", tag), "the default tag is the image content's digest"
         assert sub["container_image"] == f"docker://{SPEC['container']['image']}:{tag}"
     assert [o.strip() for o in sub["transfer_output_files"].split(",")] == body["outputs"]
-    # The OS clause is for the vanilla universe, where the job runs on the host's OS.
-    expected = "(GPUs_DriverVersion >= 12.0)" + (" && (OpSysMajorVer > 7)" if "pixi-pack" in job else "")
-    assert sub["requirements"] == expected
+    # The OS clause is for the vanilla universe, where the job runs on the host's OS; the CUDA floor
+    # (the environment's cuda "12") is HTCondor's gpus_minimum_runtime, never a requirements clause.
+    assert sub.get("requirements") == ("(OpSysMajorVer > 7)" if pack else None)
+    assert sub["gpus_minimum_runtime"] == "12.0"
     assert sub["executable"] == f"htcondor/{job}.sh"
     for stream in ("log", "output", "error"):
         assert sub[stream].endswith("$(Cluster)_$(Process)." + {"log": "log", "output": "out", "error": "err"}[stream])
 
 
 @pytest.mark.parametrize("job", sorted(SPEC["jobs"]))
-def test_exactly_one_requirements_line(job: str) -> None:
+def test_at_most_one_requirements_line_and_the_cuda_floor_is_htcondors_own(job: str) -> None:
     text = files()[f"build/htcondor/{job}.sub"]
-    lines = [line for line in text.splitlines() if line.split("=")[0].strip().lower() == "requirements"]
-    assert len(lines) == 1 and "GPUs_DriverVersion" in lines[0]
+    keys = [line.split("=")[0].strip().lower() for line in text.splitlines() if "=" in line and line[0] != "#"]
+    assert keys.count("requirements") <= 1 and keys.count("gpus_minimum_runtime") == 1
+    assert "GPUs_DriverVersion" not in text
 
 
 def test_chtc_and_checkpoint_attributes() -> None:

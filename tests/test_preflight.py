@@ -81,7 +81,42 @@ def test_a_driver_newer_than_every_slots_is_refused_at_the_environment(tmp_path:
     compiled, spec = compiled_project(tmp_path, lambda t: t.replace('cuda: "12"', 'cuda: "13"'))
     refusals = run(compiled, spec, slots("chtc-gpu-lab")).refusals
     assert {r.key_path for r in refusals} == {"environments.gpu.cuda"}
-    assert "(GPUs_DriverVersion >= 13.0)" in refusals[0].message
+    assert "gpus_minimum_runtime = 13.0" in refusals[0].message
+
+
+def test_the_cuda_floor_is_checked_per_gpu_as_condor_submit_writes_it(tmp_path: Path) -> None:
+    """gpus_minimum_runtime = 12.5 is GPUsMinRuntime = 12050 against each GPU's MaxSupportedVersion
+    (submit_utils.cpp): the 12.8 driver's slot matches, the 12.4 driver's does not."""
+    compiled, _ = compiled_project(tmp_path, lambda t: t.replace('cuda: "12"', 'cuda: "12.5"'))
+    assert "gpus_minimum_runtime = 12.5\n" in (tmp_path / "build/htcondor/mnist-sweep.sub").read_text()
+    job = next(j for j in compiled.project.jobs if j.name == "mnist-sweep")
+    ad = matching.job_ad(compiled.project, job)
+    assert ad["GPUsMinRuntime"] == 12050
+    assert "MaxSupportedVersion >= GPUsMinRuntime" in str(ad.lookup("RequireGPUs"))
+    found = matching.match(compiled.project, job, slots("chtc-gpu-lab"), [("WantGPULab", "true")])
+    assert found.matching == ("slot1@gpu2011.chtc.wisc.edu",)
+
+
+@pytest.mark.parametrize(("version", "code"), [("12.0", 12000), ("12.4", 12040), ("13", 13000), ("11.8", 11080)])
+def test_runtime_versions_are_coded_as_condor_submit_codes_them(version: str, code: int) -> None:
+    assert matching.runtime_code(version) == code
+
+
+def test_a_require_gpus_naming_the_runtime_replaces_the_floor(tmp_path: Path) -> None:
+    """As SetResourceRequirements does: a require_gpus that names MaxSupportedVersion keeps its own."""
+    compiled, _ = compiled_project(
+        tmp_path,
+        lambda t: t.replace(
+            "gpu: {min_capability: 7.0, min_memory: 8GB}", "gpu: {require: 'MaxSupportedVersion >= 12060'}"
+        ),
+    )
+    sub = (tmp_path / "build/htcondor/mnist-sweep.sub").read_text()
+    assert "gpus_minimum_runtime = 12.0\n" in sub and "require_gpus = MaxSupportedVersion >= 12060\n" in sub
+    job = next(j for j in compiled.project.jobs if j.name == "mnist-sweep")
+    ad = matching.job_ad(compiled.project, job)
+    assert str(ad.lookup("RequireGPUs")).count("MaxSupportedVersion") == 1
+    found = matching.match(compiled.project, job, slots("chtc-gpu-lab"), [("WantGPULab", "true")])
+    assert found.matching == ("slot1@gpu2011.chtc.wisc.edu",)
 
 
 def test_slots_whose_own_start_refuses_the_job_are_named(tmp_path: Path) -> None:

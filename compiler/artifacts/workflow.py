@@ -29,9 +29,19 @@ ACTIONS = {
 # newest tag (v2.0.0, and v2 = 3ef0313...) declares `runs.using: node20`, a runtime GitHub removes from
 # its runners. The .deb is the one Apptainer's release workflow attaches (.github/workflows/release.yml,
 # "Make standard deb packages"); it carries the AppArmor profile Ubuntu 24.04 needs for unprivileged
-# builds (INSTALL.md, "Apparmor Profile"). v1.5.3 (2026-07-21, CHANGELOG.md) is the newest tag; 1.3.3
-# failed unprivileged on Ubuntu 24.04, and `apptainer registry login --password-stdin` needs >= 1.3.0.
+# builds (INSTALL.md, "Apparmor Profile"). v1.5.3 (2026-07-21, CHANGELOG.md; tag object 12054fb7,
+# commit 6a76317a) is the newest tag, of 1.5.x and of all; 1.3.3 failed unprivileged on Ubuntu 24.04,
+# and `apptainer registry login --password-stdin` needs >= 1.3.0.
 APPTAINER_VERSION = "1.5.3"
+# The release publishes no checksum file, signature or attestation (release.yml attaches the .deb
+# with softprops/action-gh-release and nothing else), so the workflow checks the bytes against this
+# pin before installing: a replaced asset, or a new version without a new pin, fails the step. The
+# value is the SHA-256 two independent public records give for v1.5.3's apptainer_1.5.3_amd64.deb
+# (32,818,944 bytes), one of them checked against the digest GitHub's release API lists for the
+# asset. The signed PPA (ppa:apptainer/ppa, built by ubuntu-ppa-release.yml) was the alternative: its
+# key comes from Launchpad on first use, and a PPA keeps only its newest build, so a pinned
+# `apptainer=1.5.3-1~noble` stops installing at the next release.
+APPTAINER_DEB_SHA256 = "82b0bdddf459087d202383360b8318d526ad6826c748a2f669913cc6aef9ee40"
 
 # Preinstalled toolchains the image jobs never use. Removing them frees several GB each on a
 # GitHub-hosted runner, room that a CUDA environment (pytorch-gpu and its CUDA libraries, installed
@@ -63,6 +73,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         project=project,
         actions=ACTIONS,
         apptainer_version=APPTAINER_VERSION,
+        apptainer_sha256=APPTAINER_DEB_SHA256,
         free_disk_paths=FREE_DISK_PATHS,
         build_dir=layout.build_dir,
         install=project.ci.pixi_htc,

@@ -36,6 +36,8 @@ COUNTED = {"evictions": "evicted", "checkpoints": "checkpointed", "restarts": "r
 
 @dataclass
 class JobStatus(Followed):
+    idle: str = ""  # why its idle processes wait, from the pool's slots (explain_idle)
+
     @property
     def cluster(self):  # type: ignore[no-untyped-def]  # the submission, by the name status has always used
         return self.submission
@@ -59,6 +61,7 @@ class Report:
     jobs: list[JobStatus]
     answered: dict[str, bool]  # scheduler -> whether it answered (its schedd; sacct or scontrol)
     files_only: dict[str, str]  # scheduler -> the note for when it did not
+    idle_note: str = ""  # said once: why idle processes are not explained (no collector answered)
 
     @property
     def schedd(self) -> bool:
@@ -89,9 +92,13 @@ def collect(
     cluster: int | None = None,
     live: bool = True,
     schedulers: Mapping[str, Scheduler] = SCHEDULERS,
+    collector: bool = True,
+    memo: dict[str, object] | None = None,
 ) -> Report:
     """Each chosen job as its scheduler follows it, in the spec's job order. `live`: ask the
-    schedulers too (a schedd, sacct, scontrol), else read only the files the jobs left."""
+    schedulers too (a schedd, sacct, scontrol), else read only the files the jobs left; `live` and
+    `collector`: ask the pool why idle processes wait (explain_idle; `memo` keeps what it said for
+    the --watch rounds of one status command)."""
     jobs = compiled.project.jobs
     if job_name is not None:
         jobs = tuple(job for job in jobs if job.name == job_name)
@@ -109,9 +116,33 @@ def collect(
         answered[name], files_only[name] = following.answered, following.files_only
         for followed in following.jobs:
             by_job[followed.job.name] = JobStatus(**vars(followed))
-    return Report(
+    report = Report(
         spec_file=spec.display_path, jobs=[by_job[job.name] for job in jobs], answered=answered, files_only=files_only
     )
+    if live and collector:
+        explain_idle(report, compiled, where, schedulers, {} if memo is None else memo)
+    return report
+
+
+def explain_idle(
+    report: Report, compiled: Compiled, where: Locator, schedulers: Mapping[str, Scheduler], memo: dict[str, object]
+) -> None:
+    """Each job with an idle process, where its scheduler can say why (HTCondor: the slots that match,
+    as preflight counts them, and the clause that excludes them all at its spec line); once for the
+    report when no pool answers. A scheduler without explain_idle (Slurm) is left as it is."""
+    for status in report.jobs:
+        scheduler = schedulers[status.job.scheduler]
+        explain = getattr(scheduler, "explain_idle", None)
+        if explain is None or status.submission is None:
+            continue
+        if not any(process.state == "idle" for process in status.submission.processes.values()):
+            continue
+        why = explain(compiled, where, status.job, memo)
+        if why.unexplained:
+            report.idle_note = report.idle_note or f"idle processes not explained: {why.unexplained}"
+        status.idle = why.line
+        if why.finding is not None and why.finding not in status.findings:
+            status.findings.append(why.finding)
 
 
 def counts(status: JobStatus) -> Counter[str]:
@@ -166,6 +197,8 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
             line = f"  {process.id:<10} {process.state:<10} {values}".rstrip()
             detail = process.detail
             yield line + (f"  {detail}" if detail else "") + counters
+        if status.idle:
+            yield f"  {status.idle}"
         yield from refused
         for message in cluster.unreadable:
             yield f"  unreadable: {message}"  # the schedulers' messages show each foreign piece already
@@ -176,6 +209,7 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
         for finding in problems:
             yield finding.format(report.spec_file)
     unanswered = [report.files_only[name] for name, answered in sorted(report.answered.items()) if not answered]
+    unanswered += [report.idle_note] if report.idle_note else []
     if unanswered:
         yield ""
         yield from unanswered
@@ -190,6 +224,7 @@ def status(
     watch: bool = False,
     interval: float = 10.0,
     live: bool = True,
+    collector: bool = True,
     schedulers: Mapping[str, Scheduler] = SCHEDULERS,
     out: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
@@ -205,9 +240,19 @@ def status(
         )
     interval = min(max(interval, WATCH_INTERVAL[0]), WATCH_INTERVAL[1])
     rounds = 0
+    memo: dict[str, object] = {}  # what the schedulers asked once for the whole command (the collector)
     try:
         while True:
-            report = collect(compiled, spec, job_name=job_name, cluster=cluster, live=live, schedulers=schedulers)
+            report = collect(
+                compiled,
+                spec,
+                job_name=job_name,
+                cluster=cluster,
+                live=live,
+                schedulers=schedulers,
+                collector=collector,
+                memo=memo,
+            )
             if watch and sys.stdout.isatty():
                 out("\x1b[H\x1b[2J")  # home and clear, as condor_watch_q redraws
             for item in render(report, progress=watch):

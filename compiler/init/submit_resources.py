@@ -29,19 +29,15 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
             gpu["min_capability"] = capability
     if "gpus_minimum_memory" in commands:
         gpu["min_memory"] = _with_unit(numbers.text("gpus_minimum_memory"), "MB")
-    if "gpus_minimum_runtime" in commands:  # the CUDA version the driver supports: GPUs_DriverVersion
+    if "gpus_minimum_runtime" in commands:  # the CUDA version the driver must run: gpu.driver writes it back
         gpu["driver"] = _version(numbers.text("gpus_minimum_runtime"))
     if "require_gpus" in commands:
         _require_gpus(gpu, commands)
-    clauses = []
-    for clause in _clauses(commands.pop("requirements", "")):
-        driver = re.fullmatch(
-            r"\(?\s*(?:GPUs_DriverVersion|CUDADriverVersion)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause
-        )
-        if driver:
-            gpu["driver"] = _version(driver.group(1))
-        else:  # (OpSysMajorVer > 7) included: the generated .sub adds it only to pixi-pack jobs
-            clauses.append(clause)
+    # Every clause as written, a driver floor on the machine (GPUs_DriverVersion >= 12.2) included: the
+    # generated .sub writes gpu.driver as gpus_minimum_runtime, which checks each GPU's
+    # MaxSupportedVersion; the file's own clause comes back as the file had it. (OpSysMajorVer > 7)
+    # too: the generated .sub adds it only to pixi-pack jobs.
+    clauses = [_unwrapped(clause) for clause in _clauses(commands.pop("requirements", ""))]
     if gpu:
         job["gpu"] = gpu
     if clauses:
@@ -91,6 +87,18 @@ def _with_unit(value: str, unit: str) -> str:
         return f"{text}{unit}"
     number, suffix = text[:-1], text[-1:]
     return f"{number}{suffix}B" if number.isdigit() and suffix in "KMGT" else value
+
+
+def _unwrapped(clause: str) -> str:
+    """(Machine != "x") as Machine != "x": the generated .sub puts each clause in parentheses."""
+    if not (clause.startswith("(") and clause.endswith(")")):
+        return clause
+    depth = 0
+    for index, char in enumerate(clause):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return clause[1:-1].strip() or clause if index == len(clause) - 1 else clause
+    return clause
 
 
 def _clauses(expression: str) -> list[str]:

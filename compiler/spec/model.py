@@ -141,7 +141,7 @@ class Resources:
 class GpuConstraints:
     min_capability: float | None = None
     min_memory: str | None = None
-    driver: str | None = None  # overrides the environment's CUDA as GPUs_DriverVersion floor
+    driver: str | None = None  # overrides the environment's CUDA as the gpus_minimum_runtime floor
     require: str | None = None  # require_gpus, a ClassAd expression
 
 

@@ -186,7 +186,7 @@ class Environment:
 
     @property
     def driver_version(self) -> str | None:
-        """The lowest GPUs_DriverVersion that runs this CUDA: 12 -> 12.0, 12.4.1 -> 12.4."""
+        """The lowest gpus_minimum_runtime that runs this CUDA: 12 -> 12.0, 12.4.1 -> 12.4."""
         if self.effective_cuda is None:
             return None
         major, _, rest = self.effective_cuda.partition(".")

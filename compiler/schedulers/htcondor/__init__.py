@@ -9,13 +9,16 @@ from ..base import Following, Landing
 from ..findings import Locator
 from . import dag, follow, render, submit
 from .joblog import ScheddQuery, query_schedd
+from .matching import collector_slots
+from .preflight import STATUS_TIMEOUT, IdleExplainer, IdleWhy, Slots
 
 
 class HTCondor:
     name = "htcondor"
 
-    def __init__(self, schedd: ScheddQuery = query_schedd) -> None:
+    def __init__(self, schedd: ScheddQuery = query_schedd, slots: Slots | None = None) -> None:
         self.schedd = schedd  # the queue's ads for some clusters, or None when no schedd answers
+        self.slots = slots or (lambda: collector_slots(STATUS_TIMEOUT))  # the pool's slot ads (explain_idle)
 
     def render(self, project: Project, layout: Layout) -> list[Artifact]:
         return render.render(project, layout) + dag.render(project, layout)
@@ -39,3 +42,11 @@ class HTCondor:
 
     def outputs(self, compiled: Compiled, job: Job, name: str, *, submission: int | None) -> Landing | None:
         return follow.outputs(compiled, job, name, submission=submission)
+
+    def explain_idle(self, compiled: Compiled, where: Locator, job: Job, memo: dict[str, object]) -> IdleWhy:
+        """For `status`, a job with idle processes: how many slots match and the finding at the clause
+        that excludes them all (preflight's check), or why no pool answered. `memo` lives as long as
+        one status command: the collector is asked once in it."""
+        explainer = memo.setdefault(self.name, IdleExplainer(self.slots))
+        assert isinstance(explainer, IdleExplainer)
+        return explainer.explain(compiled, where, job)

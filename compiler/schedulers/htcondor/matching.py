@@ -5,9 +5,11 @@ is named with the spec key that wrote it.
 
 The job ad is the part of what condor_submit makes that matching reads (htcondor/htcondor,
 src/condor_utils/submit_utils.cpp): RequestCpus, RequestMemory (MiB), RequestDisk (KiB), RequestGPUs;
-gpus_minimum_capability / gpus_minimum_memory become GPUsMinCapability / GPUsMinMemory (MiB) and a
-RequireGPUs of "Capability >= GPUsMinCapability && GlobalMemoryMb >= GPUsMinMemory"
-(SetResourceRequirements); and Requirements gets, after the spec's own clauses, the defaults
+gpus_minimum_capability / gpus_minimum_memory / gpus_minimum_runtime become GPUsMinCapability /
+GPUsMinMemory (MiB) / GPUsMinRuntime (12.4 as 12040, SetRequestGpus) and a RequireGPUs of
+"Capability >= GPUsMinCapability && GlobalMemoryMb >= GPUsMinMemory && MaxSupportedVersion >=
+GPUsMinRuntime", in that order, each only when the job's require_gpus names no such property
+(SetResourceRequirements; require_gpus first when there is one); and Requirements gets, after the spec's own clauses, the defaults
 condor_submit appends (Arch, OpSys for vanilla, HasContainer / HasDockerURL for a container image,
 Disk, Memory, Cpus, and `countMatches(MY.RequireGPUs, TARGET.AvailableGPUs) >= RequestGPUs`, or
 `TARGET.GPUs >= RequestGPUs` without GPU constraints). A slot ad is what `condor_status -long` prints
@@ -19,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ...core.foreign import shown
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
-from .render import OS_REQUIREMENT, image
+from .render import OS_REQUIREMENT, image, minimum_runtime
 
 UNITS_MIB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
 ARCH = "X86_64"  # the pack platform and the images are linux-64
@@ -33,6 +36,11 @@ class Clause:
     expression: str  # ClassAd text, evaluated with MY = the job and TARGET = a slot
     key: KeyPath  # the spec key that puts it there
     origin: str  # "the spec", or which default of condor_submit's
+    said: str = ""  # how a finding names it, where the expression uses pixi-htc's own attribute names
+
+    @property
+    def shown(self) -> str:
+        return self.said or self.expression
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class Match:
         if self.excluded_by:
             clause = self.excluded_by[0]
             return clause.key, (
-                f"no slot of the {self.slots} the collector lists meets {clause.expression} "
+                f"no slot of the {self.slots} the collector lists meets {clause.shown} "
                 f"({clause.origin}); the job would stay idle"
             )
         if self.accepted:
@@ -60,7 +68,7 @@ class Match:
                 f"the {self.accepted} slot(s) the job's requirements accept all refuse it by their own "
                 f"Requirements, e.g. {self.example_policy}; the job would stay idle"
             )
-        left = ", ".join(f"{c.expression}: {n}" for c, n in self.counts)
+        left = ", ".join(f"{c.shown}: {n}" for c, n in self.counts)
         return (), (
             f"each clause alone leaves some of the {self.slots} slots, and no slot meets all of them "
             f"at once (slots left by each: {left}); the job would stay idle"
@@ -77,11 +85,6 @@ def clauses(project: Project, job: Job) -> list[Clause]:
     """The job's Requirements, one clause at a time, in the order the negotiator sees them."""
     j = ("jobs", job.name)
     found: list[Clause] = []
-    env = None if job.environment is None else project.environment(job.environment)
-    driver = job.gpu.driver or (env.driver_version if env else None)
-    if job.resources.gpus > 0 and driver is not None:
-        key = (*j, "gpu", "driver") if job.gpu.driver else ("environments", job.environment or "", "cuda")
-        found.append(Clause(f"(GPUs_DriverVersion >= {driver})", key, "the spec: the GPU driver the CUDA build needs"))
     if job.runtime == "pixi-pack":
         found.append(Clause(OS_REQUIREMENT, (*j, "runtime"), "pixi-htc, for the pixi-pack runtime"))
     found += [
@@ -108,23 +111,64 @@ def clauses(project: Project, job: Job) -> list[Clause]:
     ]
     if job.resources.gpus > 0:
         found.append(Clause("(TARGET.GPUs >= RequestGPUs)", (*j, "resources", "gpus"), "condor_submit's default"))
-        if job.gpu.min_capability is not None:
-            found.append(
-                Clause(
-                    "(countMatches(MY.PixiHtcGPUCapability, TARGET.AvailableGPUs) >= RequestGPUs)",
-                    (*j, "gpu", "min_capability"),
-                    f"gpus_minimum_capability = {job.gpu.min_capability}: a GPU with Capability >= that",
-                )
+        found += [
+            Clause(
+                f"(countMatches(MY.{own}, TARGET.AvailableGPUs) >= RequestGPUs)",
+                key,
+                origin,
+                f"{part} on {job.resources.gpus} GPU(s) of the slot (RequireGPUs)",
             )
-        if job.gpu.min_memory is not None:
-            found.append(
-                Clause(
-                    "(countMatches(MY.PixiHtcGPUMemory, TARGET.AvailableGPUs) >= RequestGPUs)",
-                    (*j, "gpu", "min_memory"),
-                    f"gpus_minimum_memory = {job.gpu.min_memory}: a GPU with GlobalMemoryMb >= that",
-                )
-            )
+            for own, part, key, origin in gpu_constraints(project, job)
+        ]
     return found
+
+
+def gpu_constraints(project: Project, job: Job) -> list[tuple[str, str, KeyPath, str]]:
+    """The GPU floors condor_submit puts in RequireGPUs, in its order: (pixi-htc's name for the
+    floor alone, the RequireGPUs part, the spec key, what it is). The job's require_gpus, when it
+    names a property, takes that floor's place, as SetResourceRequirements leaves it out."""
+    j = ("jobs", job.name)
+    own = (job.gpu.require or "").lower()
+    found = []
+    if job.gpu.require is not None:
+        found.append(("PixiHtcGPURequire", f"({job.gpu.require})", (*j, "gpu", "require"), "the spec's require_gpus"))
+    if job.gpu.min_capability is not None and "capability" not in own:
+        found.append(
+            (
+                "PixiHtcGPUCapability",
+                "Capability >= GPUsMinCapability",
+                (*j, "gpu", "min_capability"),
+                f"gpus_minimum_capability = {job.gpu.min_capability}: a GPU with Capability >= that",
+            )
+        )
+    if job.gpu.min_memory is not None and "globalmemorymb" not in own:
+        found.append(
+            (
+                "PixiHtcGPUMemory",
+                "GlobalMemoryMb >= GPUsMinMemory",
+                (*j, "gpu", "min_memory"),
+                f"gpus_minimum_memory = {job.gpu.min_memory}: a GPU with GlobalMemoryMb >= that",
+            )
+        )
+    runtime = minimum_runtime(project, job)
+    if runtime is not None and "maxsupportedversion" not in own:
+        key = (*j, "gpu", "driver") if job.gpu.driver else ("environments", job.environment or "", "cuda")
+        found.append(
+            (
+                "PixiHtcGPURuntime",
+                "MaxSupportedVersion >= GPUsMinRuntime",
+                key,
+                f"gpus_minimum_runtime = {runtime}: a GPU whose driver runs CUDA {runtime} "
+                "(MaxSupportedVersion), as the CUDA build needs",
+            )
+        )
+    return found
+
+
+def runtime_code(version: str) -> int:
+    """gpus_minimum_runtime as condor_submit stores it: 12.4 -> 12040 (major * 1000 + minor * 10)."""
+    major, _, minor = version.partition(".")
+    return int(major) * 1000 + int(minor or 0) * 10
 
 
 def job_ad(project: Project, job: Job, attributes: Iterable[tuple[str, str]] = (), requirements: str | None = None):  # type: ignore[no-untyped-def]
@@ -140,22 +184,20 @@ def job_ad(project: Project, job: Job, attributes: Iterable[tuple[str, str]] = (
     ad["RequestDisk"] = mib(r.disk) * 1024
     if r.gpus > 0:
         ad["RequestGPUs"] = int(r.gpus)
-        parts = []
         if job.gpu.min_capability is not None:
             ad["GPUsMinCapability"] = float(job.gpu.min_capability)
-            parts.append("Capability >= GPUsMinCapability")
         if job.gpu.min_memory is not None:
             ad["GPUsMinMemory"] = mib(job.gpu.min_memory)
-            parts.append("GlobalMemoryMb >= GPUsMinMemory")
+        runtime = minimum_runtime(project, job)
+        if runtime is not None:
+            ad["GPUsMinRuntime"] = runtime_code(runtime)
+        constraints = gpu_constraints(project, job)
+        parts = [part for _, part, _, _ in constraints]
         if parts:
             ad["RequireGPUs"] = classad2.ExprTree(" && ".join(parts))
-        # Each GPU constraint alone, for naming the one that excludes every slot (pixi-htc's own names).
-        for name, part in zip(("PixiHtcGPUCapability", "PixiHtcGPUMemory"), parts if len(parts) == 2 else ()):
-            ad[name] = classad2.ExprTree(part)
-        if len(parts) == 1:
-            ad["PixiHtcGPUCapability" if job.gpu.min_capability is not None else "PixiHtcGPUMemory"] = (
-                classad2.ExprTree(parts[0])
-            )
+        # Each GPU floor alone, for naming the one that excludes every slot (pixi-htc's own names).
+        for own, part, _, _ in constraints:
+            ad[own] = classad2.ExprTree(part)
     for name, value in attributes:  # the .sub's +Attributes, which slots' START policies read
         ad[name] = classad2.ExprTree(value)
     every = " && ".join(c.expression for c in clauses(project, job))
@@ -185,6 +227,7 @@ def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tupl
         )
         if "START" in slot:
             policy += f", START = {slot.lookup('START')}"
+        policy = shown(policy)  # the collector's text: printed, never able to forge a line
     return Match(
         slots=len(slots),
         matching=matching,
@@ -203,12 +246,23 @@ def parse_slots(text: str) -> list:  # type: ignore[type-arg]
 
 
 def collector_slots(timeout: float = 10.0) -> tuple[list | None, str]:  # type: ignore[type-arg]
-    """The pool's slot ads, or None and why not (no collector configured, or none answered)."""
-    try:
-        import htcondor2
+    """The pool's slot ads, or None and why not (no collector configured, none answered, or none within
+    `timeout` seconds: HTCondor's own QUERY_TIMEOUT is 60 s, so the query runs in a daemon thread that
+    is left behind when it does not answer in time)."""
+    import threading
 
-        collector = htcondor2.Collector()
-        ads = collector.query(htcondor2.AdTypes.Startd)
-    except Exception as error:  # htcondor2 raises HTCondorException, and plain ones
-        return None, f"no collector answered ({str(error).strip()[:200]})"
-    return list(ads), "the pool's collector"
+    answer: list[tuple[list | None, str]] = []  # type: ignore[type-arg]
+
+    def query() -> None:
+        try:
+            import htcondor2
+
+            ads = htcondor2.Collector().query(htcondor2.AdTypes.Startd)
+            answer.append((list(ads), "the pool's collector"))
+        except Exception as error:  # htcondor2 raises HTCondorException, and plain ones
+            answer.append((None, f"no collector answered ({str(error).strip()[:200]})"))
+
+    worker = threading.Thread(target=query, name="pixi-htc collector query", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return answer[0] if answer else (None, f"no collector answered within {timeout:g} s")

@@ -288,6 +288,48 @@ def idle_reason(compiled: Compiled, job: Job, slots: Slots = collector_slots) ->
     return None if found.finding is None else found.finding[1]
 
 
+STATUS_TIMEOUT = 3.0  # seconds `status` waits for a collector, once for every job it explains
+
+
+@dataclass(frozen=True)
+class IdleWhy:
+    """What `status` says under a job with idle processes."""
+
+    line: str = ""  # how many slots match, as check_slots counts them
+    finding: Finding | None = None  # at the clause's spec line, when no slot matches
+    unexplained: str = ""  # no collector answered, and what it said (status says it once)
+
+
+@dataclass
+class IdleExplainer:
+    """`status`'s view of idle processes, as check_slots sees a job before submit: the collector asked
+    once for one `status` command (whatever the number of jobs, processes and --watch rounds), each
+    job matched once."""
+
+    slots: Slots = field(default=lambda: collector_slots(STATUS_TIMEOUT))
+    _pool: tuple[Sequence | None, str] | None = None  # type: ignore[type-arg]
+    _jobs: dict[str, IdleWhy] = field(default_factory=dict)
+
+    def explain(self, compiled: Compiled, where: Locator, job: Job) -> IdleWhy:
+        if self._pool is None:
+            self._pool = self.slots()
+        slots, source = self._pool
+        if slots is None:
+            return IdleWhy(unexplained=source)
+        if job.name not in self._jobs:
+            found = match(compiled.project, job, slots, attributes(compiled, job))
+            line = (
+                f"idle: {len(found.matching)} of {found.slots} slots ({source}) match its requirements "
+                "and GPU constraints"
+            )
+            if found.finding is None:
+                self._jobs[job.name] = IdleWhy(line=f"{line}; it waits for one of them")
+            else:
+                key, message = found.finding
+                self._jobs[job.name] = IdleWhy(line=line, finding=where.at(key or ("jobs", job.name), message))
+        return self._jobs[job.name]
+
+
 def refuse(report: Report, spec_file: str, *, missing: bool = True) -> None:
     """Raise when a job matches no slot, or (missing) an input is not here."""
     found = sorted([*report.refusals, *(report.missing if missing else ())])

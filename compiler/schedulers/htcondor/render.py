@@ -39,6 +39,7 @@ class SubmitPlan:
     transfer_outputs: tuple[str, ...]
     output_remaps: tuple[tuple[str, str], ...]
     requirements: str
+    minimum_runtime: str | None  # gpus_minimum_runtime, the CUDA version the GPUs' driver must run
     site_lines: list[tuple[str, str]]  # what the site adds (compiler/sites.py)
     command: str
     runs_gpu_checks: bool
@@ -51,15 +52,32 @@ class SubmitPlan:
     archives: tuple[str, ...]  # inputs the .sh unpacks, where they are once placed
 
 
+# The CUDA floor is HTCondor's own submit command, gpus_minimum_runtime (new in 23.5, in the 24.0 LTS
+# and later: docs/version-history/feature-versions-23-x.rst, HTCONDOR-2201). condor_submit turns
+# `gpus_minimum_runtime = 12.4` into GPUsMinRuntime = 12040 (major * 1000 + minor * 10) and adds
+# `MaxSupportedVersion >= GPUsMinRuntime` to RequireGPUs, which Requirements checks against each GPU
+# the slot offers (countMatches(MY.RequireGPUs, TARGET.AvailableGPUs) >= RequestGPUs):
+# src/condor_utils/submit_utils.cpp, SetRequestGpus and SetResourceRequirements. MaxSupportedVersion
+# is what the driver reports as cudaDriverGetVersion, the newest CUDA it runs, the same number the
+# machine's GPUs_DriverVersion writes as 12.4 (src/gpu/condor_gpu_discovery.cpp,
+# setPropertiesFromBasicProps). So an environment's cuda and gpu.driver, both "the lowest CUDA version
+# the driver must support" (a CUDA version such as 12.4, never a driver release such as 550), are
+# this command, which checks the GPUs the job gets, where the old clause read the machine's.
+# require_gpus that names MaxSupportedVersion itself makes condor_submit leave the floor out.
+def minimum_runtime(project: Project, job: Job) -> str | None:
+    """gpus_minimum_runtime: gpu.driver, else the environment's CUDA (12 -> 12.0); None without a GPU."""
+    if job.resources.gpus <= 0:
+        return None
+    if job.gpu.driver is not None:
+        return job.gpu.driver
+    return None if job.environment is None else project.environment(job.environment).driver_version
+
+
 def requirements(project: Project, job: Job) -> str:
     """ONE requirements expression. The lesson files set `requirements` twice, and HTCondor keeps the
-    last, silently dropping the GPU driver check; every constraint goes into this single line."""
+    last, silently dropping the GPU driver check; every constraint goes into this single line (the
+    CUDA floor is gpus_minimum_runtime, above)."""
     clauses = []
-    driver = job.gpu.driver or (
-        None if job.environment is None else project.environment(job.environment).driver_version
-    )
-    if job.resources.gpus > 0 and driver is not None:
-        clauses.append(f"(GPUs_DriverVersion >= {driver})")
     if job.runtime == "pixi-pack" and job.os_requirement:
         clauses.append(OS_REQUIREMENT)
     clauses.extend(f"({clause})" for clause in job.requirements)
@@ -198,6 +216,7 @@ def plan(
         transfer_outputs=outputs,
         output_remaps=remaps,
         requirements=requirements(project, job),
+        minimum_runtime=minimum_runtime(project, job),
         site_lines=SITE_LINES[project.site](job),
         command=" ".join(shell_word(argument) for argument in job.command),
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
