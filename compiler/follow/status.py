@@ -23,6 +23,7 @@ from ..core import foreign
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError, printable
 from ..schedulers import SCHEDULERS
 from ..schedulers.base import FINAL, STATES, Followed, Scheduler
+from ..schedulers.findings import Locator
 from ..spec.loader import LoadedSpec
 from ..spec.model import Job
 from .origin import OriginLocator
