@@ -104,6 +104,8 @@ class Macros:
             return f"{{{key}}}"
         if key in BUILT_IN_MACROS:
             return BUILT_IN_MACROS[key]
+        if key == "dollar":
+            return "$"
         if key == "jobid":
             return "{cluster}.{process}"
         if key == "step" and not self.queue:  # queue N: Step is the process's number
