@@ -63,7 +63,7 @@ def test_a_renamed_sweep_variable_follows_its_placeholders(explainer: Explainer)
 
 def test_template_text_has_no_key(explainer: Explainer) -> None:
     sub = "build/htcondor/mnist-gpu-docker.sub"
-    out = list(explain_line(explainer, sub, line_of(explainer, sub, "should_transfer_files = YES")))
+    out = list(explain_line(explainer, sub, line_of(explainer, sub, 'arguments = "$(Cluster) $(Process)"')))
     # Only the job's name (it names the file) can change it.
     assert all("its name" in line for line in out[2:] if line.startswith("  "))
 

@@ -125,10 +125,9 @@ CASES = {
     ),
 }
 
-# What the spec cannot say (by `file:line:`): HTCondor's IF_NEEDED, a matching queue's names taken
-# when init runs, and Slurm log names (pixi-htc names each task's logs itself).
+# What the spec cannot say (by `file:line:`): a matching queue's names taken when init runs, and Slurm
+# log names (pixi-htc names each task's logs itself).
 NOT_CARRIED = {
-    "vanilla-venv": ["job.sub:5:"],
     "queue-matching": ["align.sub:10:"],
     "slurm-gres-conda": ["train.sbatch:8:", "train.sbatch:9:"],
     "slurm-array-throttle": ["sweep.slurm:9:"],
@@ -237,11 +236,13 @@ def _run_htcondor(repo: Path, job: str, sandbox: Path, env: dict[str, str]) -> s
     sub = htcondor2.Submit(text)  # our own generated file
     macros = _macros(text, build)
     sandbox.mkdir()
+    # HTCondor reads transfer_input_files from initialdir (relative to where condor_submit runs, build/).
+    initialdir = (build / sub["initialdir"]).resolve() if sub.get("initialdir") else build
     for entry in (_expand(e.strip(), macros) for e in sub.get("transfer_input_files", "").split(",") if e.strip()):
         if "://" in entry:  # the file transfer plugin fetches it under its base name
             (sandbox / entry.rstrip("/").rsplit("/", 1)[-1]).write_text("fetched\n")
             continue
-        source = build / entry
+        source = initialdir / entry
         if entry.endswith("/"):
             shutil.copytree(source, sandbox, dirs_exist_ok=True)
         elif source.is_dir():

@@ -53,12 +53,14 @@ def _repository(tmp_path: Path, executable: str) -> Path:
 
 
 def _sandbox_run(repo: Path, job: str, sandbox: Path) -> subprocess.CompletedProcess[str]:
-    """HTCondor's layout: transfer_input_files (relative to build/, where the .sub is submitted
-    from) each under its base name, modes as they are; the executable made executable."""
+    """HTCondor's layout: transfer_input_files (relative to initialdir, itself relative to build/,
+    where the .sub is submitted from) each under its base name, modes as they are; the executable
+    made executable."""
     sub = htcondor2.Submit((repo / "build" / "htcondor" / f"{job}.sub").read_text())  # our own file
     sandbox.mkdir()
+    initialdir = repo / "build" / sub["initialdir"] if sub.get("initialdir") else repo / "build"
     for entry in (e.strip() for e in sub["transfer_input_files"].split(",")):
-        source = repo / "build" / entry
+        source = initialdir / entry
         target = sandbox / source.name
         shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
     executable = sandbox / Path(sub["executable"]).name
@@ -155,7 +157,7 @@ def test_a_job_that_brings_its_own_software_runs_on_the_host(tmp_path: Path) -> 
     generated = htcondor2.Submit((tmp_path / "build" / "htcondor" / "job.sub").read_text())
     assert generated["universe"] == "vanilla" and "container_image" not in generated
     assert generated.get("request_gpus", "0") == "0"
-    assert generated["requirements"] == '((OpSysMajorVer > 7)) && ((Arch == "X86_64"))'
+    assert generated["requirements"] == '(OpSysMajorVer > 7) && (Arch == "X86_64")'
     assert {k: generated[k] for k in ("request_cpus", "request_memory", "request_disk")} == {
         k: original[k] for k in ("request_cpus", "request_memory", "request_disk")
     }

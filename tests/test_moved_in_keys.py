@@ -218,11 +218,6 @@ def test_a_batch_signal_is_passed_on_to_the_command_which_sees_its_task_director
         ),
         (HTCONDOR.replace("gpus: 1}", "gpus: 1}\n    slurm: {array: '1-5'}"), "error: jobs.a.slurm", "for Slurm jobs"),
         (
-            HTCONDOR.replace("{require:", "{min_capability: 8.0, require:"),
-            "error: jobs.a.gpu.min_capability",
-            "write the min_capability bound in it",
-        ),
-        (
             HTCONDOR.replace("notify_user: alice@example.edu", "notify_usr: alice@example.edu"),
             "error: jobs.a",
             "notify_user",

@@ -129,10 +129,15 @@ def classad_value(value: str | float | bool) -> str:
 def condor_environment(pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
     """The `environment` value in HTCondor's new syntax: the whole in double quotes, NAME=value
     pairs separated by spaces, a value with spaces or quotes in single quotes, a literal ' written
-    '' and a literal " written "". Names come from the schema (letters, digits, _)."""
+    '' and a literal " written "". Names come from the schema (letters, digits, _). A value is
+    literal text: each '$' is written $(DOLLAR), which condor_submit expands to '$' (so neither
+    `$(name)` nor `$ENV(name)` in a value is read as a macro); the schema refuses `$$(`."""
     words = []
     for name, value in pairs:
-        text = condor_value(value).replace('"', '""')
+        if "$$(" in value:
+            raise ValueError(f"unsafe value for a submit file: {value!r}")
+        condor_value(value.replace("$", ""))  # no newline
+        text = value.replace('"', '""').replace("$", "$(DOLLAR)")
         if value == "" or not _CONDOR_SAFE.fullmatch(value):
             text = "'" + text.replace("'", "''") + "'"
         words.append(f"{name}={text}")

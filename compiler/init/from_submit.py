@@ -19,13 +19,18 @@ from .submit_values import Macros, Moved, Numbers
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
+# Why a macro evaluated outside the submit file is left out of a value.
+ELSEWHERE = (
+    " (evaluated by condor_submit on the access point, or by the schedd when the job matches: left out; "
+    "write its value)"
+)
 # Why a command is not carried, where the spec has no key for it.
 WHY_NOT = {
-    "should_transfer_files": " (the generated .sub always transfers files: YES)",
+    "should_transfer_files": " (YES, IF_NEEDED or NO)",
     "universe": " (pixi-htc writes the vanilla, container or docker universe)",
-    "require_gpus": " (with gpus_minimum_* floors beside it: write the whole bound as gpu.require)",
+    "require_gpus": " (a macro in it: write its value)",
     "transfer_container": " (pixi-htc transfers an image unless it is on CVMFS)",
-    "docker_network_type": " (the docker universe's network: not a spec key yet)",
+    "docker_network_type": " (the docker universe's only)",
 }
 
 
@@ -63,6 +68,10 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         if commands.get("docker_pull_policy", "").lower() == "always":
             del commands["docker_pull_policy"]
             job["docker_pull_policy"] = "always"
+        network = macros.placed(commands.get("docker_network_type", "")).strip()
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", network):
+            del commands["docker_network_type"]
+            job["docker_network_type"] = network
     elif universe not in ("vanilla", "container"):
         commands["universe"] = universe  # reported below, with its line
     if image:
@@ -85,7 +94,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         job["outputs"] = [
             macros.placed(p.strip()) for p in commands.pop("transfer_output_files").split(",") if p.strip()
         ]
-    job["command"] = _command(draft, job, commands, macros, moved, lines.get("executable", 0))
+    job["command"] = _command(
+        draft, job, commands, macros, moved, lines.get("executable", 0), parsed.where(lines.get("arguments", 0)) + ": "
+    )
     logs = {
         key: moved.path(macros.placed(commands.pop(key)), lines[key], key)
         for key in ("log", "output", "error")
@@ -116,7 +127,13 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if attributes:
         job["attributes"] = {k: _classad(v) for k, v in attributes.items()}
     if "environment" in commands:
-        job["env"] = _environment(commands.pop("environment"))
+        line, elsewhere = lines["environment"], []
+        env = {
+            name: macros.without_elsewhere(macros.placed(value), elsewhere)
+            for name, value in _environment(commands.pop("environment")).items()
+        }
+        job["env"] = env
+        draft.lost.extend(f"{parsed.where(line)}: environment {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
@@ -139,6 +156,14 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             }
             job["output_remaps"] = {macros.placed(name): target for name, target in remaps.items() if target}
     _outputs_land_beside_the_submit_file(job, places)
+    transfer = commands.get("should_transfer_files", "").strip().upper()
+    if transfer in ("IF_NEEDED", "NO"):
+        del commands["should_transfer_files"]
+        job["should_transfer_files"] = transfer
+    if "outputs" not in job or transfer in ("IF_NEEDED", "NO"):
+        # HTCondor brings back every new top-level file (or runs the job on a shared filesystem)
+        # in the directory the job was submitted from: the submit file's, not build/.
+        job["initialdir"] = places.base or "."
     if "max_retries" in commands:
         retries = numbers.integer("max_retries")
         if retries is not None:
@@ -164,13 +189,18 @@ def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
 
 
 def _command(
-    draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, moved: Moved, line: int
+    draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, moved: Moved, line: int, where: str
 ) -> list[str]:
     """executable and arguments as one command. HTCondor transfers a relative executable itself,
     makes it executable and runs it from the sandbox: the spec carries it as code (which keeps its
     mode in git, often 644), so a script runs through its interpreter and a program as ./name."""
     executable = macros.placed(commands.pop("executable", ""))
-    arguments = [macros.placed(a) for a in _arguments(commands.pop("arguments", ""))]
+    elsewhere: list[str] = []
+    written = commands.pop("arguments", "")
+    arguments = [macros.without_elsewhere(macros.placed(a), elsewhere) for a in _arguments(written)]
+    if not written.strip().startswith('"'):  # the old syntax splits after expanding: an empty word is none
+        arguments = [a for a in arguments if a]
+    draft.lost.extend(f"{where}arguments {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]

@@ -55,15 +55,15 @@ GPU_FLOORS: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 def _require_gpus(gpu: dict[str, Any], commands: dict[str, str]) -> None:
     """require_gpus = (Capability >= 8.0) && (GlobalMemoryMb >= 20000): floors the spec's gpu keys
-    say; an expression with a clause of another shape is gpu.require, as written (unless the file
-    also sets gpus_minimum_* floors, when it stays in the commands and is reported as not carried)."""
+    say; an expression with a clause of another shape is gpu.require, as written (gpus_minimum_*
+    floors beside it stay floors; a macro in it is reported as not carried)."""
     expression = commands["require_gpus"]
     said = {}
     for clause in _clauses(expression):
         floor = re.fullmatch(r"\(?\s*([A-Za-z]+)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause)
         if not floor or floor.group(1).lower() not in GPU_FLOORS:
             # A bound the floors cannot say (an upper one, a device name): the whole expression as it is.
-            if "$(" not in expression and "min_capability" not in gpu and "min_memory" not in gpu:
+            if "$(" not in expression:  # floors beside it: the .sub ANDs them into one require_gpus
                 gpu["require"] = expression.strip()
                 del commands["require_gpus"]
             return

@@ -19,8 +19,14 @@ BUILT_IN_MACROS = {
     "cluster": "{cluster}",
     "clusterid": "{cluster}",
 }
+# HTCondor's macros that are empty (or a number) unless the queue statement sets them: condor_submit
+# expands an undefined macro to nothing. Step counts the processes of `queue N` (per item).
+EMPTY_MACROS = ("node", "item")
 # $(name) and $(name:default); `$ENV(x)`, `$RANDOM_CHOICE(...)` and the other function macros do not match.
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)(?::([^()]*))?\)")
+# What condor_submit evaluates on the access point (`$ENV(HOME)`, `$RANDOM_INTEGER(1,9)`, `$Fn(x)`), and
+# what the schedd fills in when the job matches (`$$(Name)`): neither has a value init can know.
+FUNCTION_MACRO = re.compile(r"\$\$\(|\$[A-Za-z_]+\(")
 
 
 class Numbers:
@@ -79,6 +85,8 @@ class Macros:
         out, total = [], 0
         position = 0
         for match in MACRO.finditer(text):
+            if text[match.start() - 1 : match.start()] == "$":  # $$(Name): the schedd's, at match time
+                continue
             out.append(text[position : match.start()])
             value = self._value(match.group(1), match.group(2), match.group(0))
             total += len(value) + match.start() - position
@@ -96,6 +104,14 @@ class Macros:
             return f"{{{key}}}"
         if key in BUILT_IN_MACROS:
             return BUILT_IN_MACROS[key]
+        if key == "dollar":
+            return "$"
+        if key == "jobid":
+            return "{cluster}.{process}"
+        if key == "step" and not self.queue:  # queue N: Step is the process's number
+            return "{process}"
+        if key in EMPTY_MACROS and key not in self.commands:
+            return ""
         if key in self._done:
             return self._done[key]
         if key in self.commands and len(self._busy) >= self.MAX_DEPTH:
@@ -113,7 +129,22 @@ class Macros:
         if default is not None and key not in self.commands:
             return self.placed(default) if "$(" in default else default
         self.unknown.add(shown(written, 60))
-        return written
+        return "" if default is None else written  # what condor_submit makes of a macro it has no value for
+
+    def without_elsewhere(self, text: str, found: list[str]) -> str:
+        """The value without its `$ENV(...)`, other function macros and `$$(...)` (appended to
+        `found` as written): like a macro condor_submit has no value for, each is left out."""
+        out, position = [], 0
+        for match in FUNCTION_MACRO.finditer(text):
+            if match.start() < position:
+                continue
+            end = text.find(")", match.end())
+            end = len(text) if end < 0 else end + 1
+            found.append(text[match.start() : end])
+            out.append(text[position : match.start()])
+            position = end
+        out.append(text[position:])
+        return "".join(out)
 
 
 class Moved:

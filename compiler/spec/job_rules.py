@@ -134,13 +134,14 @@ def universe_problems(project: Project) -> Iterator[Problem]:
                 (at("universe"), at("runtime")),
                 at_key=True,
             )
-        if "docker_pull_policy" in job.keys and job.universe != "docker":
-            yield Problem(
-                at("docker_pull_policy"),
-                "docker_pull_policy is for the docker universe: add universe: docker",
-                (at("docker_pull_policy"), at("universe")),
-                at_key=True,
-            )
+        for key in ("docker_pull_policy", "docker_network_type"):
+            if key in job.keys and job.universe != "docker":
+                yield Problem(
+                    at(key),
+                    f"{key} is for the docker universe: add universe: docker",
+                    (at(key), at("universe")),
+                    at_key=True,
+                )
         if "os_requirement" in job.keys and job.runtime != "pixi-pack":
             yield Problem(
                 at("os_requirement"),
@@ -148,6 +149,33 @@ def universe_problems(project: Project) -> Iterator[Problem]:
                 (at("os_requirement"), at("runtime")),
                 at_key=True,
             )
+
+
+def shared_filesystem_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+    """should_transfer_files IF_NEEDED or NO: the job may run in initialdir, with no sandbox, so it
+    needs one, and its files must be there as a sandbox would have them (each directly in it)."""
+    for job in project.jobs_on("htcondor"):
+        if job.should_transfer_files == "YES":
+            continue
+        at: KeyPath = ("jobs", job.name, "should_transfer_files")
+        if job.initialdir is None:
+            yield Problem(
+                at,
+                f"with {job.should_transfer_files} the job may run where it is submitted from, with no "
+                "sandbox: set initialdir to the directory its files are in",
+                (at, ("jobs", job.name, "initialdir")),
+            )
+            continue
+        files = [(("jobs", job.name, "inputs", i), path) for i, path in enumerate(job.inputs)]
+        files += [(("source", i), path) for i, path in enumerate(project.source_paths(build_dir))]
+        for key, path in files:
+            if "://" in path or (path.rpartition("/")[0] or ".") != job.initialdir:
+                yield Problem(
+                    key,
+                    f"'{path}' is not directly in initialdir {job.initialdir}, where a job that "
+                    f"should_transfer_files {job.should_transfer_files} may run with no sandbox; move it there",
+                    (key, at, ("jobs", job.name, "initialdir")),
+                )
 
 
 def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:

@@ -233,8 +233,11 @@ class Job:
     max_retries: int | None = None
     universe: Literal["container", "docker"] = "container"  # HTCondor's, for runtime container
     docker_pull_policy: str | None = None
+    docker_network_type: str | None = None  # None: Docker's bridge network
     os_requirement: bool = True  # pixi-pack on HTCondor: (OpSysMajorVer > 7)
     when_to_transfer_output: Literal["ON_EXIT", "ON_EXIT_OR_EVICT"] = "ON_EXIT"
+    should_transfer_files: Literal["YES", "IF_NEEDED", "NO"] = "YES"
+    initialdir: str | None = None  # HTCondor's initialdir, project-root-relative; None: the build directory
     count: int = 1  # queue N
     notification: str | None = None
     notify_user: str | None = None
@@ -513,8 +516,11 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         max_retries=None if "max_retries" not in body else int(body["max_retries"]),
         universe=body.get("universe", Job.universe),
         docker_pull_policy=body.get("docker_pull_policy"),
+        docker_network_type=body.get("docker_network_type"),
         os_requirement=body.get("os_requirement", Job.os_requirement),
         when_to_transfer_output=body.get("when_to_transfer_output", Job.when_to_transfer_output),
+        should_transfer_files=body.get("should_transfer_files", Job.should_transfer_files),
+        initialdir=body.get("initialdir"),
         count=int(body.get("count", Job.count)),
         notification=body.get("notification"),
         notify_user=body.get("notify_user"),

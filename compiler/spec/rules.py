@@ -498,14 +498,6 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     if job.gpu.require is not None:
         if problem := classad_error(job.gpu.require):
             yield Problem(j("gpu", "require"), problem, (j("gpu", "require"),))
-        for floor in ("min_capability", "min_memory"):
-            if getattr(job.gpu, floor) is not None:
-                yield Problem(
-                    j("gpu", floor),
-                    f"gpu.require is the whole require_gpus expression: write the {floor} bound in it",
-                    (j("gpu"),),
-                    at_key=True,
-                )
     appended = appended_by_the_trainer(project, job)
     if job.checkpoint is not None and appended in job.outputs and appended not in job.checkpoint.files:
         yield Problem(

@@ -19,6 +19,7 @@ from .job_rules import (
     landing_problems,
     project_size_problems,
     sandbox_problems,
+    shared_filesystem_problems,
     slurm_time_problems,
     universe_problems,
 )
@@ -81,6 +82,7 @@ def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = Non
                 *universe_problems(project),
                 *pipeline_problems(project),
                 *sandbox_problems(project, build_dir),
+                *shared_filesystem_problems(project, build_dir),
                 *pypi_source_problems(project),
             )
             if not any(_overlap(read, dropped) for read in problem.reads for dropped in set_aside)

@@ -5,8 +5,9 @@ Decisions live here (requirements, transfers, the queue table); the templates on
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
@@ -50,6 +51,8 @@ class SubmitPlan:
     placements: tuple[str, ...]  # shell words of inputs' places that may be in a subdirectory
     restores: tuple[tuple[str, str], ...]  # the same for checkpoint files in a subdirectory
     archives: tuple[str, ...]  # inputs the .sh unpacks, where they are once placed
+    initialdir: str | None = None  # as the .sub names it, from the build directory
+    require_gpus: str | None = None  # the one require_gpus expression, floors included
 
 
 # The CUDA floor is HTCondor's own submit command, gpus_minimum_runtime (new in 23.5, in the 24.0 LTS
@@ -82,6 +85,36 @@ def requirements(project: Project, job: Job) -> str:
         clauses.append(OS_REQUIREMENT)
     clauses.extend(f"({clause})" for clause in job.requirements)
     return " && ".join(clauses)
+
+
+def require_gpus(job: Job) -> str | None:
+    """gpu.require with the floors beside it ANDed in, as one require_gpus expression: condor_submit
+    writes gpus_minimum_* into RequireGPUs itself, and a require_gpus line of the user's would stand
+    in its place, so the .sub then says every bound in one expression (and no gpus_minimum_* line)."""
+    if job.gpu.require is None:
+        return None
+    floors = []
+    if job.gpu.min_capability is not None:
+        floors.append(f"(Capability >= {job.gpu.min_capability})")
+    if job.gpu.min_memory is not None:
+        floors.append(f"(GlobalMemoryMb >= {_mib(job.gpu.min_memory)})")
+    return " && ".join([*floors, f"({job.gpu.require})"]) if floors else job.gpu.require
+
+
+def _mib(size: str) -> int:
+    """`16GB` as MiB, as condor_submit reads gpus_minimum_memory (the schema's size: a number and a unit)."""
+    units = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
+    return int(float(size[:-2]) * units[size[-2:].upper()])
+
+
+def from_initialdir(path: str, job: Job, layout: Layout) -> str:
+    """A path as the .sub names it from the build directory, named from the job's initialdir instead:
+    HTCondor reads input, output, error, log and the transfer lists from initialdir, and executable
+    and a queue statement's file from the directory condor_submit runs in. (A macro such as
+    $(Process) is one path component here, as it is to HTCondor.)"""
+    if job.initialdir is None or "://" in path:
+        return path
+    return posixpath.relpath(posixpath.normpath(f"/r/{layout.build_dir}/{path}"), f"/r/{job.initialdir}")
 
 
 def transfer_path(path: str, job: Job, process: str = "Process") -> str:
@@ -200,7 +233,7 @@ def plan(
     directories = sorted(
         {path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path}
     )
-    return SubmitPlan(
+    planned = SubmitPlan(
         job=job,
         logs=logs,
         directories=tuple(directories),
@@ -222,6 +255,16 @@ def plan(
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
         activation="pixi-pack" if job.runtime == "pixi-pack" else ("none" if job.environment is None else "image"),
         archive_name=archive_name,
+        require_gpus=require_gpus(job),
+    )
+    if job.initialdir is None or node is not None:  # a DAG node's outputs go where the next job reads them
+        return planned
+    return replace(
+        planned,
+        initialdir=".." if job.initialdir == "." else from_submit_dir(job.initialdir, layout),
+        logs=tuple((key, from_initialdir(path, job, layout)) for key, path in logs),
+        transfer_inputs=tuple(from_initialdir(path, job, layout) for path in inputs),
+        output_remaps=tuple((name, from_initialdir(target, job, layout)) for name, target in remaps),
     )
 
 
