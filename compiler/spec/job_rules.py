@@ -157,7 +157,7 @@ def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Pro
     too); the code (source) under its own name; after an eviction HTCondor restores checkpoint files
     by base name. So no two of them may share a base name."""
     for job in project.jobs:
-        entries = [
+        entries: list[tuple[KeyPath, str, str]] = [
             (("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
             for index, path in enumerate(job.inputs)
         ]

@@ -433,7 +433,8 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         )
     )
     environments = explicit_platforms(environments, workspace)
-    tasks += tuple(task for part in (workspace, *environments) for target in part.targets for task in target.tasks)
+    parts: tuple[Workspace | Environment, ...] = (workspace, *environments)
+    tasks += tuple(task for part in parts for target in part.targets for task in target.tasks)
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,

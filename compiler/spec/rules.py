@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .loader import KeyPath
@@ -563,7 +563,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
                 (j("output_remaps"), j("outputs")),
                 at_key=True,
             )
-    placed = (
+    placed: Sequence[tuple[tuple[str, str | int], str]] = (
         [
             ((key, index), path)
             for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
@@ -572,11 +572,11 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         + [(("logs", key), path) for key, path in job.logs]
         + [(("output_remaps", name), path) for name, path in job.output_remaps]
     )
-    for (key, index), path in placed:
+    for (key, place), path in placed:
         for name in PLACEHOLDER.findall(path):
             if name not in known:
                 yield Problem(
-                    j(key, index),
+                    j(key, place),
                     f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
                     (j(key), sweep_key),
                 )

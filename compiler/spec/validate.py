@@ -162,7 +162,7 @@ def _drop(document: dict[str, Any], path: KeyPath, schema: dict[str, Any]) -> No
         parent = parent.get(step) if isinstance(parent, dict) else None
     if isinstance(parent, dict):
         parent.pop(path[-1], None)
-    if len(path) == 1 and path[0] in schema["required"]:
+    if len(path) == 1 and isinstance(path[0], str) and path[0] in schema["required"]:
         document[path[0]] = schema["properties"][path[0]]["examples"][0]
 
 
@@ -201,7 +201,9 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
     elif error.validator == "const":
         yield _at(spec, path, f"must be {error.validator_value!r}, not {instance!r}")
     elif error.validator == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted: list[str] = (
+            error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        )
         names = " or ".join(NAMED_TYPES.get(w, w) for w in wanted)
         yield _at(spec, path, f"expected {names}, got {_kind(instance)}")
     elif "propertyNames" in error.relative_schema_path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
@@ -166,7 +167,7 @@ def job_ad(project: Project, job: Job, attributes: Iterable[tuple[str, str]] = (
     return ad
 
 
-def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tuple[str, str]] = ()) -> Match:  # type: ignore[type-arg]
+def match(project: Project, job: Job, slots: Sequence[Any], attributes: Sequence[tuple[str, str]] = ()) -> Match:
     """How many slots match the job both ways, and, when none does, what excludes them. (classad2's
     a.matches(b) evaluates b's Requirements with MY = b, TARGET = a.)"""
     whole = job_ad(project, job, attributes)
@@ -195,14 +196,14 @@ def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tupl
     )
 
 
-def parse_slots(text: str) -> list:  # type: ignore[type-arg]
+def parse_slots(text: str) -> list[Any]:  # classad2.ClassAd (no stubs)
     """Slot ads as `condor_status -long` prints them (blank-line separated, old ClassAd syntax)."""
     import classad2
 
     return list(classad2.parseAds(text, classad2.ParserType.Old))
 
 
-def collector_slots(timeout: float = 10.0) -> tuple[list | None, str]:  # type: ignore[type-arg]
+def collector_slots(timeout: float = 10.0) -> tuple[list[Any] | None, str]:
     """The pool's slot ads, or None and why not (no collector configured, or none answered)."""
     try:
         import htcondor2

@@ -155,7 +155,7 @@ def plan(
     ] + list(node or ())
     archive_name = None
     if job.runtime == "pixi-pack":
-        inputs.insert(0, project.pack.archive)
+        inputs.insert(0, project.pack.archive or project.pack.built)  # as archive_name: named by the pipeline
         archive_name = project.pack.archive_name
     # Sweep processes would overwrite each other's outputs in the submit directory: an output named
     # the same in every process lands under a name of its process's. A name with a placeholder is the
