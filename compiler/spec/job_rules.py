@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterator
 
+from ..core.defaults import BUILD_DIR
 from .loader import KeyPath
 from .model import PLACEHOLDER, Job, Project, sandbox_path
 from .rules import Problem
@@ -21,7 +22,7 @@ from .rules import Problem
 LANDING_DIRECTORIES = ("outputs", "logs")
 
 
-def landing_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def landing_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     for job in project.jobs:
         targets: list[tuple[KeyPath, str]] = [(("jobs", job.name, "logs", key), path) for key, path in job.logs]
         targets += [(("jobs", job.name, "output_remaps", name), path) for name, path in job.output_remaps]
@@ -150,7 +151,7 @@ def universe_problems(project: Project) -> Iterator[Problem]:
             )
 
 
-def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def sandbox_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     """Two files for one place in the job's directory. An input is where its path says
     (model.sandbox_path) and under its base name, where HTCondor transfers it (no
     preserve_relative_paths: see compiler/schedulers/htcondor/render.py; the Slurm script links both

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ..core.defaults import BUILD_DIR, METRICS_FILE
 from .loader import KeyPath
 from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project, outside
 from .sites import SITES
@@ -86,7 +87,7 @@ class Problem:
     at_key: bool = False
 
 
-def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def cross_key_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     """Rules across keys, each with a message that says how to fix it."""
     environments = {env.name: env for env in project.environments}
     yield from _source_problems(project, build_dir)
@@ -307,7 +308,7 @@ def appended_by_the_trainer(project: Project, job: Job) -> str | None:
     if project.source is not None or "src/torch_MNIST.py" not in job.command:
         return None
     command = list(job.command)
-    return command[command.index("--metrics-file") + 1] if "--metrics-file" in command[:-1] else "metrics.jsonl"
+    return command[command.index("--metrics-file") + 1] if "--metrics-file" in command[:-1] else METRICS_FILE
 
 
 def classad_error(expression: str) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from ..core.defaults import BUILD_DIR
 from ..core.errors import Diagnostic, SpecError
 from ..core.resources import project_schema
 from .dependency_rules import pypi_source_problems
@@ -43,7 +44,7 @@ NAMED_TYPES = {
 HINT_CHARS = 160  # a hint: the first sentence of the schema description, at most this long
 
 
-def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = None) -> Project:
+def validate(spec: LoadedSpec, build_dir: str = BUILD_DIR, root: Path | None = None) -> Project:
     """Return the typed model, or raise SpecError with every problem found. With the project root,
     the files the spec names for their contents (sweep_from lists) are read and checked too.
 

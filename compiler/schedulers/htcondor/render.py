@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
+from ...core.defaults import PIXI_PACK_MIN
 from ...core.templating import render as render_template
 from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, sandbox_path
 from ..common import from_submit_dir, shell_word
@@ -274,6 +275,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
                     header=header(project),
                     chtc=chtc,
                     pack_pattern=staged_pattern(project.pack.staged_name, "environment-", ".sh"),
+                    pixi_pack_min=PIXI_PACK_MIN,
                 ),
             )
         )
