@@ -46,14 +46,14 @@ test-fast: $(VENV)/.test
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow and not cluster and not fuzz" -q
 
-# Formatting and lint, as configured in pyproject.toml (zero findings; make test runs it), and `make lint`
-# adds mypy, which still has findings to clear (issue #20) and so is not yet part of make test.
+# Formatting, lint and types, as configured in pyproject.toml (ruff format, ruff check, mypy): zero
+# findings, and make test runs all three. `make lint` is the same checks without the tests.
 style: $(VENV)/.test
 	$(BIN)/ruff format --check compiler tests
 	$(BIN)/ruff check compiler tests
+	$(BIN)/mypy
 
 lint: style
-	$(BIN)/mypy
 
 # tests/test_slurm.py starts a real single-node Slurm cluster: install Debian's slurm-wlm and munge where
 # it can (root, apt-get); elsewhere, or when the install fails, those tests skip and say why.

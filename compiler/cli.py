@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .core.defaults import BUILD_DIR, METRICS_FILE, SPEC_PATH
 from .core.errors import EXIT_OK, PixiHtcError, SpecError, StaleError, printable
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ typical use:
 
 exit codes: 0 ok, 1 stale outputs, 2 invalid spec or usage, 70 internal error (--debug for the traceback)"""
 
-DEFAULT_SPEC = Path("specs/project.yaml")
-DEFAULT_OUT = Path("build")
+DEFAULT_SPEC = Path(SPEC_PATH)
+DEFAULT_OUT = Path(BUILD_DIR)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         help="(default: decided by the metric's name: loss, error, time and seconds are lower-better)",
     )
     order.add_argument("--lower-is-better", dest="higher", action="store_false")
-    results.add_argument("--metrics-file", default="metrics.jsonl", help="the output holding one JSON line per epoch")
+    results.add_argument("--metrics-file", default=METRICS_FILE, help="the output holding one JSON line per epoch")
     results.add_argument("--plots", type=Path, help="where the PNG plots go (default: <out>/outputs/plots)")
     results.add_argument("--no-plots", action="store_true", help="the table and CSV only")
     return parser

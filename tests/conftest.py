@@ -70,7 +70,7 @@ class _NoSecondCopy:
             raise ImportError(f"the tests import `pixi_htc`, the name the package installs as, not `{name}`")
 
 
-sys.meta_path.insert(0, _NoSecondCopy())  # type: ignore[arg-type]
+sys.meta_path.insert(0, _NoSecondCopy())
 
 
 def load_project(spec: Path, root: Path = REPO) -> Project:

@@ -197,7 +197,9 @@ def run_apptainer_test(text: str, tmp_path: Path, activates: bool) -> subprocess
     activation = f'export PATH="{python_bin}:$PATH"\n' if activates else ""
     entrypoint.write_text(f'#!/bin/bash\n{activation}exec "$@"\n')
     entrypoint.chmod(0o755)
-    env_name = re.search(r"/app/\.pixi/envs/([a-z0-9-]+)", body).group(1)
+    env_path = re.search(r"/app/\.pixi/envs/([a-z0-9-]+)", body)
+    assert env_path, body
+    env_name = env_path.group(1)
     script = tmp_path / "test.sh"
     script.write_text(
         body.replace("/app/entrypoint.sh", str(entrypoint)).replace(f"/app/.pixi/envs/{env_name}", sys.prefix)
@@ -290,7 +292,9 @@ def test_job_image_tag_is_what_ci_pushes() -> None:
     sub = htcondor2.Submit(DEFAULT["build/htcondor/mnist-gpu-docker.sub"])
     workflow = YAML(typ="safe").load(WORKFLOW)
     meta = next(s for s in workflow["jobs"]["image"]["steps"] if s.get("id") == "meta")["with"]
-    tag = re.search(r"type=raw,value=([^\s,]+)\n", meta["tags"]).group(1)
+    raw_tag = re.search(r"type=raw,value=([^\s,]+)\n", meta["tags"])
+    assert raw_tag, meta["tags"]
+    tag = raw_tag.group(1)
     assert sub["container_image"] == f"docker://{meta['images']}:{tag}"
 
 

@@ -430,7 +430,7 @@ class _Summary:
                 )
             )
             terminalreporter.write_line(f"{COMMANDS[command]}: {line}")
-            for kind, entry in sorted(TALLY.failures.get(command, {}).items(), key=lambda kv: -int(kv[1]["count"])):
+            for kind, entry in sorted(TALLY.failures.get(command, {}).items(), key=lambda kv: -kv[1]["count"]):
                 terminalreporter.write_line(f"  {entry['count']} x {kind}")
 
 

@@ -385,7 +385,7 @@ def test_a_sweep_list_refused_as_a_link_is_worded_by_its_kind(monkeypatch: pytes
     from pixi_htc.core import foreign
     from pixi_htc.spec import sweep_list
 
-    def refuse(kind: foreign.Refusal, words: str):  # type: ignore[no-untyped-def]
+    def refuse(kind: foreign.Refusal, words: str):
         def read(*args: object, **kwargs: object) -> None:
             raise foreign.ForeignFileError(words, kind)
 

@@ -178,15 +178,15 @@ def resolved(
     legacy = manifest.get("system-requirements", {})
     entries = []
     for entry in [*head.get("platforms", []), *added]:
-        table = {"platform": entry, "name": entry} if isinstance(entry, str) else dict(entry)
-        subdir = table.get("platform", table.get("name"))
+        table: dict[str, Any] = {"platform": entry, "name": entry} if isinstance(entry, str) else dict(entry)
+        subdir: str = table["platform"] if "platform" in table else table["name"]  # an entry names one of them
         table.setdefault("name", subdir)
         declared = {k.replace("osx", "macos"): v for k, v in table.items() if k.replace("osx", "macos") in VIRTUAL}
         for key, value in legacy.items():
             key, value = (
                 ("glibc", value["version"] if isinstance(value, dict) else value) if key == "libc" else (key, value)
             )
-            applies = {
+            applies: dict[str, str | tuple[str, ...]] = {
                 "glibc": "linux-",
                 "linux": "linux-",
                 "macos": "osx-",

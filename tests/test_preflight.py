@@ -19,11 +19,11 @@ from tests.conftest import DEFAULT_SPEC, run_cli
 ADS = Path(__file__).parent / "fixtures" / "machine_ads"
 
 
-def slots(*names: str) -> list:  # type: ignore[type-arg]
+def slots(*names: str) -> list:
     return [ad for name in names for ad in matching.parse_slots((ADS / f"{name}.ads").read_text())]
 
 
-def compiled_project(tmp_path: Path, edit=lambda text: text):  # type: ignore[no-untyped-def]
+def compiled_project(tmp_path: Path, edit=lambda text: text):
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "project.yaml").write_text(edit(DEFAULT_SPEC.read_text()))
     (tmp_path / "build").mkdir()
@@ -33,7 +33,7 @@ def compiled_project(tmp_path: Path, edit=lambda text: text):  # type: ignore[no
     return compile_spec(spec_path, tmp_path / "build"), load_spec(spec_path, "specs/project.yaml")
 
 
-def run(compiled, spec, pool, fetch=None):  # type: ignore[no-untyped-def]
+def run(compiled, spec, pool, fetch=None):
     return preflight.preflight(
         compiled, spec, list(compiled.project.jobs), fetch=fetch, slots=lambda: (pool, "fixture ads")
     )
@@ -179,7 +179,8 @@ class Registry:
     then the manifest, or 404 / 403."""
 
     def __init__(self, manifests: dict[str, int]) -> None:
-        self.manifests, self.asked = manifests, []
+        self.manifests = manifests
+        self.asked: list[str] = []
 
     def __call__(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         self.asked.append(url)
@@ -225,7 +226,7 @@ def test_the_image_is_asked_of_its_registry_anonymously(
 def test_a_registry_that_does_not_answer_is_said_so(tmp_path: Path) -> None:
     compiled, spec = compiled_project(tmp_path)
 
-    def unreachable(url: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    def unreachable(url: str, headers: dict[str, str]):
         raise TimeoutError("timed out")
 
     report = run(compiled, spec, None, fetch=unreachable)

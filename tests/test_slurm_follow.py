@@ -127,7 +127,7 @@ def task_rows(block: list[str]) -> dict[str, list[str]]:
     return rows
 
 
-def run_task(root: Path, array: str, task: int, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_task(root: Path, array: str, task: int, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
     """The generated script as Slurm runs one array task: in the build directory, its output and error
     appended to logs/grid_<array>_<task>.out and .err (--output, --error, --open-mode=append)."""
     build = root / "build"

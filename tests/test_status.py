@@ -31,7 +31,7 @@ def built(project_dir: Path) -> Path:
     return project_dir
 
 
-def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(root)
     compiled = pipeline.compile_spec(Path("specs/project.yaml"), Path("build"))
     return compiled, load_spec(Path("specs/project.yaml"), compiled.project.spec_path)
@@ -151,7 +151,7 @@ def test_the_schedd_overrides_the_log(built: Path, monkeypatch: pytest.MonkeyPat
         job_name="mnist-sweep",
         schedulers={**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: ads)},
     )
-    process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = report.jobs[0].cluster.processes[3]
     assert report.schedd and process.state == "held" and process.source == "schedd"
     assert any(f.key_path == "container.image" for f in report.jobs[0].findings)
 

@@ -83,7 +83,7 @@ def built(template: Path, tmp_path: Path) -> Path:
     return root
 
 
-def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(root)
     compiled = pipeline.compile_spec(Path("specs/project.yaml"), Path("build"))
     return compiled, load_spec(Path("specs/project.yaml"), compiled.project.spec_path)
@@ -488,7 +488,7 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
     log = built / "build" / "logs" / "mnist-sweep_4242_3.log"
     log.write_bytes(CASES["huge-numbers"]("4242.003.000"))
     report = collect(compiled, spec, job_name="mnist-sweep", live=False)
-    process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = report.jobs[0].cluster.processes[3]
     assert process.state == "held" and process.id == "4242.3"
     memory = next(
         f for f in report.jobs[0].findings if f.key_path.endswith("resources.memory") and "4242.3" in f.message
@@ -499,16 +499,16 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
     report = collect(compiled, spec, job_name="mnist-sweep", live=False)
     assert time.monotonic() - started < 30
     assert not report.unreadable, report.unreadable
-    process = report.jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = report.jobs[0].cluster.processes[3]
     assert (process.state, process.evictions, process.executions) == ("idle", 50_000, 50_000)
     assert any("evicted 50000" in line for line in render(report))
     # A log whose events name another cluster (or one HTCondor cannot hold) still is the file's process.
     log.write_bytes(CASES["other-ids"]("4242.003.000"))
-    process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]
     assert process.id == "4242.3"
     # One field that is not UTF-8 (a file name quoted from an execute machine) spoils no log.
     log.write_bytes(CASES["not-utf8"]("4242.003.000"))
-    process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]  # type: ignore[union-attr]
+    process = collect(compiled, spec, job_name="mnist-sweep", live=False).jobs[0].cluster.processes[3]
     assert process.state == "held" and process.held is not None and process.held.reason == "caf\ufffd"
 
 

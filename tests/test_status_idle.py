@@ -31,7 +31,7 @@ def built(project_dir: Path) -> Path:
     return project_dir
 
 
-def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(root)
     compiled = pipeline.compile_spec(Path("specs/project.yaml"), Path("build"))
     return compiled, load_spec(Path("specs/project.yaml"), compiled.project.spec_path)
@@ -44,7 +44,7 @@ class FakeCollector:
         self.ads = None if text is None else matching.parse_slots(text)
         self.asked = 0
 
-    def __call__(self):  # type: ignore[no-untyped-def]
+    def __call__(self):
         self.asked += 1
         return (self.ads, "fixture ads") if self.ads is not None else (None, NO_COLLECTOR)
 
@@ -53,7 +53,7 @@ def ads(*names: str) -> str:
     return "\n".join((ADS / f"{name}.ads").read_text() for name in names)
 
 
-def report_lines(compiled, spec, pool: FakeCollector, **options) -> list[str]:  # type: ignore[no-untyped-def]
+def report_lines(compiled, spec, pool: FakeCollector, **options) -> list[str]:
     schedulers = {**SCHEDULERS, "htcondor": HTCondor(schedd=lambda clusters: None, slots=pool)}
     return list(render(collect(compiled, spec, schedulers=schedulers, **options)))
 
@@ -134,7 +134,7 @@ def test_a_collector_that_does_not_answer_is_waited_for_a_few_seconds(monkeypatc
     htcondor2 = pytest.importorskip("htcondor2")
 
     class Silent:
-        def query(self, *args: object) -> list:  # type: ignore[type-arg]
+        def query(self, *args: object) -> list:
             time.sleep(30)
             return []
 

@@ -162,7 +162,7 @@ def test_a_slurm_array_has_a_task_per_line(tmp_path: Path) -> None:
     ],
     ids=["symlink", "directory", "not-utf8", "empty"],
 )
-def test_a_list_that_cannot_be_read_is_a_clear_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_that_cannot_be_read_is_a_clear_error(tmp_path: Path, make, message: str) -> None:
     root = project_root(tmp_path, listing=None)
     (root / "lists").mkdir()
     make(root)

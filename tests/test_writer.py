@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,7 +119,7 @@ def test_a_failure_while_staging_leaves_previous_outputs_intact(
     real_fdopen = os.fdopen
     calls = {"n": 0}
 
-    def failing_fdopen(fd: int, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def failing_fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             os.close(fd)

@@ -3,6 +3,7 @@ and build/lock.sh, which locks it with the CUDA override the spec implies."""
 
 from __future__ import annotations
 
+from ..core.defaults import PIXI_PACK_BELOW, PIXI_PACK_MIN, REQUIRES_PIXI
 from ..core.templating import render as render_template
 from ..spec.model import Project
 from .base import Artifact, Layout, header
@@ -14,7 +15,14 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
     return [
         Artifact(
             path=layout.build("pixi.toml"),
-            text=render_template("pixi.toml.j2", project=project, header=header(project), build_dir=layout.build_dir),
+            text=render_template(
+                "pixi.toml.j2",
+                project=project,
+                header=header(project),
+                build_dir=layout.build_dir,
+                requires_pixi=REQUIRES_PIXI,
+                pixi_pack=f">={PIXI_PACK_MIN},<{PIXI_PACK_BELOW}",
+            ),
         ),
         Artifact(
             path=layout.build("lock.sh"),

@@ -36,7 +36,7 @@ class Explainer:
         self.map.budget = min(self.map.budget, MAX_RENDERS)
         self.baseline = self.map.baseline
         self.over_budget: list[Field] = []
-        self.runtimes = {job.name: job.runtime for job in compiled.project.jobs}
+        self.runtimes: dict[str, str] = {job.name: job.runtime for job in compiled.project.jobs}
 
     def origin(self, field: Field) -> Origin:
         return origin(field, self.spec, self.document, self.runtimes)

@@ -5,6 +5,7 @@ computed, as spec/model.py and the pipeline compute them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,7 @@ def _set_part(document: Any, path: KeyPath) -> KeyPath:
     return ()
 
 
-def fallbacks(field: Field, runtimes: dict[str, str]) -> tuple[tuple[KeyPath, ...], tuple[KeyPath, ...], str]:
+def fallbacks(field: Field, runtimes: Mapping[str, str]) -> tuple[tuple[KeyPath, ...], tuple[KeyPath, ...], str]:
     """(the keys a field takes its value from when its own is not set, the keys its default depends on,
     how it is derived), as spec/model.py and the pipeline decide it."""
     key, owner, name = field.key, field.owner, field.name
@@ -103,7 +104,7 @@ def fallbacks(field: Field, runtimes: dict[str, str]) -> tuple[tuple[KeyPath, ..
     return (), (), ""
 
 
-def origin(field: Field, spec: LoadedSpec, document: dict[str, Any], runtimes: dict[str, str]) -> Origin:
+def origin(field: Field, spec: LoadedSpec, document: dict[str, Any], runtimes: Mapping[str, str]) -> Origin:
     """Set at its own key; or taken from another key the spec sets; or derived; or a default, with
     the place to set it (the nearest key above it that the spec sets)."""
     takes, depends, how = fallbacks(field, runtimes)

@@ -9,10 +9,12 @@ and a figure matplotlib still cannot draw is reported instead of stopping the co
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,7 +56,7 @@ class Plot:
     error: str = ""  # why not
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:  # matplotlib.pyplot, imported only when a plot is drawn
     try:
         import matplotlib
     except ImportError:
@@ -90,7 +92,7 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def curves(runs: list[Run]) -> bytes:
+def curves(runs: Sequence[Run]) -> bytes:
     plt = _pyplot()
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     try:
@@ -124,21 +126,24 @@ def curves(runs: list[Run]) -> bytes:
         plt.close(figure)
 
 
-def by_variable(runs: list[Run], metric: str, index: int) -> bytes:
+def by_variable(runs: Sequence[Run], metric: str, index: int) -> bytes:
     """The final metric against one sweep variable, one line per combination of the others."""
     plt = _pyplot()
     job = runs[0].job
     name = job.sweep_variables[index]
     values = list(job.sweep_values(name))
     numeric = all(_number(v) is not None for v in values)
-    position = {v: (_number(v) if numeric else i) for i, v in enumerate(values)}
+    position: dict[str, float] = {}
+    for i, v in enumerate(values):
+        number = _number(v)
+        position[v] = number if numeric and number is not None else i
     groups: dict[str, list[tuple[float, float]]] = {}
     for run in sorted(runs, key=lambda r: r.proc):
         final = run.final(metric)
         if final is None or abs(final) > PLOT_LIMIT or run.values[index] not in position:
             continue
         others = ", ".join(f"{n}={v}" for i, (n, v) in enumerate(zip(job.sweep_variables, run.values)) if i != index)
-        groups.setdefault(others or "all", []).append((position[run.values[index]], final))  # type: ignore[arg-type]
+        groups.setdefault(others or "all", []).append((position[run.values[index]], final))
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     try:
         for label, points in groups.items():  # in process order: the sweep's own order
@@ -147,7 +152,7 @@ def by_variable(runs: list[Run], metric: str, index: int) -> bytes:
         if not numeric:
             axis.set_xticks(range(len(values)), values)
         else:
-            axis.set_xticks([position[v] for v in values], values)  # type: ignore[misc]
+            axis.set_xticks([position[v] for v in values], values)
         axis.set(xlabel=name, ylabel=f"final {metric}", title=f"{job.name}: final {metric} by {name}")
         axis.grid(alpha=0.3)
         if groups and (len(groups) > 1 or "all" not in groups):
@@ -158,13 +163,13 @@ def by_variable(runs: list[Run], metric: str, index: int) -> bytes:
         plt.close(figure)
 
 
-def render(runs: list[Run], metric: str) -> list[Plot]:
+def render(runs: Sequence[Run], metric: str) -> list[Plot]:
     """Every plot, drawn in memory; raises PlotsUnavailable before drawing anything."""
     plt = _pyplot()
     job = runs[0].job
-    wanted = [(file_name(job.name, "curves"), lambda: curves(runs))]
+    wanted: list[tuple[str, Callable[[], bytes]]] = [(file_name(job.name, "curves"), lambda: curves(runs))]
     for index, name in enumerate(job.sweep_variables):
-        wanted.append((file_name(job.name, metric, "by", name), lambda index=index: by_variable(runs, metric, index)))
+        wanted.append((file_name(job.name, metric, "by", name), functools.partial(by_variable, runs, metric, index)))
     drawn = []
     # matplotlib warns about data it copes with (an empty legend, all-NaN lines): not the user's to read.
     with plt.rc_context(STYLE), warnings.catch_warnings():

@@ -90,7 +90,8 @@ def fields(node: Any, steps: tuple[Step, ...] = (), key: KeyPath = ()) -> Iterat
     jobs and environments by name, targets by platform, tasks at their own key, pairs as mappings)."""
     if not dataclasses.is_dataclass(node):
         return
-    owner = type(node).__name__
+    node_type: type = type(node)
+    owner = node_type.__name__
     for spec_field in dataclasses.fields(node):
         name = spec_field.name
         if (owner, name) in INTERNAL:
@@ -108,7 +109,7 @@ def fields(node: Any, steps: tuple[Step, ...] = (), key: KeyPath = ()) -> Iterat
             below = (*key, "target")
         else:
             below = (*key, name)
-        yield from _value(value, here, (steps, name), below, owner, name, _hints(type(node)).get(name))
+        yield from _value(value, here, (steps, name), below, owner, name, _hints(node_type).get(name))
 
 
 def _value(
@@ -226,7 +227,7 @@ _LOG: list[list[tuple[int, str]]] = []
 
 def _traced_copy(node: Any, steps: tuple[Step, ...], ids: dict[int, tuple[Step, ...]], keep: list[Any]) -> Any:
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        copy = object.__new__(_traced_class(type(node)))
+        copy: Any = object.__new__(_traced_class(type(node)))
         for f in dataclasses.fields(node):
             object.__setattr__(copy, f.name, _traced_copy(getattr(node, f.name), (*steps, ("attr", f.name)), ids, keep))
         ids[id(copy)] = steps

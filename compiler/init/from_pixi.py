@@ -138,12 +138,14 @@ def _origins(moving: Moving, head_key: str, task_back: dict[str, str]) -> None:
             pixi_key = key.replace("_", "-")
             mark((*at, key), (*base, pixi_key), *((*other, pixi_key) for other in others))
             if key in nested and isinstance(value, dict):
+                sub: str  # a TOML table's keys
                 for sub in value:
                     pixi_sub = task_back.get(sub, sub) if key == "tasks" else sub
                     mark((*at, key, sub), (*base, pixi_key, pixi_sub), (*base, pixi_key))
 
     mark_body(("workspace",), spec.get("workspace", {}), (), (head_key,), ("system-requirements",))
-    for env, body in spec.get("environments", {}).items():
+    environments: dict[str, Any] = spec.get("environments", {})
+    for env, body in environments.items():
         name = moving.env_back.get(env, env)
         mark(
             ("environments", env),

@@ -127,7 +127,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if attributes:
         job["attributes"] = {k: _classad(v) for k, v in attributes.items()}
     if "environment" in commands:
-        line, elsewhere = lines["environment"], []
+        line, elsewhere = lines["environment"], list[str]()
         env = {
             name: macros.without_elsewhere(macros.placed(value), elsewhere)
             for name, value in _environment(commands.pop("environment")).items()

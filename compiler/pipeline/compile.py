@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..artifacts import FAMILIES, Family
 from ..artifacts.base import Artifact, Compiled, Layout
+from ..core.defaults import BUILD_DIR
 from ..core.errors import UsageError
 from ..schedulers import SCHEDULERS
 from ..spec.loader import LoadedSpec, load_spec
@@ -85,7 +86,7 @@ def _load(spec: Path, root: Path, *, inside_root: bool = True) -> LoadedSpec:
     return load_spec(spec, shown)
 
 
-def load_project(spec: Path, root: Path, *, inside_root: bool = True, build_dir: str = "build") -> Project:
+def load_project(spec: Path, root: Path, *, inside_root: bool = True, build_dir: str = BUILD_DIR) -> Project:
     """The model only (validate): the spec may live outside a project."""
     return validate(_load(spec, root, inside_root=inside_root), build_dir, root)
 

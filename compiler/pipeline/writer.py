@@ -269,9 +269,9 @@ def _write(root: Path, layout: Layout, artifacts: list[Artifact]) -> list[Change
         raise UsageError(f"cannot {step}: {error.strerror or error}; nothing was changed") from error
     manifest = staged.pop() if to_write and to_write[-1].path.name == MANIFEST_NAME else None
     try:
-        for temp, target in staged:
+        for staged_temp, target in staged:
             step = f"write {target.relative_to(root).as_posix()}"
-            os.replace(temp, target)
+            os.replace(staged_temp, target)
         for change in changes:
             if change.status == "identical" and by_path[change.path].executable:
                 step = f"make {change.path} executable"

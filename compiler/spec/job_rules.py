@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterator
 
+from ..core.defaults import BUILD_DIR
 from .loader import KeyPath
 from .model import PLACEHOLDER, Job, Project, sandbox_path
 from .rules import Problem
@@ -21,7 +22,7 @@ from .rules import Problem
 LANDING_DIRECTORIES = ("outputs", "logs")
 
 
-def landing_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def landing_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     for job in project.jobs:
         targets: list[tuple[KeyPath, str]] = [(("jobs", job.name, "logs", key), path) for key, path in job.logs]
         targets += [(("jobs", job.name, "output_remaps", name), path) for name, path in job.output_remaps]
@@ -151,7 +152,7 @@ def universe_problems(project: Project) -> Iterator[Problem]:
             )
 
 
-def shared_filesystem_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def shared_filesystem_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     """should_transfer_files IF_NEEDED or NO: the job may run in initialdir, with no sandbox, so it
     needs one, and its files must be there as a sandbox would have them (each directly in it)."""
     for job in project.jobs_on("htcondor"):
@@ -166,7 +167,9 @@ def shared_filesystem_problems(project: Project, build_dir: str = "build") -> It
                 (at, ("jobs", job.name, "initialdir")),
             )
             continue
-        files = [(("jobs", job.name, "inputs", i), path) for i, path in enumerate(job.inputs)]
+        files: list[tuple[KeyPath, str]] = [
+            (("jobs", job.name, "inputs", i), path) for i, path in enumerate(job.inputs)
+        ]
         files += [(("source", i), path) for i, path in enumerate(project.source_paths(build_dir))]
         for key, path in files:
             if "://" in path or (path.rpartition("/")[0] or ".") != job.initialdir:
@@ -178,14 +181,14 @@ def shared_filesystem_problems(project: Project, build_dir: str = "build") -> It
                 )
 
 
-def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def sandbox_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     """Two files for one place in the job's directory. An input is where its path says
     (model.sandbox_path) and under its base name, where HTCondor transfers it (no
     preserve_relative_paths: see compiler/schedulers/htcondor/render.py; the Slurm script links both
     too); the code (source) under its own name; after an eviction HTCondor restores checkpoint files
     by base name. So no two of them may share a base name."""
     for job in project.jobs:
-        entries = [
+        entries: list[tuple[KeyPath, str, str]] = [
             (("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
             for index, path in enumerate(job.inputs)
         ]

@@ -46,9 +46,9 @@ class LoadedSpec:
     def has(self, path: KeyPath) -> bool:
         node: Any = self.data
         for step in path:
-            if (isinstance(node, dict) and step in node) or (
-                isinstance(node, list) and isinstance(step, int) and step < len(node)
-            ):
+            if isinstance(node, dict) and step in node:
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
                 node = node[step]
             else:
                 return False
@@ -204,13 +204,13 @@ def _not_json_like(spec: LoadedSpec) -> Iterator[tuple[KeyPath, Diagnostic]]:
         elif isinstance(node, list):
             stack.extend((item, (*path, index)) for index, item in enumerate(node))
         elif isinstance(node, str):
-            if CONTROL.search(node):
+            control = CONTROL.search(node)
+            if control:
                 yield _diagnostic(
                     spec,
                     path,
-                    "a value must not contain control characters or line breaks "
-                    f"(found {CONTROL.search(node).group()!r})",
-                )  # type: ignore[union-attr]
+                    f"a value must not contain control characters or line breaks (found {control.group()!r})",
+                )
         elif isinstance(node, float) and not math.isfinite(node):
             yield _diagnostic(spec, path, f"{node!r} is not a number a spec can use")
         elif not isinstance(node, (bool, int, float)) and node is not None:

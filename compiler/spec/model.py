@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .. import __version__
+from ..core.defaults import CHECKPOINT_EXIT_CODE, CI_PIXI_VERSION, PIXI_IMAGE
 from .sites import SITES
 from .workspace import (
     Environment,
@@ -64,7 +65,7 @@ def outside(value: str) -> bool:
 @dataclass(frozen=True, kw_only=True)
 class Container:
     environment: str = "gpu"
-    pixi_image: str = "ghcr.io/prefix-dev/pixi:0.77.0-noble"
+    pixi_image: str = PIXI_IMAGE
     image: str
     tag: str | None = None  # None until the pipeline derives it from the image's content (image_tag.py)
     tag_derived: bool = False  # True once it has: the spec named none
@@ -95,7 +96,7 @@ class Container:
 class CI:
     workflow: str = "pixi-htc.yml"
     branches: tuple[str, ...] = ("main",)
-    pixi_version: str = "v0.77.0"
+    pixi_version: str = CI_PIXI_VERSION
     pixi_htc: str = f"pixi-htc=={__version__}"  # what CI pip-installs to run `pixi-htc check`
 
     @property
@@ -194,7 +195,7 @@ def _slurm_value(key: str, value: Any) -> Any:
 @dataclass(frozen=True, kw_only=True)
 class Checkpoint:
     files: tuple[str, ...] = ()  # none: HTCondor transfers what the job made or changed
-    exit_code: int = 85
+    exit_code: int = CHECKPOINT_EXIT_CODE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -436,7 +437,8 @@ def build_project(doc: dict[str, Any], *, spec_path: str, spec_sha256: str) -> P
         )
     )
     environments = explicit_platforms(environments, workspace)
-    tasks += tuple(task for part in (workspace, *environments) for target in part.targets for task in target.tasks)
+    parts: tuple[Workspace | Environment, ...] = (workspace, *environments)
+    tasks += tuple(task for part in parts for target in part.targets for task in target.tasks)
     return Project(
         spec_path=spec_path,
         spec_sha256=spec_sha256,

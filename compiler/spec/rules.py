@@ -6,9 +6,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ..core.defaults import BUILD_DIR, METRICS_FILE
 from .loader import KeyPath
 from .model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, Environment, Job, Project, outside
 from .sites import SITES
@@ -86,7 +87,7 @@ class Problem:
     at_key: bool = False
 
 
-def cross_key_problems(project: Project, build_dir: str = "build") -> Iterator[Problem]:
+def cross_key_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
     """Rules across keys, each with a message that says how to fix it."""
     environments = {env.name: env for env in project.environments}
     yield from _source_problems(project, build_dir)
@@ -307,7 +308,7 @@ def appended_by_the_trainer(project: Project, job: Job) -> str | None:
     if project.source is not None or "src/torch_MNIST.py" not in job.command:
         return None
     command = list(job.command)
-    return command[command.index("--metrics-file") + 1] if "--metrics-file" in command[:-1] else "metrics.jsonl"
+    return command[command.index("--metrics-file") + 1] if "--metrics-file" in command[:-1] else METRICS_FILE
 
 
 def classad_error(expression: str) -> str | None:
@@ -555,7 +556,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
                 (j("output_remaps"), j("outputs")),
                 at_key=True,
             )
-    placed = (
+    placed: Sequence[tuple[tuple[str, str | int], str]] = (
         [
             ((key, index), path)
             for key, paths in (("inputs", job.inputs), ("outputs", job.outputs))
@@ -564,11 +565,11 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
         + [(("logs", key), path) for key, path in job.logs]
         + [(("output_remaps", name), path) for name, path in job.output_remaps]
     )
-    for (key, index), path in placed:
+    for (key, place), path in placed:
         for name in PLACEHOLDER.findall(path):
             if name not in known:
                 yield Problem(
-                    j(key, index),
+                    j(key, place),
                     f"'{{{name}}}' names no sweep variable{did_you_mean(name, known)}",
                     (j(key), sweep_key),
                 )

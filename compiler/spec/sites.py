@@ -30,7 +30,7 @@ class Chtc:
     keys = frozenset({"chtc"})
     attributes = frozenset({"wantgpulab", "gpujoblength", "is_resumable"})
 
-    staging_example = "/staging/<letter>/<netid>"
+    staging_example: str | None = "/staging/<letter>/<netid>"
 
     def staging_url(self, directory: str) -> str | None:
         # /staging/<letter>/<netid> on the access points is osdf:///chtc/staging/<letter>/<netid>.
@@ -44,7 +44,7 @@ class OsPool:
     keys = frozenset({"ospool"})
     attributes = frozenset({"jobdurationcategory", "projectname"})
 
-    staging_example = "/ospool/<ap>/data/<user>"
+    staging_example: str | None = "/ospool/<ap>/data/<user>"
 
     def staging_url(self, directory: str) -> str | None:
         # An access point's /ospool/<ap>/data/<user> is published under the same OSDF path.

@@ -10,6 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from ..core.defaults import BUILD_DIR
 from ..core.errors import Diagnostic, SpecError
 from ..core.resources import project_schema
 from .dependency_rules import pypi_source_problems
@@ -44,7 +45,7 @@ NAMED_TYPES = {
 HINT_CHARS = 160  # a hint: the first sentence of the schema description, at most this long
 
 
-def validate(spec: LoadedSpec, build_dir: str = "build", root: Path | None = None) -> Project:
+def validate(spec: LoadedSpec, build_dir: str = BUILD_DIR, root: Path | None = None) -> Project:
     """Return the typed model, or raise SpecError with every problem found. With the project root,
     the files the spec names for their contents (sweep_from lists) are read and checked too.
 
@@ -164,7 +165,7 @@ def _drop(document: dict[str, Any], path: KeyPath, schema: dict[str, Any]) -> No
         parent = parent.get(step) if isinstance(parent, dict) else None
     if isinstance(parent, dict):
         parent.pop(path[-1], None)
-    if len(path) == 1 and path[0] in schema["required"]:
+    if len(path) == 1 and isinstance(path[0], str) and path[0] in schema["required"]:
         document[path[0]] = schema["properties"][path[0]]["examples"][0]
 
 
@@ -203,7 +204,9 @@ def _describe(error: ValidationError, spec: LoadedSpec) -> Iterator[Diagnostic]:
     elif error.validator == "const":
         yield _at(spec, path, f"must be {error.validator_value!r}, not {instance!r}")
     elif error.validator == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted: list[str] = (
+            error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        )
         names = " or ".join(NAMED_TYPES.get(w, w) for w in wanted)
         yield _at(spec, path, f"expected {names}, got {_kind(instance)}")
     elif "propertyNames" in error.relative_schema_path:

@@ -68,6 +68,7 @@ def condor_argv(value: str) -> list[str]:
             assert body[i + 1 : i + 2] == '"', f"lone double quote: {value!r}"
             word, i = (word or "") + '"', i + 2
         elif quoted:
+            assert word is not None  # the opening quote started a word
             if c == "'" and body[i + 1 : i + 2] == "'":
                 word, i = word + "'", i + 2
             elif c == "'":

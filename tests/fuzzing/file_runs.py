@@ -29,6 +29,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from tests.fuzzing.specs import RAW_CONTROL
 
@@ -380,12 +381,21 @@ def tree(project: Path) -> set[str]:
     return set(new_files(project, set()))
 
 
+class Failure(TypedDict):
+    """One kind of failure: how often it happened, and its smallest case."""
+
+    count: int
+    case: str
+    size: int
+    detail: str
+
+
 @dataclass
 class Tally:
     """Counts per command, and each kind of failure with its smallest reproducer."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    failures: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
+    failures: dict[str, dict[str, Failure]] = field(default_factory=dict)
     slowest: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -406,6 +416,6 @@ class Tally:
         if entry is None:
             known[kind] = {"count": 1, "case": case, "size": size, "detail": detail}
         else:
-            entry["count"] = int(entry["count"]) + 1  # type: ignore[call-overload]
-            if size < int(entry["size"]):  # type: ignore[call-overload]
-                entry.update(case=case, size=size, detail=detail)
+            entry["count"] += 1
+            if size < entry["size"]:
+                entry["case"], entry["size"], entry["detail"] = case, size, detail

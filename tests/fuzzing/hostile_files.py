@@ -655,7 +655,7 @@ def pixi_doc(ingredients: tuple[tuple[Any, ...], ...]) -> tuple[dict[str, Any], 
         if kind in ("replace", "rename", "add", "deep", "wide"):
             path = PIXI_SITES[ing[1] % len(PIXI_SITES)]
             try:
-                parent = _get(doc, path[:-1]) if path else None
+                parent: Any = _get(doc, path[:-1]) if path else None
             except (KeyError, IndexError, TypeError):
                 continue
             if kind == "replace" and path:
@@ -954,6 +954,8 @@ def status_files(ingredients: tuple[tuple[Any, ...], ...], project: Path, outsid
     options: list[str] = []
     specials: list[tuple[str, str, bytes, str]] = []  # (name, form, data, secret)
     shown = ""
+    cluster: int | str  # a job event's ids: a fuzzed one may be text
+    proc: int | str
     for ing in ingredients:
         kind = ing[0]
         if kind == "hold":

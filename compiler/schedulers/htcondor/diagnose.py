@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ...core import foreign
+from ...core.defaults import CHECKPOINT_EXIT_CODE
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
 from ..findings import ERR_TAIL_BYTES, ERR_TAIL_LINES, Finding, Locator, err_tail  # noqa: F401 - the names diagnose gives
@@ -206,10 +207,10 @@ def findings(
             (*jobs, "command"), f"{who} was killed by signal {process.exit_signal}", err_tail(err, within=within)
         )
     elif process.state == "completed" and process.exit_code not in (None, 0):
-        if job.checkpoint is None and process.exit_code == 85:
+        if job.checkpoint is None and process.exit_code == CHECKPOINT_EXIT_CODE:
             yield where.at(
                 (*jobs, "checkpoint"),
-                f"{who} exited 85, the trainer's checkpoint code, but the job "
+                f"{who} exited {CHECKPOINT_EXIT_CODE}, the trainer's checkpoint code, but the job "
                 "does not checkpoint: add checkpoint (files, exit_code)",
                 err_tail(err, within=within),
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ...core.foreign import shown
 from ...spec.loader import KeyPath
@@ -129,7 +130,7 @@ def gpu_constraints(project: Project, job: Job) -> list[tuple[str, str, KeyPath,
     names a property, takes that floor's place, as SetResourceRequirements leaves it out."""
     j = ("jobs", job.name)
     own = (job.gpu.require or "").lower()
-    found = []
+    found: list[tuple[str, str, KeyPath, str]] = []
     if job.gpu.require is not None:
         found.append(("PixiHtcGPURequire", f"({job.gpu.require})", (*j, "gpu", "require"), "the spec's require_gpus"))
     if job.gpu.min_capability is not None and "capability" not in own:
@@ -152,7 +153,7 @@ def gpu_constraints(project: Project, job: Job) -> list[tuple[str, str, KeyPath,
         )
     runtime = minimum_runtime(project, job)
     if runtime is not None and "maxsupportedversion" not in own:
-        key = (*j, "gpu", "driver") if job.gpu.driver else ("environments", job.environment or "", "cuda")
+        key: KeyPath = (*j, "gpu", "driver") if job.gpu.driver else ("environments", job.environment or "", "cuda")
         found.append(
             (
                 "PixiHtcGPURuntime",
@@ -208,7 +209,7 @@ def job_ad(project: Project, job: Job, attributes: Iterable[tuple[str, str]] = (
     return ad
 
 
-def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tuple[str, str]] = ()) -> Match:  # type: ignore[type-arg]
+def match(project: Project, job: Job, slots: Sequence[Any], attributes: Sequence[tuple[str, str]] = ()) -> Match:
     """How many slots match the job both ways, and, when none does, what excludes them. (classad2's
     a.matches(b) evaluates b's Requirements with MY = b, TARGET = a.)"""
     whole = job_ad(project, job, attributes)
@@ -238,20 +239,20 @@ def match(project: Project, job: Job, slots: Sequence, attributes: Sequence[tupl
     )
 
 
-def parse_slots(text: str) -> list:  # type: ignore[type-arg]
+def parse_slots(text: str) -> list[Any]:  # classad2.ClassAd (no stubs)
     """Slot ads as `condor_status -long` prints them (blank-line separated, old ClassAd syntax)."""
     import classad2
 
     return list(classad2.parseAds(text, classad2.ParserType.Old))
 
 
-def collector_slots(timeout: float = 10.0) -> tuple[list | None, str]:  # type: ignore[type-arg]
+def collector_slots(timeout: float = 10.0) -> tuple[list[Any] | None, str]:
     """The pool's slot ads, or None and why not (no collector configured, none answered, or none within
     `timeout` seconds: HTCondor's own QUERY_TIMEOUT is 60 s, so the query runs in a daemon thread that
     is left behind when it does not answer in time)."""
     import threading
 
-    answer: list[tuple[list | None, str]] = []  # type: ignore[type-arg]
+    answer: list[tuple[list[Any] | None, str]] = []
 
     def query() -> None:
         try:

@@ -25,11 +25,12 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ...artifacts.base import Compiled
 from ...core.errors import PixiHtcError
 from ...core.escape import classad_value
-from ...spec.loader import LoadedSpec
+from ...spec.loader import KeyPath, LoadedSpec
 from ...spec.model import PLACEHOLDER, Job
 from .diagnose import Finding, Locator
 from .matching import collector_slots, match
@@ -66,7 +67,7 @@ ACCEPT = ", ".join(
 )
 
 Fetch = Callable[[str, dict[str, str]], tuple[int, dict[str, str], bytes]]  # url, headers -> status, headers, body
-Slots = Callable[[], tuple[Sequence | None, str]]  # type: ignore[type-arg]
+Slots = Callable[[], tuple[Sequence[Any] | None, str]]  # slot ads (classad2.ClassAd; it has no stubs), why not
 
 
 class PreflightRefused(PixiHtcError):
@@ -196,7 +197,9 @@ def measure(path: Path) -> tuple[int, int] | None:
 def check_inputs(compiled: Compiled, job: Job, where: Locator, report: Report) -> None:
     project, root = compiled.project, compiled.root
     advice = SITE_ADVICE.get(project.site)
-    entries = [(("jobs", job.name, "inputs", index), path) for index, path in enumerate(job.inputs)]
+    entries: list[tuple[KeyPath, str]] = [
+        (("jobs", job.name, "inputs", index), path) for index, path in enumerate(job.inputs)
+    ]
     entries += [(("source", index), path) for index, path in enumerate(project.source_paths(compiled.layout.build_dir))]
     shown, total = [], 0
     for key, template in entries:
@@ -238,7 +241,9 @@ def attributes(compiled: Compiled, job: Job) -> list[tuple[str, str]]:
     return site + [(name, classad_value(value)) for name, value in job.attributes]
 
 
-def check_slots(compiled: Compiled, job: Job, where: Locator, report: Report, slots: Sequence, source: str) -> None:  # type: ignore[type-arg]
+def check_slots(
+    compiled: Compiled, job: Job, where: Locator, report: Report, slots: Sequence[Any], source: str
+) -> None:
     found = match(compiled.project, job, slots, attributes(compiled, job))
     report.lines.append(
         f"{job.name}: {len(found.matching)} of {found.slots} slots ({source}) match its "
@@ -307,7 +312,7 @@ class IdleExplainer:
     job matched once."""
 
     slots: Slots = field(default=lambda: collector_slots(STATUS_TIMEOUT))
-    _pool: tuple[Sequence | None, str] | None = None  # type: ignore[type-arg]
+    _pool: tuple[Sequence[Any] | None, str] | None = None
     _jobs: dict[str, IdleWhy] = field(default_factory=dict)
 
     def explain(self, compiled: Compiled, where: Locator, job: Job) -> IdleWhy:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
+from ...core.defaults import PIXI_PACK_MIN
 from ...core.templating import render as render_template
 from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, sandbox_path
 from ..common import from_submit_dir, shell_word
@@ -206,7 +207,7 @@ def plan(
     ] + list(node or ())
     archive_name = None
     if job.runtime == "pixi-pack":
-        inputs.insert(0, project.pack.archive)
+        inputs.insert(0, project.pack.archive or project.pack.built)  # as archive_name: named by the pipeline
         archive_name = project.pack.archive_name
     # Sweep processes would overwrite each other's outputs in the submit directory: an output named
     # the same in every process lands under a name of its process's. A name with a placeholder is the
@@ -336,6 +337,7 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
                     header=header(project),
                     chtc=chtc,
                     pack_pattern=staged_pattern(project.pack.staged_name, "environment-", ".sh"),
+                    pixi_pack_min=PIXI_PACK_MIN,
                 ),
             )
         )

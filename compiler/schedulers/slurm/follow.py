@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ...artifacts.base import Compiled
 from ...core import foreign
+from ...core.defaults import CHECKPOINT_EXIT_CODE
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
 from ..base import Followed, Following, Landing
@@ -336,11 +337,11 @@ def findings(project: Project, job: Job, task: Task, where: Locator, build_dir: 
             )
         elif task.exit_signal is not None:
             found.append(where.at((*jobs, "command"), f"{who} was killed by signal {task.exit_signal}", tail))
-        elif job.checkpoint is None and task.exit_code == 85:
+        elif job.checkpoint is None and task.exit_code == CHECKPOINT_EXIT_CODE:
             found.append(
                 where.at(
                     (*jobs, "checkpoint"),
-                    f"{who} exited 85, the trainer's checkpoint code, but the "
+                    f"{who} exited {CHECKPOINT_EXIT_CODE}, the trainer's checkpoint code, but the "
                     "job does not checkpoint: add checkpoint (files, exit_code)",
                     tail,
                 )
