@@ -159,4 +159,3 @@ def run_job_script(root: Path, job: str, executable: str, arguments: list[str], 
     )
     assert ran.returncode == 0, ran.stderr
     return ran.stdout.splitlines()
-

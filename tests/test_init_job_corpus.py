@@ -123,6 +123,24 @@ CASES = {
         "python evaluate.py --fold 1 --checkpoint checkpoints/best.ckpt",
         "evaluate.py checkpoints/best.ckpt pixi.toml",
     ),
+    # Shapes of real public job files (issue #22's measurement on 50 of them, real22).
+    "size-blank": case("tally.submit", "python3 tally.py chapter.txt", "tally.py chapter.txt"),
+    "staging-file-url": case("score.sub", "python3 score.py --shards shards.zip", "score.py shards.zip"),
+    "image-file-sif": case(
+        "fold/fold.submit", "python3 /app/predict.py --fasta example.fa --out predictions", "example.fa"
+    ),
+    "image-cvmfs-slash": case("gpu.submit", "python3 fit.py --epochs 2", "fit.py"),
+    "reserved-name": case("gpu_probe/submit.sub", "python3 probe.py --all", "probe.py"),
+    "dir-contents": case(
+        "dock.submit", "python3 dock.py --config settings.txt --ligand lig.pdbqt", "dock.py settings.txt lig.pdbqt"
+    ),
+    "dir-contents-matching": case(
+        "many.submit", "python3 dock.py --config settings.txt --ligand lig.pdbqt", "dock.py settings.txt lig.pdbqt"
+    ),
+    "queue-blank-vars": case("grid/grid.submit", "python3 search.py -4 4", "search.py"),
+    "queue-arguments": case("grid/grid.submit", "python3 search.py -5 5 0.5", "search.py"),
+    "slurm-dot-slash": case("lesson/job.slurm", "python ./classify.py --epochs 3", "classify.py"),
+    "slurm-file-in-argument": case("stats/job.slurm", "Rscript -e 'source(\"model.R\")'", "model.R"),
 }
 
 # What the spec cannot say (by `file:line:`): HTCondor's IF_NEEDED, a matching queue's names taken

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.errors import UsageError
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
+from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
 from .places import Places
 
@@ -138,7 +139,9 @@ def from_slurm(path: Path, root: Path) -> Draft:
         job["slurm"] = slurm
     # Linked into the task's directory beside the script (source: linked as they are, never unpacked).
     draft.spec["source"] += [name for name in _named_files(text, path.parent, places) if name != script]
-    draft.spec["jobs"] = {draft.spec["name"]: job}  # named as sbatch named it (--job-name, else the file)
+    # Named as sbatch named it (--job-name, else the file), unless pixi-htc writes a script of that name.
+    name = draft.spec["name"]
+    draft.spec["jobs"] = {f"{name}-job" if name in RESERVED_JOB_NAMES else name: job}
     return draft
 
 

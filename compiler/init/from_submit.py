@@ -10,10 +10,11 @@ from ..core.errors import UsageError
 from ..core.foreign import shown
 from ..schedulers.htcondor.jobfiles import parse_remaps
 from ..spec.model import POLICY
+from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
 from .places import Places, interpreter
 from .submit_file import read_submit
-from .submit_queue import matching, queue_of
+from .submit_queue import arguments_from, matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers
 
@@ -48,6 +49,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
+        arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ")
     if "_matching" in job:
         matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}
@@ -66,10 +68,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     elif universe not in ("vanilla", "container"):
         commands["universe"] = universe  # reported below, with its line
     if image:
-        image = macros.placed(str(image))
-        job["image"] = (
-            image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") else f"docker://{image}"
-        )
+        job["image"] = _image(macros.placed(str(image)))
         if job["image"].endswith(".sif") or job["image"].startswith("/cvmfs/"):
             job["runtime"] = "apptainer"
     if "transfer_input_files" in commands:
@@ -155,12 +154,21 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     return draft
 
 
+def _image(image: str) -> str:
+    """container_image as the spec names it: a Docker name gets docker://; an unpacked image on
+    CVMFS loses a trailing `/` (the same directory); a .sif path, a file:/// .sif and URLs as written."""
+    image = image.strip()
+    if image.startswith("/cvmfs/"):
+        return image.rstrip("/")
+    return image if "://" in image or image.endswith(".sif") else f"docker://{image}"
+
+
 def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
     """The submit file's name, unless the generated htcondor/<name>.sh would land in the sandbox
     under the same base name as one of the job's own files (HTCondor would overwrite one with the
-    other): then <name>-job."""
+    other), or the name is one pixi-htc writes a script of its own under (submit.sub): then <name>-job."""
     landing = {path.rstrip("/").rsplit("/", 1)[-1] for path in (*job.get("inputs", []), *draft.spec["source"])}
-    return f"{name}-job" if f"{name}.sh" in landing else name
+    return f"{name}-job" if f"{name}.sh" in landing or name in RESERVED_JOB_NAMES else name
 
 
 def _command(
@@ -171,6 +179,7 @@ def _command(
     mode in git, often 644), so a script runs through its interpreter and a program as ./name."""
     executable = macros.placed(commands.pop("executable", ""))
     arguments = [macros.placed(a) for a in _arguments(commands.pop("arguments", ""))]
+    arguments = job.pop("_arguments", arguments)  # queue arguments from ...: each process's own
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
