@@ -279,7 +279,8 @@ def _run_htcondor(repo: Path, job: str, sandbox: Path, env: dict[str, str]) -> s
 def _run_slurm(repo: Path, job: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     script = repo / "build" / "slurm" / f"{job}.sbatch"
     text = script.read_text()
-    slurm_env = {**env, "SLURM_SUBMIT_DIR": str(repo / "build"), "SLURM_JOB_ID": "41"}
+    # Slurm sets the job's id under both names (SLURM_JOBID is the older one scripts still read).
+    slurm_env = {**env, "SLURM_SUBMIT_DIR": str(repo / "build"), "SLURM_JOB_ID": "41", "SLURM_JOBID": "41"}
     array = re.search(r"(?m)^#SBATCH --array=([0-9]+)", text)
     if array:
         slurm_env |= {"SLURM_ARRAY_JOB_ID": "40", "SLURM_ARRAY_TASK_ID": array.group(1)}

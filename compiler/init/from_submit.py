@@ -62,9 +62,10 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     job["runtime"] = "container" if image or universe in ("container", "docker") else "host"
     if universe == "docker":
         job["universe"] = "docker"  # kept: the pool (or the image) needs Docker itself
-        if commands.get("docker_pull_policy", "").lower() == "always":
+        policy = commands.get("docker_pull_policy", "").strip().lower()
+        if policy in ("always", "missing"):
             del commands["docker_pull_policy"]
-            job["docker_pull_policy"] = "always"
+            job["docker_pull_policy"] = policy
     elif universe not in ("vanilla", "container"):
         commands["universe"] = universe  # reported below, with its line
     if image:
@@ -81,8 +82,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             if kept
         ]
     if "transfer_output_files" in commands:
+        line = lines["transfer_output_files"]
         job["outputs"] = [
-            macros.placed(p.strip()) for p in commands.pop("transfer_output_files").split(",") if p.strip()
+            _output(draft, macros.placed(p.strip()), parsed.where(line))
+            for p in commands.pop("transfer_output_files").split(",")
+            if p.strip()
         ]
     job["command"] = _command(draft, job, commands, macros, moved, lines.get("executable", 0))
     logs = {
@@ -136,7 +140,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
                 name: moved.path(macros.placed(target.template), line, "transfer_output_remaps")
                 for name, target in pairs
             }
-            job["output_remaps"] = {macros.placed(name): target for name, target in remaps.items() if target}
+            job["output_remaps"] = {
+                macros.placed(name).rstrip("/") or name: target for name, target in remaps.items() if target
+            }
     _outputs_land_beside_the_submit_file(job, places)
     if "max_retries" in commands:
         retries = numbers.integer("max_retries")
@@ -152,6 +158,18 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
     draft.spec["jobs"] = {_job_name(slug(path.stem), job, draft): job}
     return draft
+
+
+def _output(draft: Draft, name: str, where: str) -> str:
+    """An output as the spec names it: `outputs/` (HTCondor: the directory's contents come back into
+    the submit directory) is the directory `outputs`, which comes back whole; init says so."""
+    if not name.endswith("/") or not name.rstrip("/"):
+        return name
+    draft.lost.append(
+        f"{where}: transfer_output_files {shown(name, 80)}: the directory comes back whole, as "
+        f"{shown(name.rstrip('/'), 80)} (the spec's outputs name files and directories, not a directory's contents)"
+    )
+    return name.rstrip("/")
 
 
 def _image(image: str) -> str:

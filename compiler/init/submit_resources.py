@@ -39,9 +39,8 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
         _require_gpus(gpu, commands)
     clauses = []
     for clause in _clauses(commands.pop("requirements", "")):
-        driver = re.fullmatch(
-            r"\(?\s*(?:GPUs_DriverVersion|CUDADriverVersion)\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause
-        )
+        # gpu.driver writes GPUs_DriverVersion; another attribute (CUDADriverVersion) stays as written.
+        driver = re.fullmatch(r"\(?\s*GPUs_DriverVersion\s*>=\s*([0-9]+(?:\.[0-9]+)?)\s*\)?", clause)
         if driver:
             gpu["driver"] = _version(driver.group(1))
         else:  # (OpSysMajorVer > 7) included: the generated .sub adds it only to pixi-pack jobs

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from .loader import KeyPath
-from .model import PLACEHOLDER, Job, Project, sandbox_path
+from .model import PLACEHOLDER, Job, Project, contents, sandbox_path
 from .rules import Problem
 
 # Inside the build directory a job's files may land only where pixi-htc's own defaults put them,
@@ -160,6 +160,7 @@ def sandbox_problems(project: Project, build_dir: str = "build") -> Iterator[Pro
         entries = [
             (("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
             for index, path in enumerate(job.inputs)
+            if not contents(path)  # a directory's entries: known only when the job is submitted
         ]
         entries += [
             (("source", index), path, path.rsplit("/", 1)[-1]) for index, path in enumerate(project.source or ())

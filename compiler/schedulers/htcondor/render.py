@@ -11,7 +11,7 @@ from typing import Literal
 
 from ...artifacts.base import Artifact, Layout, header
 from ...core.templating import render as render_template
-from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, sandbox_path
+from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, contents, sandbox_path
 from ..common import from_submit_dir, shell_word
 from .sites import SITE_LINES
 
@@ -176,7 +176,8 @@ def plan(
         for name in job.outputs
         if name in own or (job.swept and not PLACEHOLDER.search(name))
     )
-    places = [sandbox_path(path, layout.build_dir) for path in job.inputs]
+    # A directory's contents (data/) land in the sandbox's top level, where HTCondor writes them.
+    places = [sandbox_path(path, layout.build_dir) for path in job.inputs if not contents(path)]
     restores = [placed(path) for path in (job.checkpoint.files if job.checkpoint else ())]
     logs = log_files(job, layout, process)
     directories = sorted(
