@@ -19,6 +19,7 @@ from ..core.errors import UsageError
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
 from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
+from .job_origins import changed, said_keys
 from .places import Places
 
 MAX_SCRIPT_BYTES = 1024 * 1024
@@ -125,8 +126,12 @@ def from_slurm(path: Path, root: Path) -> Draft:
     }
     slurm: dict[str, Any] = {}
     said = options(text, where, draft.lost)
+    origins: dict[tuple[str, ...], int] = {}
     for line, name, value in said:
-        if not _carried(job, slurm, draft, name, value):
+        before = said_keys(job, slurm)
+        if _carried(job, slurm, draft, name, value):
+            origins |= dict.fromkeys(changed(before, said_keys(job, slurm)), line)
+        else:
             shown_option = f"--{name}" + (f"={value}" if value is not None else "")
             why = " (pixi-htc names each task's log: build/logs/<job>_<job id>)" if name in ("output", "error") else ""
             draft.lost.append(f"{where}:{line}: #SBATCH {shown(shown_option, 120)}{why}")
@@ -148,7 +153,9 @@ def from_slurm(path: Path, root: Path) -> Draft:
         )
     # Named as sbatch named it (--job-name, else the file), unless pixi-htc writes a script of that name.
     name = draft.spec["name"]
-    draft.spec["jobs"] = {f"{name}-job" if name in RESERVED_JOB_NAMES else name: job}
+    name = f"{name}-job" if name in RESERVED_JOB_NAMES else name
+    draft.spec["jobs"] = {name: job}
+    draft.origins |= {("jobs", name, *key): f"{where}:{line}" for key, line in origins.items()}
     return draft
 
 

@@ -12,6 +12,7 @@ from ..schedulers.htcondor.jobfiles import parse_remaps
 from ..spec.model import POLICY
 from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
+from .job_origins import submit_origins
 from .places import Places, interpreter
 from .submit_file import read_submit
 from .submit_queue import arguments_from, matching, queue_of
@@ -156,7 +157,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
-    draft.spec["jobs"] = {_job_name(slug(path.stem), job, draft): job}
+    name = _job_name(slug(path.stem), job, draft)
+    draft.spec["jobs"] = {name: job}
+    submit_origins(draft, name, job, parsed)
     return draft
 
 
