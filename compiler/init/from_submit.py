@@ -61,12 +61,15 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     # A vanilla job without an image brings its own software (its script sets it up): runtime host,
     # never a pixi-pack job with no environment to pack.
     job["runtime"] = "container" if image or universe in ("container", "docker") else "host"
+    # docker_pull_policy: kept as written in the docker universe; `missing` (HTCondor's default)
+    # elsewhere says nothing the generated .sub does not.
+    policy = commands.get("docker_pull_policy", "").strip().lower()
+    if policy == "missing" or (policy == "always" and universe == "docker"):
+        del commands["docker_pull_policy"]
+        if universe == "docker":
+            job["docker_pull_policy"] = policy
     if universe == "docker":
         job["universe"] = "docker"  # kept: the pool (or the image) needs Docker itself
-        policy = commands.get("docker_pull_policy", "").strip().lower()
-        if policy in ("always", "missing"):
-            del commands["docker_pull_policy"]
-            job["docker_pull_policy"] = policy
     elif universe not in ("vanilla", "container"):
         commands["universe"] = universe  # reported below, with its line
     if image:

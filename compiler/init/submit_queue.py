@@ -124,6 +124,8 @@ def matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]],
 
 def _row(line: str, variables: int) -> tuple[str, ...]:
     """One line of a `from (...)` table: fields split at commas or blanks, the last takes the rest."""
+    if variables == 1:  # the one variable takes the whole line (re.split's maxsplit=0 would split it all)
+        return (line.strip(),)
     fields = re.split(r"\s*,\s*|\s+", line.strip(), maxsplit=variables - 1)
     return tuple(fields + [""] * (variables - len(fields)))
 
