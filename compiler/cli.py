@@ -158,6 +158,15 @@ def _run(args: argparse.Namespace) -> int:
         print(printable(f"wrote {spec} and {spec.parent / 'project.schema.json'}; next: {then}pixi-htc build"))
         for item in lost:  # escaped and cut by init (foreign.shown)
             print(f"not carried over: {item}", file=sys.stderr)
+        if args.source is not None:
+            from .init.checked import build_problems
+            from .init.places import project_root
+
+            problems = build_problems(spec, project_root(Path.cwd()))
+            if problems:
+                print(f"{spec} does not build yet; what build says (fix it in the spec):", file=sys.stderr)
+            for problem in problems:  # Diagnostic.format: printable and cut
+                print(f"  {problem}", file=sys.stderr)
         return EXIT_OK
     if args.command == "check":
         from .pipeline import check_cache

@@ -147,7 +147,12 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
     ("input-comma", job("    inputs: ['a,b']\n"), [":11:14: error: jobs.train.inputs[0]: 'a,b' is not valid"]),
-    ("input-trailing-slash", job("    inputs: [src/]\n"), [":11:14: error: jobs.train.inputs[0]: 'src/' is not valid"]),
+    # src/ sends the directory's entries (HTCondor's form); a second slash is no path.
+    (
+        "input-trailing-slash",
+        job("    inputs: [src//]\n"),
+        [":11:14: error: jobs.train.inputs[0]: 'src//' is not valid"],
+    ),
     (
         "unknown-placeholder",
         HEAD

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import htcondor2
+import pytest
 
 from tests.conftest import run_cli, run_job_script
 
@@ -419,3 +420,118 @@ def test_composed_environments_round_trip(tmp_path: Path) -> None:
     assert spec["environments"]["test"]["feature_only"] is True and "feature_only" not in spec["environments"]["lint"]
     # The image installs an environment pixi has, and the default one solves with cuda's __cuda.
     assert spec["container"]["environment"] == "default"
+
+
+# Sizes as condor_submit reads them (issue #22, real submit files: `request_memory = 2 GB`).
+@pytest.mark.parametrize(
+    ("written", "unit", "spec"),
+    [
+        ("2 GB", "MB", "2GB"),
+        ("500 MB", "KB", "500MB"),
+        ("4g", "MB", "4GB"),
+        ("16Gb", "MB", "16GB"),
+        ("2048", "MB", "2048MB"),
+        ("100000", "KB", "100000KB"),
+        ("1.5 GB", "MB", "1536MB"),
+        ("0.25T", "MB", "256GB"),
+        ("0", "MB", None),
+        ("2 GiB", "MB", None),
+        ("0.3MB", "MB", None),
+        ("$(mem)", "MB", None),
+        ("lots", "MB", None),
+    ],
+)
+def test_a_size_is_read_as_condor_submit_reads_it(written: str, unit: str, spec: str | None) -> None:
+    from pixi_htc.init.submit_resources import size_of
+
+    assert size_of(written, unit) == spec
+
+
+def test_sizes_with_blanks_move_in_and_one_that_is_no_size_is_reported(tmp_path: Path) -> None:
+    text = "executable = /bin/true\nrequest_memory = 2 GB\nrequest_disk = 1.5 GB\nrequest_gpus = 1\n"
+    text += "gpus_minimum_memory = 8 G\nqueue\n"
+    (tmp_path / "sizes.sub").write_text(text)
+    root, stderr = _init(tmp_path, "sizes.sub", text)
+    from ruamel.yaml import YAML
+
+    job = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"]["sizes"]
+    assert job["resources"]["memory"] == "2GB" and job["resources"]["disk"] == "1536MB"
+    assert job["gpu"]["min_memory"] == "8GB" and "not carried" not in stderr
+    generated = htcondor2.Submit((root / "build" / "htcondor" / "sizes.sub").read_text())
+    assert generated["request_memory"] == "2GB" and generated["request_disk"] == "1536MB"
+    (tmp_path / "2").mkdir()
+    root, stderr = _init(tmp_path / "2", "lots.sub", text.replace("2 GB", "lots"))
+    assert "not carried over: lots.sub:2: request_memory = lots (not a size the spec can hold" in stderr
+
+
+def _rows(root: Path, submit: str, directory: Path) -> list[dict[str, str]]:
+    """The processes HTCondor's own parser queues for a submit file (our own test text)."""
+    from pixi_htc.schedulers.htcondor.submit import working_directory
+
+    with working_directory(directory):
+        return [dict(row) for row in htcondor2.Submit(submit).itemdata()]
+
+
+ROWS = (("-4", "4", "1"), ("-2", "2", "0.5"))
+
+
+def test_queue_variables_separated_by_blanks_are_the_same_variables(tmp_path: Path) -> None:
+    """`queue lo hi from f` is `queue lo, hi from f` (condor_submit takes commas or blanks)."""
+    for queue, variables in (("lo hi", ["lo", "hi"]), ("lo hi, step", ["lo", "hi", "step"])):
+        here = tmp_path / str(len(variables))
+        here.mkdir()
+        (here / "bounds.txt").write_text("".join(" ".join(row[: len(variables)]) + "\n" for row in ROWS))
+        text = f"executable = /bin/echo\narguments = $(lo) $(hi)\nlog = x.log\nqueue {queue} from bounds.txt\n"
+        root, stderr = _init(here, "grid.sub", text)
+        from ruamel.yaml import YAML
+
+        job = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"]["grid"]
+        assert job["sweep_from"] == {"file": "bounds.txt", "variables": variables} and "not carried" not in stderr
+        assert job["command"] == ["/bin/echo", "{lo}", "{hi}"]
+        original = _rows(root, text, root)
+        generated = _rows(root, (root / "build" / "htcondor" / "grid.sub").read_text(), root / "build")
+        assert [list(row.values()) for row in generated] == [list(row.values()) for row in original]
+
+
+QUEUE_ARGUMENTS = """\
+executable = fit.sh
+arguments = --ignored
+log = fit.log
+queue arguments from values.txt
+"""
+
+
+def test_queue_arguments_from_a_file_gives_each_process_its_line_as_arguments(tmp_path: Path) -> None:
+    """`queue arguments from FILE`: each line is a process's arguments (the submit command of that
+    name). The generated job gives the executable the same words, line by line, as HTCondor would."""
+    (tmp_path / "values.txt").write_text("-9 9 0.5\n-8 8 0.25\n")
+    (tmp_path / "fit.sh").write_text('#!/bin/bash\nprintf "%s\\n" "$@"\n')
+    root, stderr = _init(tmp_path, "fit.sub", QUEUE_ARGUMENTS)
+    assert "not carried" not in stderr and "does not build" not in stderr
+    from ruamel.yaml import YAML
+
+    job = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"]["fit-job"]
+    assert job["sweep_from"] == {"file": "values.txt", "variables": ["arg1", "arg2", "arg3"]}
+    assert job["command"] == ["/bin/bash", "fit.sh", "{arg1}", "{arg2}", "{arg3}"]
+    original = _rows(root, QUEUE_ARGUMENTS, root)
+    generated = _rows(root, (root / "build" / "htcondor" / "fit-job.sub").read_text(), root / "build")
+    assert len(generated) == len(original) == 2
+    for process, (mine, theirs) in enumerate(zip(generated, original, strict=True)):
+        received = run_job_script(root, "fit-job", "fit.sh", ["7", str(process), *mine.values()], tmp_path / "box")
+        assert received[-3:] == theirs["arguments"].split()
+
+
+def test_queue_arguments_inline_and_uneven(tmp_path: Path) -> None:
+    (tmp_path / "fit.sh").write_text("echo\n")
+    inline = QUEUE_ARGUMENTS.replace("values.txt", "(\n  -1 1\n  -2 2\n)")
+    root, stderr = _init(tmp_path, "fit.sub", inline)
+    from ruamel.yaml import YAML
+
+    job = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"]["fit-job"]
+    assert job["sweep_from"] == {"file": "specs/fit.queue.txt", "variables": ["arg1", "arg2"]}
+    assert (root / "specs" / "fit.queue.txt").read_text() == "-1 1\n-2 2\n" and "not carried" not in stderr
+    (tmp_path / "2").mkdir()
+    (tmp_path / "2" / "fit.sh").write_text("echo\n")
+    (tmp_path / "2" / "values.txt").write_text("-9 9\n-8 8 0.25\n")
+    _, stderr = _init(tmp_path / "2", "fit.sub", QUEUE_ARGUMENTS)
+    assert "not carried over: fit.sub:4: queue arguments from ...: its lines differ in their number of words" in stderr

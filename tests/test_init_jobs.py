@@ -273,3 +273,128 @@ def test_a_slurm_script_moves_in_and_its_body_runs_as_it_did(tmp_path: Path) -> 
     assert ran.returncode == 0, ran.stderr
     calls = record.read_text().splitlines()
     assert "module load cuda/12.1" in calls and "python train.py --epochs 10" in calls
+
+
+def _moved(tmp_path: Path, name: str, text: str) -> tuple[dict, str]:
+    (tmp_path / name).write_text(text)
+    moved = run_cli("init", "--from", name, cwd=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load((tmp_path / "specs" / "project.yaml").read_text())
+    return spec, moved.stderr
+
+
+def test_a_job_named_as_pixi_htcs_own_scripts_is_renamed(tmp_path: Path) -> None:
+    """submit.sub (CHTC's templates) and a Slurm --job-name=submit: pixi-htc writes submit.sh itself."""
+    (tmp_path / "a").mkdir()
+    spec, _ = _moved(tmp_path / "a", "submit.sub", "executable = /bin/true\nlog = x.log\nqueue\n")
+    assert list(spec["jobs"]) == ["submit-job"]
+    assert run_cli("build", cwd=tmp_path / "a").returncode == 0
+    (tmp_path / "b").mkdir()
+    spec, _ = _moved(tmp_path / "b", "job.slurm", "#!/bin/bash\n#SBATCH --job-name=submit\nhostname\n")
+    assert list(spec["jobs"]) == ["submit-job"]
+    assert run_cli("build", cwd=tmp_path / "b").returncode == 0
+
+
+def test_init_says_why_what_it_wrote_would_not_build(tmp_path: Path) -> None:
+    """A placeholder left in a template's image: init writes the spec and says what build will say,
+    at the spec's line and the submit file's, and no follow-on error about a default environment."""
+    text = "container_image = osdf:///ospool/<AP>/data/<USER>/torch.sif\nexecutable = /bin/true\nqueue\n"
+    (tmp_path / "job.sub").write_text(text)
+    moved = run_cli("init", "--from", "job.sub", cwd=tmp_path)
+    assert moved.returncode == 0
+    problems = [line.strip() for line in moved.stderr.splitlines() if "error:" in line]
+    assert "specs/project.yaml does not build yet" in moved.stderr
+    assert len(problems) == 1 and problems[0].startswith("specs/project.yaml:")
+    assert "jobs.job.image" in problems[0] and problems[0].endswith("(moved in from job.sub:1)")
+    built = run_cli("build", cwd=tmp_path)
+    assert built.returncode == 2 and problems[0] in built.stderr and "environment" not in built.stderr
+
+
+def test_image_forms_move_in_as_htcondor_reads_them(tmp_path: Path) -> None:
+    forms = {
+        "file:///staging/me/fold.sif": ("file:///staging/me/fold.sif", "apptainer"),
+        "/cvmfs/singularity.opensciencegrid.org/me/keras:2.9/": (
+            "/cvmfs/singularity.opensciencegrid.org/me/keras:2.9",
+            "apptainer",
+        ),
+    }
+    for index, (written, (image, runtime)) in enumerate(forms.items()):
+        here = tmp_path / str(index)
+        here.mkdir()
+        text = f"container_image = {written}\nexecutable = /bin/true\nrequest_gpus = 1\nlog = x.log\nqueue\n"
+        spec, stderr = _moved(here, "fold.sub", text)
+        job = spec["jobs"]["fold"]
+        assert (job["image"], job["runtime"]) == (image, runtime) and "does not build" not in stderr
+        assert run_cli("build", cwd=here).returncode == 0
+        generated = htcondor2.Submit((here / "build" / "htcondor" / "fold.sub").read_text())
+        assert generated["container_image"] == image
+
+
+def test_pull_policy_and_driver_attribute_stay_as_written(tmp_path: Path) -> None:
+    text = (
+        "universe = docker\ndocker_image = python:3.12\ndocker_pull_policy = missing\nexecutable = /bin/true\n"
+        "request_gpus = 1\nrequirements = (CUDADriverVersion >= 11.1)\nlog = x.log\nqueue\n"
+    )
+    spec, stderr = _moved(tmp_path, "d.sub", text)
+    assert spec["jobs"]["d"]["docker_pull_policy"] == "missing" and "not carried" not in stderr
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    generated = htcondor2.Submit((tmp_path / "build" / "htcondor" / "d.sub").read_text())
+    original = htcondor2.Submit(text)
+    assert generated["docker_pull_policy"] == original["docker_pull_policy"]
+    assert "CUDADriverVersion >= 11.1" in generated["requirements"] and "GPUs_Driver" not in generated["requirements"]
+    (tmp_path / "2").mkdir()
+    container = text.replace("universe = docker\ndocker_image", "container_image")
+    _, stderr = _moved(tmp_path / "2", "d.sub", container)
+    assert "not carried" not in stderr  # missing is HTCondor's default in every universe
+
+
+def test_a_directory_named_with_a_slash_sends_its_entries(tmp_path: Path) -> None:
+    """`transfer_input_files = inputs/`: HTCondor writes the directory's entries in the sandbox's top
+    level. The generated .sub names it so; on Slurm the entries are linked in the task's directory."""
+    (tmp_path / "jobs" / "inputs").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    for name in ("a.txt", "b.csv"):
+        (tmp_path / "jobs" / "inputs" / name).write_text("x\n")
+    text = "executable = /bin/true\ntransfer_input_files = inputs/\nlog = x.log\nqueue\n"
+    (tmp_path / "jobs" / "dock.sub").write_text(text)
+    assert run_cli("init", "--from", "dock.sub", cwd=tmp_path / "jobs").returncode == 0
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load((tmp_path / "specs" / "project.yaml").read_text())
+    assert spec["jobs"]["dock"]["inputs"] == ["jobs/inputs/"]
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    generated = htcondor2.Submit((tmp_path / "build" / "htcondor" / "dock.sub").read_text())
+    # A job naming no outputs gets initialdir (jobs/, its .sub's directory), which HTCondor reads the
+    # transfer list from: the directory's contents, the trailing / kept.
+    assert generated["initialdir"] == "../jobs" and generated["transfer_input_files"] == "inputs/"
+    # The same input on Slurm: run as Slurm runs it, in the build directory with SLURM_* set.
+    from tests.conftest import shellcheck
+
+    (tmp_path / "run.sh").write_text("test -f a.txt && test -f b.csv && test ! -e inputs && touch ok\n")
+    (tmp_path / "specs" / "project.yaml").write_text(
+        "schema_version: 1\nname: demo\nscheduler: slurm\nsource: [run.sh]\njobs:\n  a:\n    runtime: host\n"
+        "    command: [bash, run.sh]\n    inputs: [jobs/inputs/]\n    resources: {gpus: 0}\n"
+    )
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    script = tmp_path / "build" / "slurm" / "a.sbatch"
+    assert shellcheck(script).returncode == 0
+    env = {"PATH": "/usr/bin:/bin", "SLURM_SUBMIT_DIR": str(tmp_path / "build"), "SLURM_JOB_ID": "41"}
+    ran = subprocess.run(
+        ["bash", str(script)], cwd=tmp_path / "build", env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert [p.name for p in (tmp_path / "build" / "outputs" / "a").rglob("ok")] == ["ok"]
+
+
+def test_a_slurm_script_finds_everything_beside_it(tmp_path: Path) -> None:
+    """Slurm runs a script where sbatch ran, with all of its directory there: every entry beside it is
+    linked where it runs (however the script names it), but not .git, specs, build or dot files."""
+    (tmp_path / ".git").mkdir()
+    for name in ("svd.m", "hello_gpu", ".env"):
+        (tmp_path / name).write_text("x\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "job.slurm").write_text("#!/bin/bash\n#SBATCH --gres=gpu:1\nmatlab -r svd\n./hello_gpu\n")
+    spec, _ = _moved(tmp_path, "job.slurm", (tmp_path / "job.slurm").read_text())
+    assert spec["source"] == ["job.slurm", "data", "hello_gpu", "svd.m"]

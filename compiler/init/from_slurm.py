@@ -9,6 +9,7 @@ say is listed with its line.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 
 from ..core.errors import UsageError
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
+from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
+from .job_origins import changed, said_keys
 from .places import Places
 
 MAX_SCRIPT_BYTES = 1024 * 1024
@@ -60,7 +63,7 @@ MAIL_TYPES = {
     "ARRAY_TASKS",
 }
 ADDRESS = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}")
-MAX_NAMED_FILES = 200  # paths of the script's body that init links into the task directory
+MAX_NAMED_FILES = 200  # entries beside the script that init links into the task directory
 
 
 def read_script(path: Path) -> str:
@@ -123,8 +126,12 @@ def from_slurm(path: Path, root: Path) -> Draft:
     }
     slurm: dict[str, Any] = {}
     said = options(text, where, draft.lost)
+    origins: dict[tuple[str, ...], int] = {}
     for line, name, value in said:
-        if not _carried(job, slurm, draft, name, value):
+        before = said_keys(job, slurm)
+        if _carried(job, slurm, draft, name, value):
+            origins |= dict.fromkeys(changed(before, said_keys(job, slurm)), line)
+        else:
             shown_option = f"--{name}" + (f"={value}" if value is not None else "")
             why = " (pixi-htc names each task's log: build/logs/<job>_<job id>)" if name in ("output", "error") else ""
             draft.lost.append(f"{where}:{line}: #SBATCH {shown(shown_option, 120)}{why}")
@@ -137,8 +144,18 @@ def from_slurm(path: Path, root: Path) -> Draft:
         slurm["submit_dir"] = "task"
         job["slurm"] = slurm
     # Linked into the task's directory beside the script (source: linked as they are, never unpacked).
-    draft.spec["source"] += [name for name in _named_files(text, path.parent, places) if name != script]
-    draft.spec["jobs"] = {draft.spec["name"]: job}  # named as sbatch named it (--job-name, else the file)
+    beside = _named_files(path.parent, places)
+    draft.spec["source"] += [name for name in beside if name != script]
+    if len(beside) >= MAX_NAMED_FILES:
+        draft.lost.append(
+            f"{where}: the first {MAX_NAMED_FILES} entries beside the script are linked where it runs "
+            "(add others to source)"
+        )
+    # Named as sbatch named it (--job-name, else the file), unless pixi-htc writes a script of that name.
+    name = draft.spec["name"]
+    name = f"{name}-job" if name in RESERVED_JOB_NAMES else name
+    draft.spec["jobs"] = {name: job}
+    draft.origins |= {("jobs", name, *key): f"{where}:{line}" for key, line in origins.items()}
     return draft
 
 
@@ -204,48 +221,31 @@ def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str
     return False
 
 
-def _named_files(text: str, directory: Path, places: Places) -> list[str]:
-    """The files and directories of the project the script's commands name by a relative path (from
-    where it is submitted: its own directory), by their first segment: the job links each into its
-    task's directory, where the script runs, so `python train.py --config configs/a.yaml` finds
-    them. Words are split as the shell would (shlex, which executes nothing); nothing is followed
-    out of the project."""
+def _named_files(directory: Path, places: Places) -> list[str]:
+    """Every file and directory beside the script (where it is submitted from), as Slurm has them
+    where the script runs: the job links each into its task's directory, so `python ./train.py`,
+    `matlab -r svd` (svd.m) and `Rscript -e 'source("model.R")'` find theirs however the script
+    names them. Not .git, the spec's directory or the build directory; nothing that leads out of the
+    project (a symbolic link on the way), nor a name the spec cannot hold (a dot file); at most
+    MAX_NAMED_FILES entries, in name order."""
     found: list[str] = []
-    # pixi run finds its manifest in the directory it runs in.
-    if re.search(r"(?m)^[^#]*\bpixi\s+(run|shell|install)\b", text):
-        text = "pixi.toml pixi.lock pyproject.toml\n" + text
-    for line in re.sub(r"\\\n", " ", text).splitlines():  # a trailing backslash continues the line
-        if line.lstrip().startswith("#"):
+    if not directory.is_dir() or not _inside(directory, places.root):
+        return found
+    skipped = {(directory / name).resolve() for name in (".git", "specs", "build")}
+    for entry in sorted(os.listdir(directory)):
+        target = directory / entry
+        rebased = places.rebased(entry)
+        if (
+            rebased is None
+            or not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", entry)
+            or target.resolve() in skipped
+            or not _inside(places.root / rebased, places.root)
+            or not (target.is_file() or target.is_dir())
+        ):
             continue
-        try:
-            words = shlex.split(line, comments=True)
-        except ValueError:
-            continue
-        for word in words:
-            candidate = word.partition("=")[2] if word.startswith("-") else word
-            first = candidate.split("/", 1)[0]
-            if (
-                not first
-                or first in (".", "..")
-                or "$" in candidate
-                or candidate.startswith(("/", "~"))
-                or not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", first)
-            ):
-                continue
-            rebased = places.rebased(first)
-            target = directory / first
-            if (
-                rebased is None
-                or rebased in found
-                or not _inside(places.root / rebased, places.root)
-                or not target.exists()
-            ):
-                continue
-            if target.resolve() == (directory / "specs").resolve():
-                continue
-            found.append(rebased)
-            if len(found) >= MAX_NAMED_FILES:
-                return found
+        found.append(rebased)
+        if len(found) >= MAX_NAMED_FILES:
+            break
     return found
 
 

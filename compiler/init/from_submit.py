@@ -10,10 +10,12 @@ from ..core.errors import UsageError
 from ..core.foreign import shown
 from ..schedulers.htcondor.jobfiles import parse_remaps
 from ..spec.model import POLICY
+from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
+from .job_origins import submit_origins
 from .places import Places, interpreter
 from .submit_file import read_submit
-from .submit_queue import matching, queue_of
+from .submit_queue import arguments_from, matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers
 
@@ -53,6 +55,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
+        arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ")
     if "_matching" in job:
         matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}
@@ -63,11 +66,15 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     # A vanilla job without an image brings its own software (its script sets it up): runtime host,
     # never a pixi-pack job with no environment to pack.
     job["runtime"] = "container" if image or universe in ("container", "docker") else "host"
+    # docker_pull_policy: kept as written in the docker universe; `missing` (HTCondor's default)
+    # elsewhere says nothing the generated .sub does not.
+    policy = commands.get("docker_pull_policy", "").strip().lower()
+    if policy == "missing" or (policy == "always" and universe == "docker"):
+        del commands["docker_pull_policy"]
+        if universe == "docker":
+            job["docker_pull_policy"] = policy
     if universe == "docker":
         job["universe"] = "docker"  # kept: the pool (or the image) needs Docker itself
-        if commands.get("docker_pull_policy", "").lower() == "always":
-            del commands["docker_pull_policy"]
-            job["docker_pull_policy"] = "always"
         network = macros.placed(commands.get("docker_network_type", "")).strip()
         if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", network):
             del commands["docker_network_type"]
@@ -75,10 +82,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     elif universe not in ("vanilla", "container"):
         commands["universe"] = universe  # reported below, with its line
     if image:
-        image = macros.placed(str(image))
-        job["image"] = (
-            image if "://" in image or image.endswith(".sif") or image.startswith("/cvmfs/") else f"docker://{image}"
-        )
+        job["image"] = _image(macros.placed(str(image)))
         if job["image"].endswith(".sif") or job["image"].startswith("/cvmfs/"):
             job["runtime"] = "apptainer"
     if "transfer_input_files" in commands:
@@ -91,8 +95,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             if kept
         ]
     if "transfer_output_files" in commands:
+        line = lines["transfer_output_files"]
         job["outputs"] = [
-            macros.placed(p.strip()) for p in commands.pop("transfer_output_files").split(",") if p.strip()
+            _output(draft, macros.placed(p.strip()), parsed.where(line))
+            for p in commands.pop("transfer_output_files").split(",")
+            if p.strip()
         ]
     job["command"] = _command(
         draft, job, commands, macros, moved, lines.get("executable", 0), parsed.where(lines.get("arguments", 0)) + ": "
@@ -154,7 +161,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
                 name: moved.path(macros.placed(target.template), line, "transfer_output_remaps")
                 for name, target in pairs
             }
-            job["output_remaps"] = {macros.placed(name): target for name, target in remaps.items() if target}
+            job["output_remaps"] = {
+                macros.placed(name).rstrip("/") or name: target for name, target in remaps.items() if target
+            }
     _outputs_land_beside_the_submit_file(job, places)
     transfer = commands.get("should_transfer_files", "").strip().upper()
     if transfer in ("IF_NEEDED", "NO"):
@@ -176,16 +185,39 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
-    draft.spec["jobs"] = {_job_name(slug(path.stem), job, draft): job}
+    name = _job_name(slug(path.stem), job, draft)
+    draft.spec["jobs"] = {name: job}
+    submit_origins(draft, name, job, parsed)
     return draft
+
+
+def _output(draft: Draft, name: str, where: str) -> str:
+    """An output as the spec names it: `outputs/` (HTCondor: the directory's contents come back into
+    the submit directory) is the directory `outputs`, which comes back whole; init says so."""
+    if not name.endswith("/") or not name.rstrip("/"):
+        return name
+    draft.lost.append(
+        f"{where}: transfer_output_files {shown(name, 80)}: the directory comes back whole, as "
+        f"{shown(name.rstrip('/'), 80)} (the spec's outputs name files and directories, not a directory's contents)"
+    )
+    return name.rstrip("/")
+
+
+def _image(image: str) -> str:
+    """container_image as the spec names it: a Docker name gets docker://; an unpacked image on
+    CVMFS loses a trailing `/` (the same directory); a .sif path, a file:/// .sif and URLs as written."""
+    image = image.strip()
+    if image.startswith("/cvmfs/"):
+        return image.rstrip("/")
+    return image if "://" in image or image.endswith(".sif") else f"docker://{image}"
 
 
 def _job_name(name: str, job: dict[str, Any], draft: Draft) -> str:
     """The submit file's name, unless the generated htcondor/<name>.sh would land in the sandbox
     under the same base name as one of the job's own files (HTCondor would overwrite one with the
-    other): then <name>-job."""
+    other), or the name is one pixi-htc writes a script of its own under (submit.sub): then <name>-job."""
     landing = {path.rstrip("/").rsplit("/", 1)[-1] for path in (*job.get("inputs", []), *draft.spec["source"])}
-    return f"{name}-job" if f"{name}.sh" in landing else name
+    return f"{name}-job" if f"{name}.sh" in landing or name in RESERVED_JOB_NAMES else name
 
 
 def _command(
@@ -201,6 +233,7 @@ def _command(
     if not written.strip().startswith('"'):  # the old syntax splits after expanding: an empty word is none
         arguments = [a for a in arguments if a]
     draft.lost.extend(f"{where}arguments {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
+    arguments = job.pop("_arguments", arguments)  # queue arguments from ...: each process's own
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]

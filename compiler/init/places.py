@@ -50,16 +50,23 @@ class Places:
             base = "" if base == "." else base
         return cls(root=root, base=base)
 
-    def rebased(self, path: str) -> str | None:
+    def rebased(self, path: str, *, contents: bool = False) -> str | None:
         """A submit file's path as the spec names it (relative to the project root); a URL as it
-        is; None for a path that leads outside the project."""
+        is; None for a path that leads outside the project. With `contents`, a directory named with
+        a trailing `/` keeps it (transfer_input_files: its entries, not the directory)."""
         if "://" in path:
             return path
+        slash = "/" if contents and path.endswith("/") else ""
         if path.startswith("/"):
             inside = os.path.relpath(path, self.root).replace(os.sep, "/")
-            return None if inside == ".." or inside.startswith("../") else inside
+            return None if inside == ".." or inside.startswith("../") else _with(inside, slash)
         joined = posixpath.normpath(posixpath.join(self.base, path))
-        return None if joined == ".." or joined.startswith(("../", "/")) else joined
+        return None if joined == ".." or joined.startswith(("../", "/")) else _with(joined, slash)
+
+
+def _with(path: str, slash: str) -> str:
+    """A rebased path with its trailing `/` back, unless it is the project root itself."""
+    return f"{path}{slash}" if path != "." else path
 
 
 def interpreter(script: Path, root: Path) -> list[str] | None:

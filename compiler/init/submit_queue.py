@@ -5,9 +5,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from pathlib import Path
 from typing import Any
 
-from ..core.foreign import ForeignFileError, link_inside, shown
+from ..core.foreign import ForeignFileError, link_inside, read_text, shown
 from .draft import Draft
 from .places import Places
 from .submit_file import SubmitFile
@@ -28,8 +29,9 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         if int(qargs or "1") > 1:
             job["count"] = int(qargs)
         return []
+    # Variables separated by commas or blanks (`queue a, b from f`, `queue a b from f`), as condor_submit reads them.
     found = re.fullmatch(
-        r"(?:(\d+)\s+)?(?:([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+)?(from|in|matching)(?:\s+(.*))?",
+        rf"(?:(\d+)\s+)?(?:({NAME}(?:(?:\s*,\s*|\s+){NAME})*)\s+)?(from|in|matching)(?:\s+(.*))?",
         qargs,
         re.IGNORECASE | re.DOTALL,
     )
@@ -38,7 +40,7 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         return []
     if int(found.group(1) or "1") > 1:
         job["count"] = int(found.group(1))
-    variables = [v.strip().lower() for v in (found.group(2) or "item").split(",")]
+    variables = [v.lower() for v in re.split(r"[\s,]+", found.group(2) or "item") if v]
     if found.group(3).lower() == "matching":
         if len(variables) != 1 or parsed.queue_items is not None:
             draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
@@ -57,6 +59,8 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         rows = [(value,) + ("",) * (len(variables) - 1) for value in values]
     else:
         rows = [_row(line, len(variables)) for line in parsed.queue_items if line.strip()]
+    if variables == ["arguments"] and found.group(3).lower() == "from":
+        return _arguments_table(draft, job, [row[0] for row in rows], table, where)
     columns = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
     if rows and _every_combination(rows, columns):
         job["sweep"] = dict(zip(variables, columns))
@@ -67,6 +71,10 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
 
 
 MAX_MATCHES = 10_000
+# A variable's name, never one of the queue statement's own words.
+NAME = r"(?!(?:from|in|matching)\b)[A-Za-z_]\w*"
+MAX_ARGUMENTS_BYTES = 16 * 1024 * 1024
+MAX_ARGUMENT_WORDS = 64
 
 
 def matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]], places: Places, where: str) -> None:
@@ -116,6 +124,8 @@ def matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]],
 
 def _row(line: str, variables: int) -> tuple[str, ...]:
     """One line of a `from (...)` table: fields split at commas or blanks, the last takes the rest."""
+    if variables == 1:  # the one variable takes the whole line (re.split's maxsplit=0 would split it all)
+        return (line.strip(),)
     fields = re.split(r"\s*,\s*|\s+", line.strip(), maxsplit=variables - 1)
     return tuple(fields + [""] * (variables - len(fields)))
 
@@ -129,3 +139,53 @@ def _every_combination(rows: list[tuple[str, ...]], columns: list[list[str]]) ->
         if size > len(rows):
             return False
     return size == len(rows) == len(set(rows))
+
+
+def arguments_from(draft: Draft, job: dict[str, Any], root: Path, where: str) -> None:
+    """`queue arguments from FILE`: each line is a process's whole arguments (the submit command of
+    that name). The lines, split into words at blanks as HTCondor splits arguments, become variables arg1..argN
+    of the same file (a sweep_from line's values are separated by blanks too), which the command
+    takes in order; a file whose lines differ in their number of words, or quote a word, is reported."""
+    sweep = job.get("sweep_from")
+    if not sweep or sweep["variables"] != ["arguments"] or not sweep["file"]:
+        return
+    try:
+        text = read_text(root / sweep["file"], MAX_ARGUMENTS_BYTES, what="a queue file", within=root)
+    except ForeignFileError as error:
+        draft.lost.append(f"{where}queue arguments from {shown(sweep['file'], 80)}: {error}")
+        del job["sweep_from"]
+        return
+    lines = [line for line in text.splitlines() if line.strip()]
+    words = [line.split() for line in lines]
+    if not _as_columns(draft, words, lines, where):
+        del job["sweep_from"]
+        return
+    count = len(words[0])
+    sweep["variables"] = [f"arg{i}" for i in range(1, count + 1)]
+    job["_arguments"] = [f"{{arg{i}}}" for i in range(1, count + 1)]
+
+
+def _arguments_table(draft: Draft, job: dict[str, Any], lines: list[str], table: str, where: str) -> list[str]:
+    """`queue arguments from (...)`: the rows as a file of columns arg1..argN beside the spec."""
+    words = [line.split() for line in lines if line.strip()]
+    if not _as_columns(draft, words, lines, where):
+        return []
+    count = len(words[0])
+    variables = [f"arg{i}" for i in range(1, count + 1)]
+    draft.files[table] = "".join(" ".join(row) + "\n" for row in words)
+    job["sweep_from"] = {"file": table, "variables": variables}
+    job["_arguments"] = [f"{{{name}}}" for name in variables]
+    return variables
+
+
+def _as_columns(draft: Draft, words: list[list[str]], lines: list[str], where: str) -> bool:
+    """Whether every line splits into the same number of plain words (a sweep_from line's values)."""
+    counts = {len(row) for row in words}
+    plain = all(re.fullmatch(r"[A-Za-z0-9._+:=/@%-]{1,200}", w) for row in words for w in row)
+    if words and len(counts) == 1 and 0 < len(words[0]) <= MAX_ARGUMENT_WORDS and plain and len(words) == len(lines):
+        return True
+    draft.lost.append(
+        f"{where}queue arguments from ...: its lines differ in their number of words, or hold quotes or "
+        "other characters a sweep value cannot (write the words as variables: queue a, b from FILE)"
+    )
+    return False

@@ -18,7 +18,9 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
                 resources[key] = count
     for key in ("memory", "disk"):
         if f"request_{key}" in commands:
-            resources[key] = _with_unit(numbers.text(f"request_{key}"), "MB" if key == "memory" else "KB")
+            size = _size(numbers, f"request_{key}", "MB" if key == "memory" else "KB")
+            if size is not None:
+                resources[key] = size
     # HTCondor gives a job no GPU unless it asks; the spec's default is one (the bundled trainer's).
     resources.setdefault("gpus", 0)
     job["resources"] = resources
@@ -28,7 +30,9 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
         if capability is not None:
             gpu["min_capability"] = capability
     if "gpus_minimum_memory" in commands:
-        gpu["min_memory"] = _with_unit(numbers.text("gpus_minimum_memory"), "MB")
+        size = _size(numbers, "gpus_minimum_memory", "MB")
+        if size is not None:
+            gpu["min_memory"] = size
     if "gpus_minimum_runtime" in commands:  # the CUDA version the driver must run: gpu.driver writes it back
         gpu["driver"] = _version(numbers.text("gpus_minimum_runtime"))
     if "require_gpus" in commands:
@@ -81,12 +85,38 @@ def _version(text: str) -> str:
     return value if "." in value else f"{value}.0"
 
 
-def _with_unit(value: str, unit: str) -> str:
-    text = value.strip().upper().removesuffix("B")
-    if text.isdigit():
-        return f"{text}{unit}"
-    number, suffix = text[:-1], text[-1:]
-    return f"{number}{suffix}B" if number.isdigit() and suffix in "KMGT" else value
+UNITS = "KMGT"
+# A size as condor_submit reads it: a number, blanks allowed before the unit, K/M/G/T with or without
+# B in any letter case, none for the command's own unit (MB for memory, KB for disk).
+SIZE = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,6}))?\s*(?:([KMGT])B?)?", re.IGNORECASE)
+
+
+def _size(numbers: Numbers, key: str, unit: str) -> str | None:
+    """request_memory = 2 GB as the spec's 2GB; a fraction in the next smaller unit when it is a
+    whole number of those (1.5GB is 1536MB); any other value reported with its line."""
+    text = numbers.macros.placed(numbers.commands[key]).strip()
+    size = size_of(text, unit)
+    if size is None:
+        numbers.lost(key, "not a size the spec can hold: write it as 2GB or 512MB")
+        return None
+    del numbers.commands[key]
+    return size
+
+
+def size_of(text: str, unit: str) -> str | None:
+    """A submit file's size as the spec writes it (`2GB`), or None; `unit` is the unit of a bare number."""
+    found = SIZE.fullmatch(text.strip())
+    if not found:
+        return None
+    whole, fraction, suffix = found.group(1), found.group(2) or "", (found.group(3) or unit[0]).upper()
+    power = UNITS.index(suffix)
+    number = int(whole + fraction)
+    scale = 10 ** len(fraction)
+    while number % scale and power > 0:  # 1.5 GB: 1536 MB
+        number, power = number * 1024, power - 1
+    if number % scale or number // scale == 0:
+        return None
+    return f"{number // scale}{UNITS[power]}B"
 
 
 def _unwrapped(clause: str) -> str:

@@ -154,7 +154,7 @@ class Moved:
         self.draft, self.parsed, self.places = draft, parsed, places
 
     def path(self, path: str, line: int, key: str) -> str | None:
-        rebased = self.places.rebased(path)
+        rebased = self.places.rebased(path, contents=key == "transfer_input_files")
         if rebased is None:
             self.draft.lost.append(
                 f"{self.parsed.where(line)}: {key} {shown(path, 120)} (outside the project: "

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from ..core.defaults import BUILD_DIR
 from .loader import KeyPath
-from .model import PLACEHOLDER, Job, Project, sandbox_path
+from .model import PLACEHOLDER, Job, Project, contents, sandbox_path
 from .rules import Problem
 
 # Inside the build directory a job's files may land only where pixi-htc's own defaults put them,
@@ -191,6 +191,7 @@ def sandbox_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[P
         entries: list[tuple[KeyPath, str, str]] = [
             (("jobs", job.name, "inputs", index), path, sandbox_path(path, build_dir))
             for index, path in enumerate(job.inputs)
+            if not contents(path)  # a directory's entries: known only when the job is submitted
         ]
         entries += [
             (("source", index), path, path.rsplit("/", 1)[-1]) for index, path in enumerate(project.source or ())

@@ -57,6 +57,12 @@ def sandbox_path(path: str, build_dir: str) -> str:
     return path.removeprefix(f"{build_dir}/")
 
 
+def contents(path: str) -> bool:
+    """An input naming a directory's contents (`data/`, HTCondor's form): each of its entries lands
+    in the job's directory under its own name, and the directory itself does not."""
+    return path.endswith("/") and "://" not in path
+
+
 def outside(value: str) -> bool:
     """Whether a sweep value placed in a path could lead out of the directory it is placed in."""
     return any(part in ("", ".", "..") for part in value.split("/"))

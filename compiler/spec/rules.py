@@ -342,8 +342,9 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
     def j(*keys: str | int) -> KeyPath:
         return ("jobs", job.name, *keys)
 
-    # The job's environment, where the job leaves it out, comes from container or pack.
-    env_read = (j("environment"), j("runtime"), ("container", "environment"), ("pack", "environment"))
+    # The job's environment, where the job leaves it out, comes from container or pack, unless the
+    # job names an image of its own (then it has none): an image set aside as invalid says nothing here.
+    env_read = (j("environment"), j("runtime"), j("image"), ("container", "environment"), ("pack", "environment"))
     env = None if job.environment is None else environments.get(job.environment)
     if job.environment is None:
         pass  # someone else's image: nothing to activate, the GPU driver floor comes from gpu.driver
@@ -404,7 +405,7 @@ def _job_problems(project: Project, job: Job, environments: dict[str, Environmen
             ("container", "apptainer"),
             f"job '{job.name}' runs the project's .sif (runtime apptainer), "
             "which CI builds only with container.apptainer: true",
-            (("container", "apptainer"), j("runtime")),
+            (("container", "apptainer"), j("runtime"), j("image")),
         )
 
     if job.name in RESERVED_JOB_NAMES:

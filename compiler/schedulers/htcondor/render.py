@@ -13,7 +13,7 @@ from typing import Literal
 from ...artifacts.base import Artifact, Layout, header
 from ...core.defaults import PIXI_PACK_MIN
 from ...core.templating import render as render_template
-from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, sandbox_path
+from ...spec.model import PLACEHOLDER, TARBALL, Job, Project, contents, sandbox_path
 from ..common import from_submit_dir, shell_word
 from .sites import SITE_LINES
 
@@ -115,7 +115,8 @@ def from_initialdir(path: str, job: Job, layout: Layout) -> str:
     $(Process) is one path component here, as it is to HTCondor.)"""
     if job.initialdir is None or "://" in path:
         return path
-    return posixpath.relpath(posixpath.normpath(f"/r/{layout.build_dir}/{path}"), f"/r/{job.initialdir}")
+    named = posixpath.relpath(posixpath.normpath(f"/r/{layout.build_dir}/{path}"), f"/r/{job.initialdir}")
+    return named + "/" if path.endswith("/") else named  # `dir/`: its contents, as HTCondor reads it
 
 
 def transfer_path(path: str, job: Job, process: str = "Process") -> str:
@@ -228,7 +229,8 @@ def plan(
         for name in job.outputs
         if name in own or (job.swept and not PLACEHOLDER.search(name))
     )
-    places = [sandbox_path(path, layout.build_dir) for path in job.inputs]
+    # A directory's contents (data/) land in the sandbox's top level, where HTCondor writes them.
+    places = [sandbox_path(path, layout.build_dir) for path in job.inputs if not contents(path)]
     restores = [placed(path) for path in (job.checkpoint.files if job.checkpoint else ())]
     logs = log_files(job, layout, process)
     directories = sorted(

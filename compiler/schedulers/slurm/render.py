@@ -16,7 +16,7 @@ from typing import Literal
 from ...artifacts.base import Artifact, Layout, header
 from ...core.escape import shell_quote
 from ...core.templating import render as render_template
-from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, sandbox_path
+from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, contents, sandbox_path
 from ..common import from_submit_dir, shell_word
 from .pipeline import Upstream, upstream
 
@@ -103,6 +103,7 @@ class BatchPlan:
         tuple[str, str, bool], ...
     ]  # shell words of the path under the build directory and of the link; may it be in a directory
     archives: tuple[str, ...]  # shell words of .tar.gz inputs under the build directory, unpacked in the task dir
+    contents: tuple[str, ...] = ()  # shell words of directories (data/) whose entries are linked in the task dir
     env: tuple[tuple[str, str], ...]  # (name, shell word)
     command: str
     outputs: tuple[str, ...]  # shell words
@@ -193,10 +194,12 @@ def forwarded_signal(job: Job) -> str | None:
 
 
 def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
-    links, archives = [], []
+    links, archives, entries = [], [], []
     for path in (*job.inputs, *project.source_paths(layout.build_dir)):
         under_build = word(from_submit_dir(path, layout))
-        if TARBALL.search(path) and path in job.inputs:
+        if contents(path) and path in job.inputs:
+            entries.append(under_build)  # each entry of the directory, as HTCondor writes them
+        elif TARBALL.search(path) and path in job.inputs:
             archives.append(under_build)
         else:
             # An input where its path says (videos/a.mp4 in the task directory, as the command names
@@ -221,6 +224,7 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         ),
         links=tuple(links),
         archives=tuple(archives),
+        contents=tuple(entries),
         env=tuple((name, shell_quote(value)) for name, value in job.env),
         command=" ".join(word(argument) for argument in job.command),
         outputs=tuple(word(name) for name in job.outputs),
