@@ -99,7 +99,8 @@ def check_submit(b: Build, job: str, text: str, twin: Build | None, clean: Clean
     assert keys <= clean.submit_keys | own, (
         f"{job}.sub: commands no clean build writes: {sorted(keys - clean.submit_keys - own)}"
     )
-    assert {"universe", "executable", "arguments", "requirements", "log", "output", "error"} <= keys
+    # requirements only where a clause needs it (the CUDA floor is gpus_minimum_runtime, not a clause)
+    assert {"universe", "executable", "arguments", "log", "output", "error"} <= keys, f"{job}.sub: {sorted(keys)}"
     assert sub["executable"] == f"htcondor/{job}.sh"
     variables = _queue_variables(sub)
     sweep = body.get("sweep") or {}
