@@ -41,7 +41,7 @@ test: $(VENV)/.test slurm-packages style
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
-# The fast lane: no training, no Slurm cluster, no long fuzz runs (under two minutes).
+# The fast lane: no training, no Slurm cluster, no long fuzz runs.
 test-fast: $(VENV)/.test
 	$(PIXI_HTC) check $(SPEC) --out $(OUT)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow and not cluster and not fuzz" -q

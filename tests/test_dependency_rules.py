@@ -113,6 +113,13 @@ def test_a_workspace_with_no_job_gets_no_image_build_in_ci(tmp_path: Path) -> No
     assert lint_workflow(outputs(load_project(spec, tmp_path))[".github/workflows/pixi-htc.yml"], tmp_path) == []
     with_job = YAML(typ="safe").load(outputs(load_project(DEFAULT_SPEC))[".github/workflows/pixi-htc.yml"])
     assert "image" in with_job["jobs"]
+    # A job that does not run the project's image (its own image, pixi-pack) builds none either.
+    spec.write_text(
+        HEAD + env("numpy: '*'") + "jobs:\n  packed: {runtime: pixi-pack, command: [x], resources: {gpus: 0}}\n"
+        "  hub: {runtime: container, image: 'docker://python:3.12', command: [x], resources: {gpus: 0}}\n"
+    )
+    others = YAML(typ="safe").load(outputs(load_project(spec, tmp_path))[".github/workflows/pixi-htc.yml"])
+    assert "image" not in others["jobs"]
 
 
 def test_the_default_feature_and_included_features_count(tmp_path: Path) -> None:

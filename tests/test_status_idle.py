@@ -4,37 +4,22 @@ is mnist-sweep's 4242.3 in tests/fixtures/status/logs (HTCondor's event log form
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from pixi_htc.follow.status import collect, render, status
-from pixi_htc.pipeline import compile as pipeline
 from pixi_htc.schedulers import SCHEDULERS
 from pixi_htc.schedulers.htcondor import HTCondor, matching
-from pixi_htc.spec.loader import load_spec
+from tests import test_status
 from tests.conftest import run_cli
 
 ADS = Path(__file__).parent / "fixtures" / "machine_ads"
-LOGS = Path(__file__).parent / "fixtures" / "status" / "logs"
+# The project test_status.py builds, with its event logs, and its compile.
+built = test_status.built
+compiled_at = test_status.compiled_at
 NO_COLLECTOR = "no collector answered (Unable to determine collector host.)"
-
-
-@pytest.fixture
-def built(project_dir: Path) -> Path:
-    assert run_cli("build", cwd=project_dir).returncode == 0
-    (project_dir / "build" / "logs").mkdir()
-    for file in LOGS.iterdir():
-        shutil.copy(file, project_dir / "build" / "logs" / file.name)
-    return project_dir
-
-
-def compiled_at(root: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(root)
-    compiled = pipeline.compile_spec(Path("specs/project.yaml"), Path("build"))
-    return compiled, load_spec(Path("specs/project.yaml"), compiled.project.spec_path)
 
 
 class FakeCollector:

@@ -47,10 +47,8 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
         free_disk_paths=FREE_DISK_PATHS,
         build_dir=layout.build_dir,
         install=project.ci.pixi_htc,
-        # A workspace with no job yet (one just moved in) has nothing that runs an image: CI checks
-        # build/ and the lock, and builds the image once a job is added (the spec's rules then hold
-        # its environment to what the image can install).
-        builds_image=bool(project.jobs),
+        # Only a spec whose jobs run its image has CI build it (a workspace just moved in has none).
+        builds_image=project.runs_project_image,
         paths=trigger_paths(project, layout, path),
     )
     return [Artifact(path=path, text=text)]

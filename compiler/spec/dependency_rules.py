@@ -35,9 +35,9 @@ def selects(selector: str, platform: str) -> bool:
 def pypi_source_problems(project: Project) -> Iterator[Problem]:
     environments = {env.name: env for env in project.environments}
     built: list[tuple[str, str, str]] = []  # (environment, platform, what builds it)
-    # The image matters where a job runs it; CI builds it for every workspace, and a workspace with no
-    # such job (one just moved in) is told when a job starts to need it.
-    if project.container.environment in environments and _runs_the_image(project):
+    # The image matters where a job runs it, and CI builds it only then (a workspace just moved in, with
+    # no such job, is told when a job starts to need it).
+    if project.container.environment in environments and project.runs_project_image:
         built.append((project.container.environment, "linux-64", "image"))
     if project.has_pixi_pack_jobs and project.pack.environment in environments:
         built.append((project.pack.environment, project.pack.platform, "pixi-pack"))
@@ -48,10 +48,6 @@ def pypi_source_problems(project: Project) -> Iterator[Problem]:
             if message and (key, builder) not in seen:
                 seen.add((key, builder))
                 yield Problem(key, message, (key, (("container" if builder == "image" else "pack"), "environment")))
-
-
-def _runs_the_image(project: Project) -> bool:
-    return any(job.runtime in ("container", "apptainer") and job.image is None for job in project.jobs)
 
 
 def _why(package: str, requirement: str | Table, builder: str, environment: str) -> str:

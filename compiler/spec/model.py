@@ -350,6 +350,13 @@ class Project:
         return next(env for env in self.environments if env.name == name)
 
     @property
+    def runs_project_image(self) -> bool:
+        """Whether a job runs the image built from this spec (container or apptainer, no image of its
+        own): CI builds and pushes it only then, and only then must its environment be one the image
+        can install (dependency_rules)."""
+        return any(job.runtime in ("container", "apptainer") and job.image is None for job in self.jobs)
+
+    @property
     def has_pixi_pack_jobs(self) -> bool:
         return any(job.runtime == "pixi-pack" for job in self.jobs)
 

@@ -53,7 +53,6 @@ class SubmitPlan:
     restores: tuple[tuple[str, str], ...]  # the same for checkpoint files in a subdirectory
     archives: tuple[str, ...]  # inputs the .sh unpacks, where they are once placed
     initialdir: str | None = None  # as the .sub names it, from the build directory
-    require_gpus: str | None = None  # the one require_gpus expression, floors included
 
 
 # The CUDA floor is HTCondor's own submit command, gpus_minimum_runtime (new in 23.5, in the 24.0 LTS
@@ -86,26 +85,6 @@ def requirements(project: Project, job: Job) -> str:
         clauses.append(OS_REQUIREMENT)
     clauses.extend(f"({clause})" for clause in job.requirements)
     return " && ".join(clauses)
-
-
-def require_gpus(job: Job) -> str | None:
-    """gpu.require with the floors beside it ANDed in, as one require_gpus expression: condor_submit
-    writes gpus_minimum_* into RequireGPUs itself, and a require_gpus line of the user's would stand
-    in its place, so the .sub then says every bound in one expression (and no gpus_minimum_* line)."""
-    if job.gpu.require is None:
-        return None
-    floors = []
-    if job.gpu.min_capability is not None:
-        floors.append(f"(Capability >= {job.gpu.min_capability})")
-    if job.gpu.min_memory is not None:
-        floors.append(f"(GlobalMemoryMb >= {_mib(job.gpu.min_memory)})")
-    return " && ".join([*floors, f"({job.gpu.require})"]) if floors else job.gpu.require
-
-
-def _mib(size: str) -> int:
-    """`16GB` as MiB, as condor_submit reads gpus_minimum_memory (the schema's size: a number and a unit)."""
-    units = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024}
-    return int(float(size[:-2]) * units[size[-2:].upper()])
 
 
 def from_initialdir(path: str, job: Job, layout: Layout) -> str:
@@ -258,7 +237,6 @@ def plan(
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
         activation="pixi-pack" if job.runtime == "pixi-pack" else ("none" if job.environment is None else "image"),
         archive_name=archive_name,
-        require_gpus=require_gpus(job),
     )
     if job.initialdir is None or node is not None:  # a DAG node's outputs go where the next job reads them
         return planned
