@@ -124,7 +124,13 @@ def check_workflow(b: Build, twin: Build | None, harness: Harness, clean: Clean)
     assert {"name", "on", "permissions", "jobs"} <= set(workflow), f"workflow keys {list(workflow)}"
     foreign = set(EXPRESSION.findall(text)) - clean.expressions
     assert not foreign, f"{path}: expressions no clean build writes: {sorted(foreign)}"
-    if "image" in (b.doc.get("container") or {}):
+    # CI builds the image exactly when a job runs it (a container or apptainer job with no image of its own).
+    jobs = [body for body in (b.doc.get("jobs") or {}).values() if isinstance(body, dict)]
+    runs_it = any(body.get("runtime") in ("container", "apptainer") and "image" not in body for body in jobs)
+    assert ("image" in workflow["jobs"]) == (runs_it and bool(b.doc.get("environments"))), (
+        f"{path}: an image job {'missing' if runs_it else 'no job runs'}"
+    )
+    if runs_it and "image" in (b.doc.get("container") or {}):
         meta = next(s for s in workflow["jobs"]["image"]["steps"] if s.get("id") == "meta")["with"]
         assert meta["images"] == b.doc["container"]["image"]
     if twin is not None:
