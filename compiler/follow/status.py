@@ -16,13 +16,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..artifacts.base import Compiled
 from ..core import foreign
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError, printable
 from ..schedulers import SCHEDULERS
-from ..schedulers.base import FINAL, STATES, Followed, Scheduler
+from ..schedulers.base import FINAL, STATES, Followed, Pipeline, Scheduler, Step
 from ..schedulers.findings import Locator
 from ..spec.loader import LoadedSpec
 from ..spec.model import Job
@@ -55,6 +55,9 @@ class JobStatus(Followed):
             and all(p.state in FINAL for p in self.submission.processes.values())
         )
 
+    def step(self, proc: int) -> Step | None:
+        return next((step for step in self.steps if step.process == proc), None)
+
 
 @dataclass
 class Report:
@@ -63,6 +66,7 @@ class Report:
     answered: dict[str, bool]  # scheduler -> whether it answered (its schedd; sacct or scontrol)
     files_only: dict[str, str]  # scheduler -> the note for when it did not
     idle_note: str = ""  # said once: why idle processes are not explained (no collector answered)
+    pipelines: list[Pipeline] = field(default_factory=list)  # the DAG runs the jobs form, as DAGMan says
 
     @property
     def schedd(self) -> bool:
@@ -74,7 +78,7 @@ class Report:
             message
             for status in self.jobs
             for message in (*status.refused, *(status.submission.unreadable if status.submission else ()))
-        ]
+        ] + [message for pipeline in self.pipelines for message in pipeline.unreadable]
 
     @property
     def submitted(self) -> list[JobStatus]:
@@ -82,7 +86,9 @@ class Report:
 
     @property
     def done(self) -> bool:
-        return bool(self.submitted) and all(status.done for status in self.submitted)
+        # A pipeline's job is done when its DAG is: DAGMan never runs a node below a failed one.
+        finished = bool(self.pipelines) and all(pipeline.finished for pipeline in self.pipelines)
+        return bool(self.submitted) and all(status.done or (finished and status.steps) for status in self.submitted)
 
 
 def collect(
@@ -110,15 +116,21 @@ def collect(
     by_job: dict[str, JobStatus] = {}
     answered: dict[str, bool] = {}
     files_only: dict[str, str] = {}
+    pipelines: list[Pipeline] = []
     for name in sorted({job.scheduler for job in jobs}):
         following = schedulers[name].follow(
             compiled, where, [job for job in jobs if job.scheduler == name], submission=cluster, live=live
         )
         answered[name], files_only[name] = following.answered, following.files_only
+        pipelines += [following.pipeline] if following.pipeline is not None else []
         for followed in following.jobs:
             by_job[followed.job.name] = JobStatus(**vars(followed))
     report = Report(
-        spec_file=spec.display_path, jobs=[by_job[job.name] for job in jobs], answered=answered, files_only=files_only
+        spec_file=spec.display_path,
+        jobs=[by_job[job.name] for job in jobs],
+        answered=answered,
+        files_only=files_only,
+        pipelines=pipelines,
     )
     if live and collector:
         explain_idle(report, compiled, where, schedulers, {} if memo is None else memo)
@@ -162,7 +174,27 @@ def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} completed"
 
 
+def step_words(step: Step) -> str:
+    """What DAGMan says of a process's node: its name and state, retries, and what a failure stops."""
+    words = [f"node {foreign.shown(step.name)} {step.state}"]
+    if step.detail:
+        words.append(step.detail)
+    if step.retries:
+        words.append(f"retried {step.retries}")
+    if step.failed_upstream:
+        words.append(f"will not run: {', '.join(map(foreign.shown, step.failed_upstream))} failed")
+    if step.made_futile_count:
+        more = step.made_futile_count - len(step.made_futile)
+        named = ", ".join(map(foreign.shown, step.made_futile)) + (f" and {more:,} more" if more > 0 else "")
+        words.append(f"stops {named}")
+    return "; ".join(words)
+
+
 def render(report: Report, *, progress: bool = False) -> Iterator[str]:
+    for pipeline in report.pipelines:
+        yield f"pipeline {foreign.shown(pipeline.name)}: {pipeline.summary}"
+        yield from (f"  {note}" for note in pipeline.notes)
+        yield from (f"  unreadable: {message}" for message in pipeline.unreadable)
     for status in report.jobs:
         job = status.job
         refused = [f"  unreadable: {message}" for message in status.refused]
@@ -197,7 +229,11 @@ def render(report: Report, *, progress: bool = False) -> Iterator[str]:
             counters = "".join(f" {name}={value}" for name, value in process.counters.items() if value)
             line = f"  {process.id:<10} {process.state:<10} {values}".rstrip()
             detail = process.detail
-            yield line + (f"  {detail}" if detail else "") + counters
+            step = status.step(proc)
+            yield line + (f"  {detail}" if detail else "") + counters + (f"  ({step_words(step)})" if step else "")
+        for step in status.steps:  # a node with no log yet: waiting on others, or never to run
+            if step.process not in cluster.processes:
+                yield f"  {'-':<10} {'':<10} {_values(job, step.process)}".rstrip() + f"  ({step_words(step)})"
         if status.idle:
             yield f"  {status.idle}"
         yield from refused

@@ -62,6 +62,32 @@ class Submission(Protocol):
     def processes(self) -> Mapping[int, Process]: ...
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of a pipeline's run (#24), as the scheduler's own record of the run says it: an
+    HTCondor DAG node (a process of a job). Its text is foreign and shown() already."""
+
+    name: str  # as the scheduler names it: train_3
+    process: int
+    state: str  # e.g. "not ready", "ready", "submitted", "done", "error", "futile"
+    retries: int  # retries used so far
+    detail: str = ""  # the scheduler's own words on it (how it failed, "idle")
+    made_futile: tuple[str, ...] = ()  # a failed step: steps that will not run because it failed (a few)
+    made_futile_count: int = 0  # how many in all
+    failed_upstream: tuple[str, ...] = ()  # a step that will not run: the failed steps above it (a few)
+
+
+@dataclass
+class Pipeline:
+    """What the scheduler's record of a pipeline's run says as a whole."""
+
+    name: str  # what it is, as status names it: build/htcondor/pipeline.dag
+    summary: str  # e.g. "not submitted yet (...)", "running: 9 nodes, 4 done"
+    finished: bool = False  # the run is over: no step will change any more
+    unreadable: list[str] = field(default_factory=list)  # its record, found and not read
+    notes: list[str] = field(default_factory=list)  # e.g. steps no job of this spec has
+
+
 @dataclass
 class Followed:
     """What follow found for one job."""
@@ -71,6 +97,7 @@ class Followed:
     findings: list[Finding] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # what was found and never read (a link, a FIFO)
     not_found: str = ""  # for a job never submitted: what was looked for, e.g. "no event log matches ..."
+    steps: list[Step] = field(default_factory=list)  # its steps in a pipeline's run, process order
 
 
 @dataclass
@@ -78,6 +105,7 @@ class Following:
     jobs: list[Followed]
     answered: bool  # whether the scheduler itself answered (a schedd; sacct or scontrol)
     files_only: str  # the note status adds when it did not
+    pipeline: Pipeline | None = None  # the run of the pipeline these jobs form, where they form one
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,12 @@ from ...spec.model import Job, Project
 from .render import plan, queue_table, queue_variables, transfer_path
 
 DAG = "pipeline.dag"
+# DAGMan's files beside the DAG (htcondor/, as the DAG is submitted from the build directory): the
+# node status file the DAG asks for (rewritten at most every STATUS_SECONDS), and DAGMan's own job's
+# event log, which condor_submit_dag names <dag>.dagman.log.
+STATUS_FILE = f"{DAG}.status"
+STATUS_SECONDS = 30
+DAGMAN_LOG = f"{DAG}.dagman.log"
 PROCESS_MACRO = "PixiHtcProcess"
 # A DAG word: node names, categories, submit-file paths (DAGMan splits at blanks; '+' names a splice).
 WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
@@ -161,6 +167,8 @@ def render(project: Project, layout: Layout) -> list[Artifact]:
                 header=header(project),
                 groups=[job_nodes(project, job) for job in jobs],
                 throttles=[(dag_word(job.name), job.max_running) for job in jobs if job.max_running is not None],
+                status_file=dag_word(f"htcondor/{STATUS_FILE}"),
+                status_seconds=STATUS_SECONDS,
             ),
         )
     )

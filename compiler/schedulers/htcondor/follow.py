@@ -10,8 +10,10 @@ regular files with a message, and read bounded (joblog.read_log, findings.err_ta
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...artifacts.base import Compiled
@@ -19,9 +21,10 @@ from ...core import foreign
 from ...spec.model import Job
 from ..base import Followed, Following, Landing
 from ..findings import Locator
+from . import dag, dagfollow
 from .diagnose import findings
 from .jobfiles import Pattern, job_files
-from .joblog import Cluster, ScheddQuery, overlay, read_cluster, refusal
+from .joblog import Cluster, LogError, ScheddQuery, overlay, read_cluster, read_log, read_processes, refusal
 
 GLOB_MAGIC = re.compile(r"[*?[]")
 NOT_READ = "HTCondor writes event logs as regular files, so it is not read"
@@ -93,22 +96,76 @@ def log_files(pattern: Pattern, build_dir: Path, root: Path) -> tuple[list[tuple
     return sorted(found), refused + stopped
 
 
+@dataclass
+class DagRun(Cluster):
+    """A job's processes in a run of the pipeline's DAG: each process is a node of its own cluster,
+    and `cluster` is DAGMan's own job (pixi-htc submit printed it)."""
+
+    kind = "DAG run"
+
+
+def dagman_cluster(compiled: Compiled) -> tuple[int | None, list[str]]:
+    """The newest DAGMan job of the pipeline, from the event log condor_submit_dag has it write
+    (build/htcondor/pipeline.dag.dagman.log), or None when the DAG was never submitted here."""
+    shown = compiled.layout.build("htcondor", dag.DAGMAN_LOG)
+    path = compiled.root / shown
+    if not os.path.lexists(path):
+        return None, []
+    try:
+        found = read_log(path, str(shown), within=compiled.root)
+    except LogError as error:
+        return None, [str(error)]
+    clusters = [cluster for cluster, _ in found]
+    return (max(clusters) if clusters else None), []
+
+
+def newest_per_process(logs: list[tuple[int, int, Path]], after: int) -> list[tuple[int, int, Path]]:
+    """(process, cluster, log) of each process's newest node cluster after DAGMan's job `after`: a
+    retried node, or the DAG submitted again, leaves a cluster per try."""
+    newest: dict[int, tuple[int, Path]] = {}
+    for cluster, proc, path in logs:
+        if cluster > after and (proc not in newest or cluster > newest[proc][0]):
+            newest[proc] = (cluster, path)
+    return sorted((proc, cluster, path) for proc, (cluster, path) in newest.items())
+
+
+def in_dag_run(dag_id: int | None, submission: int | None, own: list[tuple[int, int, Path]]) -> bool:
+    """Whether a job of the DAG is followed in the DAG's run: the run asked for, or, asked for none,
+    a run submitted after the job's own newest submission (`make submit JOB=...`, its own logs)."""
+    if dag_id is None:
+        return False
+    return submission == dag_id or (submission is None and dag_id > max((c for c, _, _ in own), default=-1))
+
+
 def follow(
     compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None, schedd: ScheddQuery | None
 ) -> Following:
     build_dir = compiled.root / compiled.layout.build_dir
+    piped = dag.has_pipeline(compiled.project)
+    dag_id, dag_unreadable = dagman_cluster(compiled) if piped else (None, [])
     read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
     for job in jobs:
+        expected = max(len(job.sweep_rows), 1)
         files = job_files(compiled, job.name)
         logs, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
         looked = foreign.shown(files.log.template) if files.log else "its log"
         status = Followed(
             job=job, submission=None, refused=refused, not_found=f"no event log matches {looked} in the build directory"
         )
-        read.append(
-            (status, read_cluster(logs, compiled.root, submission, expected=max(len(job.sweep_rows), 1)), files.error)
-        )
-    ads = schedd([cluster.cluster for _, cluster, _ in read if cluster]) if schedd is not None else None
+        chosen: Cluster | None
+        if dag_id is not None and in_dag_run(dag_id, submission, logs):
+            files = job_files(compiled, job.name, node=True)
+            nodes, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
+            processes, unreadable = read_processes(
+                newest_per_process(nodes, dag_id), compiled.root, expected, node=True
+            )
+            status.refused = refused
+            chosen = DagRun(cluster=dag_id, processes=processes, unreadable=(*dag_unreadable, *unreadable))
+        else:
+            chosen = read_cluster(logs, compiled.root, submission, expected=expected)
+        read.append((status, chosen, files.error))
+    asked = sorted({number for _, cluster, _ in read if cluster for number in _numbers(cluster)})
+    ads = schedd(asked) if schedd is not None else None
     for status, cluster, error in read:
         if cluster is None:
             continue
@@ -119,7 +176,16 @@ def follow(
             err = build_dir / error.path(process.cluster, proc) if error else None
             status.findings.extend(findings(compiled.project, status.job, process, where, err, within=compiled.root))
     followed = [status for status, _, _ in read]
-    return Following(jobs=followed, answered=ads is not None, files_only=FILES_ONLY)
+    in_run = [status for status, cluster, _ in read if isinstance(cluster, DagRun)]
+    pipeline = dagfollow.follow_dag(compiled, in_run) if piped else None
+    return Following(jobs=followed, answered=ads is not None, files_only=FILES_ONLY, pipeline=pipeline)
+
+
+def _numbers(cluster: Cluster) -> set[int]:
+    """The clusters the schedd is asked about: a DAG run's node clusters, else the cluster."""
+    if isinstance(cluster, DagRun):
+        return {process.cluster for process in cluster.processes.values()}
+    return {cluster.cluster}
 
 
 def found(pattern: Pattern, build_dir: Path) -> list[tuple[int, int, Path]]:
@@ -143,6 +209,11 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     """Where the generated transfer_output_remaps leave output `name` (or one of that base name)."""
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name)
+    if dag.has_pipeline(compiled.project):
+        dag_id, _ = dagman_cluster(compiled)
+        own = log_files(files.log, build_dir, compiled.root)[0] if files.log else []
+        if dag_id is not None and in_dag_run(dag_id, submission, own):
+            return node_outputs(compiled, job, name, dag_id)
     landed = files.landed(name) or next(
         (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
     )
@@ -164,4 +235,28 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
             f"{compiled.layout.build_dir}/{landed.path(chosen if chosen is not None else '<cluster>', proc)}"
         ),
         label=lambda proc: f"{chosen if chosen is not None else -1}.{proc}",
+    )
+
+
+def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int) -> Landing | None:
+    """Where a DAG node's .sub leaves output `name` of each process: outputs/<job>/<process>/, which
+    each run of the DAG writes again."""
+    build_dir = compiled.root / compiled.layout.build_dir
+    files = job_files(compiled, job.name, node=True)
+    landed = files.landed(name) or next(
+        (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
+    )
+    if landed is None:
+        return None
+    by_proc: dict[int, Path] = {}
+    for _, proc, path in found(landed, build_dir):
+        by_proc.setdefault(proc, path)
+    names = dag.node_names(job)
+    return Landing(
+        kind=DagRun.kind,
+        column="dag_run",
+        submission=dag_id,
+        files=by_proc,
+        expected=lambda proc: f"{compiled.layout.build_dir}/{landed.path(dag_id, proc)}",
+        label=lambda proc: names[proc] if 0 <= proc < len(names) else str(proc),
     )

@@ -20,6 +20,8 @@ from ...core.errors import UsageError
 from .submit import MACRO, rendered_submit  # htcondor2 parses the .sub exactly as condor_submit would
 
 NUMBERED = {"cluster": "cluster", "process": "proc"}
+# A DAG node's .sub queues one process; the node's VARS say which process of the job it is (dag.py).
+NODE_NUMBERED = {"cluster": "cluster", "pixihtcprocess": "proc"}
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,15 @@ class Pattern:
     """One .sub path with $(Cluster)/$(Process) in it, e.g. logs/train_$(Cluster)_$(Process).log."""
 
     template: str
+    node: bool = False  # a DAG node's: $(PixiHtcProcess) is the process
 
     @property
     def regex(self) -> re.Pattern[str]:
         parts, position, seen = [], 0, set()
+        numbered = NODE_NUMBERED if self.node else NUMBERED
         for match in MACRO.finditer(self.template):
             parts.append(re.escape(self.template[position : match.start()]))
-            name = NUMBERED.get(match.group(1).lower())
+            name = numbered.get(match.group(1).lower())
             if name is None or name in seen:  # another macro, or the same number twice
                 parts.append(r"[^/]*" if name is None else rf"(?P={name})")
             else:
@@ -48,7 +52,7 @@ class Pattern:
         return MACRO.sub("*", self.template)
 
     def path(self, cluster: int | str, proc: int | str) -> str:
-        values = {"cluster": str(cluster), "process": str(proc)}
+        values = {"cluster": str(cluster), "pixihtcprocess" if self.node else "process": str(proc)}
         return MACRO.sub(lambda m: values.get(m.group(1).lower(), m.group(0)), self.template)
 
     def find(self, build_dir: Path) -> list[tuple[int, int, Path]]:
@@ -79,7 +83,7 @@ class JobFiles:
         return Pattern(name.rsplit("/", 1)[-1]) if name in self.outputs else None
 
 
-def parse_remaps(value: str) -> tuple[tuple[str, Pattern], ...]:
+def parse_remaps(value: str, node: bool = False) -> tuple[tuple[str, Pattern], ...]:
     """transfer_output_remaps = "a = b; c = d" (the manual's form; `\\;` and `\\=` escape)."""
     text = value.strip()
     if len(text) >= 2 and text[0] == text[-1] == '"':
@@ -92,17 +96,18 @@ def parse_remaps(value: str) -> tuple[tuple[str, Pattern], ...]:
         if not equals:
             raise UsageError(f"transfer_output_remaps entry {entry.strip()!r} has no '='")
         unescape = lambda s: s.strip().replace("\\;", ";").replace("\\=", "=")  # noqa: E731
-        pairs.append((unescape(source), Pattern(unescape(target))))
+        pairs.append((unescape(source), Pattern(unescape(target), node)))
     return tuple(pairs)
 
 
-def job_files(compiled: Compiled, job_name: str) -> JobFiles:
-    """The job's files as the .sub rendered from the spec now names them (never build/'s copy)."""
-    description = rendered_submit(compiled, job_name)
+def job_files(compiled: Compiled, job_name: str, *, node: bool = False) -> JobFiles:
+    """The job's files as the .sub rendered from the spec now names them (never build/'s copy);
+    `node`: as its DAG node's .sub names them."""
+    description = rendered_submit(compiled, job_name, node=node)
 
     def pattern(key: str) -> Pattern | None:
         value = description.get(key)
-        return Pattern(value) if value else None
+        return Pattern(value, node) if value else None
 
     outputs = tuple(
         name.strip() for name in (description.get("transfer_output_files") or "").split(",") if name.strip()
@@ -111,6 +116,6 @@ def job_files(compiled: Compiled, job_name: str) -> JobFiles:
         log=pattern("log"),
         output=pattern("output"),
         error=pattern("error"),
-        remaps=parse_remaps(description.get("transfer_output_remaps") or ""),
+        remaps=parse_remaps(description.get("transfer_output_remaps") or "", node),
         outputs=outputs,
     )

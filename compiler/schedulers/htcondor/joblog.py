@@ -84,10 +84,11 @@ class Process:
     removed_reason: str | None = None
     errors: list[str] = field(default_factory=list)  # shadow exceptions, remote errors
     source: str = "log"  # "log", or "schedd" when the queue said more
+    node: bool = False  # a DAG node's: its cluster holds this one process (HTCondor's process 0)
 
     @property
     def id(self) -> str:
-        return f"{self.cluster}.{self.proc}"
+        return f"{self.cluster}.0" if self.node else f"{self.cluster}.{self.proc}"
 
     @property
     def restarts(self) -> int:
@@ -300,24 +301,37 @@ def read_cluster(
     if not clusters:
         return None
     chosen = cluster if cluster is not None else clusters[-1]
+    mine = sorted((proc, chosen, path) for file_cluster, proc, path in files if file_cluster == chosen)
+    processes, unreadable = read_processes(mine, root, expected)
+    return Cluster(
+        cluster=chosen,
+        processes=processes,
+        older_clusters=tuple(c for c in clusters if c < chosen),
+        unreadable=tuple(unreadable),
+    )
+
+
+def read_processes(
+    mine: list[tuple[int, int, Path]], root: Path, expected: int, *, node: bool = False
+) -> tuple[dict[int, Process], list[str]]:
+    """(process, cluster, log) sorted by process, read bounded as read_cluster says. `node`: each log
+    is a DAG node's cluster of one process (HTCondor's process 0), and its name says which process
+    of the job it is."""
     processes: dict[int, Process] = {}
     unreadable = []
-    mine = sorted((proc, path) for file_cluster, proc, path in files if file_cluster == chosen)
     most = max(expected, 1) + EXTRA_LOGS
     if len(mine) > most:
         unreadable.append(
             _skipped(
                 mine[most:],
                 root,
-                chosen,
                 f"the job has {max(expected, 1):,} process(es), and "
                 f"pixi-htc reads at most {EXTRA_LOGS} logs beyond them (are they this job's?)",
             )
         )
         mine = mine[:most]
     total = 0
-    for index, (proc, path) in enumerate(mine):
-        file_cluster = chosen
+    for index, (proc, file_cluster, path) in enumerate(mine):
         try:
             size = path.lstat().st_size
         except OSError:
@@ -329,7 +343,6 @@ def read_cluster(
                 _skipped(
                     mine[index:],
                     root,
-                    chosen,
                     f"with it the job's logs would hold over "
                     f"{_size(JOB_LOG_BYTES)}, the most pixi-htc reads for one job",
                 )
@@ -341,29 +354,25 @@ def read_cluster(
         except LogError as error:
             unreadable.append(str(error))
             continue
-        process = found.get((file_cluster, proc)) or next(iter(found.values()), None)
+        own = (file_cluster, 0 if node else proc)
+        process = found.get(own) or next(iter(found.values()), None)
         # The file's name says which process it is (the .sub names it so): a log whose events name
         # another id (or cluster -1, HTCondor's reading of a number it cannot hold) still counts as
         # this one, so ids, sweep rows and the .err path all follow the file.
         processes[proc] = (
-            replace(process, cluster=file_cluster, proc=proc)
+            replace(process, cluster=file_cluster, proc=proc, node=node)
             if process is not None
-            else Process(cluster=file_cluster, proc=proc)
+            else Process(cluster=file_cluster, proc=proc, node=node)
         )
-    return Cluster(
-        cluster=chosen,
-        processes=processes,
-        older_clusters=tuple(c for c in clusters if c < chosen),
-        unreadable=tuple(unreadable),
-    )
+    return processes, unreadable
 
 
-def _skipped(skipped: list[tuple[int, Path]], root: Path, cluster: int, why: str) -> str:
+def _skipped(skipped: list[tuple[int, int, Path]], root: Path, why: str) -> str:
     """One message for logs left unread: the first by name, how many more, and their processes."""
-    first, last = skipped[0][0], skipped[-1][0]
+    (first, cluster, path), (last, _, _) = skipped[0], skipped[-1]
     more = f" and {len(skipped) - 1:,} more" if len(skipped) > 1 else ""
     procs = f"process {cluster}.{first}" if first == last else f"processes {cluster}.{first} to {cluster}.{last}"
-    return f"{foreign.shown(_shown(skipped[0][1], root))}{more} ({procs}): not read: {why}"
+    return f"{foreign.shown(_shown(path, root))}{more} ({procs}): not read: {why}"
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -407,12 +416,16 @@ def overlay(cluster: Cluster, ads: list[dict[str, Any]]) -> Cluster:
     """The schedd knows the present: its JobStatus and hold reason win over what the logs have
     reached so far (a log can lag, or sit on a file system the access point writes later)."""
     processes = dict(cluster.processes)
+    # A DAG run's processes are each a node's cluster of one process (HTCondor's process 0).
+    nodes = {(process.cluster, 0): key for key, process in processes.items() if process.node}
     for ad in ads:
-        if _int(ad.get("ClusterId")) != cluster.cluster:
-            continue
-        proc = _int(ad.get("ProcId"))
+        ad_cluster, proc = _int(ad.get("ClusterId")), _int(ad.get("ProcId"))
         state = SCHEDD_STATES.get(_int(ad.get("JobStatus")) or 0)
-        if proc is None or state is None:
+        if ad_cluster is None or proc is None or state is None:
+            continue
+        if (ad_cluster, proc) in nodes:
+            proc = nodes[(ad_cluster, proc)]
+        elif nodes or ad_cluster != cluster.cluster:
             continue
         process = replace(processes.get(proc) or Process(cluster=cluster.cluster, proc=proc), source="schedd")
         process.state = state

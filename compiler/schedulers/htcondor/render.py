@@ -135,17 +135,19 @@ def image_note(project: Project, job: Job) -> str:
 
 
 LOG_SUFFIXES = (("log", "log"), ("output", "out"), ("error", "err"))
+NODE_LOGS = "logs/dag"  # where a DAG node's .sub names its event log, stdout and stderr
 
 
-def log_files(job: Job, layout: Layout, process: str = "Process") -> tuple[tuple[str, str], ...]:
-    """Where HTCondor writes the event log, stdout and stderr: the spec's names, else logs/<job>_..."""
+def log_files(job: Job, layout: Layout, process: str = "Process", folder: str = "logs") -> tuple[tuple[str, str], ...]:
+    """Where HTCondor writes the event log, stdout and stderr: the spec's names, else logs/<job>_...
+    (a DAG node's under logs/dag/, so that status tells the DAG's runs from the job's own submissions)."""
     own = dict(job.logs)
     return tuple(
         (
             key,
             from_submit_dir(transfer_path(own[key], job, process), layout)
             if key in own
-            else f"logs/{job.name}_$(Cluster)_$({process}).{suffix}",
+            else f"{folder}/{job.name}_$(Cluster)_$({process}).{suffix}",
         )
         for key, suffix in LOG_SUFFIXES
     )
@@ -211,7 +213,7 @@ def plan(
     # A directory's contents (data/) land in the sandbox's top level, where HTCondor writes them.
     places = [sandbox_path(path, layout.build_dir) for path in job.inputs if not contents(path)]
     restores = [placed(path) for path in (job.checkpoint.files if job.checkpoint else ())]
-    logs = log_files(job, layout, process)
+    logs = log_files(job, layout, process, "logs" if node is None else NODE_LOGS)
     directories = sorted(
         {path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path}
     )

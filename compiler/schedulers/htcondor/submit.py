@@ -28,9 +28,10 @@ def parse_submit(text: str, shown: str):  # type: ignore[no-untyped-def]  # htco
         raise UsageError(f"{shown}: HTCondor cannot parse it: {error}") from error
 
 
-def rendered_submit(compiled: Compiled, name: str):  # type: ignore[no-untyped-def]
-    """The job's .sub as pixi-htc renders it from the spec now, parsed; never build/'s copy."""
-    path = compiled.layout.build("htcondor", f"{name}.sub")
+def rendered_submit(compiled: Compiled, name: str, *, node: bool = False):  # type: ignore[no-untyped-def]
+    """The job's .sub (`node`: its DAG node's, htcondor/dag/<job>.sub) as pixi-htc renders it from
+    the spec now, parsed; never build/'s copy."""
+    path = compiled.layout.build("htcondor", *(["dag"] if node else []), f"{name}.sub")
     text = next((artifact.text for artifact in compiled.artifacts if artifact.path == path), None)
     if text is None:
         raise UsageError(f"job {name!r} has no HTCondor submit file (it runs on another scheduler)")
