@@ -53,10 +53,10 @@ def follow_dag(compiled: Compiled, followed: Iterable[Followed]) -> Pipeline | N
     known = {node.name: node for node in state.nodes if node.name in places}
     above = failed_above(project, known)
     below: dict[str, list[str]] = {}
-    for name, failed in above.items():
-        if name in known and known[name].state == FUTILE:
+    for child, failed in above.items():
+        if child in known and known[child].state == FUTILE:
             for parent in failed:
-                below.setdefault(parent, []).append(name)
+                below.setdefault(parent, []).append(child)
     steps: dict[str, list[Step]] = {}
     for node in known.values():
         job, process = places[node.name]
