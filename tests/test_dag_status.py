@@ -159,7 +159,7 @@ def dagstatus_name() -> str:
     return dag.STATUS_FILE
 
 
-def report_at(root: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def report_at(root: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(root)
     compiled = compile_spec(Path(SPEC), Path("build"))
     spec = load_spec(Path(SPEC), compiled.project.spec_path)
@@ -295,12 +295,13 @@ def test_a_hostile_status_file_is_named_and_not_followed(
     saved = path.read_text()
     try:
         path.unlink()
-        if HOSTILE[case] is None:
+        text = HOSTILE[case]
+        if text is None:
             secret = tmp_path / "secret"
             secret.write_text(status_file(RUNNING))
             os.symlink(secret, path)
         else:
-            path.write_bytes(HOSTILE[case].encode("utf-8"))
+            path.write_bytes(text.encode("utf-8"))
         result = run_cli("status", SPEC, "--offline", cwd=ran)
         assert result.returncode == 2, result.stdout + result.stderr
         unreadable = [line for line in result.stdout.splitlines() if "unreadable:" in line and "pipeline.dag" in line]
