@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
-    places = Places.of(root, path.parent, initialdir)
+    places = Places.of(root, _submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir)
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
@@ -169,6 +170,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if transfer in ("IF_NEEDED", "NO"):
         del commands["should_transfer_files"]
         job["should_transfer_files"] = transfer
+    elif job.pop("_in_place", False) and not transfer:
+        # The executable stays on the shared filesystem: condor_submit's default (no transfer
+        # where the execute point shares the access point's filesystem), written out.
+        transfer = job["should_transfer_files"] = "IF_NEEDED"
+    job.pop("_in_place", None)
     if "outputs" not in job or transfer in ("IF_NEEDED", "NO"):
         # HTCondor brings back every new top-level file (or runs the job on a shared filesystem)
         # in the directory the job was submitted from: the submit file's, not build/.
@@ -237,7 +243,9 @@ def _command(
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
-    if not transferred or (executable.startswith("/") and moved.places.rebased(executable) is None):
+    if not transferred:
+        return _in_place(job, executable, arguments, moved)
+    if executable.startswith("/") and moved.places.rebased(executable) is None:
         return [executable, *arguments]  # a program on the execute point, e.g. /usr/bin/python3
     path = moved.path(executable, line, "executable")
     if path is None:
@@ -247,6 +255,32 @@ def _command(
     name = path.rsplit("/", 1)[-1]
     started = interpreter(moved.places.root / path, moved.places.root)
     return [*started, name, *arguments] if started else [f"./{name}", *arguments]
+
+
+def _in_place(job: dict[str, Any], executable: str, arguments: list[str], moved: Moved) -> list[str]:
+    """transfer_executable = false: the executable is a path on the execute point. One of the
+    project's own files (the job ran on a shared filesystem, from the directory it was submitted
+    from) runs in place, through its interpreter, from initialdir; any other program as written."""
+    rebased = moved.places.rebased(executable)
+    if rebased is None or not (moved.places.root / rebased).is_file():
+        return [executable, *arguments]
+    job["_in_place"] = True
+    here = posixpath.relpath(rebased, moved.places.base or ".")
+    here = here if "/" in here else f"./{here}"
+    started = interpreter(moved.places.root / rebased, moved.places.root)
+    return [*started, here, *arguments] if started else [here, *arguments]
+
+
+def _submitted_from(path: Path, root: Path, executable: str) -> Path:
+    """Where condor_submit ran, which the file's relative paths start from: the submit file's own
+    directory, unless its executable is found only from the working directory or the project root
+    (a file in cmd/ submitted as `condor_submit cmd/job.sub` from the top)."""
+    places = [path.parent.resolve(), Path.cwd().resolve(), root]
+    if executable and not executable.startswith("/") and "$" not in executable:
+        for place in places:
+            if (place / executable).is_file() and place.is_relative_to(root):
+                return place
+    return places[0]
 
 
 def _outputs_land_beside_the_submit_file(job: dict[str, Any], places: Places) -> None:

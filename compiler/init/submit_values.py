@@ -126,7 +126,9 @@ class Macros:
                 self._busy.discard(key)
             self._done[key] = value
             return value
-        if default is not None and key not in self.commands:
+        if default is not None and (key not in self.commands or _names_itself(key, self.commands[key])):
+            # `requirements = (X) && $(requirements:True)`: a command naming itself reads its earlier
+            # value, and the file has none: the default.
             return self.placed(default) if "$(" in default else default
         self.unknown.add(shown(written, 60))
         return "" if default is None else written  # what condor_submit makes of a macro it has no value for
@@ -145,6 +147,10 @@ class Macros:
             position = end
         out.append(text[position:])
         return "".join(out)
+
+
+def _names_itself(key: str, value: str) -> bool:
+    return any(match.group(1).lower() == key for match in MACRO.finditer(value))
 
 
 class Moved:
