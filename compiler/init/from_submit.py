@@ -52,6 +52,14 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
+    if initialdir and initialdir.startswith("/") and not Path(initialdir).resolve().is_relative_to(root):
+        # The author's checkout on their access point (/home/me/project): the job's paths start from
+        # where the file is submitted in this project instead; said with its line.
+        draft.lost.append(
+            f"{parsed.where(lines['initialdir'])}: initialdir {shown(initialdir, 120)} (outside the project: "
+            "the job's paths start from the directory it is submitted from)"
+        )
+        initialdir = None
     places = Places.of(root, _submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir)
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
@@ -98,9 +106,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if "transfer_output_files" in commands:
         line = lines["transfer_output_files"]
         job["outputs"] = [
-            _output(draft, macros.placed(p.strip()), parsed.where(line))
+            kept
             for p in commands.pop("transfer_output_files").split(",")
             if p.strip()
+            for kept in [_output(draft, macros.placed(p.strip()), parsed.where(line))]
+            if kept
         ]
     job["command"] = _command(
         draft, job, commands, macros, moved, lines.get("executable", 0), parsed.where(lines.get("arguments", 0)) + ": "
@@ -197,9 +207,17 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     return draft
 
 
-def _output(draft: Draft, name: str, where: str) -> str:
+def _output(draft: Draft, name: str, where: str) -> str | None:
     """An output as the spec names it: `outputs/` (HTCondor: the directory's contents come back into
-    the submit directory) is the directory `outputs`, which comes back whole; init says so."""
+    the submit directory) is the directory `outputs`, which comes back whole; init says so. A file
+    in a subdirectory (`results/run/score.csv`, which HTCondor brings back under its base name) has
+    no spec form: listed by line, left out."""
+    if "/" in name.rstrip("/"):
+        draft.lost.append(
+            f"{where}: transfer_output_files {shown(name, 80)} (a path in a subdirectory: the spec's outputs "
+            "name files and directories at the top of the job's directory)"
+        )
+        return None
     if not name.endswith("/") or not name.rstrip("/"):
         return name
     draft.lost.append(

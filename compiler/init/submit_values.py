@@ -133,6 +133,11 @@ class Macros:
         self.unknown.add(shown(written, 60))
         return "" if default is None else written  # what condor_submit makes of a macro it has no value for
 
+    def own_defaults(self, key: str, text: str) -> str:
+        """`$(key:default)` inside key's own value as its default (the file gives key no earlier
+        value); every other macro as written."""
+        return MACRO.sub(lambda m: m.group(2) if m.group(1).lower() == key and m.group(2) else m.group(0), text)
+
     def without_elsewhere(self, text: str, found: list[str]) -> str:
         """The value without its `$ENV(...)`, other function macros and `$$(...)` (appended to
         `found` as written): like a macro condor_submit has no value for, each is left out."""
