@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,15 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
-    places = Places.of(root, path.parent, initialdir)
+    if initialdir and initialdir.startswith("/") and not Path(initialdir).resolve().is_relative_to(root):
+        # The author's checkout on their access point (/home/me/project): the job's paths start from
+        # where the file is submitted in this project instead; said with its line.
+        draft.lost.append(
+            f"{parsed.where(lines['initialdir'])}: initialdir {shown(initialdir, 120)} (outside the project: "
+            "the job's paths start from the directory it is submitted from)"
+        )
+        initialdir = None
+    places = Places.of(root, _submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir)
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
@@ -97,9 +106,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if "transfer_output_files" in commands:
         line = lines["transfer_output_files"]
         job["outputs"] = [
-            _output(draft, macros.placed(p.strip()), parsed.where(line))
+            kept
             for p in commands.pop("transfer_output_files").split(",")
             if p.strip()
+            for kept in [_output(draft, macros.placed(p.strip()), parsed.where(line))]
+            if kept
         ]
     job["command"] = _command(
         draft, job, commands, macros, moved, lines.get("executable", 0), parsed.where(lines.get("arguments", 0)) + ": "
@@ -169,6 +180,11 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if transfer in ("IF_NEEDED", "NO"):
         del commands["should_transfer_files"]
         job["should_transfer_files"] = transfer
+    elif job.pop("_in_place", False) and not transfer:
+        # The executable stays on the shared filesystem: condor_submit's default (no transfer
+        # where the execute point shares the access point's filesystem), written out.
+        transfer = job["should_transfer_files"] = "IF_NEEDED"
+    job.pop("_in_place", None)
     if "outputs" not in job or transfer in ("IF_NEEDED", "NO"):
         # HTCondor brings back every new top-level file (or runs the job on a shared filesystem)
         # in the directory the job was submitted from: the submit file's, not build/.
@@ -191,9 +207,17 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     return draft
 
 
-def _output(draft: Draft, name: str, where: str) -> str:
+def _output(draft: Draft, name: str, where: str) -> str | None:
     """An output as the spec names it: `outputs/` (HTCondor: the directory's contents come back into
-    the submit directory) is the directory `outputs`, which comes back whole; init says so."""
+    the submit directory) is the directory `outputs`, which comes back whole; init says so. A file
+    in a subdirectory (`results/run/score.csv`, which HTCondor brings back under its base name) has
+    no spec form: listed by line, left out."""
+    if "/" in name.rstrip("/"):
+        draft.lost.append(
+            f"{where}: transfer_output_files {shown(name, 80)} (a path in a subdirectory: the spec's outputs "
+            "name files and directories at the top of the job's directory)"
+        )
+        return None
     if not name.endswith("/") or not name.rstrip("/"):
         return name
     draft.lost.append(
@@ -237,7 +261,9 @@ def _command(
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
-    if not transferred or (executable.startswith("/") and moved.places.rebased(executable) is None):
+    if not transferred:
+        return _in_place(job, executable, arguments, moved)
+    if executable.startswith("/") and moved.places.rebased(executable) is None:
         return [executable, *arguments]  # a program on the execute point, e.g. /usr/bin/python3
     path = moved.path(executable, line, "executable")
     if path is None:
@@ -247,6 +273,32 @@ def _command(
     name = path.rsplit("/", 1)[-1]
     started = interpreter(moved.places.root / path, moved.places.root)
     return [*started, name, *arguments] if started else [f"./{name}", *arguments]
+
+
+def _in_place(job: dict[str, Any], executable: str, arguments: list[str], moved: Moved) -> list[str]:
+    """transfer_executable = false: the executable is a path on the execute point. One of the
+    project's own files (the job ran on a shared filesystem, from the directory it was submitted
+    from) runs in place, through its interpreter, from initialdir; any other program as written."""
+    rebased = moved.places.rebased(executable)
+    if rebased is None or not (moved.places.root / rebased).is_file():
+        return [executable, *arguments]
+    job["_in_place"] = True
+    here = posixpath.relpath(rebased, moved.places.base or ".")
+    here = here if "/" in here else f"./{here}"
+    started = interpreter(moved.places.root / rebased, moved.places.root)
+    return [*started, here, *arguments] if started else [here, *arguments]
+
+
+def _submitted_from(path: Path, root: Path, executable: str) -> Path:
+    """Where condor_submit ran, which the file's relative paths start from: the submit file's own
+    directory, unless its executable is found only from the working directory or the project root
+    (a file in cmd/ submitted as `condor_submit cmd/job.sub` from the top)."""
+    places = [path.parent.resolve(), Path.cwd().resolve(), root]
+    if executable and not executable.startswith("/") and "$" not in executable:
+        for place in places:
+            if (place / executable).is_file() and place.is_relative_to(root):
+                return place
+    return places[0]
 
 
 def _outputs_land_beside_the_submit_file(job: dict[str, Any], places: Places) -> None:

@@ -41,7 +41,9 @@ def resources(job: dict[str, Any], commands: dict[str, str], numbers: Numbers) -
     # generated .sub writes gpu.driver as gpus_minimum_runtime, which checks each GPU's
     # MaxSupportedVersion; the file's own clause comes back as the file had it. (OpSysMajorVer > 7)
     # too: the generated .sub adds it only to pixi-pack jobs.
-    clauses = [_unwrapped(clause) for clause in _clauses(commands.pop("requirements", ""))]
+    written = numbers.macros.own_defaults("requirements", commands.pop("requirements", ""))
+    # `X && True` (what `$(requirements:True)` leaves) says X.
+    clauses = [_unwrapped(clause) for clause in _clauses(written) if clause.strip("() ").lower() != "true"]
     if gpu:
         job["gpu"] = gpu
     if clauses:
@@ -88,6 +90,7 @@ def _version(text: str) -> str:
 UNITS = "KMGT"
 # A size as condor_submit reads it: a number, blanks allowed before the unit, K/M/G/T with or without
 # B in any letter case, none for the command's own unit (MB for memory, KB for disk).
+PRODUCT = re.compile(r"[0-9]{1,6}(?:\s*\*\s*[0-9]{1,6}){1,3}")
 SIZE = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,6}))?\s*(?:([KMGT])B?)?", re.IGNORECASE)
 
 
@@ -104,7 +107,16 @@ def _size(numbers: Numbers, key: str, unit: str) -> str | None:
 
 
 def size_of(text: str, unit: str) -> str | None:
-    """A submit file's size as the spec writes it (`2GB`), or None; `unit` is the unit of a bare number."""
+    """A submit file's size as the spec writes it (`2GB`), or None; `unit` is the unit of a bare number.
+    A product of whole numbers (`request_memory = 2*1024`, an expression condor_submit hands to the
+    schedd, which evaluates it) is that number in the command's unit."""
+    product = PRODUCT.fullmatch(text.strip())
+    if product:
+        factors = [int(f) for f in re.split(r"\s*\*\s*", text.strip())]
+        number = 1
+        for factor in factors:
+            number *= factor
+        text = str(number) if 0 < number < 10**12 else text
     found = SIZE.fullmatch(text.strip())
     if not found:
         return None

@@ -126,10 +126,17 @@ class Macros:
                 self._busy.discard(key)
             self._done[key] = value
             return value
-        if default is not None and key not in self.commands:
+        if default is not None and (key not in self.commands or _names_itself(key, self.commands[key])):
+            # `requirements = (X) && $(requirements:True)`: a command naming itself reads its earlier
+            # value, and the file has none: the default.
             return self.placed(default) if "$(" in default else default
         self.unknown.add(shown(written, 60))
         return "" if default is None else written  # what condor_submit makes of a macro it has no value for
+
+    def own_defaults(self, key: str, text: str) -> str:
+        """`$(key:default)` inside key's own value as its default (the file gives key no earlier
+        value); every other macro as written."""
+        return MACRO.sub(lambda m: m.group(2) if m.group(1).lower() == key and m.group(2) else m.group(0), text)
 
     def without_elsewhere(self, text: str, found: list[str]) -> str:
         """The value without its `$ENV(...)`, other function macros and `$$(...)` (appended to
@@ -145,6 +152,10 @@ class Macros:
             position = end
         out.append(text[position:])
         return "".join(out)
+
+
+def _names_itself(key: str, value: str) -> bool:
+    return any(match.group(1).lower() == key for match in MACRO.finditer(value))
 
 
 class Moved:
