@@ -23,18 +23,40 @@ LANDING_DIRECTORIES = ("outputs", "logs")
 
 
 def landing_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[Problem]:
+    said: set[KeyPath] = set()  # the project's slurm.output is every Slurm job's: said once
     for job in project.jobs:
         targets: list[tuple[KeyPath, str]] = [(("jobs", job.name, "logs", key), path) for key, path in job.logs]
         targets += [(("jobs", job.name, "output_remaps", name), path) for name, path in job.output_remaps]
+        if job.scheduler == "slurm":
+            targets += [
+                (("jobs", job.name, "slurm", key) if f"slurm.{key}" in job.keys else ("slurm", key), path)
+                for key, path in (("output", job.slurm.output), ("error", job.slurm.error))
+                if path is not None
+            ]
         for key, path in targets:
-            why = _owned(path, project.spec_path, build_dir)
-            if why:
+            slurm = key[0] == "slurm" or key[2:3] == ("slurm",)
+            why = _owned(_shape(path) if slurm else path, project.spec_path, build_dir)
+            why = why or (_slurm_record(path, build_dir) if slurm else "")
+            if why and key not in said:
+                said.add(key)
                 yield Problem(
                     key,
                     f"'{path}' {why}; a finished job would overwrite it: name a file under "
                     f"{build_dir}/outputs/, {build_dir}/logs/ or a directory of your own",
                     (key,),
                 )
+
+
+def _shape(pattern: str) -> str:
+    """A Slurm filename pattern (slurm.output, slurm.error) with each % field as a placeholder."""
+    return re.sub(r"%(%|[0-9]?[A-Za-z])", lambda m: "%" if m.group(1) == "%" else "{field}", pattern)
+
+
+def _slurm_record(path: str, build_dir: str) -> str:
+    """Why a Slurm log name may not be written: it would be one of the records status reads."""
+    if path.startswith(f"{build_dir}/logs/") and path.endswith((".state", ".slurm-jobs")):
+        return "has the name of the records pixi-htc status reads (<job>_<job id>.state, <job>.slurm-jobs)"
+    return ""
 
 
 def _owned(path: str, spec_path: str, build_dir: str) -> str:

@@ -18,11 +18,11 @@ class Slurm:
 
     def dry_run(self, compiled: Compiled, jobs: list[Job]) -> None:
         for job in jobs:
-            submit.dry_run(compiled.root / compiled.layout.build_dir, job)
+            submit.dry_run(compiled.root / compiled.layout.build_dir, job, compiled.layout)
 
     def submit(self, compiled: Compiled, jobs: list[Job]) -> None:
         for job in jobs:
-            submit.submit(compiled.root / compiled.layout.build_dir, job)
+            submit.submit(compiled.root / compiled.layout.build_dir, job, compiled.layout)
 
     def has_pipeline(self, project: Project) -> bool:
         return pipeline.has_pipeline(project)
@@ -31,7 +31,9 @@ class Slurm:
         if dry_run:
             pipeline.dry_run(compiled.project)
         else:
-            pipeline.submit(compiled.project, compiled.root / compiled.layout.build_dir, submit._sbatch)
+            pipeline.submit(
+                compiled.project, compiled.root / compiled.layout.build_dir, submit._sbatch, compiled.layout
+            )
 
     def follow(
         self, compiled: Compiled, where: Locator, jobs: list[Job], *, submission: int | None, live: bool

@@ -16,19 +16,19 @@ only through foreign.shown(). Outputs stay where each task worked: outputs/<job>
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ...artifacts.base import Compiled
+from ...artifacts.base import Compiled, Layout
 from ...core import foreign
 from ...core.defaults import CHECKPOINT_EXIT_CODE
 from ...spec.loader import KeyPath
 from ...spec.model import Job, Project
 from ..base import Followed, Following, Landing
 from ..findings import Finding, Locator, err_tail, refusal
-from . import accounting
-from .render import options
+from . import accounting, lognames
 from .submit import JOB_ID, submissions
 
 RECORD_LIMIT = 64 * 1024  # bytes of one task's record (about 3,000 events) or of the ids file
@@ -251,7 +251,9 @@ def follow(compiled: Compiled, where: Locator, jobs: list[Job], *, submission: i
     for status in followed:
         if isinstance(status.submission, Submission):
             for task in status.submission.processes.values():
-                status.findings.extend(findings(compiled.project, status.job, task, where, build_dir, root))
+                status.findings.extend(
+                    findings(compiled.project, status.job, task, where, build_dir, root, compiled.layout)
+                )
     return Following(jobs=followed, answered=answered, files_only=FILES_ONLY)
 
 
@@ -299,17 +301,35 @@ def _slurm_key(where: Locator, job: Job, key: str) -> KeyPath:
     return ("slurm", key) if not where.spec.has(own) and where.spec.has(("slurm", key)) else own
 
 
-def findings(project: Project, job: Job, task: Task, where: Locator, build_dir: Path, root: Path) -> list[Finding]:
+def _stderr_tail(job: Job, task: Task, layout: Layout, build_dir: Path, root: Path) -> tuple[str, ...]:
+    """The end of the file the task's stderr went to: its --error (or --output) pattern expanded from
+    the task's ids (lognames.py); a pattern they cannot expand is said, not guessed."""
+    pattern = lognames.stderr_pattern(job, layout)
+    if not job.swept and job.slurm.array is not None:
+        ids = lognames.TaskIds(job_name=job.name, array=True)
+    elif job.swept:
+        ids = lognames.TaskIds(job_name=job.name, array=True, array_job_id=task.cluster, task=task.proc)
+    else:
+        ids = lognames.TaskIds(job_name=job.name, array=False, job_id=task.cluster, array_job_id=task.cluster)
+    expanded = lognames.expand(pattern, ids)
+    if expanded.path is None:
+        return (
+            f"(its stderr went to {foreign.shown(pattern)} (from the build directory), which names "
+            f"{expanded.why_not}: not read)",
+        )
+    path = Path(os.path.normpath(build_dir / expanded.path))
+    return err_tail(path, within=root, what="the sbatch script", when="once the task starts")
+
+
+def findings(
+    project: Project, job: Job, task: Task, where: Locator, build_dir: Path, root: Path, layout: Layout
+) -> list[Finding]:
     """What the user can change for this task; nothing for one that is fine."""
     jobs: KeyPath = ("jobs", job.name)
     row = job.sweep_rows[task.proc] if task.proc < len(job.sweep_rows) else ()
     values = " ".join(f"{n}={v}" for n, v in zip(job.sweep_variables, row))
     who = f"task {task.id}" + (f" ({values})" if values else "")
-    error = dict(options(job)).get("error") or ""
-    err = build_dir / error.replace("%A", str(task.cluster)).replace("%a", str(task.proc)).replace(
-        "%j", str(task.cluster)
-    )
-    tail = err_tail(err if error else None, within=root, what="the sbatch script", when="once the task starts")
+    tail = _stderr_tail(job, task, layout, build_dir, root)
     found: list[Finding] = []
     if task.state == "failed":
         if task.slurm_state == "OUT_OF_MEMORY":

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...artifacts.base import Layout
 from ...core.errors import UsageError
 from ...spec.graph import order
 from ...spec.model import Job, Project
 from ..common import shell_word
+from . import lognames
 
 Sbatch = Callable[..., subprocess.CompletedProcess[str]]  # (build_dir, *arguments)
 VARIABLE_PREFIX = "v_"  # render.py's, for the sweep values a for_each job shares with the sweep
@@ -89,7 +91,7 @@ def dry_run(project: Project) -> None:
         print(" ".join(["sbatch", "--parsable", *sbatch_arguments(job, ids), f"slurm/{job.name}.sbatch"]))
 
 
-def submit(project: Project, build_dir: Path, sbatch: Sbatch) -> dict[str, str]:
+def submit(project: Project, build_dir: Path, sbatch: Sbatch, layout: Layout) -> dict[str, str]:
     """sbatch every Slurm job in order (through submit.py's one sbatch caller, passed in: submit.py
     reads render.py, which reads this module); returns each job's id. A refusal stops the rest (and
     says which were queued: the scheduler cancels those whose dependency it can no longer meet)."""
@@ -99,6 +101,8 @@ def submit(project: Project, build_dir: Path, sbatch: Sbatch) -> dict[str, str]:
 
     (build_dir / "logs").mkdir(exist_ok=True)
     (build_dir / "outputs").mkdir(exist_ok=True)
+    for job in project.jobs_on("slurm"):
+        lognames.make_directories(build_dir, job, layout)
     ids: dict[str, str] = {}
     for job in order(project.jobs_on("slurm")):
         result = sbatch(build_dir, "--parsable", *sbatch_arguments(job, ids), script(job))

@@ -18,6 +18,7 @@ from ...core.escape import shell_quote
 from ...core.templating import render as render_template
 from ...spec.model import BUILTIN_PLACEHOLDERS, PLACEHOLDER, TARBALL, Job, Project, Runtime, contents, sandbox_path
 from ..common import from_submit_dir, shell_word
+from . import lognames
 from .pipeline import Upstream, upstream
 
 # Slurm reads sizes in binary units with a one-letter suffix; the spec writes HTCondor's 2GB.
@@ -110,6 +111,7 @@ class BatchPlan:
     runs_gpu_checks: bool
     forward_signal: str | None  # a signal name (USR1) the script passes on to the command
     upstream: tuple[Upstream, ...] = ()  # what the jobs this one runs after left (pipeline.py)
+    log_directories: tuple[str, ...] = ("logs",)  # shell words: what to make before sbatch by hand
 
 
 def variable(name: str) -> str:
@@ -138,20 +140,21 @@ def slurm_size(size: str) -> str:
     return size[:-2] + SIZE_UNITS[size[-2:]]
 
 
-def options(job: Job) -> tuple[tuple[str, str | None], ...]:
+def options(job: Job, layout: Layout) -> tuple[tuple[str, str | None], ...]:
     s = job.slurm
     rows = len(job.sweep_rows)
-    log = f"logs/{job.name}_%A_%a" if rows else f"logs/{job.name}_%j"
     found: list[tuple[str, str | None]] = [("job-name", job.name)]
     if rows:
         found.append(("array", f"0-{rows - 1}" + (f"%{s.max_running}" if s.max_running is not None else "")))
     elif s.array is not None:
         found.append(("array", s.array))
-        log = f"logs/{job.name}_%A_%a"
+    # The logs (lognames.py): the spec's slurm.output and slurm.error, else build/logs/<job>_<id>.
+    found.append(("output", lognames.output_pattern(job, layout)))
+    error = lognames.error_pattern(job, layout)
+    if error is not None:
+        found.append(("error", error))
     # append: a requeued task's second run adds to its log instead of replacing the first run's.
     found += [
-        ("output", f"{log}.out"),
-        ("error", f"{log}.err"),
         ("open-mode", "append"),
         ("nodes", "1"),
         ("ntasks", "1"),
@@ -212,7 +215,7 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
     table = table_text(job) if job.swept else None
     return BatchPlan(
         job=job,
-        options=options(job),
+        options=options(job, layout),
         launch=LAUNCHERS[job.runtime](project, job),
         table=table_path(job) if table else None,
         table_sha256=hashlib.sha256(table.encode()).hexdigest() if table else None,
@@ -231,6 +234,7 @@ def plan(project: Project, job: Job, layout: Layout) -> BatchPlan:
         runs_gpu_checks=job.resources.gpus > 0 and project.source is None,
         forward_signal=forwarded_signal(job),
         upstream=upstream(project, job),
+        log_directories=tuple(word(d) for d in dict.fromkeys(("logs", *lognames.directories(job, layout)))),
     )
 
 

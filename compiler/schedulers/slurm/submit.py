@@ -11,9 +11,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from ...artifacts.base import Layout
 from ...core import foreign
 from ...core.errors import UsageError
 from ...spec.model import Job
+from . import lognames
 from .render import options
 
 SBATCH_TIMEOUT = 120  # seconds: sbatch waits for slurmctld, which may be busy
@@ -32,11 +34,11 @@ def script(job: Job) -> str:
     return f"slurm/{job.name}.sbatch"
 
 
-def describe(job: Job) -> Iterator[str]:
+def describe(job: Job, layout: Layout) -> Iterator[str]:
     """One line per array task (or one for a single job): its sweep values and what it asks for."""
     asks = " ".join(
         f"{name}={value}"
-        for name, value in options(job)
+        for name, value in options(job, layout)
         if name in ("cpus-per-task", "mem", "gres", "gpus", "tmp", "time", "partition", "account", "qos", "constraint")
     )
     rows = job.sweep_rows or [()]
@@ -60,8 +62,8 @@ def _sbatch(build_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         raise UsageError(f"sbatch did not answer within {SBATCH_TIMEOUT} s") from error
 
 
-def dry_run(build_dir: Path, job: Job) -> None:
-    for line in describe(job):
+def dry_run(build_dir: Path, job: Job, layout: Layout) -> None:
+    for line in describe(job, layout):
         print(line)
     if shutil.which("sbatch") is None:
         print(f"{job.name}: sbatch is not installed here, so its --test-only check was skipped")
@@ -76,11 +78,12 @@ def dry_run(build_dir: Path, job: Job) -> None:
     print(f"{job.name}: sbatch --test-only: {message}")
 
 
-def submit(build_dir: Path, job: Job) -> str:
+def submit(build_dir: Path, job: Job, layout: Layout) -> str:
     """Queue the job; returns Slurm's job id."""
-    # Slurm opens each task's log under logs/ before the script runs, and does not make the directory.
+    # Slurm opens each task's logs before the script runs, and does not make their directories.
     (build_dir / "logs").mkdir(exist_ok=True)
     (build_dir / "outputs").mkdir(exist_ok=True)
+    lognames.make_directories(build_dir, job, layout)
     result = _sbatch(build_dir, "--parsable", script(job))
     if result.returncode != 0:
         raise UsageError(f"sbatch {script(job)} failed: {' '.join(result.stderr.split())}")
