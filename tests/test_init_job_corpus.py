@@ -155,12 +155,9 @@ WAITING = {
     "staging-file-url": case("score.sub", "python3 score.py --shards shards.zip", "score.py shards.zip"),
 }
 
-# What the spec cannot say (by `file:line:`): a matching queue's names taken when init runs, and Slurm
-# log names (pixi-htc names each task's logs itself).
+# What the spec cannot say (by `file:line:`): a matching queue's names taken when init runs.
 NOT_CARRIED = {
     "queue-matching": ["align.sub:10:"],
-    "slurm-gres-conda": ["train.sbatch:8:", "train.sbatch:9:"],
-    "slurm-array-throttle": ["sweep.slurm:9:"],
     "image-file-sif": ["fold.submit:8:"],  # outputs/ comes back as the directory, not its contents
     "dir-contents-matching": ["many.submit:8:"],
     "initialdir-elsewhere": ["train.condor:4:", "train.condor:9:"],

@@ -63,6 +63,12 @@ MAIL_TYPES = {
     "ARRAY_TASKS",
 }
 ADDRESS = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){1,8}")
+# slurm.output's schema pattern, and one of Slurm's % fields (group 2: its letter).
+LOG_PATTERN = re.compile(
+    r"(?![0-9]+$)((?!\.\.?/)[A-Za-z0-9._+-]{1,100}/){0,16}(?!\.\.?$)([A-Za-z0-9._+-]|%%|%[0-9]?[AabJjNnstux]){1,100}"
+)
+LOG_FIELD = re.compile(r"%(%|[0-9]?([A-Za-z]))")
+LOG_LITERAL = re.compile(r"[A-Za-z0-9._+-]{1,100}")
 MAX_NAMED_FILES = 200  # entries beside the script that init links into the task directory
 
 
@@ -128,13 +134,24 @@ def from_slurm(path: Path, root: Path) -> Draft:
     said = options(text, where, draft.lost)
     origins: dict[tuple[str, ...], int] = {}
     for line, name, value in said:
+        if name in ("output", "error") and value is not None:
+            continue  # below, once --job-name (which %x names) is known
         before = said_keys(job, slurm)
         if _carried(job, slurm, draft, name, value):
             origins |= dict.fromkeys(changed(before, said_keys(job, slurm)), line)
         else:
             shown_option = f"--{name}" + (f"={value}" if value is not None else "")
-            why = " (pixi-htc names each task's log: build/logs/<job>_<job id>)" if name in ("output", "error") else ""
-            draft.lost.append(f"{where}:{line}: #SBATCH {shown(shown_option, 120)}{why}")
+            draft.lost.append(f"{where}:{line}: #SBATCH {shown(shown_option, 120)}")
+    # sbatch names a job after its script's file when no --job-name says otherwise.
+    sbatch_name = next((value for _, name, value in said if name == "job-name" and value), path.name)
+    for line, name, value in said:
+        if name in ("output", "error") and value is not None:
+            carried, why = log_name(value, places, sbatch_name, draft.spec["name"])
+            if carried is None:
+                draft.lost.append(f"{where}:{line}: #SBATCH {shown(f'--{name}={value}', 120)} ({why})")
+            else:
+                slurm[name] = carried
+                origins[("slurm", name)] = line
     if not any(name in ("mem", "mem-per-cpu", "mem-per-gpu") for _, name, _ in said):
         slurm["memory_option"] = "none"  # the partition's default, as the script had it
     if slurm:
@@ -157,6 +174,31 @@ def from_slurm(path: Path, root: Path) -> Draft:
     draft.spec["jobs"] = {name: job}
     draft.origins |= {("jobs", name, *key): f"{where}:{line}" for key, line in origins.items()}
     return draft
+
+
+def log_name(value: str, places: Places, sbatch_name: str, job_name: str) -> tuple[str | None, str]:
+    """An --output / --error pattern as slurm.output / slurm.error name it: relative to the project
+    root (sbatch read it relative to where the script was submitted: its directory), %x written out
+    where the job's name here is not the one sbatch gave it; or None and why not."""
+    if "\\" in value:
+        return None, "a '\\' turns Slurm's % fields off; pixi-htc's log names keep them"
+    rebased = places.rebased(value)
+    if rebased is None or "://" in value:
+        return None, "outside the project; slurm.output and slurm.error name a file inside it"
+    directory, _, file = rebased.rpartition("/")
+    literal = LOG_LITERAL.fullmatch(sbatch_name) is not None
+    if literal:
+        directory = LOG_FIELD.sub(lambda m: sbatch_name if m.group(2) == "x" else m.group(0), directory)
+        if sbatch_name != job_name:
+            file = LOG_FIELD.sub(lambda m: sbatch_name if m.group(2) == "x" else m.group(0), file)
+    elif "x" in {m.group(2) for m in LOG_FIELD.finditer(rebased)}:
+        return None, f"%x, the job name '{shown(sbatch_name, 60)}', cannot be part of a file name here"
+    carried = f"{directory}/{file}" if directory else file
+    if "%" in directory:
+        return None, "a % field in a directory: pixi-htc submit makes the directory before the job has an id"
+    if not LOG_PATTERN.fullmatch(carried):
+        return None, "not a name slurm.output can hold: letters, digits, . _ + - and Slurm's % fields"
+    return carried, ""
 
 
 def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str, value: str | None) -> bool:
