@@ -16,6 +16,7 @@ where its inputs are.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -164,6 +165,12 @@ NOT_CARRIED = {
     "shared-fs-in-place": ["translate.cmd:5:"],  # getenv: the spec has no key for it yet
     "submitted-from-top": ["finetune.cmd:2:"],
 }
+# Where the generated script's Slurm logs land (relative to the repository), for the scripts that name
+# their own: where sbatch, run in the script's directory, put them (no --error: stderr with stdout).
+LOGS = {
+    "slurm-gres-conda": {"output": "logs/%x_%j.out", "error": "logs/%x_%j.err"},
+    "slurm-array-throttle": {"output": "slurm-%A_%a.out"},
+}
 
 # Stand-ins for the programs the users' scripts call: each records its name, arguments and working
 # directory; the wrappers (srun, apptainer exec, pixi run, conda run) then run the rest of the line.
@@ -223,6 +230,7 @@ class Outcome:
     why: str = ""
     not_carried: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # submit commands the generated .sub says otherwise
+    logs: dict[str, str] = field(default_factory=dict)  # a Slurm job's own log names, where they land
 
 
 def _repository(tmp_path: Path, name: str) -> Path:
@@ -374,6 +382,17 @@ def _changed(original_text: str, generated_text: str) -> list[str]:
     return changed
 
 
+def _slurm_logs(repo: Path, script: str) -> dict[str, str]:
+    """--output and --error as Slurm opens them from build/ (where pixi-htc submits), relative to the
+    repository; pixi-htc's own names (build/logs/) left out."""
+    found = {}
+    for name, value in re.findall(r"(?m)^#SBATCH --(output|error)=(.*)$", script):
+        landed = os.path.relpath(os.path.normpath(repo / "build" / value), repo)
+        if not landed.startswith("build/logs/"):
+            found[name] = landed
+    return found
+
+
 def move_in(tmp_path: Path, name: str) -> Outcome:
     spec = CASES[name]
     outcome = Outcome(name)
@@ -393,6 +412,8 @@ def move_in(tmp_path: Path, name: str) -> Outcome:
     assert len(jobs) == 1, jobs
     if jobs[0].suffix == ".sub":
         outcome.changed = _changed(job_file.read_text(), jobs[0].read_text())
+    else:
+        outcome.logs = _slurm_logs(repo, jobs[0].read_text())
     record = tmp_path / "calls.jsonl"
     bin_dir = _stand_ins(tmp_path / "bin")
     env = {
@@ -455,3 +476,4 @@ def test_moved_in_jobs_build_and_reach_their_commands(outcomes: dict[str, Outcom
         if o.not_carried
     }
     assert reported == NOT_CARRIED
+    assert {o.name: o.logs for o in outcomes.values() if o.logs} == LOGS

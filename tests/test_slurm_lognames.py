@@ -302,3 +302,82 @@ def test_submit_makes_the_log_directories_before_sbatch(project: Path, tmp_path:
     where, *listed = seen.read_text().splitlines()
     assert os.path.realpath(where) == os.path.realpath(project / "build") and listed == ["../runs/out", "logs"]
     assert (project / "build" / "logs" / "both.slurm-jobs").read_text() == "4242\n"
+
+
+# --- init --from a Slurm script: the log names carried, the files landing where the original put them ---
+
+SCRIPT = """\
+#!/bin/bash
+#SBATCH --gres=gpu:1
+{name}#SBATCH -o {output}
+#SBATCH --error={error}
+#SBATCH --array=0-3
+
+python fit.py --fold "$SLURM_ARRAY_TASK_ID"
+"""
+
+
+def moved_in(
+    tmp_path: Path, file: str, output: str, error: str, name: str = ""
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A repository whose Slurm script is in experiments/ (where its user ran sbatch), moved in from there."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "experiments").mkdir()
+    (repo / "experiments" / "fit.py").write_text("print('fit')\n")
+    job_name = f"#SBATCH --job-name={name}\n" if name else ""
+    (repo / "experiments" / file).write_text(SCRIPT.format(name=job_name, output=output, error=error))
+    return repo, run_cli("init", "--from", file, cwd=repo / "experiments")
+
+
+def landing(repo: Path, option: str | None) -> str:
+    """Where Slurm opens a log named so on an #SBATCH line run from build/, relative to the repository."""
+    assert option is not None
+    return os.path.relpath(os.path.normpath(repo / "build" / option), repo)
+
+
+def test_init_rebases_the_log_names_to_where_the_script_was_submitted(tmp_path: Path) -> None:
+    repo, moved = moved_in(tmp_path, "fit.sbatch", "logs/%x-%A_%a.out", "err/%x_%j.txt", name="fit")
+    assert moved.returncode == 0 and "not carried over" not in moved.stderr, moved.stderr
+    assert run_cli("build", cwd=repo).returncode == 0
+    options = sbatch_options((repo / "build" / "slurm" / "fit.sbatch").read_text())
+    # The user ran sbatch in experiments/: the logs landed in experiments/logs and experiments/err.
+    assert options["job-name"] == "fit"
+    assert landing(repo, options["output"]) == "experiments/logs/%x-%A_%a.out"
+    assert landing(repo, options["error"]) == "experiments/err/%x_%j.txt"
+
+
+def test_init_writes_out_a_job_name_that_changes(tmp_path: Path) -> None:
+    """No --job-name: sbatch named the job after its file, fit.sbatch; here it is fit, so %x is written out."""
+    repo, moved = moved_in(tmp_path, "fit.sbatch", "logs/%x-%A_%a.out", "%x.%%.err")
+    assert moved.returncode == 0 and "not carried over" not in moved.stderr, moved.stderr
+    assert run_cli("build", cwd=repo).returncode == 0
+    (script,) = (repo / "build" / "slurm").glob("*.sbatch")
+    options = sbatch_options(script.read_text())
+    assert options["job-name"] == "fit"
+    assert landing(repo, options["output"]) == "experiments/logs/fit.sbatch-%A_%a.out"
+    assert landing(repo, options["error"]) == "experiments/fit.sbatch.%%.err"
+
+
+@pytest.mark.parametrize(
+    ("file", "output", "error", "why"),
+    [
+        ("fit.sbatch", "logs/%j/run.out", "/scratch/%u/%j.err", ("a % field in a directory", "outside the project")),
+        ("fit.sbatch", "logs/%x.out", "../../%j.err", ("%x, the job name 'fit run'", "outside the project")),
+        ("fit.sbatch", "'logs/run\\%j.out'", "logs/a;b.err", ("turns Slurm's % fields off", "not a name slurm.output")),
+    ],
+)
+def test_init_says_which_log_names_it_cannot_carry(
+    tmp_path: Path, file: str, output: str, error: str, why: tuple[str, str]
+) -> None:
+    named = "%x" in output  # a job name with a blank, which no file name here holds
+    repo, moved = moved_in(tmp_path, file, output, error, name='"fit run"' if named else "")
+    assert moved.returncode == 0, moved.stderr
+    lost = [line for line in moved.stderr.splitlines() if "not carried over" in line]
+    assert len(lost) == 2, moved.stderr
+    for line, number, reason in zip(lost, (3 + named, 4 + named), why):
+        assert f"{file}:{number}: #SBATCH --" in line and reason in line, line
+    # What init wrote builds, with pixi-htc's own log names.
+    assert run_cli("build", cwd=repo).returncode == 0
+    (script,) = (repo / "build" / "slurm").glob("*.sbatch")
+    assert sbatch_options(script.read_text())["output"].startswith("logs/")  # type: ignore[union-attr]
