@@ -24,7 +24,7 @@ HTCONDOR_ONLY: dict[str, str] = {
     "os_requirement": "",
     "universe": "",
     "when_to_transfer_output": " (a Slurm task's files stay on the shared filesystem)",
-    "logs": " (a Slurm job writes build/logs/<job>_<array job>_<task>, or _<job id>, itself)",
+    "logs": "; on Slurm, name the logs with slurm.output and slurm.error (Slurm's %j, %A, %a...)",
     "gpu": "; on Slurm, name the GPU with slurm.gpu_type or a node feature with slurm.constraint",
     "max_retries": "",
     "on_exit_hold": "",
