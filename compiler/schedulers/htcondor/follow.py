@@ -160,7 +160,7 @@ def follow(
                 newest_per_process(nodes, dag_id), compiled.root, expected, node=True
             )
             status.refused = refused
-            chosen = DagRun(cluster=dag_id, processes=processes, unreadable=(*dag_unreadable, *unreadable))
+            chosen = DagRun(cluster=dag_id, processes=processes, unreadable=tuple(unreadable))
         else:
             chosen = read_cluster(logs, compiled.root, submission, expected=expected)
         read.append((status, chosen, files.error))
@@ -178,6 +178,8 @@ def follow(
     followed = [status for status, _, _ in read]
     in_run = [status for status, cluster, _ in read if isinstance(cluster, DagRun)]
     pipeline = dagfollow.follow_dag(compiled, in_run) if piped else None
+    if pipeline is not None:  # DAGMan's own log, found and not read: no job is followed in the run
+        pipeline.unreadable += dag_unreadable
     return Following(jobs=followed, answered=ads is not None, files_only=FILES_ONLY, pipeline=pipeline)
 
 
