@@ -153,7 +153,7 @@ def test_results_take_no_output_an_older_run_left(project: Path, monkeypatch: py
 def test_every_line_shape_dagman_writes_is_read() -> None:
     """An empty DagFiles, two DAG files, a held DAG's note, a FINAL node's ad, escapes in details."""
     text = status_file(RUNNING, note="held").replace(
-        '  DagFiles = {\n    "htcondor/pipeline.dag"\n  };', '  DagFiles = {\n\n  };'
+        '  DagFiles = {\n    "htcondor/pipeline.dag"\n  };', "  DagFiles = {\n\n  };"
     )
     state = dagstatus.parse(text, "s")
     assert state.dag_files == () and state.note == "held"

@@ -179,7 +179,7 @@ def _blocks(text: str, name: str) -> list[tuple[int, int]]:
     return blocks
 
 
-def _parse_ads(text: str, blocks: list[tuple[int, int]], name: str) -> list[Any]:
+def _parse_ads(text: str, blocks: list[tuple[int, int]], name: str) -> list[dict[str, Any]]:
     import classad2
 
     lines = text.split("\n")
@@ -194,8 +194,29 @@ def _parse_ads(text: str, blocks: list[tuple[int, int]], name: str) -> list[Any]
             ) from error
         if len(parsed) != 1:
             raise StatusFileError(f"{name}:{first}: the ad cannot be read as one ClassAd")
-        ads.append(parsed[0])
+        ads.append(_values(parsed[0], lines[first - 1 : last], first, name))
     return ads
+
+
+def _values(ad: Any, lines: list[str], first: int, name: str) -> dict[str, Any]:
+    """The ad's attributes as Python values. ClassAdUnParser writes each byte that is not printable
+    ASCII as \\ooo, so a message in Latin-1 (a POST script's) comes back as bytes classad2 cannot
+    give as a str: StatusDetails is then kept as DAGMan wrote it (escaped, ASCII); any other such
+    string is refused at its line."""
+    values: dict[str, Any] = {}
+    for key in ad.keys():
+        try:
+            values[key] = ad.get(key)
+        except UnicodeDecodeError:
+            number, line = next(
+                ((first + index, line) for index, line in enumerate(lines) if line.startswith(f"  {key} = ")),
+                (first, ""),
+            )
+            if key != "StatusDetails":
+                raise StatusFileError(f"{name}:{number}: {key} holds bytes that are not UTF-8") from None
+            match = ATTRIBUTE.fullmatch(line)
+            values[key] = match.group(2)[1:-1] if match else ""  # the string literal, without its quotes
+    return values
 
 
 def _number(ad: Any, key: str, name: str, line: int, *, most: int | None = None, default: int | None = None) -> int:
