@@ -104,19 +104,22 @@ class DagRun(Cluster):
     kind = "DAG run"
 
 
-def dagman_cluster(compiled: Compiled) -> tuple[int | None, list[str]]:
-    """The newest DAGMan job of the pipeline, from the event log condor_submit_dag has it write
-    (build/htcondor/pipeline.dag.dagman.log), or None when the DAG was never submitted here."""
+def dagman_cluster(compiled: Compiled) -> tuple[int | None, int | None, list[str]]:
+    """The newest DAGMan job of the pipeline and the first of its run, from the event log
+    condor_submit_dag has it write (build/htcondor/pipeline.dag.dagman.log); None when the DAG was
+    never submitted here. pixi-htc submit (-force) starts that log afresh; condor_submit_dag running
+    the rescue DAG of a failed run adds its DAGMan job to it, and the nodes done before it keep
+    their clusters, newer than the first DAGMan job's."""
     shown = compiled.layout.build("htcondor", dag.DAGMAN_LOG)
     path = compiled.root / shown
     if not os.path.lexists(path):
-        return None, []
+        return None, None, []
     try:
         found = read_log(path, str(shown), within=compiled.root)
     except LogError as error:
-        return None, [str(error)]
+        return None, None, [str(error)]
     clusters = [cluster for cluster, _ in found]
-    return (max(clusters) if clusters else None), []
+    return (max(clusters), min(clusters), []) if clusters else (None, None, [])
 
 
 def newest_per_process(logs: list[tuple[int, int, Path]], after: int) -> list[tuple[int, int, Path]]:
@@ -142,7 +145,7 @@ def follow(
 ) -> Following:
     build_dir = compiled.root / compiled.layout.build_dir
     piped = dag.has_pipeline(compiled.project)
-    dag_id, dag_unreadable = dagman_cluster(compiled) if piped else (None, [])
+    dag_id, first, dag_unreadable = dagman_cluster(compiled) if piped else (None, None, [])
     read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
     for job in jobs:
         expected = max(len(job.sweep_rows), 1)
@@ -157,7 +160,7 @@ def follow(
             files = job_files(compiled, job.name, node=True)
             nodes, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
             processes, unreadable = read_processes(
-                newest_per_process(nodes, dag_id), compiled.root, expected, node=True
+                newest_per_process(nodes, first if first is not None else dag_id), compiled.root, expected, node=True
             )
             status.refused = refused
             chosen = DagRun(cluster=dag_id, processes=processes, unreadable=tuple(unreadable))
@@ -212,7 +215,7 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name)
     if dag.has_pipeline(compiled.project):
-        dag_id, _ = dagman_cluster(compiled)
+        dag_id, _, _ = dagman_cluster(compiled)
         own = log_files(files.log, build_dir, compiled.root)[0] if files.log else []
         if dag_id is not None and in_dag_run(dag_id, submission, own):
             return node_outputs(compiled, job, name, dag_id)
