@@ -23,7 +23,7 @@ from ..base import Followed, Following, Landing
 from ..findings import Locator
 from . import dag, dagfollow
 from .diagnose import findings
-from .jobfiles import Pattern, job_files
+from .jobfiles import JobFiles, Pattern, job_files
 from .joblog import Cluster, LogError, ScheddQuery, overlay, read_cluster, read_log, read_processes, refusal
 
 GLOB_MAGIC = re.compile(r"[*?[]")
@@ -132,6 +132,21 @@ def newest_per_process(logs: list[tuple[int, int, Path]], after: int) -> list[tu
     return sorted((proc, cluster, path) for proc, (cluster, path) in newest.items())
 
 
+def node_logs(files: JobFiles | None, build_dir: Path, root: Path) -> tuple[list[tuple[int, int, Path]], list[str]]:
+    """The event logs a job's DAG node .sub names, found as log_files finds them."""
+    if files is None or files.log is None:
+        return [], []
+    return log_files(files.log, build_dir, root)
+
+
+def own_logs(logs: list[tuple[int, int, Path]], nodes: list[tuple[int, int, Path]]) -> list[tuple[int, int, Path]]:
+    """The job's own submissions' logs: none that its DAG node's .sub names too. A spec's logs.log
+    names one pattern for both .sub files, and then every such log counts as a node's (by its name
+    status cannot tell `make submit JOB=...` after a DAG run from a node's job)."""
+    named = {path for _, _, path in nodes}
+    return [entry for entry in logs if entry[2] not in named]
+
+
 def in_dag_run(dag_id: int | None, submission: int | None, own: list[tuple[int, int, Path]]) -> bool:
     """Whether a job of the DAG is followed in the DAG's run: the run asked for, or, asked for none,
     a run submitted after the job's own newest submission (`make submit JOB=...`, its own logs)."""
@@ -156,9 +171,11 @@ def follow(
             job=job, submission=None, refused=refused, not_found=f"no event log matches {looked} in the build directory"
         )
         chosen: Cluster | None
-        if dag_id is not None and in_dag_run(dag_id, submission, logs):
-            files = job_files(compiled, job.name, node=True)
-            nodes, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
+        node_files = job_files(compiled, job.name, node=True) if dag_id is not None else None
+        nodes, node_refused = node_logs(node_files, build_dir, compiled.root)
+        logs = own_logs(logs, nodes)
+        if dag_id is not None and node_files is not None and in_dag_run(dag_id, submission, logs):
+            files, refused = node_files, node_refused
             processes, unreadable = read_processes(
                 newest_per_process(nodes, first if first is not None else dag_id), compiled.root, expected, node=True
             )
@@ -217,6 +234,8 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     if dag.has_pipeline(compiled.project):
         dag_id, _, _ = dagman_cluster(compiled)
         own = log_files(files.log, build_dir, compiled.root)[0] if files.log else []
+        if dag_id is not None:
+            own = own_logs(own, node_logs(job_files(compiled, job.name, node=True), build_dir, compiled.root)[0])
         if dag_id is not None and in_dag_run(dag_id, submission, own):
             return node_outputs(compiled, job, name, dag_id)
     landed = files.landed(name) or next(
