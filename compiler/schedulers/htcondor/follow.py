@@ -232,12 +232,17 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name)
     if dag.has_pipeline(compiled.project):
-        dag_id, _, _ = dagman_cluster(compiled)
+        dag_id, first, _ = dagman_cluster(compiled)
         own = log_files(files.log, build_dir, compiled.root)[0] if files.log else []
-        if dag_id is not None:
-            own = own_logs(own, node_logs(job_files(compiled, job.name, node=True), build_dir, compiled.root)[0])
-        if dag_id is not None and in_dag_run(dag_id, submission, own):
-            return node_outputs(compiled, job, name, dag_id)
+        nodes = (
+            node_logs(job_files(compiled, job.name, node=True), build_dir, compiled.root)[0]
+            if dag_id is not None
+            else []
+        )
+        own = own_logs(own, nodes)
+        if dag_id is not None and first is not None and in_dag_run(dag_id, submission, own):
+            ran = {proc for proc, _, _ in newest_per_process(nodes, first)}
+            return node_outputs(compiled, job, name, dag_id, ran)
     landed = files.landed(name) or next(
         (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
     )
@@ -262,9 +267,10 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     )
 
 
-def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int) -> Landing | None:
+def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int, ran: set[int]) -> Landing | None:
     """Where a DAG node's .sub leaves output `name` of each process: outputs/<job>/<process>/, which
-    each run of the DAG writes again."""
+    each run of the DAG writes again; only a process whose node has a job in this run (`ran`) has
+    left its file there in this run, the others' are an older run's."""
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name, node=True)
     landed = files.landed(name) or next(
@@ -274,7 +280,8 @@ def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int) -> Landin
         return None
     by_proc: dict[int, Path] = {}
     for _, proc, path in found(landed, build_dir):
-        by_proc.setdefault(proc, path)
+        if proc in ran:
+            by_proc.setdefault(proc, path)
     names = dag.node_names(job)
     return Landing(
         kind=DagRun.kind,
