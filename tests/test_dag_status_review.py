@@ -162,3 +162,11 @@ def test_every_line_shape_dagman_writes_is_read() -> None:
     odd = status_file(RUNNING).replace("Job proc (505.0.0) failed with status 1", r"say \"no\"\t\\ \033[2J")
     details = next(node.details for node in dagstatus.parse(odd, "s").nodes if node.name == "train_1")
     assert details == 'say "no"\\t\\ \\x1b[2J'  # the tab and the escape shown as escapes
+
+
+def test_a_line_of_megabytes_is_refused_at_once() -> None:
+    """One 30 MB StatusDetails took the line patterns and classad2 about ten seconds, on every
+    refresh of status --watch; no line DAGMan writes is near DumpNodeStatus' longest."""
+    text = status_file(RUNNING).replace("Job proc (505.0.0) failed with status 1", "a" * 30_000_000)
+    with pytest.raises(dagstatus.StatusFileError, match=r"^s:\d+: the line is 30,000,0\d\d characters"):
+        dagstatus.parse(text, "s")

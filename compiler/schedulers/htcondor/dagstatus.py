@@ -15,7 +15,7 @@ ad was cut, or written by something else.
 
 Every line is first held to that shape (no nesting, no expression, no operator: a hostile file cannot
 take the ClassAd parser anywhere deep), and only then parsed with classad2. The file is read only as a
-regular file reached without a link, up to STATUS_LIMIT bytes; anything else is a StatusFileError
+regular file reached without a link, up to STATUS_LIMIT bytes, lines of at most LINE_LIMIT characters; anything else is a StatusFileError
 naming the file and the line.
 """
 
@@ -32,6 +32,7 @@ from ..findings import refusal
 
 # 32 MiB: a node's ad is about 200 bytes, so room for over a hundred thousand nodes with long details.
 STATUS_LIMIT = 32 * foreign.MiB
+LINE_LIMIT = 64 * 1024  # DAGMan's longest line is a node's name or details: a line longer is not one it wrote
 DETAIL_CHARS = 300  # characters kept of a node's StatusDetails (DAGMan's messages are one short line)
 # Node::status_t in src/condor_dagman/node.h (its values are the file's, "must stay the same").
 NODE_STATES = ("not ready", "ready", "pre script", "submitted", "post script", "done", "error", "futile")
@@ -155,6 +156,10 @@ def _blocks(text: str, name: str) -> list[tuple[int, int]]:
     start = 0  # the line of the open `[`, 0 outside an ad
     in_list = False
     for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > LINE_LIMIT:
+            raise StatusFileError(
+                f"{name}:{number}: the line is {len(line):,} characters, over the {LINE_LIMIT:,} pixi-htc reads; not read"
+            )
         if not start:
             if line == "[":
                 start = number
