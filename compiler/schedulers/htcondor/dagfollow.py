@@ -9,6 +9,8 @@ spec's, as dag.py writes them. The names are carried down the edges in run order
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections import Counter
 from collections.abc import Iterable
 
@@ -38,7 +40,7 @@ def follow_dag(compiled: Compiled, followed: Iterable[Followed]) -> Pipeline | N
     if state is None:
         return Pipeline(name=name, summary=f"not submitted yet (no {shown}: DAGMan writes it once the DAG runs)")
     ours = f"htcondor/{dag.DAG}"
-    if state.dag_files and ours not in state.dag_files:
+    if state.dag_files and not any(_ours(file, compiled) for file in state.dag_files):
         files = ", ".join(foreign.shown(file) for file in state.dag_files[:3])
         return Pipeline(
             name=name,
@@ -81,6 +83,15 @@ def follow_dag(compiled: Compiled, followed: Iterable[Followed]) -> Pipeline | N
         finished=state.finished or state.state in (DONE, ERROR),
         notes=_notes(state, places),
     )
+
+
+def _ours(file: str, compiled: Compiled) -> bool:
+    """Whether DagFiles names this pipeline's DAG: as condor_submit_dag was given it from the build
+    directory (htcondor/pipeline.dag, ./htcondor/pipeline.dag), or by its absolute path."""
+    if not os.path.isabs(file):
+        return posixpath.normpath(file) == f"htcondor/{dag.DAG}"
+    path = compiled.root / compiled.layout.build("htcondor", dag.DAG)
+    return posixpath.normpath(file) in (os.path.abspath(path), os.path.realpath(path))
 
 
 def failed_above(project: Project, nodes: dict[str, NodeState]) -> dict[str, tuple[str, ...]]:

@@ -15,7 +15,7 @@ ad was cut, or written by something else.
 
 Every line is first held to that shape (no nesting, no expression, no operator: a hostile file cannot
 take the ClassAd parser anywhere deep), and only then parsed with classad2. The file is read only as a
-regular file reached without a link, up to STATUS_LIMIT bytes; anything else is a StatusFileError
+regular file reached without a link, up to STATUS_LIMIT bytes, lines of at most LINE_LIMIT characters; anything else is a StatusFileError
 naming the file and the line.
 """
 
@@ -32,6 +32,7 @@ from ..findings import refusal
 
 # 32 MiB: a node's ad is about 200 bytes, so room for over a hundred thousand nodes with long details.
 STATUS_LIMIT = 32 * foreign.MiB
+LINE_LIMIT = 64 * 1024  # DAGMan's longest line is a node's name or details: a line longer is not one it wrote
 DETAIL_CHARS = 300  # characters kept of a node's StatusDetails (DAGMan's messages are one short line)
 # Node::status_t in src/condor_dagman/node.h (its values are the file's, "must stay the same").
 NODE_STATES = ("not ready", "ready", "pre script", "submitted", "post script", "done", "error", "futile")
@@ -155,6 +156,10 @@ def _blocks(text: str, name: str) -> list[tuple[int, int]]:
     start = 0  # the line of the open `[`, 0 outside an ad
     in_list = False
     for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > LINE_LIMIT:
+            raise StatusFileError(
+                f"{name}:{number}: the line is {len(line):,} characters, over the {LINE_LIMIT:,} pixi-htc reads; not read"
+            )
         if not start:
             if line == "[":
                 start = number
@@ -179,7 +184,7 @@ def _blocks(text: str, name: str) -> list[tuple[int, int]]:
     return blocks
 
 
-def _parse_ads(text: str, blocks: list[tuple[int, int]], name: str) -> list[Any]:
+def _parse_ads(text: str, blocks: list[tuple[int, int]], name: str) -> list[dict[str, Any]]:
     import classad2
 
     lines = text.split("\n")
@@ -194,8 +199,29 @@ def _parse_ads(text: str, blocks: list[tuple[int, int]], name: str) -> list[Any]
             ) from error
         if len(parsed) != 1:
             raise StatusFileError(f"{name}:{first}: the ad cannot be read as one ClassAd")
-        ads.append(parsed[0])
+        ads.append(_values(parsed[0], lines[first - 1 : last], first, name))
     return ads
+
+
+def _values(ad: Any, lines: list[str], first: int, name: str) -> dict[str, Any]:
+    """The ad's attributes as Python values. ClassAdUnParser writes each byte that is not printable
+    ASCII as \\ooo, so a message in Latin-1 (a POST script's) comes back as bytes classad2 cannot
+    give as a str: StatusDetails is then kept as DAGMan wrote it (escaped, ASCII); any other such
+    string is refused at its line."""
+    values: dict[str, Any] = {}
+    for key in ad.keys():
+        try:
+            values[key] = ad.get(key)
+        except UnicodeDecodeError:
+            number, line = next(
+                ((first + index, line) for index, line in enumerate(lines) if line.startswith(f"  {key} = ")),
+                (first, ""),
+            )
+            if key != "StatusDetails":
+                raise StatusFileError(f"{name}:{number}: {key} holds bytes that are not UTF-8") from None
+            match = ATTRIBUTE.fullmatch(line)
+            values[key] = match.group(2)[1:-1] if match else ""  # the string literal, without its quotes
+    return values
 
 
 def _number(ad: Any, key: str, name: str, line: int, *, most: int | None = None, default: int | None = None) -> int:

@@ -23,7 +23,7 @@ from ..base import Followed, Following, Landing
 from ..findings import Locator
 from . import dag, dagfollow
 from .diagnose import findings
-from .jobfiles import Pattern, job_files
+from .jobfiles import JobFiles, Pattern, job_files
 from .joblog import Cluster, LogError, ScheddQuery, overlay, read_cluster, read_log, read_processes, refusal
 
 GLOB_MAGIC = re.compile(r"[*?[]")
@@ -104,19 +104,22 @@ class DagRun(Cluster):
     kind = "DAG run"
 
 
-def dagman_cluster(compiled: Compiled) -> tuple[int | None, list[str]]:
-    """The newest DAGMan job of the pipeline, from the event log condor_submit_dag has it write
-    (build/htcondor/pipeline.dag.dagman.log), or None when the DAG was never submitted here."""
+def dagman_cluster(compiled: Compiled) -> tuple[int | None, int | None, list[str]]:
+    """The newest DAGMan job of the pipeline and the first of its run, from the event log
+    condor_submit_dag has it write (build/htcondor/pipeline.dag.dagman.log); None when the DAG was
+    never submitted here. pixi-htc submit (-force) starts that log afresh; condor_submit_dag running
+    the rescue DAG of a failed run adds its DAGMan job to it, and the nodes done before it keep
+    their clusters, newer than the first DAGMan job's."""
     shown = compiled.layout.build("htcondor", dag.DAGMAN_LOG)
     path = compiled.root / shown
     if not os.path.lexists(path):
-        return None, []
+        return None, None, []
     try:
         found = read_log(path, str(shown), within=compiled.root)
     except LogError as error:
-        return None, [str(error)]
+        return None, None, [str(error)]
     clusters = [cluster for cluster, _ in found]
-    return (max(clusters) if clusters else None), []
+    return (max(clusters), min(clusters), []) if clusters else (None, None, [])
 
 
 def newest_per_process(logs: list[tuple[int, int, Path]], after: int) -> list[tuple[int, int, Path]]:
@@ -127,6 +130,21 @@ def newest_per_process(logs: list[tuple[int, int, Path]], after: int) -> list[tu
         if cluster > after and (proc not in newest or cluster > newest[proc][0]):
             newest[proc] = (cluster, path)
     return sorted((proc, cluster, path) for proc, (cluster, path) in newest.items())
+
+
+def node_logs(files: JobFiles | None, build_dir: Path, root: Path) -> tuple[list[tuple[int, int, Path]], list[str]]:
+    """The event logs a job's DAG node .sub names, found as log_files finds them."""
+    if files is None or files.log is None:
+        return [], []
+    return log_files(files.log, build_dir, root)
+
+
+def own_logs(logs: list[tuple[int, int, Path]], nodes: list[tuple[int, int, Path]]) -> list[tuple[int, int, Path]]:
+    """The job's own submissions' logs: none that its DAG node's .sub names too. A spec's logs.log
+    names one pattern for both .sub files, and then every such log counts as a node's (by its name
+    status cannot tell `make submit JOB=...` after a DAG run from a node's job)."""
+    named = {path for _, _, path in nodes}
+    return [entry for entry in logs if entry[2] not in named]
 
 
 def in_dag_run(dag_id: int | None, submission: int | None, own: list[tuple[int, int, Path]]) -> bool:
@@ -142,7 +160,7 @@ def follow(
 ) -> Following:
     build_dir = compiled.root / compiled.layout.build_dir
     piped = dag.has_pipeline(compiled.project)
-    dag_id, dag_unreadable = dagman_cluster(compiled) if piped else (None, [])
+    dag_id, first, dag_unreadable = dagman_cluster(compiled) if piped else (None, None, [])
     read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
     for job in jobs:
         expected = max(len(job.sweep_rows), 1)
@@ -153,14 +171,16 @@ def follow(
             job=job, submission=None, refused=refused, not_found=f"no event log matches {looked} in the build directory"
         )
         chosen: Cluster | None
-        if dag_id is not None and in_dag_run(dag_id, submission, logs):
-            files = job_files(compiled, job.name, node=True)
-            nodes, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
+        node_files = job_files(compiled, job.name, node=True) if dag_id is not None else None
+        nodes, node_refused = node_logs(node_files, build_dir, compiled.root)
+        logs = own_logs(logs, nodes)
+        if dag_id is not None and node_files is not None and in_dag_run(dag_id, submission, logs):
+            files, refused = node_files, node_refused
             processes, unreadable = read_processes(
-                newest_per_process(nodes, dag_id), compiled.root, expected, node=True
+                newest_per_process(nodes, first if first is not None else dag_id), compiled.root, expected, node=True
             )
             status.refused = refused
-            chosen = DagRun(cluster=dag_id, processes=processes, unreadable=(*dag_unreadable, *unreadable))
+            chosen = DagRun(cluster=dag_id, processes=processes, unreadable=tuple(unreadable))
         else:
             chosen = read_cluster(logs, compiled.root, submission, expected=expected)
         read.append((status, chosen, files.error))
@@ -178,6 +198,8 @@ def follow(
     followed = [status for status, _, _ in read]
     in_run = [status for status, cluster, _ in read if isinstance(cluster, DagRun)]
     pipeline = dagfollow.follow_dag(compiled, in_run) if piped else None
+    if pipeline is not None:  # DAGMan's own log, found and not read: no job is followed in the run
+        pipeline.unreadable += dag_unreadable
     return Following(jobs=followed, answered=ads is not None, files_only=FILES_ONLY, pipeline=pipeline)
 
 
@@ -210,10 +232,17 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name)
     if dag.has_pipeline(compiled.project):
-        dag_id, _ = dagman_cluster(compiled)
+        dag_id, first, _ = dagman_cluster(compiled)
         own = log_files(files.log, build_dir, compiled.root)[0] if files.log else []
-        if dag_id is not None and in_dag_run(dag_id, submission, own):
-            return node_outputs(compiled, job, name, dag_id)
+        nodes = (
+            node_logs(job_files(compiled, job.name, node=True), build_dir, compiled.root)[0]
+            if dag_id is not None
+            else []
+        )
+        own = own_logs(own, nodes)
+        if dag_id is not None and first is not None and in_dag_run(dag_id, submission, own):
+            ran = {proc for proc, _, _ in newest_per_process(nodes, first)}
+            return node_outputs(compiled, job, name, dag_id, ran)
     landed = files.landed(name) or next(
         (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
     )
@@ -238,9 +267,10 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     )
 
 
-def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int) -> Landing | None:
+def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int, ran: set[int]) -> Landing | None:
     """Where a DAG node's .sub leaves output `name` of each process: outputs/<job>/<process>/, which
-    each run of the DAG writes again."""
+    each run of the DAG writes again; only a process whose node has a job in this run (`ran`) has
+    left its file there in this run, the others' are an older run's."""
     build_dir = compiled.root / compiled.layout.build_dir
     files = job_files(compiled, job.name, node=True)
     landed = files.landed(name) or next(
@@ -250,7 +280,8 @@ def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int) -> Landin
         return None
     by_proc: dict[int, Path] = {}
     for _, proc, path in found(landed, build_dir):
-        by_proc.setdefault(proc, path)
+        if proc in ran:
+            by_proc.setdefault(proc, path)
     names = dag.node_names(job)
     return Landing(
         kind=DagRun.kind,
