@@ -18,7 +18,7 @@ from .places import Places, interpreter
 from .submit_file import read_submit
 from .submit_queue import arguments_from, matching, queue_of
 from .submit_resources import resources
-from .submit_values import Macros, Moved, Numbers
+from .submit_values import Macros, Moved, Numbers, getenv_value
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
@@ -152,6 +152,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         }
         job["env"] = env
         draft.lost.extend(f"{parsed.where(line)}: environment {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
+    _getenv(draft, job, commands, macros, parsed.where(lines.get("getenv", lines.get("get_env", 0))))
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
@@ -225,6 +226,24 @@ def _output(draft: Draft, name: str, where: str) -> str | None:
         f"{shown(name.rstrip('/'), 80)} (the spec's outputs name files and directories, not a directory's contents)"
     )
     return name.rstrip("/")
+
+
+def _getenv(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, where: str) -> None:
+    """getenv (or its other name get_env; condor_submit reads getenv first) as the spec's getenv."""
+    names = [key for key in ("getenv", "get_env") if key in commands]
+    if not names:
+        return
+    written = commands[names[0]]
+    value = getenv_value(macros.placed(written))
+    if value is None:
+        draft.lost.append(
+            f"{where}: {names[0]} = {shown(written, 80)} (names or patterns the spec's getenv cannot hold: "
+            "letters, digits, _ and at most two *, one at the end)"
+        )
+    elif value:
+        job["getenv"] = value
+    for key in names:
+        del commands[key]
 
 
 def _image(image: str) -> str:

@@ -29,6 +29,25 @@ MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)(?::([^()]*))?\)")
 FUNCTION_MACRO = re.compile(r"\$\$\(|\$[A-Za-z_]+\(")
 
 
+# One member of getenv's match list as the spec holds it (the schema's pattern): a name, or a pattern
+# with at most two *, one of them at the end; ! leaves the names it matches out.
+GETENV_MEMBER = re.compile(r"!?(?=[A-Za-z0-9_*])[A-Za-z0-9_]*(\*[A-Za-z0-9_]*)?\*?")
+
+
+def getenv_value(text: str) -> bool | list[str] | None:
+    """HTCondor's getenv (or get_env): a boolean (true, false, 1 or 0 in any case: condor_config.cpp,
+    string_is_boolean_param), else a match list separated by commas, semicolons or blanks
+    (env.cpp, AddToWhiteBlackList; an empty `!` is dropped, as HTCondor drops it); None when a
+    member is not one the spec can hold."""
+    text = text.strip()
+    if text.lower() in ("true", "1", "false", "0"):
+        return text.lower() in ("true", "1")
+    members = [m for m in re.split(r"[,;\s]+", text) if m and m != "!"]
+    if not members or not all(GETENV_MEMBER.fullmatch(m) and len(m) <= 128 for m in members):
+        return None
+    return list(dict.fromkeys(members))
+
+
 class Numbers:
     """Integer and decimal submit values, with their macros written out; a value that is not a
     number (a queue variable, `1.5` GPUs) is reported with its line instead of crashing init."""

