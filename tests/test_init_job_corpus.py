@@ -150,6 +150,7 @@ CASES = {
     "getenv-list": case(
         "embed.sub", "python3 embed.py --model small --fasta kinases.fa --threads 4", "embed.py kinases.fa"
     ),
+    "log-dir-per-row": case("cmd/finetune_all.cmd", "python src/finetune.py --encoder distil --epochs 2", "src"),
 }
 # Every case builds and reaches its command (issue #22's bar is 32 of 35, for both counts).
 NEED = len(CASES)

@@ -6,6 +6,7 @@ parser (and, where it changes what runs, the job's words checked)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,59 @@ def test_the_default_spec_builds_without_getenv(tmp_path: Path) -> None:
     built = run_cli("build", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     assert "getenv" not in (tmp_path / "build" / "htcondor" / "j.sub").read_text()
+
+
+LOG_DIRS = (
+    "executable = /usr/bin/env\ntransfer_executable = false\narguments = python3 run.py --encoder $(encoder)\n"
+    "log = runs/$(encoder)/train.log\noutput = runs/$(encoder)/train.out\nerror = runs/$(encoder)/train.err\n"
+    "request_memory = 1GB\nrequest_disk = 1GB\nqueue encoder from (\n  distil\n  roberta\n)\n"
+)
+
+
+def test_a_queue_variable_in_a_log_directory_is_made_before_condor_submit(tmp_path: Path) -> None:
+    """HTCondor makes no directory for a log: submit.sh makes one a row, then condor_submit runs."""
+    root, stderr = moved_in(tmp_path, LOG_DIRS, files=("run.py",))
+    assert "not carried" not in stderr, stderr
+    assert job_of(root)["logs"] == {
+        "log": "runs/{encoder}/train.log",
+        "output": "runs/{encoder}/train.out",
+        "error": "runs/{encoder}/train.err",
+    }
+    sub = submit(root)
+    assert sub["log"] == "runs/$(PixiHtcSweep0)/train.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "condor_submit").write_text('#!/bin/sh\nls -d "$PWD/../runs/"* > "$RECORD"\n')
+    (bin_dir / "condor_submit").chmod(0o755)
+    record = tmp_path / "made"
+    ran = subprocess.run(
+        ["bash", str(root / "build" / "htcondor" / "submit.sh"), "job"],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "RECORD": str(record)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    made = sorted(Path(line).name for line in record.read_text().split())
+    assert made == ["distil", "roberta"]
+    assert not (root / "runs" / "$(PixiHtcSweep0)").exists()
+
+
+def test_process_in_a_log_directory_is_refused_at_its_line(tmp_path: Path) -> None:
+    checked = spec(
+        tmp_path, "    runtime: host\n    command: [python3, run.py]\n    logs: {log: 'runs/{process}/a.log'}\n"
+    )
+    assert checked.returncode == 2
+    assert "jobs.j.logs.log: {process} or {cluster} names a directory" in checked.stderr, checked.stderr
+
+
+def test_a_log_directory_named_by_an_absent_list_is_refused(tmp_path: Path) -> None:
+    job = (
+        "    runtime: host\n    command: [python3, run.py, '{m}']\n    sweep_from: {file: models.txt, variables: [m]}\n"
+        "    logs: {log: 'runs/{m}/a.log'}\n"
+    )
+    checked = spec(tmp_path, job)
+    assert checked.returncode == 2 and "'models.txt' does not exist" in checked.stderr, checked.stderr
+    (tmp_path / "models.txt").write_text("a\nb\n")
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    assert "directories=(../runs/a ../runs/b logs)" in (tmp_path / "build" / "htcondor" / "submit.sh").read_text()

@@ -26,6 +26,14 @@ def landing_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[P
     for job in project.jobs:
         targets: list[tuple[KeyPath, str]] = [(("jobs", job.name, "logs", key), path) for key, path in job.logs]
         targets += [(("jobs", job.name, "output_remaps", name), path) for name, path in job.output_remaps]
+        for name in (k for k, path in job.logs if _numbered_directory(path)):
+            at: KeyPath = ("jobs", job.name, "logs", name)
+            yield Problem(
+                at,
+                "{process} or {cluster} names a directory: HTCondor makes none, and pixi-htc makes a log's "
+                "directories before condor_submit from the sweep's values only; put it in the file name",
+                (at,),
+            )
         for key, path in targets:
             why = _owned(path, project.spec_path, build_dir)
             if why:
@@ -35,6 +43,10 @@ def landing_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[P
                     f"{build_dir}/outputs/, {build_dir}/logs/ or a directory of your own",
                     (key,),
                 )
+
+
+def _numbered_directory(path: str) -> bool:
+    return bool({"process", "cluster"} & set(PLACEHOLDER.findall(path.rpartition("/")[0])))
 
 
 def _owned(path: str, spec_path: str, build_dir: str) -> str:

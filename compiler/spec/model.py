@@ -309,6 +309,11 @@ class Job:
         )
         return frozenset(name for path in paths for name in PLACEHOLDER.findall(path))
 
+    @property
+    def log_directory_variables(self) -> frozenset[str]:
+        """The placeholders in the directories of the logs the spec names (outputs/{job}/train.log)."""
+        return frozenset(name for _, path in self.logs for name in PLACEHOLDER.findall(path.rpartition("/")[0]))
+
     def sweep_values(self, name: str) -> tuple[str, ...]:
         """One variable's values, each once, in the order the rows first take them."""
         if self.sweep_from is None:
