@@ -151,6 +151,12 @@ CASES = {
         "embed.sub", "python3 embed.py --model small --fasta kinases.fa --threads 4", "embed.py kinases.fa"
     ),
     "log-dir-per-row": case("cmd/finetune_all.cmd", "python src/finetune.py --encoder distil --epochs 2", "src"),
+    "row-in-one-variable": case(
+        "grid_search.sh", "python3 train.py --batch 64 --layers 2 --lr 0.001 --model transformer", "train.py"
+    ),
+    "queue-arguments-column": case(
+        "cmd/kfold_all.cmd", "python scripts/kfold.py --index 1 --fold first --reduce pca --layers 2,3", "scripts"
+    ),
 }
 # Every case builds and reaches its command (issue #22's bar is 32 of 35, for both counts).
 NEED = len(CASES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import htcondor2
 import pytest
 from ruamel.yaml import YAML
 
@@ -144,3 +145,74 @@ def test_a_log_directory_named_by_an_absent_list_is_refused(tmp_path: Path) -> N
     (tmp_path / "models.txt").write_text("a\nb\n")
     assert run_cli("build", cwd=tmp_path).returncode == 0
     assert "directories=(../runs/a ../runs/b logs)" in (tmp_path / "build" / "htcondor" / "submit.sh").read_text()
+
+
+def test_a_whole_row_in_one_variable_becomes_a_variable_a_word(tmp_path: Path) -> None:
+    """`arguments = --fast $(PARAMS)` (the old syntax) with PARAMS a whole line of grid.txt:
+    condor_submit splits the expanded arguments at blanks, so the job gets each word of the line."""
+    text = BASE + "arguments = python3 run.py --fast $(PARAMS)\nqueue PARAMS from grid.txt\n"
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "grid.txt").write_text("64 2 0.001\n128 4 0.0005\n")
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "not carried" not in stderr, stderr
+    job = job_of(root)
+    assert job["sweep_from"] == {"file": "grid.txt", "variables": ["params1", "params2", "params3"]}
+    assert job["command"][-4:] == ["--fast", "{params1}", "{params2}", "{params3}"]
+    sub = submit(root)
+    assert sub["arguments"].endswith('$(PixiHtcSweep0) $(PixiHtcSweep1) $(PixiHtcSweep2)"')
+
+
+def test_a_whole_row_list_absent_at_init_is_listed_and_builds(tmp_path: Path) -> None:
+    text = BASE + "arguments = python3 run.py $(PARAMS)\nqueue PARAMS from grid.txt\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: queue params from grid.txt" in stderr and "as one word" in stderr, stderr
+    assert job_of(root)["command"][-1] == "{params}"
+
+
+def test_a_row_variable_used_elsewhere_stays_whole(tmp_path: Path) -> None:
+    text = BASE + "arguments = python3 run.py $(name)\noutput = out_$(name).txt\nqueue name from names.txt\n"
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "names.txt").write_text("alpha\nbeta\n")
+    root, _ = moved_in(tmp_path, text, files=("run.py",))
+    assert job_of(root)["sweep_from"]["variables"] == ["name"]
+
+
+QUEUE_ROWS = (
+    "  first, pca, \"--fold $(fold) --reduce $(reducer) --layers 2,3 --tag 'a b'\"\n"
+    '  second, pca, x y\n  "third, fourth", fifth\n'
+)
+
+
+def test_queue_rows_are_read_as_htcondor_reads_them(tmp_path: Path) -> None:
+    """Quotes are nothing special in a queue table: fields split at commas or blanks, the last name
+    takes the rest of the row, quotes and commas included (htcondor2's itemdata, compared)."""
+    from pixi_htc.init.submit_queue import _row
+
+    text = f"executable = /bin/true\nqueue fold, reducer, arguments from (\n{QUEUE_ROWS})\n"
+    theirs = [tuple(dict(item).values()) for item in htcondor2.Submit(text).itemdata()]
+    assert [_row(line, 3) for line in QUEUE_ROWS.splitlines()] == theirs
+
+
+def test_a_queue_table_that_sets_arguments_gives_the_command_its_words(tmp_path: Path) -> None:
+    text = BASE + (
+        "queue fold, reducer, arguments from (\n"
+        '  first, pca, "python3 run.py --index 1 --fold $(fold) --reduce $(reducer) --layers 2,3"\n'
+        '  second, pca, "python3 run.py --index 2 --fold $(fold) --reduce $(reducer) --layers 2,3"\n)\n'
+    )
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "not carried" not in stderr, stderr
+    job = job_of(root)
+    # A word every row gives alike stays in the command; the one that differs is a variable.
+    assert job["command"] == [
+        *("/usr/bin/env", "python3", "run.py", "--index", "{arg4}"),
+        *("--fold", "{fold}", "--reduce", "{reducer}", "--layers", "2,3"),
+    ]
+    assert job["sweep_from"]["variables"] == ["fold", "reducer", "arg4"]
+    assert (root / job["sweep_from"]["file"]).read_text() == "first, pca, 1\nsecond, pca, 2\n"
+
+
+def test_queue_rows_whose_arguments_differ_in_length_are_listed(tmp_path: Path) -> None:
+    text = BASE + "queue fold, arguments from (\n  a, python3 run.py 1\n  b, python3 run.py 1 2\n)\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:5: queue fold, arguments from" in stderr and "number of words" in stderr, stderr
+    assert "sweep" not in job_of(root) and "sweep_from" not in job_of(root)
