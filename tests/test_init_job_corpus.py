@@ -157,6 +157,7 @@ CASES = {
     "queue-arguments-column": case(
         "cmd/kfold_all.cmd", "python scripts/kfold.py --index 1 --fold first --reduce pca --layers 2,3", "scripts"
     ),
+    "if-defined-above": case("cmd/train.cmd", "python scripts/train.py -c configs/base.conf --seed 3", "configs"),
 }
 # Every case builds and reaches its command (issue #22's bar is 32 of 35, for both counts).
 NEED = len(CASES)

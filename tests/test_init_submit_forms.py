@@ -216,3 +216,79 @@ def test_queue_rows_whose_arguments_differ_in_length_are_listed(tmp_path: Path) 
     root, stderr = moved_in(tmp_path, text, files=("run.py",))
     assert "job.sub:5: queue fold, arguments from" in stderr and "number of words" in stderr, stderr
     assert "sweep" not in job_of(root) and "sweep_from" not in job_of(root)
+
+
+DECIDED = """A = 1
+E =
+if defined A
+  R = then
+else
+  R = else
+endif
+if defined E
+  S = then
+elif ! defined A
+  S = elif
+  error : only in a branch not taken
+else
+  if true
+    S = else
+  endif
+endif
+if 0
+  error : never
+elif defined a
+  T = elif
+endif
+queue
+"""
+
+
+def test_conditionals_on_the_files_own_macros_are_decided_as_htcondor_decides_them() -> None:
+    from pixi_htc.init.submit_file import parse_submit
+
+    ours = parse_submit(DECIDED.replace("  error : only in a branch not taken\n", ""), "job.sub")
+    theirs = htcondor2.Submit(DECIDED.replace("  error : only in a branch not taken\n", ""))
+    for name in ("r", "s", "t"):
+        assert ours.commands[name].text == theirs[name.upper()], name
+    assert [ours.commands[n].text for n in ("r", "s", "t")] == ["then", "else", "elif"]
+    assert parse_submit(DECIDED, "job.sub").commands["s"].text == "else"  # `error` in a branch not taken
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "why"),
+    [
+        ("if defined JOB\n  X = 1\nendif\nqueue\n", 1, "depends on how or where the file is submitted"),
+        ("A = 1\nif version >= 9.0\n  X = 1\nendif\nqueue\n", 2, "depends on how or where"),
+        ("if $(A)\n  X = 1\nendif\nqueue\n", 1, "depends on how or where"),
+        ("X = 1\nelse\nqueue\n", 2, "`else` without an `if`"),
+        ("A = 1\nif defined A\n  error : stop here\nendif\nqueue\n", 3, "an `error`/`warning` statement"),
+    ],
+)
+def test_a_conditional_init_cannot_decide_is_refused_with_its_line(text: str, line: int, why: str) -> None:
+    from pixi_htc.core.errors import UsageError
+    from pixi_htc.init.submit_file import parse_submit
+
+    with pytest.raises(UsageError) as refused:
+        parse_submit(text, "job.sub")
+    assert f"job.sub:{line}:" in str(refused.value) and why in str(refused.value), str(refused.value)
+
+
+def test_an_unclosed_if_is_refused() -> None:
+    from pixi_htc.core.errors import UsageError
+    from pixi_htc.init.submit_file import parse_submit
+
+    with pytest.raises(UsageError, match="never closed by `endif`"):
+        parse_submit("A = 1\nif defined A\n  X = 1\nqueue\n", "job.sub")
+
+
+def test_an_empty_macro_from_the_branch_taken_is_no_argument(tmp_path: Path) -> None:
+    """`CPU =` in the branch taken: the new-syntax arguments lose the word (condor_submit expands
+    before it splits), the else branch's --cpu never reaches the job."""
+    text = BASE + (
+        'arguments = "python3 run.py -c base.conf $(CPU) --seed 3"\nrequest_gpus = 1\n'
+        "if defined request_gpus\n  CPU =\nelse\n  CPU = --cpu\nendif\nqueue\n"
+    )
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "not carried" not in stderr, stderr
+    assert job_of(root)["command"] == ["/usr/bin/env", "python3", "run.py", "-c", "base.conf", "--seed", "3"]

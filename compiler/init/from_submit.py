@@ -278,9 +278,9 @@ def _command(
     executable = macros.placed(commands.pop("executable", ""))
     elsewhere: list[str] = []
     written = commands.pop("arguments", "")
-    arguments = [macros.without_elsewhere(macros.placed(a), elsewhere) for a in argument_words(written)]
-    if not written.strip().startswith('"'):  # the old syntax splits after expanding: an empty word is none
-        arguments = [a for a in arguments if a]
+    # condor_submit expands the macros first, then splits the value into words (either syntax): a
+    # macro that is empty (`CPU =`) is no word, one that holds blanks is several.
+    arguments = argument_words(macros.without_elsewhere(macros.placed(written), elsewhere))
     draft.lost.extend(f"{where}arguments {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
     if "_row_words" in job:  # `arguments = $(args)`, args a whole line: its words, each a variable
         row, words = job.pop("_row_words")
