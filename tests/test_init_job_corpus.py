@@ -158,6 +158,8 @@ CASES = {
         "cmd/kfold_all.cmd", "python scripts/kfold.py --index 1 --fold first --reduce pca --layers 2,3", "scripts"
     ),
     "if-defined-above": case("cmd/train.cmd", "python scripts/train.py -c configs/base.conf --seed 3", "configs"),
+    # The list is named at submit time: init says so, and the job (queued once) gets no sample.
+    "queue-list-at-submit": case("prepare.sub", "python3 prepare.py --index 0 --sample ''", "prepare.py"),
 }
 # Every case builds and reaches its command (issue #22's bar is 32 of 35, for both counts).
 NEED = len(CASES)
@@ -176,6 +178,7 @@ NOT_CARRIED = {
     "image-file-sif": ["fold.submit:8:"],  # outputs/ comes back as the directory, not its contents
     "dir-contents-matching": ["many.submit:8:"],
     "initialdir-elsewhere": ["train.condor:4:", "train.condor:9:"],
+    "queue-list-at-submit": ["prepare.sub:9:", "prepare.sub:"],  # the queue's list, and so $(sample)
 }
 
 # Stand-ins for the programs the users' scripts call: each records its name, arguments and working

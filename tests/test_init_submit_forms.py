@@ -292,3 +292,28 @@ def test_an_empty_macro_from_the_branch_taken_is_no_argument(tmp_path: Path) -> 
     root, stderr = moved_in(tmp_path, text, files=("run.py",))
     assert "not carried" not in stderr, stderr
     assert job_of(root)["command"] == ["/usr/bin/env", "python3", "run.py", "-c", "base.conf", "--seed", "3"]
+
+
+def test_a_queue_list_named_at_submit_time_is_listed_and_the_spec_builds(tmp_path: Path) -> None:
+    text = BASE + "arguments = python3 run.py $(sample)\nqueue sample from $(samples)\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: queue sample from $(samples) (the list is named by a macro" in stderr, stderr
+    assert "sweep_from" not in job_of(root)
+
+
+def test_a_queue_list_named_by_the_files_own_macro_is_that_file(tmp_path: Path) -> None:
+    text = BASE + "LIST = names.txt\narguments = python3 run.py $(name)\nqueue name from $(LIST)\n"
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "names.txt").write_text("alpha\nbeta\n")
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "not carried" not in stderr, stderr
+    assert job_of(root)["sweep_from"] == {"file": "names.txt", "variables": ["name"]}
+
+
+@pytest.mark.parametrize(("written", "carried"), [("False", "NO"), ("never", "NO"), ("auto", "IF_NEEDED")])
+def test_should_transfer_files_other_names(tmp_path: Path, written: str, carried: str) -> None:
+    text = BASE + f"arguments = python3 run.py\nshould_transfer_files = {written}\nqueue\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "should_transfer_files" not in stderr, stderr
+    assert job_of(root)["should_transfer_files"] == carried
+    assert submit(root)["should_transfer_files"] == carried

@@ -19,10 +19,12 @@ from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
 from .submit_queue import arguments_from, matching, queue_of
 from .submit_resources import resources
-from .submit_values import Macros, Moved, Numbers, getenv_value
+from .submit_values import Macros, Moved, Numbers, carry_getenv
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
+# should_transfer_files' other names (enum_utils.cpp, ShouldTransferFilesTranslation; any letter case).
+TRANSFER_NAMES = {"TRUE": "YES", "ALWAYS": "YES", "FALSE": "NO", "NEVER": "NO", "AUTO": "IF_NEEDED"}
 # Why a macro evaluated outside the submit file is left out of a value.
 ELSEWHERE = (
     " (evaluated by condor_submit on the access point, or by the schedd when the job matches: left out; "
@@ -56,6 +58,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     job: dict[str, Any] = {}
     queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
+    macros.used |= job.pop("_queue_macros", set())  # `queue v from $(list)`: read by the queue statement
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
     if initialdir and initialdir.startswith("/") and not Path(initialdir).resolve().is_relative_to(root):
         # The author's checkout on their access point (/home/me/project): the job's paths start from
@@ -158,7 +161,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         }
         job["env"] = env
         draft.lost.extend(f"{parsed.where(line)}: environment {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
-    _getenv(draft, job, commands, macros, parsed.where(lines.get("getenv", lines.get("get_env", 0))))
+    carry_getenv(draft, job, commands, macros, parsed.where(lines.get("getenv", lines.get("get_env", 0))))
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
@@ -184,6 +187,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             }
     _outputs_land_beside_the_submit_file(job, places)
     transfer = commands.get("should_transfer_files", "").strip().upper()
+    transfer = TRANSFER_NAMES.get(transfer, transfer)
+    if transfer == "YES":
+        commands["should_transfer_files"] = "yes"  # TRUE, ALWAYS: what the generated .sub says
     if transfer in ("IF_NEEDED", "NO"):
         del commands["should_transfer_files"]
         job["should_transfer_files"] = transfer
@@ -232,24 +238,6 @@ def _output(draft: Draft, name: str, where: str) -> str | None:
         f"{shown(name.rstrip('/'), 80)} (the spec's outputs name files and directories, not a directory's contents)"
     )
     return name.rstrip("/")
-
-
-def _getenv(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, where: str) -> None:
-    """getenv (or its other name get_env; condor_submit reads getenv first) as the spec's getenv."""
-    names = [key for key in ("getenv", "get_env") if key in commands]
-    if not names:
-        return
-    written = commands[names[0]]
-    value = getenv_value(macros.placed(written))
-    if value is None:
-        draft.lost.append(
-            f"{where}: {names[0]} = {shown(written, 80)} (names or patterns the spec's getenv cannot hold: "
-            "letters, digits, _ and at most two *, one at the end)"
-        )
-    elif value:
-        job["getenv"] = value
-    for key in names:
-        del commands[key]
 
 
 def _image(image: str) -> str:

@@ -50,6 +50,15 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         return variables
     if parsed.queue_items is None:
         items = (found.group(4) or "").strip()
+        if found.group(3).lower() == "from" and "$" in items:
+            items = _named_list(parsed, items)
+            job["_queue_macros"] = {m.lower() for m in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", qargs)}
+            if not items:
+                draft.lost.append(
+                    f"{where}queue {shown(qargs, 80)} (the list is named by a macro the file does not set, "
+                    "given when the job is submitted: write the list's path)"
+                )
+                return []
         if found.group(3).lower() == "from" and items and not items.endswith("|"):
             job["sweep_from"] = {"file": items, "variables": variables}
             return variables
@@ -75,6 +84,18 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
         job["sweep_from"] = {"file": table, "variables": variables}
     return variables
+
+
+def _named_list(parsed: SubmitFile, items: str) -> str:
+    """`queue v from $(list)`: the path the file's own macro gives (one level, no further macro), or
+    "" when the file does not set it (`condor_submit -append 'list = a.txt'`)."""
+
+    def value(match: re.Match[str]) -> str:
+        found = parsed.commands.get(match.group(1).lower())
+        return found.text.strip() if found is not None else "$"
+
+    named = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", value, items)
+    return "" if "$" in named else named
 
 
 MAX_MATCHES = 10_000
@@ -174,6 +195,8 @@ def arguments_from(draft: Draft, job: dict[str, Any], root: Path, where: str, va
             del job["sweep_from"]
         return
     count = len(words[0])
+    if count == 1 and not whole:
+        return  # a word a line: the variable as it is
     prefix = "arg" if whole else variable
     sweep["variables"] = [f"{prefix}{i}" for i in range(1, count + 1)]
     placeholders = [f"{{{prefix}{i}}}" for i in range(1, count + 1)]

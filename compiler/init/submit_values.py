@@ -4,6 +4,7 @@ checked (a value that is not one is reported with its line, never a crash), path
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..core.foreign import shown
 from .draft import Draft
@@ -46,6 +47,24 @@ def getenv_value(text: str) -> bool | list[str] | None:
     if not members or not all(GETENV_MEMBER.fullmatch(m) and len(m) <= 128 for m in members):
         return None
     return list(dict.fromkeys(members))
+
+
+def carry_getenv(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, where: str) -> None:
+    """getenv (or its other name get_env; condor_submit reads getenv first) as the spec's getenv."""
+    names = [key for key in ("getenv", "get_env") if key in commands]
+    if not names:
+        return
+    written = commands[names[0]]
+    value = getenv_value(macros.placed(written))
+    if value is None:
+        draft.lost.append(
+            f"{where}: {names[0]} = {shown(written, 80)} (names or patterns the spec's getenv cannot hold: "
+            "letters, digits, _ and at most two *, one at the end)"
+        )
+    elif value:
+        job["getenv"] = value
+    for key in names:
+        del commands[key]
 
 
 class Numbers:
