@@ -149,6 +149,20 @@ CASES = {
     "initialdir-elsewhere": case("nlp/train/train.condor", "python3 train.py --data data.jsonl", "train.py data.jsonl"),
     # CHTC's file:///staging inputs: the transfer plugin copies them into the sandbox.
     "staging-file-url": case("score.sub", "python3 score.py --shards shards.zip", "score.py shards.zip"),
+    # real22c: the classes real22b left.
+    "getenv-list": case(
+        "embed.sub", "python3 embed.py --model small --fasta kinases.fa --threads 4", "embed.py kinases.fa"
+    ),
+    "log-dir-per-row": case("cmd/finetune_all.cmd", "python src/finetune.py --encoder distil --epochs 2", "src"),
+    "row-in-one-variable": case(
+        "grid_search.sh", "python3 train.py --batch 64 --layers 2 --lr 0.001 --model transformer", "train.py"
+    ),
+    "queue-arguments-column": case(
+        "cmd/kfold_all.cmd", "python scripts/kfold.py --index 1 --fold first --reduce pca --layers 2,3", "scripts"
+    ),
+    "if-defined-above": case("cmd/train.cmd", "python scripts/train.py -c configs/base.conf --seed 3", "configs"),
+    # The list is named at submit time: init says so, and the job (queued once) gets no sample.
+    "queue-list-at-submit": case("prepare.sub", "python3 prepare.py --index 0 --sample ''", "prepare.py"),
 }
 # Every case builds and reaches its command (issue #22's bar is 32 of 35, for both counts).
 NEED = len(CASES)
@@ -159,8 +173,7 @@ NOT_CARRIED = {
     "image-file-sif": ["fold.submit:8:"],  # outputs/ comes back as the directory, not its contents
     "dir-contents-matching": ["many.submit:8:"],
     "initialdir-elsewhere": ["train.condor:4:", "train.condor:9:"],
-    "shared-fs-in-place": ["translate.cmd:5:"],  # getenv: the spec has no key for it yet
-    "submitted-from-top": ["finetune.cmd:2:"],
+    "queue-list-at-submit": ["prepare.sub:9:", "prepare.sub:"],  # the queue's list, and so $(sample)
 }
 # Where the generated script's Slurm logs land (relative to the repository), for the scripts that name
 # their own: where sbatch, run in the script's directory, put them (no --error: stderr with stdout).

@@ -15,13 +15,16 @@ from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
 from .job_origins import submit_origins
 from .places import Places, interpreter
+from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
 from .submit_queue import arguments_from, matching, queue_of
 from .submit_resources import resources
-from .submit_values import Macros, Moved, Numbers
+from .submit_values import Macros, Moved, Numbers, carry_getenv
 
 # What the generated .sub says itself: the same value in the original is nothing lost.
 GENERATED = {"should_transfer_files": "yes", "when_to_transfer_output": "on_exit"}
+# should_transfer_files' other names (enum_utils.cpp, ShouldTransferFilesTranslation; any letter case).
+TRANSFER_NAMES = {"TRUE": "YES", "ALWAYS": "YES", "FALSE": "NO", "NEVER": "NO", "AUTO": "IF_NEEDED"}
 # Why a macro evaluated outside the submit file is left out of a value.
 ELSEWHERE = (
     " (evaluated by condor_submit on the access point, or by the schedd when the job matches: left out; "
@@ -46,11 +49,16 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     parsed = read_submit(path, path.name)
     commands = {key: value.text for key, value in parsed.commands.items()}
     lines = {key: value.line for key, value in parsed.commands.items()}
+    for key in ("request_cpus", "request_gpus", "request_memory", "request_disk"):
+        alias = key.replace("_", "")  # RequestMemory: the job attribute's name, which condor_submit reads second
+        if alias in commands and key not in commands:
+            commands[key], lines[key] = commands.pop(alias), lines[alias]
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": []})
     where = f"{shown(path.name)}: "
     job: dict[str, Any] = {}
     queue = queue_of(draft, job, parsed, f"{beside}{slug(path.stem)}.queue.txt")
     macros = Macros(commands, queue)
+    macros.used |= job.pop("_queue_macros", set())  # `queue v from $(list)`: read by the queue statement
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
     if initialdir and initialdir.startswith("/") and not Path(initialdir).resolve().is_relative_to(root):
         # The author's checkout on their access point (/home/me/project): the job's paths start from
@@ -64,7 +72,8 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
-        arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ")
+        whole = whole_row_variable(job, commands)
+        arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ", whole or "arguments")
     if "_matching" in job:
         matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}
@@ -152,6 +161,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         }
         job["env"] = env
         draft.lost.extend(f"{parsed.where(line)}: environment {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
+    carry_getenv(draft, job, commands, macros, parsed.where(lines.get("getenv", lines.get("get_env", 0))))
     for key in ("stream_output", "stream_error"):
         if key in commands:
             job[key] = commands.pop(key).lower() == "true"
@@ -177,6 +187,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             }
     _outputs_land_beside_the_submit_file(job, places)
     transfer = commands.get("should_transfer_files", "").strip().upper()
+    transfer = TRANSFER_NAMES.get(transfer, transfer)
+    if transfer == "YES":
+        commands["should_transfer_files"] = "yes"  # TRUE, ALWAYS: what the generated .sub says
     if transfer in ("IF_NEEDED", "NO"):
         del commands["should_transfer_files"]
         job["should_transfer_files"] = transfer
@@ -253,11 +266,15 @@ def _command(
     executable = macros.placed(commands.pop("executable", ""))
     elsewhere: list[str] = []
     written = commands.pop("arguments", "")
-    arguments = [macros.without_elsewhere(macros.placed(a), elsewhere) for a in _arguments(written)]
-    if not written.strip().startswith('"'):  # the old syntax splits after expanding: an empty word is none
-        arguments = [a for a in arguments if a]
+    # condor_submit expands the macros first, then splits the value into words (either syntax): a
+    # macro that is empty (`CPU =`) is no word, one that holds blanks is several.
+    arguments = argument_words(macros.without_elsewhere(macros.placed(written), elsewhere))
     draft.lost.extend(f"{where}arguments {shown(m, 60)}{ELSEWHERE}" for m in elsewhere)
-    arguments = job.pop("_arguments", arguments)  # queue arguments from ...: each process's own
+    if "_row_words" in job:  # `arguments = $(args)`, args a whole line: its words, each a variable
+        row, words = job.pop("_row_words")
+        arguments = [w for a in arguments for w in (words if a == row else [a])]
+    # queue arguments from ...: each process's own (the words every row gives alike, macros expanded)
+    arguments = [macros.placed(a) for a in job.pop("_arguments", arguments)]
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
@@ -317,37 +334,11 @@ def _outputs_land_beside_the_submit_file(job: dict[str, Any], places: Places) ->
         del job["output_remaps"]
 
 
-def _arguments(text: str) -> list[str]:
-    """HTCondor's arguments: the new syntax (double-quoted; an argument with blanks in single quotes,
-    '' and "" for literal quotes), or the old one (blank-separated)."""
-    text = text.strip()
-    if not (text.startswith('"') and text.endswith('"') and len(text) > 1):
-        return text.split()
-    words, current, quoted, started, body, index = [], "", False, False, text[1:-1].replace('""', '"'), 0
-    while index < len(body):
-        char = body[index]
-        if char == "'" and quoted and body[index + 1 : index + 2] == "'":
-            current, index = current + "'", index + 2
-            continue
-        if char == "'":
-            quoted, started = not quoted, True
-        elif char in " \t" and not quoted:
-            if current or started:
-                words.append(current)
-            current, started = "", False
-        else:
-            current += char
-        index += 1
-    if current or started:
-        words.append(current)
-    return words
-
-
 def _environment(text: str) -> dict[str, str]:
     """The environment command: the new syntax (double-quoted, blank-separated NAME=value, values in
     single quotes when they hold blanks), or the old (NAME=value;NAME=value)."""
     text = text.strip()
-    pairs = _arguments(text) if text.startswith('"') else text.split(";")
+    pairs = argument_words(text) if text.startswith('"') else text.split(";")
     return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
 

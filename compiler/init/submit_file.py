@@ -4,10 +4,10 @@ HTCondor's own parser (`htcondor2.Submit`) executes while it reads: `include com
 `include : CMD |` and their variants run a command, and `include : PATH` reads any file into the
 macros (REFERENCE.md, December 2026). A submit file someone sent is never handed to it. This reader
 understands the submit language's shape (comments, `\\` continuations, `NAME = value`,
-`+Attr`/`MY.Attr`, `NAME @=TAG ... @TAG` blocks, one `queue` statement with an inline table) and
-refuses, with its `file:line`, what it would have to execute or include to read: every `include`,
-and the `if`/`elif`/`else`/`endif` conditionals (which branch HTCondor takes depends on the machine
-the file is submitted from). Macros are not expanded here (init.from_submit does it, bounded).
+`+Attr`/`MY.Attr`, `NAME @=TAG ... @TAG` blocks, one `queue` statement with an inline table,
+`if`/`elif`/`else`/`endif` decided where the file itself decides them: Branches) and refuses, with
+its `file:line`, what it would have to execute or include to read: every `include`, and a
+conditional whose branch depends on the command line or the machine the file is submitted from. Macros are not expanded here (init.from_submit does it, bounded).
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
     refused: list[str] = []
     lines = text.replace("\r\n", "\n").split("\n")
     index, carried = 0, 0
+    branches = Branches()
     while index < len(lines):
         start = index + 1
         logical, index = _logical_line(lines, index)
@@ -86,10 +87,11 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             )
             continue
         if CONDITIONAL.match(stripped) and not COMMAND.fullmatch(stripped):
-            refused.append(
-                f"{shown(shown_name)}:{start}: `{shown(stripped.split()[0], 20)}`: init does not decide "
-                "conditionals (they depend on where the file is submitted); keep the branch you use"
-            )
+            why = branches.read(stripped, result.commands)
+            if why:
+                refused.append(f"{shown(shown_name)}:{start}: `{shown(stripped.split()[0], 20)}`: {why}")
+            continue
+        if not branches.active:  # a branch condor_submit does not take
             continue
         queue = QUEUE.fullmatch(stripped)
         if queue and not COMMAND.fullmatch(stripped):
@@ -118,6 +120,8 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             break
         target = result.attributes if prefix else result.commands
         target[name if prefix else name.lower()] = Value(value.strip(), start)
+    if branches.open:
+        refused.append(f"{shown(shown_name)}: an `if` is never closed by `endif`")
     if refused:
         more = len(refused) - MAX_REFUSED_SHOWN
         raise UsageError(
@@ -127,6 +131,76 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             )
         )
     return result
+
+
+class Branches:
+    """`if` / `elif` / `else` / `endif`, decided as condor_submit decides them where the answer is in
+    the file: `[!] defined NAME` (true when the file has given NAME a value that is not empty above
+    the line: config.cpp, CIFT_IFDEF) and a literal true, false or number. A NAME the file does not
+    set may come from the command line (`condor_submit NAME=1`) and anything else (`version`, an
+    expression) from the machine it is submitted on: refused, with the line."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[bool, bool]] = []  # (this branch taken, some branch of the if taken)
+
+    @property
+    def active(self) -> bool:
+        return all(taken for taken, _ in self.frames)
+
+    @property
+    def open(self) -> bool:
+        return bool(self.frames)
+
+    def read(self, line: str, commands: dict[str, Value]) -> str:
+        """Follow the line; '' or why it is refused."""
+        keyword, condition = [*re.split(r"[\s:]+", line, maxsplit=1), ""][:2]
+        keyword = keyword.lower()
+        if keyword in ("error", "warning"):
+            if not self.active:
+                return ""
+            return "an `error`/`warning` statement (condor_submit prints it, and stops at `error`); remove it"
+        if keyword == "if":
+            outer = self.active
+            value, why = _decided(condition, commands) if outer else (False, "")
+            self.frames.append((outer and value, value))
+            return why
+        if not self.frames:
+            return f"`{keyword}` without an `if`"
+        _, done = self.frames.pop()
+        outer = self.active
+        if keyword == "endif":
+            return ""
+        if keyword == "else":
+            self.frames.append((outer and not done, True))
+            return ""
+        value, why = (False, "") if done or not outer else _decided(condition, commands)
+        self.frames.append((outer and not done and value, done or value))
+        return why
+
+
+UNDECIDED = (
+    "init decides a conditional only on a macro the file sets above it, or a literal; this one depends on "
+    "how or where the file is submitted: keep the branch you use"
+)
+
+
+def _decided(condition: str, commands: dict[str, Value]) -> tuple[bool, str]:
+    text = condition.strip()
+    negated = text.startswith("!")
+    text = text.lstrip("!").strip()
+    words = text.split()
+    if text.lower() in ("true", "yes", "false", "no"):
+        value = text.lower() in ("true", "yes")
+    elif re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        value = float(text) != 0
+    elif len(words) == 2 and words[0].lower() == "defined" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", words[1]):
+        name = words[1].lower()
+        if name not in commands:
+            return False, UNDECIDED
+        value = commands[name].text.strip() != ""
+    else:
+        return False, UNDECIDED
+    return value != negated, ""
 
 
 def _over(commands: int, size: int, carried: int, items: int) -> str:

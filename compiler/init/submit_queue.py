@@ -11,6 +11,7 @@ from typing import Any
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
 from .draft import Draft
 from .places import Places
+from .submit_arguments import arguments_column
 from .submit_file import SubmitFile
 
 
@@ -49,6 +50,15 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         return variables
     if parsed.queue_items is None:
         items = (found.group(4) or "").strip()
+        if found.group(3).lower() == "from" and "$" in items:
+            items = _named_list(parsed, items)
+            job["_queue_macros"] = {m.lower() for m in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", qargs)}
+            if not items:
+                draft.lost.append(
+                    f"{where}queue {shown(qargs, 80)} (the list is named by a macro the file does not set, "
+                    "given when the job is submitted: write the list's path)"
+                )
+                return []
         if found.group(3).lower() == "from" and items and not items.endswith("|"):
             job["sweep_from"] = {"file": items, "variables": variables}
             return variables
@@ -61,6 +71,12 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         rows = [_row(line, len(variables)) for line in parsed.queue_items if line.strip()]
     if variables == ["arguments"] and found.group(3).lower() == "from":
         return _arguments_table(draft, job, [row[0] for row in rows], table, where)
+    if "arguments" in variables and found.group(3).lower() == "from":
+        made = arguments_column(variables, rows)
+        if isinstance(made, str):
+            draft.lost.append(f"{where}queue {shown(qargs, 80)}: {made} (write the words as variables of their own)")
+            return []
+        variables, rows, job["_arguments"] = made
     columns = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
     if rows and _every_combination(rows, columns):
         job["sweep"] = dict(zip(variables, columns))
@@ -68,6 +84,18 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
         job["sweep_from"] = {"file": table, "variables": variables}
     return variables
+
+
+def _named_list(parsed: SubmitFile, items: str) -> str:
+    """`queue v from $(list)`: the path the file's own macro gives (one level, no further macro), or
+    "" when the file does not set it (`condor_submit -append 'list = a.txt'`)."""
+
+    def value(match: re.Match[str]) -> str:
+        found = parsed.commands.get(match.group(1).lower())
+        return found.text.strip() if found is not None else "$"
+
+    named = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", value, items)
+    return "" if "$" in named else named
 
 
 MAX_MATCHES = 10_000
@@ -141,28 +169,41 @@ def _every_combination(rows: list[tuple[str, ...]], columns: list[list[str]]) ->
     return size == len(rows) == len(set(rows))
 
 
-def arguments_from(draft: Draft, job: dict[str, Any], root: Path, where: str) -> None:
+def arguments_from(draft: Draft, job: dict[str, Any], root: Path, where: str, variable: str = "arguments") -> None:
     """`queue arguments from FILE`: each line is a process's whole arguments (the submit command of
     that name). The lines, split into words at blanks as HTCondor splits arguments, become variables arg1..argN
     of the same file (a sweep_from line's values are separated by blanks too), which the command
     takes in order; a file whose lines differ in their number of words, or quote a word, is reported."""
     sweep = job.get("sweep_from")
-    if not sweep or sweep["variables"] != ["arguments"] or not sweep["file"]:
+    if not sweep or sweep["variables"] != [variable] or not sweep["file"]:
         return
+    whole = variable == "arguments"  # the command's whole arguments; else one word of them ($(args))
     try:
         text = read_text(root / sweep["file"], MAX_ARGUMENTS_BYTES, what="a queue file", within=root)
     except ForeignFileError as error:
-        draft.lost.append(f"{where}queue arguments from {shown(sweep['file'], 80)}: {error}")
-        del job["sweep_from"]
+        draft.lost.append(
+            f"{where}queue {variable} from {shown(sweep['file'], 80)}: {error}"
+            + ("" if whole else " (condor_submit splits each line into arguments: the job gets the line as one word)")
+        )
+        if whole:
+            del job["sweep_from"]
         return
     lines = [line for line in text.splitlines() if line.strip()]
     words = [line.split() for line in lines]
     if not _as_columns(draft, words, lines, where):
-        del job["sweep_from"]
+        if whole:
+            del job["sweep_from"]
         return
     count = len(words[0])
-    sweep["variables"] = [f"arg{i}" for i in range(1, count + 1)]
-    job["_arguments"] = [f"{{arg{i}}}" for i in range(1, count + 1)]
+    if count == 1 and not whole:
+        return  # a word a line: the variable as it is
+    prefix = "arg" if whole else variable
+    sweep["variables"] = [f"{prefix}{i}" for i in range(1, count + 1)]
+    placeholders = [f"{{{prefix}{i}}}" for i in range(1, count + 1)]
+    if whole:
+        job["_arguments"] = placeholders
+    else:
+        job["_row_words"] = (f"{{{variable}}}", placeholders)
 
 
 def _arguments_table(draft: Draft, job: dict[str, Any], lines: list[str], table: str, where: str) -> list[str]:

@@ -4,6 +4,7 @@ checked (a value that is not one is reported with its line, never a crash), path
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..core.foreign import shown
 from .draft import Draft
@@ -27,6 +28,43 @@ MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)(?::([^()]*))?\)")
 # What condor_submit evaluates on the access point (`$ENV(HOME)`, `$RANDOM_INTEGER(1,9)`, `$Fn(x)`), and
 # what the schedd fills in when the job matches (`$$(Name)`): neither has a value init can know.
 FUNCTION_MACRO = re.compile(r"\$\$\(|\$[A-Za-z_]+\(")
+
+
+# One member of getenv's match list as the spec holds it (the schema's pattern): a name, or a pattern
+# with at most two *, one of them at the end; ! leaves the names it matches out.
+GETENV_MEMBER = re.compile(r"!?(?=[A-Za-z0-9_*])[A-Za-z0-9_]*(\*[A-Za-z0-9_]*)?\*?")
+
+
+def getenv_value(text: str) -> bool | list[str] | None:
+    """HTCondor's getenv (or get_env): a boolean (true, false, 1 or 0 in any case: condor_config.cpp,
+    string_is_boolean_param), else a match list separated by commas, semicolons or blanks
+    (env.cpp, AddToWhiteBlackList; an empty `!` is dropped, as HTCondor drops it); None when a
+    member is not one the spec can hold."""
+    text = text.strip()
+    if text.lower() in ("true", "1", "false", "0"):
+        return text.lower() in ("true", "1")
+    members = [m for m in re.split(r"[,;\s]+", text) if m and m != "!"]
+    if not members or not all(GETENV_MEMBER.fullmatch(m) and len(m) <= 128 for m in members):
+        return None
+    return list(dict.fromkeys(members))
+
+
+def carry_getenv(draft: Draft, job: dict[str, Any], commands: dict[str, str], macros: Macros, where: str) -> None:
+    """getenv (or its other name get_env; condor_submit reads getenv first) as the spec's getenv."""
+    names = [key for key in ("getenv", "get_env") if key in commands]
+    if not names:
+        return
+    written = commands[names[0]]
+    value = getenv_value(macros.placed(written))
+    if value is None:
+        draft.lost.append(
+            f"{where}: {names[0]} = {shown(written, 80)} (names or patterns the spec's getenv cannot hold: "
+            "letters, digits, _ and at most two *, one at the end)"
+        )
+    elif value:
+        job["getenv"] = value
+    for key in names:
+        del commands[key]
 
 
 class Numbers:

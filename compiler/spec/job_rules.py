@@ -33,6 +33,14 @@ def landing_problems(project: Project, build_dir: str = BUILD_DIR) -> Iterator[P
                 for key, path in (("output", job.slurm.output), ("error", job.slurm.error))
                 if path is not None
             ]
+        for name in (k for k, path in job.logs if _numbered_directory(path)):
+            at: KeyPath = ("jobs", job.name, "logs", name)
+            yield Problem(
+                at,
+                "{process} or {cluster} names a directory: HTCondor makes none, and pixi-htc makes a log's "
+                "directories before condor_submit from the sweep's values only; put it in the file name",
+                (at,),
+            )
         for key, path in targets:
             slurm = key[0] == "slurm" or key[2:3] == ("slurm",)
             why = _owned(_shape(path) if slurm else path, project.spec_path, build_dir)
@@ -57,6 +65,10 @@ def _slurm_record(path: str, build_dir: str) -> str:
     if path.startswith(f"{build_dir}/logs/") and path.endswith((".state", ".slurm-jobs")):
         return "has the name of the records pixi-htc status reads (<job>_<job id>.state, <job>.slurm-jobs)"
     return ""
+
+
+def _numbered_directory(path: str) -> bool:
+    return bool({"process", "cluster"} & set(PLACEHOLDER.findall(path.rpartition("/")[0])))
 
 
 def _owned(path: str, spec_path: str, build_dir: str) -> str:

@@ -236,6 +236,9 @@ class Job:
     sweep: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sweep_from: SweepFrom | None = None
     env: tuple[tuple[str, str], ...] = ()
+    # HTCondor's getenv: True copies the submitting shell's whole environment; a tuple, the names
+    # and patterns of its match list (in the spec's order); False, nothing.
+    getenv: bool | tuple[str, ...] = False
     stream_output: bool = False
     stream_error: bool = False
     requirements: tuple[str, ...] = ()
@@ -309,6 +312,11 @@ class Job:
             *(p for pair in self.output_remaps for p in pair),
         )
         return frozenset(name for path in paths for name in PLACEHOLDER.findall(path))
+
+    @property
+    def log_directory_variables(self) -> frozenset[str]:
+        """The placeholders in the directories of the logs the spec names (outputs/{job}/train.log)."""
+        return frozenset(name for _, path in self.logs for name in PLACEHOLDER.findall(path.rpartition("/")[0]))
 
     def sweep_values(self, name: str) -> tuple[str, ...]:
         """One variable's values, each once, in the order the rows first take them."""
@@ -527,6 +535,7 @@ def _job(name: str, body: dict[str, Any], container: Container, pack: Pack, sche
         if "sweep_from" not in body
         else SweepFrom(file=body["sweep_from"]["file"], variables=tuple(body["sweep_from"]["variables"])),
         env=tuple(sorted(body.get("env", {}).items())),
+        getenv=_getenv(body.get("getenv", Job.getenv)),
         stream_output=body.get("stream_output", False),
         stream_error=body.get("stream_error", False),
         requirements=tuple(body.get("requirements", ())),
@@ -599,6 +608,10 @@ def _default_environment(body: dict[str, Any], runtime: Runtime, container: Cont
     if runtime == "host":
         return None  # the job brings its own software: nothing of pixi-htc's to activate
     return None if "image" in body else container.environment
+
+
+def _getenv(value: bool | list[str]) -> bool | tuple[str, ...]:
+    return value if isinstance(value, bool) else tuple(value)
 
 
 def _driver(value: str | float) -> str:

@@ -25,6 +25,7 @@ HTCONDOR_ONLY: dict[str, str] = {
     "universe": "",
     "when_to_transfer_output": " (a Slurm task's files stay on the shared filesystem)",
     "logs": "; on Slurm, name the logs with slurm.output and slurm.error (Slurm's %j, %A, %a...)",
+    "getenv": " (sbatch already gives a Slurm job the submitting shell's environment, its --export=ALL default)",
     "gpu": "; on Slurm, name the GPU with slurm.gpu_type or a node feature with slurm.constraint",
     "max_retries": "",
     "on_exit_hold": "",

@@ -53,7 +53,8 @@ def read_lists(project: Project, spec: LoadedSpec, root: Path, build_dir: str) -
             jobs.append(job)
             continue
         key: KeyPath = ("jobs", job.name, "sweep_from", "file")
-        needed = job.scheduler == "slurm"
+        # A Slurm array is sized from the rows; a log directory named by them is made before condor_submit.
+        needed = job.scheduler == "slurm" or bool(job.log_directory_variables)
         if (job.sweep_from.file, needed) not in texts:
             texts[job.sweep_from.file, needed] = _read(root, job.sweep_from.file, build_dir, needed=needed)
         text, problem = texts[job.sweep_from.file, needed]
@@ -90,7 +91,8 @@ def _read(root: Path, name: str, build_dir: str, *, needed: bool) -> tuple[str |
         return None, f"'{name}' {error}"
     if read is None:
         return None, (
-            f"'{name}' does not exist; a Slurm job array is sized from its lines, so write it before building"
+            f"'{name}' does not exist; a Slurm job array is sized from its lines (and a log directory named "
+            "by a value is made before the job is submitted), so write it before building"
         ) if needed else None
     if read.cut:
         return None, f"'{name}' is over {MAX_LIST_BYTES // 1024 // 1024} MiB; split the job"

@@ -21,7 +21,7 @@ from ...artifacts.base import Artifact, Layout, header
 from ...core.templating import render as render_template
 from ...spec.graph import order
 from ...spec.model import Job, Project
-from .render import plan, queue_table, queue_variables, transfer_path
+from .render import per_row, plan, queue_table, queue_variables, transfer_path
 
 DAG = "pipeline.dag"
 # DAGMan's files beside the DAG (htcondor/, as the DAG is submitted from the build directory): the
@@ -128,12 +128,14 @@ def directories(project: Project, layout: Layout) -> tuple[str, ...]:
     found: set[str] = set()
     for job in project.jobs_on("htcondor"):
         found |= {f"outputs/{job.name}/{process}" for process in range(processes(job))}
+        named: set[str] = set()
         for process in range(processes(job)):
-            found |= {
+            named |= {
                 path.rpartition("/")[0].replace(f"$({PROCESS_MACRO})", str(process))
                 for _, path in plan(project, job, layout, node=(), process=PROCESS_MACRO).logs
                 if "/" in path
             }
+        found |= {directory for each in named for directory in per_row(each, job)}  # a sweep value's, each row
     return tuple(sorted(found))
 
 

@@ -215,7 +215,12 @@ def plan(
     restores = [placed(path) for path in (job.checkpoint.files if job.checkpoint else ())]
     logs = log_files(job, layout, process, "logs" if node is None else NODE_LOGS)
     directories = sorted(
-        {path.rpartition("/")[0] for path in (*(p for _, p in logs), *(t for _, t in remaps)) if "/" in path}
+        {
+            directory
+            for path in (*(p for _, p in logs), *(t for _, t in remaps))
+            if "/" in path
+            for directory in per_row(path.rpartition("/")[0], job)
+        }
     )
     planned = SubmitPlan(
         job=job,
@@ -249,6 +254,22 @@ def plan(
         transfer_inputs=tuple(from_initialdir(path, job, layout) for path in inputs),
         output_remaps=tuple((name, from_initialdir(target, job, layout)) for name, target in remaps),
     )
+
+
+def per_row(directory: str, job: Job) -> set[str]:
+    """A directory as each process names it: one per sweep row where a sweep variable's macro is in
+    it (logs under outputs/{job}/), made before condor_submit since HTCondor makes none. sweep_from's
+    rows are read at build (sweep_list.py; the file must then exist there)."""
+    macros = queue_variables(job)
+    if not any(f"$({macro})" in directory for macro in macros):
+        return {directory}
+    found = set()
+    for row in job.sweep_rows:
+        named = directory
+        for macro, value in zip(macros, row):
+            named = named.replace(f"$({macro})", str(value))
+        found.add(named)
+    return found
 
 
 def queue_variables(job: Job) -> tuple[str, ...]:
