@@ -94,6 +94,7 @@ def test_an_htcondor_key_on_a_slurm_job_is_a_located_error(tmp_path: Path, key: 
         "os_requirement": "false",
         "universe": "docker",
         "when_to_transfer_output": "ON_EXIT_OR_EVICT",
+        "getenv": "true",
     }
     site = {"chtc": "site: chtc\n", "ospool": "site: ospool\n"}.get(key, "")
     project_with(
