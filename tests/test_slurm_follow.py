@@ -130,14 +130,22 @@ def task_rows(block: list[str]) -> dict[str, list[str]]:
 def run_task(root: Path, array: str, task: int, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
     """The generated script as Slurm runs one array task: in the build directory, its output and error
     appended to logs/grid_<array>_<task>.out and .err (--output, --error, --open-mode=append)."""
+    log = root / "build" / "logs" / f"grid_{array}_{task}"
+    return run_task_into(root, array, task, Path(f"{log}.out"), Path(f"{log}.err"), env)
+
+
+def run_task_into(
+    root: Path, array: str, task: int, out: Path, err: Path, env: dict[str, str], job_id: int | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """build/slurm/grid.sbatch as Slurm runs array task `task` of job `array`, its stdout and stderr
+    appended to `out` and `err` (the task's own job id is array + task unless given)."""
     build = root / "build"
-    log = build / "logs" / f"grid_{array}_{task}"
-    with open(f"{log}.out", "a") as out, open(f"{log}.err", "a") as err:
+    with open(out, "a") as stdout, open(err, "a") as stderr:
         return subprocess.run(
             ["bash", str(build / "slurm" / "grid.sbatch")],
             cwd=build,
-            stdout=out,
-            stderr=err,
+            stdout=stdout,
+            stderr=stderr,
             check=False,
             timeout=60,
             env={
@@ -145,7 +153,7 @@ def run_task(root: Path, array: str, task: int, env: dict[str, str]) -> subproce
                 "SLURM_SUBMIT_DIR": str(build),
                 "SLURM_ARRAY_JOB_ID": array,
                 "SLURM_ARRAY_TASK_ID": str(task),
-                "SLURM_JOB_ID": str(int(array) + task),
+                "SLURM_JOB_ID": str(int(array) + task if job_id is None else job_id),
                 **env,
             },
         )

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pixi_htc.schedulers.slurm.lognames import TaskIds, expand
 from tests.conftest import run_cli, shellcheck
+from tests.test_slurm_follow import run_task_into
 
 SPEC = """\
 schema_version: 1
@@ -233,24 +233,8 @@ def test_what_a_task_s_ids_do_not_tell_is_said() -> None:
 def run_task(root: Path, array: str, task: int, out: Path, err: Path) -> int:
     """The generated script as Slurm runs one array task: in the build directory, its stdout and
     stderr appended to the files Slurm opens for it (worked out here by hand from the spec's patterns)."""
-    build = root / "build"
-    (build / "logs").mkdir(exist_ok=True)  # as pixi-htc submit makes it
-    with open(out, "a") as stdout, open(err, "a") as stderr:
-        return subprocess.run(
-            ["bash", str(build / "slurm" / "grid.sbatch")],
-            cwd=build,
-            stdout=stdout,
-            stderr=stderr,
-            check=False,
-            timeout=60,
-            env={
-                "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-                "SLURM_SUBMIT_DIR": str(build),
-                "SLURM_ARRAY_JOB_ID": array,
-                "SLURM_ARRAY_TASK_ID": str(task),
-                "SLURM_JOB_ID": str(int(array) + task + 1),
-            },
-        ).returncode
+    (root / "build" / "logs").mkdir(exist_ok=True)  # as pixi-htc submit makes it
+    return run_task_into(root, array, task, out, err, {}, job_id=int(array) + task + 1).returncode
 
 
 def test_status_shows_the_end_of_the_task_s_own_error_file(project: Path) -> None:

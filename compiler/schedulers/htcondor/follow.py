@@ -132,27 +132,40 @@ def newest_per_process(logs: list[tuple[int, int, Path]], after: int) -> list[tu
     return sorted((proc, cluster, path) for proc, (cluster, path) in newest.items())
 
 
-def node_logs(files: JobFiles | None, build_dir: Path, root: Path) -> tuple[list[tuple[int, int, Path]], list[str]]:
-    """The event logs a job's DAG node .sub names, found as log_files finds them."""
-    if files is None or files.log is None:
-        return [], []
-    return log_files(files.log, build_dir, root)
+@dataclass(frozen=True)
+class NodeRun:
+    """A job's processes in the DAG's run: its node .sub's files, each process's newest node log of
+    the run as (process, cluster, log), and what its listing refused."""
+
+    files: JobFiles
+    newest: list[tuple[int, int, Path]]
+    refused: list[str]
 
 
-def own_logs(logs: list[tuple[int, int, Path]], nodes: list[tuple[int, int, Path]]) -> list[tuple[int, int, Path]]:
-    """The job's own submissions' logs: none that its DAG node's .sub names too. A spec's logs.log
-    names one pattern for both .sub files, and then every such log counts as a node's (by its name
-    status cannot tell `make submit JOB=...` after a DAG run from a node's job)."""
+def dag_or_own(
+    compiled: Compiled,
+    job: Job,
+    own: list[tuple[int, int, Path]],
+    submission: int | None,
+    run: tuple[int | None, int | None],
+) -> tuple[list[tuple[int, int, Path]], NodeRun | None]:
+    """The job's own submissions' logs, and its processes in the DAG's run (DAGMan's newest and first
+    job, `run`) where that is what status and results follow: the run asked for, or, asked for none,
+    a run submitted after the job's own newest submission (`make submit JOB=...`). A spec's logs.log
+    names one pattern for the job's .sub and its node's: a log its node's .sub names counts as a
+    node's (by name status cannot tell `make submit JOB=...` after a DAG run from a node's job)."""
+    dag_id, first = run
+    if dag_id is None or first is None:
+        return own, None
+    files = job_files(compiled, job.name, node=True)
+    build_dir = compiled.root / compiled.layout.build_dir
+    nodes, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
     named = {path for _, _, path in nodes}
-    return [entry for entry in logs if entry[2] not in named]
-
-
-def in_dag_run(dag_id: int | None, submission: int | None, own: list[tuple[int, int, Path]]) -> bool:
-    """Whether a job of the DAG is followed in the DAG's run: the run asked for, or, asked for none,
-    a run submitted after the job's own newest submission (`make submit JOB=...`, its own logs)."""
-    if dag_id is None:
-        return False
-    return submission == dag_id or (submission is None and dag_id > max((c for c, _, _ in own), default=-1))
+    own = [entry for entry in own if entry[2] not in named]
+    newest_own = max((cluster for cluster, _, _ in own), default=-1)
+    if submission != dag_id and (submission is not None or dag_id <= newest_own):
+        return own, None
+    return own, NodeRun(files=files, newest=newest_per_process(nodes, first), refused=refused)
 
 
 def follow(
@@ -163,23 +176,18 @@ def follow(
     dag_id, first, dag_unreadable = dagman_cluster(compiled) if piped else (None, None, [])
     read: list[tuple[Followed, Cluster | None, Pattern | None]] = []
     for job in jobs:
-        expected = max(len(job.sweep_rows), 1)
         files = job_files(compiled, job.name)
         logs, refused = log_files(files.log, build_dir, compiled.root) if files.log else ([], [])
         looked = foreign.shown(files.log.template) if files.log else "its log"
         status = Followed(
             job=job, submission=None, refused=refused, not_found=f"no event log matches {looked} in the build directory"
         )
+        expected = max(len(job.sweep_rows), 1)
+        logs, run = dag_or_own(compiled, job, logs, submission, (dag_id, first))
         chosen: Cluster | None
-        node_files = job_files(compiled, job.name, node=True) if dag_id is not None else None
-        nodes, node_refused = node_logs(node_files, build_dir, compiled.root)
-        logs = own_logs(logs, nodes)
-        if dag_id is not None and node_files is not None and in_dag_run(dag_id, submission, logs):
-            files, refused = node_files, node_refused
-            processes, unreadable = read_processes(
-                newest_per_process(nodes, first if first is not None else dag_id), compiled.root, expected, node=True
-            )
-            status.refused = refused
+        if run is not None and dag_id is not None:
+            processes, unreadable = read_processes(run.newest, compiled.root, expected, node=True)
+            files, status.refused = run.files, run.refused
             chosen = DagRun(cluster=dag_id, processes=processes, unreadable=tuple(unreadable))
         else:
             chosen = read_cluster(logs, compiled.root, submission, expected=expected)
@@ -234,15 +242,9 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     if dag.has_pipeline(compiled.project):
         dag_id, first, _ = dagman_cluster(compiled)
         own = log_files(files.log, build_dir, compiled.root)[0] if files.log else []
-        nodes = (
-            node_logs(job_files(compiled, job.name, node=True), build_dir, compiled.root)[0]
-            if dag_id is not None
-            else []
-        )
-        own = own_logs(own, nodes)
-        if dag_id is not None and first is not None and in_dag_run(dag_id, submission, own):
-            ran = {proc for proc, _, _ in newest_per_process(nodes, first)}
-            return node_outputs(compiled, job, name, dag_id, ran)
+        _, run = dag_or_own(compiled, job, own, submission, (dag_id, first))
+        if run is not None and dag_id is not None:
+            return node_outputs(compiled, run.files, job, name, dag_id, {proc for proc, _, _ in run.newest})
     landed = files.landed(name) or next(
         (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
     )
@@ -267,12 +269,13 @@ def outputs(compiled: Compiled, job: Job, name: str, *, submission: int | None) 
     )
 
 
-def node_outputs(compiled: Compiled, job: Job, name: str, dag_id: int, ran: set[int]) -> Landing | None:
-    """Where a DAG node's .sub leaves output `name` of each process: outputs/<job>/<process>/, which
-    each run of the DAG writes again; only a process whose node has a job in this run (`ran`) has
-    left its file there in this run, the others' are an older run's."""
+def node_outputs(
+    compiled: Compiled, files: JobFiles, job: Job, name: str, dag_id: int, ran: set[int]
+) -> Landing | None:
+    """Where a DAG node's .sub (`files`) leaves output `name` of each process: outputs/<job>/<process>/,
+    which each run of the DAG writes again; only a process whose node has a job in this run (`ran`)
+    has left its file there in this run, the others' are an older run's."""
     build_dir = compiled.root / compiled.layout.build_dir
-    files = job_files(compiled, job.name, node=True)
     landed = files.landed(name) or next(
         (target for source, target in files.remaps if source.rsplit("/", 1)[-1] == name), None
     )
