@@ -47,6 +47,7 @@ jobs:
 FILE_MARKS = {"cluster": ("test_slurm", "test_pipeline_slurm"), "fuzz": ("test_fuzz",)}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks by file, and one xdist group per file (make test runs `pytest -n auto --dist loadgroup`):
     a file's module-scoped fixtures are made once, and the files that start a Slurm cluster share one
@@ -58,6 +59,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, mark))
         cluster = name.startswith(FILE_MARKS["cluster"])
         item.add_marker(pytest.mark.xdist_group("slurm-cluster" if cluster else item.path.stem))
+
+
+def pytest_make_parametrize_id(val: object, argname: str) -> str | None:
+    """A long string or bytes parameter is named by its length: a test's id reaches its subprocesses'
+    environment (PYTEST_CURRENT_TEST), where one string of over 128 KiB stops the process from starting."""
+    return f"{argname}-of-{len(val):,}" if isinstance(val, str | bytes) and len(val) > 80 else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under `--dist loadgroup` each worker's items carry xdist's `@group` suffix; where a pytest and
+    xdist pair drops it (pytest-dev/pytest-xdist#1386), the groups are silently lost: stop the run."""
+    if session.config.getvalue("loadgroup") and any("@" not in item.nodeid for item in session.items):
+        raise pytest.UsageError("pytest-xdist's --dist loadgroup lost its groups with this pytest (see pyproject.toml)")
 
 
 class _NoSecondCopy:

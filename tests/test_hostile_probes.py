@@ -185,7 +185,9 @@ def test_probe_manifests_of_the_wrong_type_or_50000_deep(tmp_path: Path, body: s
     assert not (tmp_path / "specs").exists()
 
 
-@pytest.mark.parametrize("value", ['"abc"', "null", "[1, 2]", "[" * 100_000 + "]" * 100_000])
+@pytest.mark.parametrize(
+    "value", ['"abc"', "null", "[1, 2]", "[" * 100_000 + "]" * 100_000], ids=["string", "null", "list", "100k-deep"]
+)
 def test_probe_metrics_lines_that_would_crash_results(built: Path, value: str) -> None:
     metrics(built, 0, '{"epoch": 1, "accuracy": 0.5, "seconds": 2.0}', f'{{"epoch": 2, "seconds": {value}}}')
     result = cli("results", "--no-plots", cwd=built)

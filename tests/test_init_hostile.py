@@ -305,6 +305,8 @@ def test_a_manifest_within_the_bound_is_still_read(tmp_path: Path) -> None:
         ("\n".join(f"key{i} = value{i}" for i in range(150_000)), 2001, "over 2,000 commands"),
         ("\n".join(f'+Tag{i} = "{"v" * 60_000}"' for i in range(8)), 8, "the commands so far hold over 256 KiB"),
     ],
+    # short names: a test's id reaches its subprocesses' environment (PYTEST_CURRENT_TEST), bounded in size
+    ids=["3MB-arguments", "375k-inputs", "3000-inputs", "150k-commands", "480KB-ads"],
 )
 def test_a_submit_file_that_would_take_minutes_to_carry_is_refused_at_its_line(
     tmp_path: Path, extra: str, where: int, why: str
