@@ -70,7 +70,7 @@ def pytest_make_parametrize_id(val: object, argname: str) -> str | None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Under `--dist loadgroup` each worker's items carry xdist's `@group` suffix; where a pytest and
     xdist pair drops it (pytest-dev/pytest-xdist#1386), the groups are silently lost: stop the run."""
-    if session.config.getvalue("loadgroup") and any("@" not in item.nodeid for item in session.items):
+    if getattr(session.config.option, "loadgroup", False) and any("@" not in item.nodeid for item in session.items):
         raise pytest.UsageError("pytest-xdist's --dist loadgroup lost its groups with this pytest (see pyproject.toml)")
 
 

@@ -53,6 +53,7 @@ class SubmitFile:
     queue: str | None = None  # the queue statement's arguments ("" for a bare `queue`)
     queue_line: int = 0
     queue_items: list[str] | None = None  # the lines of an inline `from (...)`/`in (...)` table
+    queue_items_line: int = 0  # the line of the table's first item
     extra_queues: list[int] = field(default_factory=list)  # lines of further queue statements
 
     def where(self, line: int) -> str:
@@ -236,6 +237,7 @@ def _queue_table(result: SubmitFile, lines: list[str], index: int, refused: list
         return index
     rest = opened.group(1)
     result.queue = arguments[: opened.start(1)].rstrip().rstrip("(").rstrip()
+    result.queue_items_line = result.queue_line if rest.strip() else index + 1
     if ")" in rest:
         result.queue_items = [rest[: rest.index(")")]]
         return index

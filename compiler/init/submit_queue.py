@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
+from ..spec.sweep_list import SEPARATOR, sweep_value
 from .draft import Draft
 from .places import Places
 from .submit_arguments import arguments_column
@@ -64,11 +65,14 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
             return variables
         draft.lost.append(f"{where}queue {shown(qargs, 80)} (write it as a sweep, or a sweep_from file)")
         return []
+    numbered = list(enumerate(parsed.queue_items, start=parsed.queue_items_line))
     if found.group(3).lower() == "in":
-        values = [v for line in parsed.queue_items for v in re.split(r"[\s,]+", line.strip()) if v]
-        rows = [(value,) + ("",) * (len(variables) - 1) for value in values]
+        values = [(n, v) for n, line in numbered for v in re.split(r"[\s,]+", line.strip()) if v]
+        numbers = [n for n, _ in values]
+        rows = [(value,) + ("",) * (len(variables) - 1) for _, value in values]
     else:
-        rows = [_row(line, len(variables)) for line in parsed.queue_items if line.strip()]
+        numbers = [n for n, line in numbered if line.strip()]
+        rows = [_row(line, len(variables)) for _, line in numbered if line.strip()]
     if variables == ["arguments"] and found.group(3).lower() == "from":
         return _arguments_table(draft, job, [row[0] for row in rows], table, where)
     if "arguments" in variables and found.group(3).lower() == "from":
@@ -77,6 +81,11 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
             draft.lost.append(f"{where}queue {shown(qargs, 80)}: {made} (write the words as variables of their own)")
             return []
         variables, rows, job["_arguments"] = made
+    rows = _carried(draft, parsed, variables, list(zip(numbers, rows)))
+    if not rows:
+        draft.lost.append(f"{where}queue {shown(qargs, 80)}: no row of its table can be carried (listed above)")
+        job.pop("_arguments", None)
+        return []
     columns = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
     if rows and _every_combination(rows, columns):
         job["sweep"] = dict(zip(variables, columns))
@@ -148,6 +157,35 @@ def matching(draft: Draft, job: dict[str, Any], matching: tuple[str, list[str]],
         f"{where}: queue ... matching: the {len(found)} names that match now are the sweep's values "
         f"(HTCondor matched at submit time: a file added later goes into the job's sweep.{variable})"
     )
+
+
+def _carried(
+    draft: Draft, parsed: SubmitFile, variables: list[str], rows: list[tuple[int, tuple[str, ...]]]
+) -> list[tuple[str, ...]]:
+    """The rows whose values, as HTCondor reads them, a sweep can hold; each other row is listed with
+    its line and left out (a queue row has no quoting: HTCondor keeps a quote as a character)."""
+    carried = []
+    for number, row in rows:
+        why = next(
+            (_why(variables, index, value) for index, value in enumerate(row) if _why(variables, index, value)), ""
+        )
+        if why:
+            draft.lost.append(f"{parsed.where(number)}: {why}; this row of the queue table is left out")
+        else:
+            carried.append(row)
+    return carried
+
+
+def _why(variables: list[str], index: int, value: str) -> str:
+    """Why `value`, variable `index`'s in a row, cannot be a sweep value ("" when it can)."""
+    name = variables[index]
+    if not value:
+        return f"it gives {name} no value"
+    if index == len(variables) - 1 and len(variables) > 1 and SEPARATOR.search(value):
+        return f"HTCondor gives {name}, the last variable, the rest of the row: {shown(value, 60)}"
+    if not sweep_value().search(value):
+        return f"{name} is {shown(value, 60)} as HTCondor reads it; a sweep value holds letters, digits and . _ + - : = / @ % only"
+    return ""
 
 
 def _row(line: str, variables: int) -> tuple[str, ...]:

@@ -1,0 +1,59 @@
+"""A queue table row whose values, as HTCondor reads them, a sweep cannot hold (a quote kept as a
+character, a last variable given the rest of the row, a missing value): init lists it at its line and
+leaves it out, and the spec it writes builds. HTCondor's own reading (htcondor2.Submit.itemdata) of
+the submit file is the oracle for the rows that are carried."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import htcondor2
+import pytest
+from ruamel.yaml import YAML
+
+from tests.test_keys22 import moved_in, submit
+
+HEAD = "executable = /usr/bin/env\ntransfer_executable = false\nrequest_memory = 1GB\nrequest_disk = 1GB\n"
+ARGUMENTS = "arguments = python3 run.py --lr $(lr) --tag $(tag)\n"
+
+
+def carried_rows(root: Path) -> list[dict[str, str]]:
+    """The processes the built .sub queues, as HTCondor expands them: each one's lr and tag."""
+    sub = submit(root)
+    with contextlib.chdir(root / "build"):  # where pixi-htc submit runs condor_submit, whose paths start there
+        items = list(sub.itemdata())
+    return [
+        {"lr": item["PixiHtcSweep0"], "tag": item["PixiHtcSweep1"]} if "PixiHtcSweep1" in item else item
+        for item in items
+    ]
+
+
+def test_rows_htcondor_reads_with_quotes_are_listed_at_their_lines_and_the_rest_carried(tmp_path: Path) -> None:
+    table = "queue lr, tag from (\n  0.1, \"first run\"\n  0.01, second\n  0.2, 'third'\n  0.3\n  0.5, fifth\n)\n"
+    text = HEAD + ARGUMENTS + table
+    oracle = list(htcondor2.Submit(text).itemdata())
+    assert oracle[0] == {"lr": "0.1", "tag": '"first run"'}  # the last variable keeps the rest, quotes and all
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    lines = [line for line in stderr.splitlines() if "queue table is left out" in line]
+    assert [line.split(": ")[1] for line in lines] == ["job.sub:7", "job.sub:9", "job.sub:10"], stderr
+    assert "tag is 'third'" in lines[1] and "gives tag no value" in lines[2], stderr
+    assert "the rest of the row" in lines[0], stderr
+    kept = [dict(item) for item in oracle if item["tag"] in {"second", "fifth"}]
+    assert sorted(carried_rows(root), key=lambda r: r["lr"]) == kept
+
+
+def test_a_table_no_row_of_which_can_be_carried_leaves_a_job_queued_once_that_builds(tmp_path: Path) -> None:
+    text = HEAD + ARGUMENTS + "queue lr, tag from (\n  0.1, 'a'\n  0.2, \"b\"\n)\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: queue lr, tag from: no row of its table can be carried" in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert "sweep" not in job and "sweep_from" not in job
+    assert submit(root).itemdata() is None  # a bare queue: one process
+
+
+@pytest.mark.parametrize("row", ["0.1 second", "0.1,second", "  0.1 ,  second  "])
+def test_separators_condor_submit_accepts_still_carry_the_row(tmp_path: Path, row: str) -> None:
+    root, stderr = moved_in(tmp_path, HEAD + ARGUMENTS + f"queue lr, tag from (\n{row}\n)\n", files=("run.py",))
+    assert "left out" not in stderr, stderr
+    assert carried_rows(root) == [{"lr": "0.1", "tag": "second"}]
