@@ -400,3 +400,36 @@ def test_a_slurm_script_finds_everything_beside_it(tmp_path: Path) -> None:
     (tmp_path / "job.slurm").write_text("#!/bin/bash\n#SBATCH --gres=gpu:1\nmatlab -r svd\n./hello_gpu\n")
     spec, _ = _moved(tmp_path, "job.slurm", (tmp_path / "job.slurm").read_text())
     assert spec["source"] == ["job.slurm", "data", "hello_gpu", "svd.m"]
+
+
+@pytest.mark.parametrize(
+    ("chdir", "listed"),
+    [
+        ("--chdir=/home/alice/proj/jobs", False),  # the author's checkout of this very directory
+        ("--chdir=.", False),
+        ("-D /home/alice/proj/jobs/", False),
+        ("--chdir=/home/alice/other/jobs", True),
+        ("--chdir=/scratch/alice/run", True),
+        ("--chdir=../data", True),
+        ("--chdir=/home/alice/proj/jobs/../data", True),
+    ],
+)
+def test_a_slurm_chdir_to_the_script_s_own_directory_is_where_the_job_runs_already(
+    tmp_path: Path, chdir: str, listed: bool
+) -> None:
+    """The moved-in job runs the script beside its entries (linked where it runs): --chdir naming that
+    directory, also by the author's absolute path to it, says nothing new; any other is listed."""
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    (root / "jobs").mkdir()
+    (root / "data").mkdir()
+    text = f"#!/bin/bash\n#SBATCH --gres=gpu:1\n#SBATCH {chdir}\npython train.py\n"
+    (root / "jobs" / "train.sh").write_text(text)
+    moved = run_cli("init", "--from", "train.sh", cwd=root / "jobs")
+    assert moved.returncode == 0, moved.stderr
+    assert ("train.sh:3: #SBATCH" in moved.stderr) is listed, moved.stderr
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
+    assert next(iter(spec["jobs"].values()))["command"] == ["bash", "train.sh"]
+    assert run_cli("build", cwd=root).returncode == 0

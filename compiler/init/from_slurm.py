@@ -34,6 +34,7 @@ SHORT = {
     "c": "cpus-per-task",
     "G": "gpus",
     "a": "array",
+    "D": "chdir",
     "o": "output",
     "e": "error",
     "N": "nodes",
@@ -136,6 +137,13 @@ def from_slurm(path: Path, root: Path) -> Draft:
     for line, name, value in said:
         if name in ("output", "error") and value is not None:
             continue  # below, once --job-name (which %x names) is known
+        if name == "chdir" and value is not None:
+            if not beside_the_script(value, places):
+                draft.lost.append(
+                    f"{where}:{line}: #SBATCH {shown(f'--chdir={value}', 120)} (the job runs beside the "
+                    "script, with the entries there linked; cd to this directory in the script if it needs to)"
+                )
+            continue
         before = said_keys(job, slurm)
         if _carried(job, slurm, draft, name, value):
             origins |= dict.fromkeys(changed(before, said_keys(job, slurm)), line)
@@ -174,6 +182,17 @@ def from_slurm(path: Path, root: Path) -> Draft:
     draft.spec["jobs"] = {name: job}
     draft.origins |= {("jobs", name, *key): f"{where}:{line}" for key, line in origins.items()}
     return draft
+
+
+def beside_the_script(directory: str, places: Places) -> bool:
+    """Whether --chdir names the script's own directory, where the moved-in job runs it: relative, the
+    same directory inside the project; absolute (the author's machine), a path that ends with the
+    project's name and the script's directory in it (/home/alice/proj/jobs for proj/jobs)."""
+    if not directory.startswith("/"):
+        return places.rebased(directory) == (places.base or ".")
+    tail = [places.root.name, *filter(None, places.base.split("/"))]
+    parts = [part for part in directory.split("/") if part not in ("", ".")]
+    return ".." not in parts and parts[-len(tail) :] == tail
 
 
 def log_name(value: str, places: Places, sbatch_name: str, job_name: str) -> tuple[str | None, str]:
