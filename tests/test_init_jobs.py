@@ -433,3 +433,17 @@ def test_a_slurm_chdir_to_the_script_s_own_directory_is_where_the_job_runs_alrea
     spec = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
     assert next(iter(spec["jobs"].values()))["command"] == ["bash", "train.sh"]
     assert run_cli("build", cwd=root).returncode == 0
+
+
+def test_a_dot_entry_the_slurm_script_names_is_listed_at_the_line_naming_it(tmp_path: Path) -> None:
+    """.env and .venv beside the script are not linked where the job runs (they would become source):
+    the ones the script names are listed where it names them; others (.DS_Store) say nothing."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".env").write_text("TOKEN=x\n")
+    (tmp_path / ".DS_Store").write_text("x")
+    text = "#!/bin/bash\n#SBATCH --gres=gpu:1\nsource .venv/bin/activate\nset -a; . ./.env; set +a\npython t.py\n"
+    spec, stderr = _moved(tmp_path, "job.slurm", text)
+    assert "job.slurm:3: .venv is not linked" in stderr and "job.slurm:4: .env is not linked" in stderr, stderr
+    assert ".DS_Store" not in stderr
+    assert not any(name.startswith(".") for name in spec["source"])

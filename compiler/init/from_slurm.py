@@ -171,6 +171,11 @@ def from_slurm(path: Path, root: Path) -> Draft:
     # Linked into the task's directory beside the script (source: linked as they are, never unpacked).
     beside = _named_files(path.parent, places)
     draft.spec["source"] += [name for name in beside if name != script]
+    for entry, line in _named_dot_entries(path.parent, text):
+        draft.lost.append(
+            f"{where}:{line}: {shown(entry, 60)} is not linked where the job runs (a dot entry, often a "
+            "secret or this machine's environment, is never made source: name it by its absolute path)"
+        )
     if len(beside) >= MAX_NAMED_FILES:
         draft.lost.append(
             f"{where}: the first {MAX_NAMED_FILES} entries beside the script are linked where it runs "
@@ -307,6 +312,23 @@ def _named_files(directory: Path, places: Places) -> list[str]:
         found.append(rebased)
         if len(found) >= MAX_NAMED_FILES:
             break
+    return found
+
+
+def _named_dot_entries(directory: Path, text: str) -> list[tuple[str, int]]:
+    """The dot entries beside the script (`.env`, `.venv`) that its text names, each with the first
+    line naming it: the job runs where they are not."""
+    try:
+        entries = sorted(e for e in os.listdir(directory) if e.startswith(".") and e not in (".", "..", ".git"))
+    except OSError:
+        return []
+    found = []
+    lines = text.splitlines()
+    for entry in entries[:MAX_NAMED_FILES]:
+        named = re.compile(rf"(?<![\w.-]){re.escape(entry)}(?![\w.-])")
+        line = next((number for number, line in enumerate(lines, 1) if named.search(line)), None)
+        if line is not None:
+            found.append((entry, line))
     return found
 
 
