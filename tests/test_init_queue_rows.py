@@ -57,3 +57,29 @@ def test_separators_condor_submit_accepts_still_carry_the_row(tmp_path: Path, ro
     root, stderr = moved_in(tmp_path, HEAD + ARGUMENTS + f"queue lr, tag from (\n{row}\n)\n", files=("run.py",))
     assert "left out" not in stderr, stderr
     assert carried_rows(root) == [{"lr": "0.1", "tag": "second"}]
+
+
+def test_the_user_s_list_is_named_as_it_is_when_every_row_is_carried_and_copied_without_the_others(
+    tmp_path: Path,
+) -> None:
+    text = HEAD + ARGUMENTS + "queue lr, tag from params.txt\n"
+    root = tmp_path / "repo"  # moved_in makes its .git
+    root.mkdir()
+    (root / "params.txt").write_text("0.1 first\n0.2, second\n")
+    moved, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert moved == root and "left out" not in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert job["sweep_from"]["file"] == "params.txt"
+
+    other = tmp_path / "other"
+    (other / "repo").mkdir(parents=True)
+    (other / "repo" / "params.txt").write_text('0.1 first\n0.2 "two words"\n#0.4 commented\n0.5 fifth\n')
+    with contextlib.chdir(other / "repo"):
+        oracle = list(htcondor2.Submit(text).itemdata())
+    assert len(oracle) == 4 and oracle[2] == {"lr": "#0.4", "tag": "commented"}  # HTCondor queues all four
+    root, stderr = moved_in(other, text, files=("run.py",))
+    lines = [line.split(": ")[1] for line in stderr.splitlines() if "row of the list is left out" in line]
+    assert lines == ["params.txt:2", "params.txt:3"], stderr
+    assert "its other rows are in specs/job.queue.txt, which sweep_from names" in stderr
+    assert (root / "params.txt").read_text().count("\n") == 4  # the user's list as it was
+    assert carried_rows(root) == [dict(item) for item in oracle if item["tag"] in {"first", "fifth"}]

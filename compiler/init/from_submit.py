@@ -17,7 +17,7 @@ from .job_origins import submit_origins
 from .places import Places, interpreter
 from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
-from .submit_queue import arguments_from, matching, queue_of
+from .submit_queue import arguments_from, list_rows, matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers, carry_getenv
 
@@ -74,6 +74,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
         whole = whole_row_variable(job, commands)
         arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ", whole or "arguments")
+        list_rows(draft, job, root, f"{beside}{slug(path.stem)}.queue.txt", f"{parsed.where(parsed.queue_line)}: ")
     if "_matching" in job:
         matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
     attributes = {key: value.text for key, value in parsed.attributes.items()}

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
-from ..spec.sweep_list import SEPARATOR, sweep_value
+from ..spec.rules import MAX_SWEEP_ROWS
+from ..spec.sweep_list import SEPARATOR, lines, sweep_value
 from .draft import Draft
 from .places import Places
 from .submit_arguments import arguments_column
@@ -242,6 +243,47 @@ def arguments_from(draft: Draft, job: dict[str, Any], root: Path, where: str, va
         job["_arguments"] = placeholders
     else:
         job["_row_words"] = (f"{{{variable}}}", placeholders)
+
+
+def list_rows(draft: Draft, job: dict[str, Any], root: Path, table: str, where: str) -> None:
+    """`queue v from FILE`, the user's own list: where some of its rows, as HTCondor reads them, a sweep
+    cannot hold, each is listed at its line and the rest are written to `table` beside the spec, which
+    sweep_from names instead (said, with both names: the user's list is not read again). A file init
+    cannot read is left to build, which says why."""
+    sweep = job.get("sweep_from")
+    if not sweep or not sweep["file"] or sweep["file"] in draft.files or "://" in sweep["file"]:
+        return
+    try:
+        text = read_text(root / sweep["file"], MAX_ARGUMENTS_BYTES, what="a queue file", within=root)
+    except ForeignFileError:
+        return
+    variables, listed = sweep["variables"], shown(sweep["file"], 80)
+    rows = [
+        (number, tuple(SEPARATOR.split(line.strip(" \t"), maxsplit=len(variables) - 1)))
+        for number, line in enumerate(lines(text), start=1)
+    ]
+    rows = [(number, row + ("",) * (len(variables) - len(row))) for number, row in rows]
+    if len(rows) > MAX_SWEEP_ROWS:
+        return  # build says so, at the line past the bound
+    kept = []
+    for number, row in rows:
+        why = next(filter(None, (_why(variables, index, value) for index, value in enumerate(row))), "")
+        if why:
+            draft.lost.append(f"{listed}:{number}: {why}; this row of the list is left out")
+        else:
+            kept.append(row)
+    if len(kept) == len(rows):
+        return
+    if not kept:
+        draft.lost.append(f"{where}queue ... from {listed}: no row of the list can be carried (listed above)")
+        del job["sweep_from"]
+        return
+    draft.files[table] = "".join(", ".join(row) + "\n" for row in kept)
+    sweep["file"] = table
+    draft.lost.append(
+        f"{where}queue ... from {listed}: its other rows are in {shown(table, 80)}, which sweep_from names "
+        f"({listed} is not read again: edit that file, or mend {listed} and name it again)"
+    )
 
 
 def _arguments_table(draft: Draft, job: dict[str, Any], lines: list[str], table: str, where: str) -> list[str]:
