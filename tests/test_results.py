@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pixi_htc.follow.results import MetricsError, read_metrics
+from pixi_htc.follow.metrics import MetricsError, read_metrics
 from tests.conftest import DEFAULT_SPEC, load_project, run_cli
 
 pytest.importorskip("torch")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pixi_htc.follow.results import LINE_LIMIT, METRICS_LIMIT, MetricsError, Run, best, cell, csv_text, read_file
+from pixi_htc.follow.metrics import LINE_LIMIT, METRICS_LIMIT, MetricsError, read_file
+from pixi_htc.follow.results import Run, best, cell, csv_text
 from pixi_htc.schedulers.htcondor.follow import found
 from pixi_htc.schedulers.htcondor.jobfiles import Pattern
 from tests.conftest import CHILD_PYTHONPATH, load_project, run_cli

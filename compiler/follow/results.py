@@ -3,22 +3,14 @@ them) gathered from where the job's scheduler says they land (Scheduler.outputs:
 transfer_output_remaps on HTCondor, each task's directory on Slurm), into one table: a CSV, a
 terminal table, the best combination by a metric the user picks, and PNG plots (plots.py).
 
-Every metrics file is hostile data: it comes back from an execute machine nobody here controls.
+Each metrics file is read as hostile data (metrics.py: bounded, every value checked); a file that
+cannot be read is `file:line: why` in its process's row, exit 2, and the other processes are still
+shown. A value that is not a finite number is missing for that epoch, reported, and the exit status
+stays 0. A missing value is "-" in the table and an empty CSV cell, never 0, and is never ranked
+best. A run's time is the sum of its epochs' `seconds` only when every epoch has one; its
+throughput is averaged over the epochs that have both `seconds` and `samples_per_second`.
 
-- It is read only through foreign.read_bytes, inside the project root: a regular file reached
-  without a symbolic link (a link, a FIFO, a device or a directory is refused, a FIFO without
-  blocking), at most METRICS_LIMIT (16 MiB) of it, lines of at most LINE_LIMIT (64 KiB), at most
-  MAX_EPOCHS (100,000) epochs. A file over a limit is reported for its process, never read whole.
-- A line that is not a JSON object with an integer "epoch" (0 to MAX_EPOCH; not JSON, nested too
-  deeply, an array, a number) makes its file unreadable: `file:line: why` in that process's row,
-  exit 2; the other processes are still shown.
-- A value of a column (or of --metric) that is not a finite number (a string, null, a boolean, a
-  list, an object, NaN, Infinity, an integer too large for a float) is missing for that epoch and
-  reported as `file:line: why`; the exit status stays 0 (a diverged run writes NaN losses). A
-  missing value is "-" in the table and an empty CSV cell, never 0, and is never ranked best. A
-  run's time is the sum of its epochs' `seconds` only when every epoch has one; its throughput is
-  averaged over the epochs that have both `seconds` and `samples_per_second`.
-- Foreign text reaches the terminal only through foreign.shown() (by way of text(), below).
+- Foreign text reaches the terminal only through foreign.shown() (by way of metrics.text).
 - The CSV and the plots are written atomically (a temporary file in the same directory, then
   os.replace) and never through a symbolic link (compiler/pipeline/safe_write.py): not the file itself,
   nor any directory between the project root and it (for a --plots directory outside the
@@ -34,51 +26,25 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..artifacts.base import Compiled
 from ..core.errors import EXIT_INVALID, EXIT_OK, UsageError
-from ..core.foreign import SHOWN_CHARS, ForeignFileError, MiB, read_bytes, shown
 from ..pipeline.safe_write import link_on_the_way, shown_path, write_safely
 from ..schedulers import SCHEDULERS
 from ..spec.model import Job
+from .metrics import COLUMNS, MetricsError, Record, finite_or_none, read_file, text
 
-COLUMNS = ("epochs", "accuracy", "test_loss", "train_loss", "seconds", "samples_per_second")
 LOWER_IS_BETTER = re.compile(r"loss|error|seconds|time|duration|memory", re.I)
 
-METRICS_LIMIT = 16 * MiB  # one ~200-byte line per epoch: 80,000 epochs
-LINE_LIMIT = 64 * 1024
-MAX_EPOCHS = 100_000  # distinct epochs kept per file: bounds the memory the records take
-MAX_EPOCH = 10**9  # an epoch number beyond this is not one (and would overflow a plot's axis)
-MAX_DIGITS = 400  # an integer of more digits overflows a float: parsed as HugeInteger
-MAX_PROBLEMS = 5  # value problems listed per file; the rest are counted
 # A cell left as it is although it starts with "-": a plain decimal number, never a formula.
 PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-Record = dict[str, float]  # "epoch" (an int) and the columns that are finite numbers
-
-
-class MetricsError(Exception):
-    """A metrics file that cannot be read; the message names the file and line."""
-
-
-@dataclass
-class Metrics:
-    """What one metrics file holds, once read."""
-
-    records: list[Record]
-    note: str  # "" or "its last line is still being written"
-    problems: list[str]  # `file:line: why` for values left out (at most MAX_PROBLEMS)
-    more_problems: int  # how many more there were
-    keys: frozenset[str]  # the keys with a number in the last epoch's line (for "it has: ...")
 
 
 @dataclass
@@ -118,7 +84,7 @@ class Run:
             return float(len(self.records))
         if metric == "seconds":
             times = [r.get("seconds") for r in self.records]
-            return _finite_or_none(sum(times)) if all(t is not None for t in times) else None  # type: ignore[arg-type]
+            return finite_or_none(sum(times)) if all(t is not None for t in times) else None  # type: ignore[arg-type]
         if metric == "samples_per_second":
             pairs = [
                 (r["samples_per_second"], r["seconds"])
@@ -127,150 +93,9 @@ class Run:
             ]
             seconds = sum(s for _, s in pairs)
             samples = sum(rate * s for rate, s in pairs)
-            return _finite_or_none(samples / seconds) if seconds > 0 and math.isfinite(seconds) else None
+            return finite_or_none(samples / seconds) if seconds > 0 and math.isfinite(seconds) else None
         value = self.records[-1].get(metric)
-        return None if value is None else _finite_or_none(value)
-
-
-def text(value: object, limit: int = SHOWN_CHARS) -> str:
-    """Foreign text to print: foreign.shown, with a lone surrogate (a JSON "\\ud800" in a key, an
-    undecodable byte in an argument) escaped first, since printing one raises."""
-    return shown(str(value).encode("utf-8", "backslashreplace").decode("utf-8"), limit)
-
-
-class HugeInteger:
-    """A JSON integer of more digits than any float holds: json.loads would refuse the whole line
-    (Python's 4300-digit limit), so it is parsed as this, and is a missing value like any other."""
-
-
-def _integer(digits: str) -> int | HugeInteger:
-    return int(digits) if len(digits) <= MAX_DIGITS else HugeInteger()
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None  # a sum of huge values overflows to inf
-
-
-def _is_finite(value: object) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1023
-
-
-def _number_or_why(value: object) -> tuple[float | None, str]:
-    """A JSON value as a finite float, or why it is not one (without repr: a nested list could
-    exceed the recursion limit)."""
-    if isinstance(value, bool):
-        return None, f"{str(value).lower()}, not a number"
-    if isinstance(value, HugeInteger):
-        return None, "an integer too large for a float"
-    if isinstance(value, int):
-        try:
-            return float(value), ""
-        except OverflowError:
-            return None, "an integer too large for a float"
-    if isinstance(value, float):
-        return (value, "") if math.isfinite(value) else (None, f"{value}, not a finite number")
-    if isinstance(value, str):
-        return None, f"a string ({text(repr(value[:40]))}), not a number"
-    return None, {type(None): "null", list: "a list", dict: "an object"}.get(type(value), "not a number")
-
-
-def read_metrics(path: Path, shown_as: str, *, within: Path | None = None) -> tuple[list[Record], str]:
-    """The records, one per epoch, and a note (see read_file); raises MetricsError."""
-    metrics = read_file(path, shown_as, within=within)
-    return metrics.records, metrics.note
-
-
-def read_file(path: Path, shown_as: str, *, within: Path | None = None, watched: tuple[str, ...] = COLUMNS) -> Metrics:
-    """One metrics file, bounded (see the module's docstring). A later line for an epoch wins (a
-    process resumed from a checkpoint may repeat one). A last line without its newline is a process
-    still writing: left out, and said. Values of `watched` keys that are not finite numbers are
-    left out and listed. An unreadable file or line raises MetricsError, naming `shown_as` (and the line)."""
-    try:
-        read = read_bytes(path, METRICS_LIMIT, within=within)
-    except ForeignFileError as error:
-        raise MetricsError(f"{shown_as}: {error}") from None
-    assert read is not None
-    if read.cut:
-        raise MetricsError(
-            f"{shown_as}: is over {METRICS_LIMIT // MiB} MiB; a metrics file is read only up to that size"
-        )
-    note = ""
-    by_epoch: dict[int, Record] = {}
-    problems: list[str] = []
-    more = 0
-    last: tuple[int, frozenset[str]] = (-1, frozenset())
-    for number, raw in _lines(read.data):
-        if not raw.endswith(b"\n"):
-            note = "its last line is still being written"
-            break
-        parsed = _parse(raw, f"{shown_as}:{number}")
-        if parsed is None:
-            continue
-        epoch, record = parsed
-        clean: Record = {"epoch": epoch}
-        for key in watched:
-            if key == "epoch" or key not in record:
-                continue
-            value, why = _number_or_why(record[key])
-            if value is not None:
-                clean[key] = value
-            elif len(problems) < MAX_PROBLEMS:
-                problems.append(f"{shown_as}:{number}: {text(key, 40)} is {why}: left out (shown as missing)")
-            else:
-                more += 1
-        by_epoch[epoch] = clean
-        if len(by_epoch) > MAX_EPOCHS:
-            raise MetricsError(
-                f"{shown_as}:{number}: more than {MAX_EPOCHS} epochs; a metrics file is read only up to that"
-            )
-        if epoch >= last[0]:
-            last = (epoch, frozenset(k for k, v in record.items() if k != "epoch" and _is_finite(v)))
-    records = [by_epoch[e] for e in sorted(by_epoch)]
-    return Metrics(records=records, note=note, problems=problems, more_problems=more, keys=last[1])
-
-
-# A line that holds more than ASCII blanks (up to its newline, if it has one).
-FILLED_LINE = re.compile(rb"^[ \t\r\f\v]*[^\s][^\n]*\n?", re.MULTILINE)
-
-
-def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """The lines that hold more than blanks, with their numbers. The blank ones are skipped and counted
-    by the regular expression engine: a file of millions of empty lines costs no Python loop over them,
-    and never becomes a list of them."""
-    number, position = 1, 0
-    for match in FILLED_LINE.finditer(data):
-        number += data.count(b"\n", position, match.start())
-        position = match.start()
-        yield number, match.group()
-
-
-def _parse(raw: bytes, where: str) -> tuple[int, dict[str, object]] | None:
-    """One line as its epoch and the JSON object it is; None for a blank line."""
-    if len(raw) > LINE_LIMIT:
-        raise MetricsError(
-            f"{where}: the line is over {LINE_LIMIT // 1024} KiB; a metrics line is read only up to that"
-        )
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise MetricsError(f"{where}: not UTF-8 text (byte {error.start + 1})") from None
-    if not line.strip():
-        return None
-    quoted = text(repr(line.rstrip("\n")[:60]))
-    try:
-        record = json.loads(line, parse_int=_integer)
-    except RecursionError:  # json's parser recurses once per level of nesting
-        raise MetricsError(f"{where}: not a JSON line (nested too deeply): {quoted}") from None
-    except json.JSONDecodeError as error:
-        raise MetricsError(f"{where}: not a JSON line ({error.msg}): {quoted}") from None
-    epoch = record.get("epoch") if isinstance(record, dict) else None
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= MAX_EPOCH:
-        raise MetricsError(
-            f'{where}: each line must be a JSON object with an integer "epoch" (0 to {MAX_EPOCH}): {quoted}'
-        )
-    return epoch, record
+        return None if value is None else finite_or_none(value)
 
 
 def gather(
