@@ -1,6 +1,6 @@
 """Issue #22's bar on a corpus of job files in the shapes real projects use (tests/fixtures/jobs/:
-40 HTCondor submit files, 8 Slurm batch scripts, each with the user's scripts beside it; the last
-fourteen are the shapes that broke when 82 real public job files were moved in, real22 and real22b).
+48 HTCondor submit files, 8 Slurm batch scripts, each with the user's scripts beside it; many are the
+shapes that broke when 82 real public job files were moved in, real22 and real22b).
 
 Each is moved in as a new user would (`pixi-htc init --from FILE`, run in the job file's directory
 of a copy of its repository), built as init wrote it, and its generated job script run in a sandbox
@@ -77,6 +77,12 @@ CASES = {
     "docker-pull-always": case("nightly.sub", "", made="S01.summary"),
     "queue-from-file": case("process.sub", "", made="s1.txt.count"),
     "queue-inline-table": case("sweep.sub", "python model.py --lr 0.1 --width 64", "model.py"),
+    # The first row's quotes are characters to HTCondor (run_name is '"small baseline"'): listed, left out.
+    "queue-quoted-row": case(
+        "finetune.sub",
+        "python3 finetune.py --config configs/large.yaml --run-name large",
+        "finetune.py configs/large.yaml",
+    ),
     "queue-matching": case("align.sub", "bwa mem ref.fa a.fastq", "ref.fa a.fastq"),
     "queue-in-list": case("seeds.sub", "python simulate.py --seed 11", "simulate.py environment.yml"),
     "initialdir-runs": case("submit_a.sub", "python3 fit.py --params params.ini", "fit.py params.ini"),
@@ -174,6 +180,7 @@ NOT_CARRIED = {
     "dir-contents-matching": ["many.submit:8:"],
     "initialdir-elsewhere": ["train.condor:4:", "train.condor:9:"],
     "queue-list-at-submit": ["prepare.sub:9:", "prepare.sub:"],  # the queue's list, and so $(sample)
+    "queue-quoted-row": ["finetune.sub:16:"],
 }
 # Where the generated script's Slurm logs land (relative to the repository), for the scripts that name
 # their own: where sbatch, run in the script's directory, put them (no --error: stderr with stdout).
