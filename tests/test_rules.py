@@ -6,7 +6,8 @@ import pytest
 
 from pixi_htc.spec.loader import to_plain
 from pixi_htc.spec.model import build_project
-from pixi_htc.spec.rules import Problem, cross_key_problems
+from pixi_htc.spec.problem import Problem
+from pixi_htc.spec.rules import cross_key_problems
 from tests.test_schema import load_spec_text
 
 # Schema-valid, but breaks one rule per line below.

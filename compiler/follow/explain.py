@@ -17,7 +17,7 @@ from typing import Any
 from ..artifacts.base import Compiled
 from ..core.errors import EXIT_OK, UsageError, printable
 from ..spec.loader import KeyPath, LoadedSpec, format_key_path, to_plain
-from ..spec.rules import did_you_mean
+from ..spec.problem import did_you_mean
 from . import provenance
 from .origin import Origin, origin
 from .provenance import Field, Lines, OverBudget, SourceMap

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.errors import UsageError
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
-from ..spec.rules import RESERVED_JOB_NAMES
+from ..spec.job_key_rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
 from .job_origins import changed, said_keys
 from .places import Places

@@ -10,8 +10,8 @@ from typing import Any
 from ..core.errors import UsageError
 from ..core.foreign import shown
 from ..schedulers.htcondor.jobfiles import parse_remaps
+from ..spec.job_key_rules import RESERVED_JOB_NAMES
 from ..spec.model import POLICY
-from ..spec.rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
 from .job_origins import submit_origins
 from .places import Places, interpreter

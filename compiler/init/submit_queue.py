@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
-from ..spec.rules import MAX_SWEEP_ROWS
+from ..spec.job_key_rules import MAX_SWEEP_ROWS
 from ..spec.sweep_list import SEPARATOR, lines, sweep_value
 from .draft import Draft
 from .places import Places

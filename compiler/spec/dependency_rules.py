@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from .loader import KeyPath
 from .model import Project
-from .rules import Problem
+from .problem import Problem
 from .workspace import Dependencies, Environment, Table, Target
 
 FIX = (

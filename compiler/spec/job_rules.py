@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from ..core.defaults import BUILD_DIR
 from .loader import KeyPath
 from .model import PLACEHOLDER, Job, Project, contents, sandbox_path
-from .rules import Problem
+from .problem import Problem
 
 # Inside the build directory a job's files may land only where pixi-htc's own defaults put them,
 # directories it never generates a file into.

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from .graph import cycle, edges
 from .loader import KeyPath
 from .model import Job, Project
-from .rules import Problem, did_you_mean
+from .problem import Problem, did_you_mean
 
 
 def pipeline_problems(project: Project) -> Iterator[Problem]:

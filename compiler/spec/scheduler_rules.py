@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from .loader import KeyPath
 from .model import Job, Project
-from .rules import Problem
+from .problem import Problem
 
 # Job keys that only HTCondor's submit language has a place for, and what a Slurm job uses instead.
 HTCONDOR_ONLY: dict[str, str] = {

@@ -20,9 +20,9 @@ from pathlib import Path
 from ..core.errors import Diagnostic
 from ..core.foreign import ForeignFileError, read_bytes
 from ..core.resources import project_schema
+from .job_key_rules import MAX_SWEEP_ROWS
 from .loader import KeyPath, LoadedSpec, format_key_path
 from .model import Job, Project, outside
-from .rules import MAX_SWEEP_ROWS
 from .schema_validator import ecma_pattern
 
 # One separator as HTCondor splits a line: a comma with the blanks around it, or a run of blanks.

@@ -28,7 +28,8 @@ from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
 from .model import Project, build_project
 from .origins import with_origins
 from .pipeline_rules import pipeline_problems
-from .rules import cross_key_problems, did_you_mean
+from .problem import did_you_mean
+from .rules import cross_key_problems
 from .scheduler_rules import scheduler_problems
 from .schema_validator import SpecValidator
 from .sweep_list import read_lists
