@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pixi_htc.spec.building import build_project
 from pixi_htc.spec.loader import to_plain
-from pixi_htc.spec.model import build_project
 from pixi_htc.spec.problem import Problem
 from pixi_htc.spec.rules import cross_key_problems
 from tests.test_schema import load_spec_text

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from pixi_htc.core.resources import project_schema
-from pixi_htc.spec import model
+from pixi_htc.spec import building, model
 from pixi_htc.spec.loader import load_spec, to_plain
 from pixi_htc.spec.validate import validate
 from tests.conftest import DEFAULT_SPEC, MINIMAL_SPEC
@@ -116,7 +116,7 @@ CONTAINER_DEFAULTS = {
 
 def test_every_schema_default_is_the_default_the_model_applies() -> None:
     document = to_plain(load_spec_text(MINIMAL_SPEC))
-    project = model.build_project(document, spec_path="x", spec_sha256="0")
+    project = building.build_project(document, spec_path="x", spec_sha256="0")
     checked = 0
     for path, sub in _every_property_schema():
         if "default" not in sub or ".".join(path) in CONTAINER_DEFAULTS:
@@ -157,7 +157,7 @@ def load_spec_text(text: str) -> Any:
 @pytest.mark.parametrize("runtime,memory,disk", [("container", "2GB", "2GB"), ("pixi-pack", "10GB", "14GB")])
 def test_runtime_resource_defaults(runtime: str, memory: str, disk: str) -> None:
     text = MINIMAL_SPEC.replace("runtime: container", f"runtime: {runtime}")
-    project = model.build_project(to_plain(load_spec_text(text)), spec_path="x", spec_sha256="0")
+    project = building.build_project(to_plain(load_spec_text(text)), spec_path="x", spec_sha256="0")
     assert (project.jobs[0].resources.memory, project.jobs[0].resources.disk) == (memory, disk)
 
 

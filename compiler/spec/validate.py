@@ -13,6 +13,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from ..core.defaults import BUILD_DIR
 from ..core.errors import Diagnostic, SpecError
 from ..core.resources import project_schema
+from .building import build_project
 from .dependency_rules import pypi_source_problems
 from .job_rules import (
     command_problems,
@@ -25,7 +26,7 @@ from .job_rules import (
     universe_problems,
 )
 from .loader import KeyPath, LoadedSpec, format_key_path, to_plain
-from .model import Project, build_project
+from .model import Project
 from .origins import with_origins
 from .pipeline_rules import pipeline_problems
 from .problem import did_you_mean
