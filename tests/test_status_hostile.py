@@ -518,7 +518,7 @@ def test_odd_logs_in_process(built: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
     """mnist-sweep has 4 processes; a build/ with 150 more logs of its cluster reads 100 of them
     beyond the 4 and names the rest in one line."""
-    from pixi_htc.schedulers.htcondor.joblog import EXTRA_LOGS
+    from pixi_htc.schedulers.htcondor.clusters import EXTRA_LOGS
 
     logs = built / "build" / "logs"
     for proc in range(4, 154):
@@ -535,11 +535,11 @@ def test_logs_past_the_jobs_processes_are_named_not_read(built: Path) -> None:
 
 
 def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixi_htc.schedulers.htcondor import joblog
+    from pixi_htc.schedulers.htcondor import clusters, joblog
 
     sizes = sorted((p.stat().st_size, p.name) for p in (built / "build" / "logs").glob("mnist-sweep_4242_*.log"))
     budget = sum(size for size, name in sizes if not name.endswith(("_2.log", "_3.log")))
-    monkeypatch.setattr(joblog, "JOB_LOG_BYTES", budget)
+    monkeypatch.setattr(clusters, "JOB_LOG_BYTES", budget)
     compiled, spec = compiled_at(built, monkeypatch)
     report = collect(compiled, spec, job_name="mnist-sweep", live=False)
     cluster = report.jobs[0].cluster
@@ -547,7 +547,7 @@ def test_the_logs_of_one_job_are_read_up_to_a_total_size(built: Path, monkeypatc
     assert cluster.unreadable == (
         (
             f"build/logs/mnist-sweep_4242_2.log and 1 more (processes 4242.2 to 4242.3): not read: with it the job's "
-            f"logs would hold over {joblog._size(budget)}, the most pixi-htc reads for one job"
+            f"logs would hold over {joblog.size_text(budget)}, the most pixi-htc reads for one job"
         ),
     )
 

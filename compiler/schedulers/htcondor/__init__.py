@@ -1,5 +1,5 @@
 """HTCondor: .sub and wrapper scripts (render.py), submitting through htcondor2 (submit.py), and what
-came back (follow.py, reading jobfiles.py, joblog.py, diagnose.py)."""
+came back (follow.py, reading jobfiles.py, joblog.py, clusters.py, diagnose.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ...spec.model import Job, Project
 from ..base import Following, Landing
 from ..findings import Locator
 from . import dag, follow, render, submit
-from .joblog import ScheddQuery, query_schedd
+from .clusters import ScheddQuery, query_schedd
 from .matching import collector_slots
 from .preflight import STATUS_TIMEOUT, IdleExplainer, IdleWhy, Slots
 

@@ -8,7 +8,7 @@ their own policy (code 26, 21 or 3) with texts such as "memory usage exceeded re
 (OSPool) or "The job exceeded allowed execute duration of 20:00:00": those are matched by text.
 
 Hold reasons and .err files come from execute machines: the reasons arrive already cut and escaped
-(joblog._text), are cut again where they are shown, and the .err is read as findings.err_tail reads
+(joblog.bounded_text), are cut again where they are shown, and the .err is read as findings.err_tail reads
 it (the Finding, the Locator and the .err's tail are shared with Slurm: ../findings.py).
 """
 

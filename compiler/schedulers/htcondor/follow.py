@@ -4,7 +4,7 @@ lands (the .sub's transfer_output_remaps, jobfiles.py).
 
 Everything here is foreign data (build/ arrives in pull requests; event logs and .err files come back
 from execute machines): logs are found by their own listing here, which refuses links and anything but
-regular files with a message, and read bounded (joblog.read_log, findings.err_tail).
+regular files with a message, and read bounded (joblog.read_log, clusters.py, findings.err_tail).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from ...spec.model import Job
 from ..base import Followed, Following, Landing
 from ..findings import Locator
 from . import dag, dagfollow
+from .clusters import Cluster, ScheddQuery, overlay, read_cluster, read_processes
 from .diagnose import findings
 from .jobfiles import JobFiles, Pattern, job_files
-from .joblog import Cluster, LogError, ScheddQuery, overlay, read_cluster, read_log, read_processes, refusal
+from .joblog import LogError, read_log, refusal
 
 GLOB_MAGIC = re.compile(r"[*?[]")
 NOT_READ = "HTCondor writes event logs as regular files, so it is not read"

@@ -20,8 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,31 +30,23 @@ from ..findings import refusal
 
 State = Literal["idle", "running", "held", "suspended", "completed", "removed"]
 FINAL: frozenset[str] = frozenset({"completed", "removed"})
-# JobStatus in the schedd's job ads (manual: "Job Status Codes").
-SCHEDD_STATES: dict[int, State] = {
-    1: "idle",
-    2: "running",
-    3: "removed",
-    4: "completed",
-    5: "held",
-    6: "running",
-    7: "suspended",
-}
 # `000 (123.000.000) 2026-05-28 09:00:00 Job submitted ...`: the first line of every text event.
 # Bytes, ASCII digits only: the log is scanned before (and without) decoding it.
 EVENT_HEADER = re.compile(rb"^(\d{3}) \((\d+)\.(\d+)\.(\d+)\) ", re.MULTILINE)
 BLANK = re.compile(rb"\s*")
 LOG_LIMIT = 64 * foreign.MiB  # bytes of one event log that are read at most
-# A job's logs read in one look: a log per process, and a few more (a cluster submitted before the
-# sweep shrank); and at most JOB_LOG_BYTES of them together (10 KiB for each of 100,000 processes),
-# so that a build/logs of a million files, or of thousands of 60 MiB ones, is named, not read.
-EXTRA_LOGS = 100
-JOB_LOG_BYTES = 1024 * foreign.MiB
 FIELD_CHARS = 4096  # characters kept of one text field of an event or an ad
 
 
 class LogError(Exception):
     """An event log that HTCondor cannot read; the message names the file and where it stopped."""
+
+
+def size_text(size: int) -> str:
+    for unit, scale in (("GiB", 1024 * foreign.MiB), ("MiB", foreign.MiB), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.0f} {unit}" if size % scale == 0 else f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 @dataclass
@@ -116,13 +107,13 @@ class Process:
         return ""
 
 
-def _text(value: Any) -> str:
+def bounded_text(value: Any) -> str:
     """A text field of an event or an ad, bounded and with its control characters escaped: it was
     written on an execute machine, and ends up on the terminal and in regex searches."""
     return printable(str(value)[:FIELD_CHARS]).strip()
 
 
-def _int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     try:
         return int(value)
     except Exception:
@@ -143,29 +134,33 @@ def apply(process: Process, kind: int, event: Any) -> None:
     elif kind == 5:
         process.state, process.held = "completed", None
         if get("TerminatedNormally", True):
-            process.exit_code = _int(get("ReturnValue"))
+            process.exit_code = as_int(get("ReturnValue"))
         else:
-            process.exit_signal = _int(get("TerminatedBySignal"))
+            process.exit_signal = as_int(get("TerminatedBySignal"))
         for attribute, name in (("MemoryUsage", "memory_mb"), ("DiskUsage", "disk_kb")):
-            value = _int(get(attribute))
+            value = as_int(get(attribute))
             if value is not None:
                 setattr(process, name, max(value, getattr(process, name) or 0))
     elif kind == 6:
-        memory = _int(get("MemoryUsage"))
+        memory = as_int(get("MemoryUsage"))
         if memory is not None:
             process.memory_mb = max(memory, process.memory_mb or 0)
     elif kind in (7, 21):
-        process.errors.append(_text(get("Message") or get("ErrorMsg") or get("ExecuteErrorType") or "shadow exception"))
+        process.errors.append(
+            bounded_text(get("Message") or get("ErrorMsg") or get("ExecuteErrorType") or "shadow exception")
+        )
         if kind == 7:
             process.state = "idle"
     elif kind == 9:
-        process.state, process.removed_reason = "removed", _text(get("Reason", "")) or None
+        process.state, process.removed_reason = "removed", bounded_text(get("Reason", "")) or None
     elif kind == 10:
         process.state = "suspended"
     elif kind == 11:
         process.state = "running"
     elif kind == 12:
-        hold = Hold(_text(get("HoldReason", "")), _int(get("HoldReasonCode")), _int(get("HoldReasonSubCode")))
+        hold = Hold(
+            bounded_text(get("HoldReason", "")), as_int(get("HoldReasonCode")), as_int(get("HoldReasonSubCode"))
+        )
         process.state, process.held = "held", hold
         process.holds.append(hold)
     elif kind == 13:
@@ -188,7 +183,7 @@ def read_log(path: Path, shown: str, *, within: Path | None = None) -> dict[tupl
         size = 0  # read_bytes below says what is wrong, in its words
     if size > LOG_LIMIT:
         raise LogError(
-            f"{name}: the log is {_size(size)}, over the {_size(LOG_LIMIT)} pixi-htc reads of one event "
+            f"{name}: the log is {size_text(size)}, over the {size_text(LOG_LIMIT)} pixi-htc reads of one event "
             "log; it is not read (is it an event log?)"
         )
     try:
@@ -202,7 +197,7 @@ def read_log(path: Path, shown: str, *, within: Path | None = None) -> dict[tupl
     if read.cut:  # it grew past the limit since: say where the read stopped
         line = data.count(b"\n", 0, LOG_LIMIT) + 1
         raise LogError(
-            f"{name}:{line}: the log is {_size(read.size)}, over the {_size(LOG_LIMIT)} pixi-htc reads "
+            f"{name}:{line}: the log is {size_text(read.size)}, over the {size_text(LOG_LIMIT)} pixi-htc reads "
             "of one event log; it is not read (is it an event log?)"
         )
     if not BLANK.fullmatch(data) and not EVENT_HEADER.match(data):
@@ -246,7 +241,7 @@ def _events(data: bytes, name: str, shown: str) -> tuple[dict[tuple[int, int], P
                 log.close()
         except Exception as error:  # htcondor2 raises HTCondorException("ULOG_RD_ERROR") on a bad event
             line = _event_line(data, count)
-            why = _text(str(error).replace(str(copy), shown)) or type(error).__name__
+            why = bounded_text(str(error).replace(str(copy), shown)) or type(error).__name__
             raise LogError(
                 f"{name}:{line}: HTCondor cannot read event {count + 1} ({foreign.shown(why)}); the log is damaged"
             ) from error
@@ -269,175 +264,3 @@ def _event_line(data: bytes, index: int) -> int:
     match = next(itertools.islice(EVENT_HEADER.finditer(data), index, None), None)
     offset = match.start() if match is not None else len(data)
     return data.count(b"\n", 0, offset) + 1
-
-
-def _size(size: int) -> str:
-    for unit, scale in (("GiB", 1024 * foreign.MiB), ("MiB", foreign.MiB), ("KiB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.0f} {unit}" if size % scale == 0 else f"{size / scale:.1f} {unit}"
-    return f"{size} bytes"
-
-
-@dataclass
-class Cluster:
-    """One submission of one job: the newest cluster its logs name, process by process."""
-
-    cluster: int
-    processes: dict[int, Process]
-    older_clusters: tuple[int, ...] = ()
-    unreadable: tuple[str, ...] = ()  # LogError messages
-    kind = "cluster"  # what status and results call one submission
-
-
-def read_cluster(
-    files: Iterable[tuple[int, int, Path]], root: Path, cluster: int | None = None, expected: int = 1
-) -> Cluster | None:
-    """The newest cluster (or the one asked for) among a job's log files, or None without logs.
-    Each log is read as foreign data inside `root` (read_log); of a job of `expected` processes at
-    most `expected` + EXTRA_LOGS logs, lowest process first, of at most JOB_LOG_BYTES together: the
-    rest are named in one message each and not read."""
-    files = list(files)
-    clusters = sorted({c for c, _, _ in files})
-    if not clusters:
-        return None
-    chosen = cluster if cluster is not None else clusters[-1]
-    mine = sorted((proc, chosen, path) for file_cluster, proc, path in files if file_cluster == chosen)
-    processes, unreadable = read_processes(mine, root, expected)
-    return Cluster(
-        cluster=chosen,
-        processes=processes,
-        older_clusters=tuple(c for c in clusters if c < chosen),
-        unreadable=tuple(unreadable),
-    )
-
-
-def read_processes(
-    mine: list[tuple[int, int, Path]], root: Path, expected: int, *, node: bool = False
-) -> tuple[dict[int, Process], list[str]]:
-    """(process, cluster, log) sorted by process, read bounded as read_cluster says. `node`: each log
-    is a DAG node's cluster of one process (HTCondor's process 0), and its name says which process
-    of the job it is."""
-    processes: dict[int, Process] = {}
-    unreadable = []
-    most = max(expected, 1) + EXTRA_LOGS
-    if len(mine) > most:
-        unreadable.append(
-            _skipped(
-                mine[most:],
-                root,
-                f"the job has {max(expected, 1):,} process(es), and "
-                f"pixi-htc reads at most {EXTRA_LOGS} logs beyond them (are they this job's?)",
-            )
-        )
-        mine = mine[:most]
-    total = 0
-    for index, (proc, file_cluster, path) in enumerate(mine):
-        try:
-            size = path.lstat().st_size
-        except OSError:
-            size = 0  # read_log says what is wrong
-        if size <= LOG_LIMIT:  # a larger one is refused by read_log on its size, unread
-            total += size
-        if total > JOB_LOG_BYTES:
-            unreadable.append(
-                _skipped(
-                    mine[index:],
-                    root,
-                    f"with it the job's logs would hold over "
-                    f"{_size(JOB_LOG_BYTES)}, the most pixi-htc reads for one job",
-                )
-            )
-            break
-        shown = _shown(path, root)
-        try:
-            found = read_log(path, shown, within=root)
-        except LogError as error:
-            unreadable.append(str(error))
-            continue
-        own = (file_cluster, 0 if node else proc)
-        process = found.get(own) or next(iter(found.values()), None)
-        # The file's name says which process it is (the .sub names it so): a log whose events name
-        # another id (or cluster -1, HTCondor's reading of a number it cannot hold) still counts as
-        # this one, so ids, sweep rows and the .err path all follow the file.
-        processes[proc] = (
-            replace(process, cluster=file_cluster, proc=proc, node=node)
-            if process is not None
-            else Process(cluster=file_cluster, proc=proc, node=node)
-        )
-    return processes, unreadable
-
-
-def _skipped(skipped: list[tuple[int, int, Path]], root: Path, why: str) -> str:
-    """One message for logs left unread: the first by name, how many more, and their processes."""
-    (first, cluster, path), (last, _, _) = skipped[0], skipped[-1]
-    more = f" and {len(skipped) - 1:,} more" if len(skipped) > 1 else ""
-    procs = f"process {cluster}.{first}" if first == last else f"processes {cluster}.{first} to {cluster}.{last}"
-    return f"{foreign.shown(_shown(path, root))}{more} ({procs}): not read: {why}"
-
-
-def _shown(path: Path, root: Path) -> str:
-    """The name a message gives a log (not yet escaped: read_log escapes it)."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-ScheddQuery = Callable[[list[int]], list[dict[str, Any]] | None]
-PROJECTION = [
-    "ClusterId",
-    "ProcId",
-    "JobStatus",
-    "HoldReason",
-    "HoldReasonCode",
-    "HoldReasonSubCode",
-    "MemoryUsage",
-    "NumJobStarts",
-    "ExitCode",
-    "RemoveReason",
-]
-
-
-def query_schedd(clusters: list[int]) -> list[dict[str, Any]] | None:
-    """The queue's ads for these clusters, or None when no schedd answers (no pool here)."""
-    if not clusters:
-        return []
-    try:
-        import htcondor2
-
-        schedd = htcondor2.Schedd()
-        constraint = " || ".join(f"ClusterId == {cluster}" for cluster in sorted(set(clusters)))
-        return [dict(ad) for ad in schedd.query(constraint=constraint, projection=PROJECTION)]
-    except Exception:  # no pool, no permission, a timeout: the logs still say what they say
-        return None
-
-
-def overlay(cluster: Cluster, ads: list[dict[str, Any]]) -> Cluster:
-    """The schedd knows the present: its JobStatus and hold reason win over what the logs have
-    reached so far (a log can lag, or sit on a file system the access point writes later)."""
-    processes = dict(cluster.processes)
-    # A DAG run's processes are each a node's cluster of one process (HTCondor's process 0).
-    nodes = {(process.cluster, 0): key for key, process in processes.items() if process.node}
-    for ad in ads:
-        ad_cluster, proc = _int(ad.get("ClusterId")), _int(ad.get("ProcId"))
-        state = SCHEDD_STATES.get(_int(ad.get("JobStatus")) or 0)
-        if ad_cluster is None or proc is None or state is None:
-            continue
-        if (ad_cluster, proc) in nodes:
-            proc = nodes[(ad_cluster, proc)]
-        elif nodes or ad_cluster != cluster.cluster:
-            continue
-        process = replace(processes.get(proc) or Process(cluster=cluster.cluster, proc=proc), source="schedd")
-        process.state = state
-        if state == "held":
-            hold = Hold(
-                _text(ad.get("HoldReason", "")), _int(ad.get("HoldReasonCode")), _int(ad.get("HoldReasonSubCode"))
-            )
-            if process.held is None or process.held.reason != hold.reason:
-                process.holds = [*process.holds, hold]
-            process.held = hold
-        memory = _int(ad.get("MemoryUsage"))
-        if memory is not None:
-            process.memory_mb = max(memory, process.memory_mb or 0)
-        processes[proc] = process
-    return replace(cluster, processes=processes)
