@@ -447,3 +447,14 @@ def test_a_dot_entry_the_slurm_script_names_is_listed_at_the_line_naming_it(tmp_
     assert "job.slurm:3: .venv is not linked" in stderr and "job.slurm:4: .env is not linked" in stderr, stderr
     assert ".DS_Store" not in stderr
     assert not any(name.startswith(".") for name in spec["source"])
+
+
+@pytest.mark.parametrize("time", ["48:0:00", "2-0:0:0", "90:5", "1-2"])
+def test_a_slurm_time_with_one_digit_fields_is_carried_as_written(tmp_path: Path, time: str) -> None:
+    """sbatch reads 48:0:00 as 48:00:00: the time limit moves in as it was written."""
+    (tmp_path / ".git").mkdir()
+    spec, stderr = _moved(tmp_path, "job.sh", f"#!/bin/bash\n#SBATCH --time={time}\npython t.py\n")
+    assert "not carried" not in stderr, stderr
+    assert next(iter(spec["jobs"].values()))["slurm"]["time"] == time
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    assert f"#SBATCH --time={time}\n" in next((tmp_path / "build" / "slurm").glob("*.sbatch")).read_text()

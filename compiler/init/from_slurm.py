@@ -41,7 +41,8 @@ SHORT = {
     "n": "ntasks",
 }
 SLURM_KEYS = {"partition": "partition", "account": "account", "qos": "qos", "constraint": "constraint"}
-TIME = re.compile(r"[0-9]{1,3}-[0-9]{1,2}(:[0-9]{2}){0,2}|[0-9]{1,6}(:[0-9]{2}){0,2}")
+# Slurm reads each field after the first with one digit or two (48:0:00, 2-0:0:0).
+TIME = re.compile(r"[0-9]{1,3}-[0-9]{1,2}(:[0-9]{1,2}){0,2}|[0-9]{1,6}(:[0-9]{1,2}){0,2}")
 # What the generated script asks for itself: the same value here is nothing lost.
 SAME = {"nodes": "1", "ntasks": "1", "ntasks-per-node": "1", "open-mode": "append"}
 ARRAY = re.compile(
