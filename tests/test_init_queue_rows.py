@@ -83,3 +83,12 @@ def test_the_user_s_list_is_named_as_it_is_when_every_row_is_carried_and_copied_
     assert "its other rows are in specs/job.queue.txt, which sweep_from names" in stderr
     assert (root / "params.txt").read_text().count("\n") == 4  # the user's list as it was
     assert carried_rows(root) == [dict(item) for item in oracle if item["tag"] in {"first", "fifth"}]
+
+
+def test_items_from_standard_input_are_listed_not_made_a_file_named_dash(tmp_path: Path) -> None:
+    """`queue arg1 from -`: condor_submit reads the items from its standard input at submit time."""
+    text = HEAD + "arguments = python3 run.py $(arg1)\nqueue arg1 from -\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: queue arg1 from - (the items come from condor_submit's standard input" in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert "sweep_from" not in job and "sweep" not in job

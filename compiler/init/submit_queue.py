@@ -61,6 +61,12 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
                     "given when the job is submitted: write the list's path)"
                 )
                 return []
+        if found.group(3).lower() == "from" and items == "-":
+            draft.lost.append(
+                f"{where}queue {shown(qargs, 80)} (the items come from condor_submit's standard input when the "
+                "job is submitted: write them to a file and queue from it, or write them as a sweep)"
+            )
+            return []
         if found.group(3).lower() == "from" and items and not items.endswith("|"):
             job["sweep_from"] = {"file": items, "variables": variables}
             return variables
