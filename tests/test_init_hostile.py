@@ -38,7 +38,7 @@ INCLUDES = [
     "inc\\\nlude command : touch {canary}",
     "include \\\ncommand : touch {canary}",
     "if true\ninclude command : touch {canary}\nendif",
-    "if defined X\nrequest_cpus = 2\nelse\nrequest_cpus = 3\nendif",
+    "if version >= 9.0\nrequest_cpus = 2\nelse\nrequest_cpus = 3\nendif",
 ]
 
 

@@ -258,7 +258,6 @@ def test_conditionals_on_the_files_own_macros_are_decided_as_htcondor_decides_th
 @pytest.mark.parametrize(
     ("text", "line", "why"),
     [
-        ("if defined JOB\n  X = 1\nendif\nqueue\n", 1, "depends on how or where the file is submitted"),
         ("A = 1\nif version >= 9.0\n  X = 1\nendif\nqueue\n", 2, "depends on how or where"),
         ("if $(A)\n  X = 1\nendif\nqueue\n", 1, "depends on how or where"),
         ("X = 1\nelse\nqueue\n", 2, "`else` without an `if`"),
@@ -317,3 +316,22 @@ def test_should_transfer_files_other_names(tmp_path: Path, written: str, carried
     assert "should_transfer_files" not in stderr, stderr
     assert job_of(root)["should_transfer_files"] == carried
     assert submit(root)["should_transfer_files"] == carried
+
+
+def test_a_conditional_on_a_macro_the_file_never_sets_takes_the_branch_a_plain_condor_submit_takes(
+    tmp_path: Path,
+) -> None:
+    """`if defined GPU` with GPU given only as `condor_submit GPU=1`: a plain condor_submit takes the
+    else branch; init does, and lists the line (the spec builds)."""
+    text = BASE + (
+        "if defined GPU\n  request_gpus = 1\n  MODE = --cuda\n"
+        "else\n  MODE = --cpu\nendif\nif !defined SEED\n  SEED = 7\nendif\n"
+        "arguments = python3 run.py $(MODE) --seed $(SEED)\nqueue\n"
+    )
+    oracle = htcondor2.Submit(text)
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:5: `if defined GPU`: the file does not set it above" in stderr, stderr
+    assert "job.sub:11: `if !defined SEED`" in stderr, stderr
+    assert oracle.expand("arguments") == "python3 run.py --cpu --seed 7"  # condor_submit's own reading
+    assert job_of(root)["command"] == ["/usr/bin/env", "python3", "run.py", "--cpu", "--seed", "7"]
+    assert "gpus" not in job_of(root).get("resources", {}) or job_of(root)["resources"]["gpus"] == 0

@@ -212,6 +212,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     same = {key for key, value in GENERATED.items() if commands.get(key, "").lower() == value}
     for key in sorted(set(commands) - same - macros.used):
         draft.lost.append(f"{parsed.where(lines[key])}: {key} = {shown(commands[key], 80)}{WHY_NOT.get(key, '')}")
+    draft.lost += parsed.assumed  # a conditional on a macro the file leaves to the command line
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])

@@ -55,6 +55,7 @@ class SubmitFile:
     queue_items: list[str] | None = None  # the lines of an inline `from (...)`/`in (...)` table
     queue_items_line: int = 0  # the line of the table's first item
     extra_queues: list[int] = field(default_factory=list)  # lines of further queue statements
+    assumed: list[str] = field(default_factory=list)  # `file:line: why` for conditionals decided on an assumption
 
     def where(self, line: int) -> str:
         return f"{self.shown}:{line}"
@@ -89,7 +90,9 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             continue
         if CONDITIONAL.match(stripped) and not COMMAND.fullmatch(stripped):
             why = branches.read(stripped, result.commands)
-            if why:
+            if why.startswith(ASSUMED):
+                result.assumed.append(f"{shown(shown_name)}:{start}: `{shown(stripped, 60)}`: {why}")
+            elif why:
                 refused.append(f"{shown(shown_name)}:{start}: `{shown(stripped.split()[0], 20)}`: {why}")
             continue
         if not branches.active:  # a branch condor_submit does not take
@@ -138,8 +141,9 @@ class Branches:
     """`if` / `elif` / `else` / `endif`, decided as condor_submit decides them where the answer is in
     the file: `[!] defined NAME` (true when the file has given NAME a value that is not empty above
     the line: config.cpp, CIFT_IFDEF) and a literal true, false or number. A NAME the file does not
-    set may come from the command line (`condor_submit NAME=1`) and anything else (`version`, an
-    expression) from the machine it is submitted on: refused, with the line."""
+    set is undefined, as a plain `condor_submit job.sub` has it (`condor_submit NAME=1` would define
+    it): decided so, and said with its line (ASSUMED). Anything else (`version`, an expression)
+    comes from the machine it is submitted on: refused, with the line."""
 
     def __init__(self) -> None:
         self.frames: list[tuple[bool, bool]] = []  # (this branch taken, some branch of the if taken)
@@ -179,6 +183,7 @@ class Branches:
         return why
 
 
+ASSUMED = "the file does not set it above"
 UNDECIDED = (
     "init decides a conditional only on a macro the file sets above it, or a literal; this one depends on "
     "how or where the file is submitted: keep the branch you use"
@@ -197,7 +202,10 @@ def _decided(condition: str, commands: dict[str, Value]) -> tuple[bool, str]:
     elif len(words) == 2 and words[0].lower() == "defined" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", words[1]):
         name = words[1].lower()
         if name not in commands:
-            return False, UNDECIDED
+            return negated, (
+                f"{ASSUMED}: read as a plain `condor_submit` reads it, with {shown(words[1], 40)} undefined "
+                f"(`condor_submit {shown(words[1], 40)}=...` would take the other branch)"
+            )
         value = commands[name].text.strip() != ""
     else:
         return False, UNDECIDED
