@@ -410,19 +410,24 @@ def test_a_slurm_script_finds_everything_beside_it(tmp_path: Path) -> None:
         ("-D /home/alice/proj/jobs/", False),
         ("--chdir=/home/alice/other/jobs", True),
         ("--chdir=/scratch/alice/run", True),
-        ("--chdir=../data", True),
+        ("--chdir=../data", False),  # the project's data/: the job runs there
+        ("--chdir=/home/alice/proj/data", False),
         ("--chdir=/home/alice/proj/jobs/../data", True),
+        ("--chdir=/home/alice/proj/missing", True),
     ],
 )
-def test_a_slurm_chdir_to_the_script_s_own_directory_is_where_the_job_runs_already(
+def test_a_slurm_chdir_into_the_project_is_where_the_moved_in_job_runs(
     tmp_path: Path, chdir: str, listed: bool
 ) -> None:
-    """The moved-in job runs the script beside its entries (linked where it runs): --chdir naming that
-    directory, also by the author's absolute path to it, says nothing new; any other is listed."""
+    """The moved-in job runs the script beside the entries of the directory --chdir names (linked where
+    it runs), also named by the author's absolute path to it (the part after the project's name); a
+    directory this project does not have is listed."""
     root = tmp_path / "proj"
     (root / ".git").mkdir(parents=True)
     (root / "jobs").mkdir()
     (root / "data").mkdir()
+    (root / "jobs" / "train.py").write_text("print(1)\n")
+    (root / "data" / "x.csv").write_text("1\n")
     text = f"#!/bin/bash\n#SBATCH --gres=gpu:1\n#SBATCH {chdir}\npython train.py\n"
     (root / "jobs" / "train.sh").write_text(text)
     moved = run_cli("init", "--from", "train.sh", cwd=root / "jobs")
@@ -432,7 +437,52 @@ def test_a_slurm_chdir_to_the_script_s_own_directory_is_where_the_job_runs_alrea
 
     spec = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
     assert next(iter(spec["jobs"].values()))["command"] == ["bash", "train.sh"]
+    assert ("data/x.csv" in spec["source"]) is ("data" in chdir and not listed), spec["source"]
+    assert ("jobs/train.py" in spec["source"]) is ("data" not in chdir or listed), spec["source"]
     assert run_cli("build", cwd=root).returncode == 0
+
+
+def test_a_slurm_script_submitted_from_the_top_finds_what_it_names_from_there(tmp_path: Path) -> None:
+    """jobs/fit.sh runs `python src/fit.py --config configs/a.json`: sbatch ran at the project's top
+    (from jobs/ neither path exists). The job links the top's entries and reaches the command with both
+    present; a ../ path is listed."""
+    root = tmp_path / "proj"
+    for name in ("jobs", "src", "configs"):
+        (root / name).mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "src" / "fit.py").write_text("print(1)\n")
+    (root / "configs" / "a.json").write_text("{}\n")
+    text = (
+        "#!/bin/bash\n#SBATCH --time=01:00:00\nmodule load python\n"
+        "python src/fit.py --config configs/a.json\ncp out.txt ../results/\n"
+    )
+    (root / "jobs" / "fit.sh").write_text(text)
+    moved = run_cli("init", "--from", "fit.sh", cwd=root / "jobs")
+    assert moved.returncode == 0, moved.stderr
+    assert "fit.sh:5: ../results/ leads out of the directory the job runs in" in moved.stderr, moved.stderr
+    from ruamel.yaml import YAML
+
+    spec = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
+    assert {"src", "configs", "jobs/fit.sh"} <= set(spec["source"]), spec["source"]
+    assert run_cli("build", cwd=root).returncode == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(
+        '#!/bin/bash\n[ -f "$1" ] && [ -f "$3" ] && echo "$@" > "$PIXI_HTC_TEST_RECORD"\n'
+    )
+    (bin_dir / "module").write_text("#!/bin/bash\n")
+    for stand_in in bin_dir.iterdir():
+        stand_in.chmod(0o755)
+    record = tmp_path / "record.txt"
+    script = next((root / "build" / "slurm").glob("*.sbatch"))
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "SLURM_SUBMIT_DIR": str(root / "build"),
+        "SLURM_JOB_ID": "41",
+        "PIXI_HTC_TEST_RECORD": str(record),
+    }
+    subprocess.run(["bash", str(script)], cwd=root / "build", env=env, capture_output=True, timeout=60, check=False)
+    assert record.read_text() == "src/fit.py --config configs/a.json\n"
 
 
 def test_a_dot_entry_the_slurm_script_names_is_listed_at_the_line_naming_it(tmp_path: Path) -> None:

@@ -92,3 +92,21 @@ def test_items_from_standard_input_are_listed_not_made_a_file_named_dash(tmp_pat
     assert "job.sub:6: queue arg1 from - (the items come from condor_submit's standard input" in stderr, stderr
     job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
     assert "sweep_from" not in job and "sweep" not in job
+
+
+def test_a_log_a_queue_variable_s_absolute_values_would_place_off_the_project_goes_to_pixi_htc_s_own(
+    tmp_path: Path,
+) -> None:
+    """`output = $(run_dir)/output.txt` with run_dir an absolute directory of the author's: the logs
+    are listed and left to pixi-htc's own place; the variable still reaches the command; it builds."""
+    text = HEAD + (
+        "arguments = python3 run.py --data $(run_dir)\noutput = $(run_dir)/output.txt\nlog = $(run_dir)/log.txt\n"
+        "queue run_dir from (\n  /nfs/lab/alice/run1\n  /nfs/lab/alice/run2\n)\n"
+    )
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: output = {run_dir}/output.txt (run_dir holds a path of the submitting machine" in stderr
+    assert "job.sub:7: log = {run_dir}/log.txt" in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert "logs" not in job and job["command"][-2:] == ["--data", "{run_dir}"]
+    sub = submit(root)
+    assert sub["output"].startswith("build/logs/") and sub["log"].startswith("build/logs/")  # from initialdir

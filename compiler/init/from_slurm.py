@@ -11,35 +11,26 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import UsageError
-from ..core.foreign import ForeignFileError, link_inside, read_text, shown
+from ..core.foreign import shown
 from ..spec.job_key_rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
 from .job_origins import changed, said_keys
 from .places import Places
+from .slurm_script import (
+    MAX_NAMED_FILES,
+    named_dot_entries,
+    named_files,
+    named_paths,
+    options,
+    read_script,
+    submitted_from,
+    working_directory,
+)
 
-MAX_SCRIPT_BYTES = 1024 * 1024
-SBATCH = re.compile(r"#SBATCH\s+(.*)")
-SHORT = {
-    "J": "job-name",
-    "p": "partition",
-    "A": "account",
-    "q": "qos",
-    "C": "constraint",
-    "t": "time",
-    "c": "cpus-per-task",
-    "G": "gpus",
-    "a": "array",
-    "D": "chdir",
-    "o": "output",
-    "e": "error",
-    "N": "nodes",
-    "n": "ntasks",
-}
 SLURM_KEYS = {"partition": "partition", "account": "account", "qos": "qos", "constraint": "constraint"}
 # Slurm reads each field after the first with one digit or two (48:0:00, 2-0:0:0).
 TIME = re.compile(r"[0-9]{1,3}-[0-9]{1,2}(:[0-9]{1,2}){0,2}|[0-9]{1,6}(:[0-9]{1,2}){0,2}")
@@ -71,80 +62,52 @@ LOG_PATTERN = re.compile(
 )
 LOG_FIELD = re.compile(r"%(%|[0-9]?([A-Za-z]))")
 LOG_LITERAL = re.compile(r"[A-Za-z0-9._+-]{1,100}")
-MAX_NAMED_FILES = 200  # entries beside the script that init links into the task directory
-
-
-def read_script(path: Path) -> str:
-    try:
-        return read_text(path, MAX_SCRIPT_BYTES, what="a Slurm batch script")
-    except ForeignFileError as error:
-        raise UsageError(f"{shown(path.name)}: {error}") from error
-
-
-def options(text: str, where: str, lost: list[str]) -> list[tuple[int, str, str | None]]:
-    """(line, long option name, value) for each #SBATCH option before the first command."""
-    found: list[tuple[int, str, str | None]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if number == 1 and stripped.startswith("#!"):
-            continue
-        if stripped and not stripped.startswith("#"):
-            break  # sbatch reads no #SBATCH line after the first command
-        match = SBATCH.match(stripped)
-        if not match:
-            continue
-        try:
-            words = shlex.split(match.group(1), comments=True)
-        except ValueError as error:
-            lost.append(f"{where}:{number}: #SBATCH {shown(match.group(1), 80)} ({error})")
-            continue
-        index = 0
-        while index < len(words):
-            word = words[index]
-            index += 1
-            if word.startswith("--"):
-                name, equals, given = word[2:].partition("=")
-                found.append((number, name, given if equals else None))
-            elif word.startswith("-") and len(word) >= 2:
-                name = SHORT.get(word[1], word[1])
-                value = word[2:] or (words[index] if index < len(words) else None)
-                if not word[2:] and value is not None:
-                    index += 1
-                found.append((number, name, value))
-            elif found and found[-1][2] is None:  # `--partition gpu`: the value as the next word
-                found[-1] = (found[-1][0], found[-1][1], word)
-            else:
-                lost.append(f"{where}:{number}: #SBATCH {shown(word, 60)} (not an option)")
-    return found
 
 
 def from_slurm(path: Path, root: Path) -> Draft:
     text = read_script(path)
     where = shown(path.name)
-    places = Places.of(root, path.parent)
-    script = places.rebased(path.name)
+    if not path.resolve().is_relative_to(root):
+        raise UsageError(f"{where}: the script is outside the project ({root}); run init from its repository")
+    lost: list[str] = []
+    said = options(text, where, lost)
+    named = named_paths(text)
+    submitted = submitted_from(path, root, [word for _, word in named])
+    chdir = next(((line, value) for line, name, value in said if name == "chdir" and value is not None), None)
+    ran_in = working_directory(chdir[1], submitted, root) if chdir else None
+    if chdir and ran_in is None:
+        lost.append(
+            f"{where}:{chdir[0]}: #SBATCH {shown(f'--chdir={chdir[1]}', 120)} (not a directory of this project: "
+            "the job runs where the script was submitted from; cd there in the script if it needs to)"
+        )
+    submitted = ran_in or submitted
+    places = Places.of(root, submitted)
+    script = places.rebased(os.path.relpath(path.resolve(), submitted).replace(os.sep, "/"))
     if script is None:
         raise UsageError(f"{where}: the script is outside the project ({root}); run init from its repository")
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": [script]})
+    draft.lost += lost
     job: dict[str, Any] = {
         "scheduler": "slurm",
         "runtime": "host",
-        "command": ["bash", script.rsplit("/", 1)[-1]],
+        # The script is linked into the task's directory under its name, beside the entries of the
+        # directory it was submitted from (or --chdir's).
+        "command": ["bash", path.name],
         "resources": {"gpus": 0},
     }
+    for line, word in named:
+        if word == ".." or word.startswith("../"):
+            draft.lost.append(
+                f"{where}:{line}: {shown(word, 80)} leads out of the directory the job runs in (the entries of "
+                f"{shown(places.base or '.', 80)} are linked into the task's; name it from there, or by its absolute path)"
+            )
     slurm: dict[str, Any] = {}
-    said = options(text, where, draft.lost)
     origins: dict[tuple[str, ...], int] = {}
     for line, name, value in said:
         if name in ("output", "error") and value is not None:
             continue  # below, once --job-name (which %x names) is known
-        if name == "chdir" and value is not None:
-            if not beside_the_script(value, places):
-                draft.lost.append(
-                    f"{where}:{line}: #SBATCH {shown(f'--chdir={value}', 120)} (the job runs beside the "
-                    "script, with the entries there linked; cd to this directory in the script if it needs to)"
-                )
-            continue
+        if name == "chdir":
+            continue  # above: where the job runs
         before = said_keys(job, slurm)
         if _carried(job, slurm, draft, name, value):
             origins |= dict.fromkeys(changed(before, said_keys(job, slurm)), line)
@@ -169,10 +132,10 @@ def from_slurm(path: Path, root: Path) -> Draft:
         # The script cds to where it was submitted to find its files: they are linked in the task's directory.
         slurm["submit_dir"] = "task"
         job["slurm"] = slurm
-    # Linked into the task's directory beside the script (source: linked as they are, never unpacked).
-    beside = _named_files(path.parent, places)
+    # Linked into the task's directory as they were where sbatch ran (source: linked, never unpacked).
+    beside = named_files(submitted, places)
     draft.spec["source"] += [name for name in beside if name != script]
-    for entry, line in _named_dot_entries(path.parent, text):
+    for entry, line in named_dot_entries(path.parent, text):
         draft.lost.append(
             f"{where}:{line}: {shown(entry, 60)} is not linked where the job runs (a dot entry, often a "
             "secret or this machine's environment, is never made source: name it by its absolute path)"
@@ -188,17 +151,6 @@ def from_slurm(path: Path, root: Path) -> Draft:
     draft.spec["jobs"] = {name: job}
     draft.origins |= {("jobs", name, *key): f"{where}:{line}" for key, line in origins.items()}
     return draft
-
-
-def beside_the_script(directory: str, places: Places) -> bool:
-    """Whether --chdir names the script's own directory, where the moved-in job runs it: relative, the
-    same directory inside the project; absolute (the author's machine), a path that ends with the
-    project's name and the script's directory in it (/home/alice/proj/jobs for proj/jobs)."""
-    if not directory.startswith("/"):
-        return places.rebased(directory) == (places.base or ".")
-    tail = [places.root.name, *filter(None, places.base.split("/"))]
-    parts = [part for part in directory.split("/") if part not in ("", ".")]
-    return ".." not in parts and parts[-len(tail) :] == tail
 
 
 def log_name(value: str, places: Places, sbatch_name: str, job_name: str) -> tuple[str | None, str]:
@@ -286,57 +238,3 @@ def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str
                 slurm["gpu_type"] = gpu.group(1)
             return True
     return False
-
-
-def _named_files(directory: Path, places: Places) -> list[str]:
-    """Every file and directory beside the script (where it is submitted from), as Slurm has them
-    where the script runs: the job links each into its task's directory, so `python ./train.py`,
-    `matlab -r svd` (svd.m) and `Rscript -e 'source("model.R")'` find theirs however the script
-    names them. Not .git, the spec's directory or the build directory; nothing that leads out of the
-    project (a symbolic link on the way), nor a name the spec cannot hold (a dot file); at most
-    MAX_NAMED_FILES entries, in name order."""
-    found: list[str] = []
-    if not directory.is_dir() or not _inside(directory, places.root):
-        return found
-    skipped = {(directory / name).resolve() for name in (".git", "specs", "build")}
-    for entry in sorted(os.listdir(directory)):
-        target = directory / entry
-        rebased = places.rebased(entry)
-        if (
-            rebased is None
-            or not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*", entry)
-            or target.resolve() in skipped
-            or not _inside(places.root / rebased, places.root)
-            or not (target.is_file() or target.is_dir())
-        ):
-            continue
-        found.append(rebased)
-        if len(found) >= MAX_NAMED_FILES:
-            break
-    return found
-
-
-def _named_dot_entries(directory: Path, text: str) -> list[tuple[str, int]]:
-    """The dot entries beside the script (`.env`, `.venv`) that its text names, each with the first
-    line naming it: the job runs where they are not."""
-    try:
-        entries = sorted(e for e in os.listdir(directory) if e.startswith(".") and e not in (".", "..", ".git"))
-    except OSError:
-        return []
-    found = []
-    lines = text.splitlines()
-    for entry in entries[:MAX_NAMED_FILES]:
-        named = re.compile(rf"(?<![\w.-]){re.escape(entry)}(?![\w.-])")
-        line = next((number for number, line in enumerate(lines, 1) if named.search(line)), None)
-        if line is not None:
-            found.append((entry, line))
-    return found
-
-
-def _inside(path: Path, root: Path) -> bool:
-    """No symbolic link on the way from the project root to it: nothing is linked from outside."""
-    try:
-        link_inside(path, root)
-    except ForeignFileError:
-        return False
-    return True

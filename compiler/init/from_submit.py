@@ -17,6 +17,7 @@ from .job_origins import submit_origins
 from .places import Places, interpreter
 from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
+from .submit_paths import outputs_land_beside_the_submit_file, paths_the_values_leave, submitted_from
 from .submit_queue import arguments_from, list_rows, matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers, carry_getenv
@@ -68,7 +69,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             "the job's paths start from the directory it is submitted from)"
         )
         initialdir = None
-    places = Places.of(root, _submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir)
+    places = Places.of(root, submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir)
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
@@ -186,7 +187,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             job["output_remaps"] = {
                 macros.placed(name).rstrip("/") or name: target for name, target in remaps.items() if target
             }
-    _outputs_land_beside_the_submit_file(job, places)
+    outputs_land_beside_the_submit_file(job, places)
     transfer = commands.get("should_transfer_files", "").strip().upper()
     transfer = TRANSFER_NAMES.get(transfer, transfer)
     if transfer == "YES":
@@ -213,6 +214,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for key in sorted(set(commands) - same - macros.used):
         draft.lost.append(f"{parsed.where(lines[key])}: {key} = {shown(commands[key], 80)}{WHY_NOT.get(key, '')}")
     draft.lost += parsed.assumed  # a conditional on a macro the file leaves to the command line
+    paths_the_values_leave(draft, job, root, parsed, lines)
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
@@ -306,34 +308,6 @@ def _in_place(job: dict[str, Any], executable: str, arguments: list[str], moved:
     here = here if "/" in here else f"./{here}"
     started = interpreter(moved.places.root / rebased, moved.places.root)
     return [*started, here, *arguments] if started else [here, *arguments]
-
-
-def _submitted_from(path: Path, root: Path, executable: str) -> Path:
-    """Where condor_submit ran, which the file's relative paths start from: the submit file's own
-    directory, unless its executable is found only from the working directory or the project root
-    (a file in cmd/ submitted as `condor_submit cmd/job.sub` from the top)."""
-    places = [path.parent.resolve(), Path.cwd().resolve(), root]
-    if executable and not executable.startswith("/") and "$" not in executable:
-        for place in places:
-            if (place / executable).is_file() and place.is_relative_to(root):
-                return place
-    return places[0]
-
-
-def _outputs_land_beside_the_submit_file(job: dict[str, Any], places: Places) -> None:
-    """HTCondor returns outputs to the directory the job was submitted from (initialdir); the
-    generated .sub is submitted from build/. Outputs named alike in every process of a sweep stay
-    kept apart by pixi-htc (build/outputs/), as HTCondor would have overwritten them."""
-    remaps = job.setdefault("output_remaps", {})
-    swept = "sweep" in job or "sweep_from" in job
-    for name in job.get("outputs", []):
-        if name in remaps or "://" in name or (swept and "{" not in name):
-            continue
-        target = places.rebased(name.rsplit("/", 1)[-1])
-        if target is not None:
-            remaps[name] = target
-    if not remaps:
-        del job["output_remaps"]
 
 
 def _environment(text: str) -> dict[str, str]:
