@@ -178,7 +178,7 @@ NOT_CARRIED = {
     "queue-matching": ["align.sub:10:"],
     "image-file-sif": ["fold.submit:8:"],  # outputs/ comes back as the directory, not its contents
     "dir-contents-matching": ["many.submit:8:"],
-    "initialdir-elsewhere": ["train.condor:4:", "train.condor:9:"],
+    "initialdir-elsewhere": ["train.condor:9:"],  # initialdir: the author's checkout of nlp/train, read as it
     "queue-list-at-submit": ["prepare.sub:9:", "prepare.sub:"],  # the queue's list, and so $(sample)
     "queue-quoted-row": ["finetune.sub:16:"],
 }

@@ -14,7 +14,7 @@ from ..spec.job_key_rules import RESERVED_JOB_NAMES
 from ..spec.model import POLICY
 from .draft import Draft, slug
 from .job_origins import submit_origins
-from .places import Places, interpreter
+from .places import Places, author_root, interpreter
 from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
 from .submit_paths import outputs_land_beside_the_submit_file, paths_the_values_leave, submitted_from
@@ -61,7 +61,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     macros = Macros(commands, queue)
     macros.used |= job.pop("_queue_macros", set())  # `queue v from $(list)`: read by the queue statement
     initialdir = macros.placed(commands.pop("initialdir")) if "initialdir" in commands else None
-    if initialdir and initialdir.startswith("/") and not Path(initialdir).resolve().is_relative_to(root):
+    # The author's checkout, where the file names it by absolute paths (/home/alice/proj/...): read as this one.
+    author = author_root(root, [macros.placed(value) for value in commands.values()] + [initialdir or ""])
+    if initialdir and initialdir.startswith("/") and Places(root, "", author).outside(initialdir):
         # The author's checkout on their access point (/home/me/project): the job's paths start from
         # where the file is submitted in this project instead; said with its line.
         draft.lost.append(
@@ -69,7 +71,9 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             "the job's paths start from the directory it is submitted from)"
         )
         initialdir = None
-    places = Places.of(root, submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir)
+    places = Places.of(
+        root, submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir, author
+    )
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
         job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")

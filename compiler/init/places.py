@@ -36,19 +36,28 @@ def project_root(start: Path) -> Path:
 class Places:
     root: Path  # the project root, absolute
     base: str  # where the submit file's relative paths start, relative to root ("" for the root)
+    author: str = ""  # the project root's absolute path on the author's machine, where the file shows it
 
     @classmethod
-    def of(cls, root: Path, submit_dir: Path, initialdir: str | None = None) -> Places:
+    def of(cls, root: Path, submit_dir: Path, initialdir: str | None = None, author: str = "") -> Places:
         base = os.path.relpath(submit_dir.resolve(), root).replace(os.sep, "/")
         base = "" if base == "." else base
         if initialdir:
+            mapped = _under(initialdir, author)
             base = (
                 posixpath.normpath(posixpath.join(base, initialdir))
                 if not initialdir.startswith("/")
+                else mapped
+                if mapped is not None
                 else os.path.relpath(initialdir, root).replace(os.sep, "/")
             )
-            base = "" if base == "." else base
-        return cls(root=root, base=base)
+            base = "" if base in (".", "") else base
+        return cls(root=root, base=base, author=author)
+
+    def outside(self, path: str) -> bool:
+        """Whether an absolute path is neither in the project here nor under the author's root."""
+        inside = os.path.relpath(path, self.root).replace(os.sep, "/")
+        return (inside == ".." or inside.startswith("../")) and _under(path, self.author) is None
 
     def rebased(self, path: str, *, contents: bool = False) -> str | None:
         """A submit file's path as the spec names it (relative to the project root); a URL as it
@@ -58,10 +67,63 @@ class Places:
             return path
         slash = "/" if contents and path.endswith("/") else ""
         if path.startswith("/"):
+            mapped = _under(path, self.author)
+            if mapped is not None:
+                return _with(mapped or ".", slash)
             inside = os.path.relpath(path, self.root).replace(os.sep, "/")
             return None if inside == ".." or inside.startswith("../") else _with(inside, slash)
         joined = posixpath.normpath(posixpath.join(self.base, path))
         return None if joined == ".." or joined.startswith(("../", "/")) else _with(joined, slash)
+
+
+def _under(path: str, author: str) -> str | None:
+    """An absolute path under the author's root as the project's (relative, "" for the root), or None."""
+    if not author or not path.startswith("/"):
+        return None
+    normal = posixpath.normpath(path)
+    if normal == author:
+        return ""
+    if not normal.startswith(author + "/"):
+        return None
+    rest = normal[len(author) + 1 :]
+    return None if rest == ".." or rest.startswith("../") else rest
+
+
+def author_root(root: Path, texts: list[str]) -> str:
+    """The project root's absolute path on the author's machine, from the absolute paths the file
+    names: the part up to the project's own name (/home/alice/proj/jobs/a.sh for a checkout named
+    proj), or the part before the longest tail of two names or more that the project holds
+    (/ospool/alice/Wcb/condor/Scripts/fetch.py for condor/Scripts/fetch.py). The most often found;
+    "" when none is."""
+    found: dict[str, int] = {}
+    for text in texts:
+        for word in re.split(r"[\s,;=\"']+", text)[:MAX_AUTHOR_WORDS]:
+            if not word.startswith("/") or "$" in word or len(word) > 4096:
+                continue
+            parts = [part for part in posixpath.normpath(word).split("/") if part]
+            if ".." in parts:
+                continue
+            prefix = None
+            named = root.name in parts and _tail_exists(root, parts, len(parts) - parts[::-1].index(root.name))
+            if named:
+                prefix = parts[: len(parts) - parts[::-1].index(root.name)]
+            else:
+                for start in range(1, len(parts) - 1):
+                    if os.path.lexists(root.joinpath(*parts[start:])):
+                        prefix = parts[:start]
+                        break
+            if prefix:
+                key = "/" + "/".join(prefix)
+                found[key] = found.get(key, 0) + 1
+    return max(found, key=lambda key: found[key]) if found else ""
+
+
+MAX_AUTHOR_WORDS = 1_000
+
+
+def _tail_exists(root: Path, parts: list[str], start: int) -> bool:
+    """Whether parts[start:] is the project root itself or a path the project holds."""
+    return start == len(parts) or os.path.lexists(root.joinpath(*parts[start:]))
 
 
 def _with(path: str, slash: str) -> str:
