@@ -152,6 +152,10 @@ CASES = {
         "translate/translate.cmd", "python tag.py corpus.jsonl tagged.jsonl 7 --gpu", "tag.py corpus.jsonl"
     ),
     "submitted-from-top": case("jobs/finetune.cmd", "python scripts/finetune.py --epochs 3 --model base", "scripts"),
+    # real22d: a shared-filesystem job naming the author's checkout by absolute paths everywhere.
+    "author-checkout-paths": case(
+        "condor_scripts/condor.sh", "python3 tagger.py --train data/train.txt", "tagger.py data/train.txt"
+    ),
     "initialdir-elsewhere": case("nlp/train/train.condor", "python3 train.py --data data.jsonl", "train.py data.jsonl"),
     # CHTC's file:///staging inputs: the transfer plugin copies them into the sandbox.
     "staging-file-url": case("score.sub", "python3 score.py --shards shards.zip", "score.py shards.zip"),

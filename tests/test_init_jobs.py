@@ -467,9 +467,7 @@ def test_a_slurm_script_submitted_from_the_top_finds_what_it_names_from_there(tm
     assert run_cli("build", cwd=root).returncode == 0
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python").write_text(
-        '#!/bin/bash\n[ -f "$1" ] && [ -f "$3" ] && echo "$@" > "$PIXI_HTC_TEST_RECORD"\n'
-    )
+    (bin_dir / "python").write_text('#!/bin/bash\n[ -f "$1" ] && [ -f "$3" ] && echo "$@" > "$PIXI_HTC_TEST_RECORD"\n')
     (bin_dir / "module").write_text("#!/bin/bash\n")
     for stand_in in bin_dir.iterdir():
         stand_in.chmod(0o755)
@@ -508,3 +506,25 @@ def test_a_slurm_time_with_one_digit_fields_is_carried_as_written(tmp_path: Path
     assert next(iter(spec["jobs"].values()))["slurm"]["time"] == time
     assert run_cli("build", cwd=tmp_path).returncode == 0
     assert f"#SBATCH --time={time}\n" in next((tmp_path / "build" / "slurm").glob("*.sbatch")).read_text()
+
+
+def test_the_author_s_checkout_is_found_from_the_absolute_paths_a_file_names(tmp_path: Path) -> None:
+    """By the project's own name, or by the longest tail of two names or more that the project holds;
+    a system program, a lone name or a path nothing in the project matches gives nothing."""
+    from pixi_htc.init.places import Places, author_root
+
+    root = tmp_path / "Wcb"
+    (root / "condor" / "Scripts").mkdir(parents=True)
+    (root / "condor" / "Scripts" / "fetchFiles.py").write_text("")
+    assert author_root(root, ["/ospool/u/alice/Wcb/logs/x.log"]) == ""  # logs/x.log is not in the project
+    assert author_root(root, ["/ospool/u/alice/Wcb/condor"]) == "/ospool/u/alice/Wcb"
+    moved = tmp_path / "other-name"
+    shutil.copytree(root, moved)
+    words = ["/ospool/u/alice/A/condor/Scripts/fetchFiles.py, /usr/bin/env", "/usr/bin/python3 run.py"]
+    assert author_root(moved, words) == "/ospool/u/alice/A"
+    assert author_root(moved, ["/usr/bin/env python3", "/data/Scripts/other.py", "/x"]) == ""
+    places = Places.of(moved, moved, "/ospool/u/alice/A/condor", "/ospool/u/alice/A")
+    assert places.base == "condor"
+    assert places.rebased("/ospool/u/alice/A/log/a.log") == "log/a.log"
+    assert places.rebased("/ospool/u/alice/Other/a.log") is None
+    assert places.rebased("/ospool/u/alice/A/../B/a.log") is None

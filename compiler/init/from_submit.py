@@ -283,6 +283,9 @@ def _command(
         arguments = [w for a in arguments for w in (words if a == row else [a])]
     # queue arguments from ...: each process's own (the words every row gives alike, macros expanded)
     arguments = [macros.placed(a) for a in job.pop("_arguments", arguments)]
+    # No file transferred, none asked for: the job ran on the author's shared filesystem, in place.
+    shared = "inputs" not in job and not commands.get("should_transfer_files", "").strip()
+    arguments = [_author_file(job, word, moved, shared=shared) for word in arguments]
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
@@ -298,6 +301,23 @@ def _command(
     name = path.rsplit("/", 1)[-1]
     started = interpreter(moved.places.root / path, moved.places.root)
     return [*started, name, *arguments] if started else [f"./{name}", *arguments]
+
+
+def _author_file(job: dict[str, Any], word: str, moved: Moved, *, shared: bool) -> str:
+    """An argument naming a file of the author's checkout by its absolute path (/home/alice/proj/run.sh):
+    the project's file, named from where the job starts; read in place on a shared filesystem where
+    the job transferred nothing, else transferred with it."""
+    places = moved.places
+    if not places.author or not word.startswith(places.author + "/"):
+        return word
+    path = places.rebased(word)
+    if path is None or not (places.root / path).is_file():
+        return word
+    if shared:
+        job["_in_place"] = True
+    elif path not in job.setdefault("inputs", []):
+        job["inputs"].append(path)
+    return posixpath.relpath(path, places.base or ".")
 
 
 def _in_place(job: dict[str, Any], executable: str, arguments: list[str], moved: Moved) -> list[str]:
