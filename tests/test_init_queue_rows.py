@@ -110,3 +110,25 @@ def test_a_log_a_queue_variable_s_absolute_values_would_place_off_the_project_go
     assert "logs" not in job and job["command"][-2:] == ["--data", "{run_dir}"]
     sub = submit(root)
     assert sub["output"].startswith("build/logs/") and sub["log"].startswith("build/logs/")  # from initialdir
+
+
+def test_blocks_of_arguments_each_queued_once_are_one_sweep(tmp_path: Path) -> None:
+    """`arguments = 900` `queue` `arguments = 1500` `queue`...: HTCondor queues one process per block;
+    when only the arguments differ, that is one sweep over them, in the file's order."""
+    blocks = "".join(f"arguments = python3 run.py --steps {n} --seed 1\nqueue\n" for n in (900, 1500, 1800))
+    text = HEAD + blocks
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "queue statement" not in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert job["sweep"] == {"arg4": ["900", "1500", "1800"]}  # the one word that differs
+    assert job["command"] == ["/usr/bin/env", "python3", "run.py", "--steps", "{arg4}", "--seed", "1"]
+    assert [item["PixiHtcSweep0"] for item in submit(root).itemdata()] == ["900", "1500", "1800"]
+
+
+def test_blocks_that_differ_in_more_than_their_arguments_are_listed_as_before(tmp_path: Path) -> None:
+    text = (
+        HEAD
+        + "arguments = python3 run.py 1\noutput = a.out\nqueue\narguments = python3 run.py 2\noutput = b.out\nqueue\n"
+    )
+    _, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:10: a second queue statement" in stderr, stderr

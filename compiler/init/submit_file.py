@@ -27,6 +27,7 @@ MAX_COMMANDS = 2_000  # commands and +attributes
 MAX_VALUE_CHARS = 64 * 1024  # one command, its name and value (a `@=` block's whole body)
 MAX_VALUES_CHARS = 256 * 1024  # every command together
 MAX_LIST_ITEMS = 2_000  # comma-separated entries in one value (transfer_input_files)
+MAX_QUEUE_BLOCKS = 1_000  # queue statements whose commands are kept (to make one sweep of them)
 MAX_REFUSED_SHOWN = 20  # refused lines listed; the rest are counted
 # `include`, in any letter case, as the first word of a logical line (HTCondor's keyword), whatever
 # follows it: `include : f`, `include command : c`, `include ifexist : f`, `include command into f : c`.
@@ -55,6 +56,9 @@ class SubmitFile:
     queue_items: list[str] | None = None  # the lines of an inline `from (...)`/`in (...)` table
     queue_items_line: int = 0  # the line of the table's first item
     extra_queues: list[int] = field(default_factory=list)  # lines of further queue statements
+    # Each queue statement's arguments and the commands in force there: a file of `arguments = ...`
+    # `queue` blocks is one sweep when nothing else differs between them.
+    queued: list[tuple[str, dict[str, Value]]] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)  # `file:line: why` for conditionals decided on an assumption
 
     def where(self, line: int) -> str:
@@ -99,6 +103,8 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             continue
         queue = QUEUE.fullmatch(stripped)
         if queue and not COMMAND.fullmatch(stripped):
+            if len(result.queued) < MAX_QUEUE_BLOCKS:
+                result.queued.append((queue.group(1).strip(), dict(result.commands)))
             if result.queue is not None:
                 result.extra_queues.append(start)
                 index = _skip_table(lines, index, queue.group(1))

@@ -13,7 +13,7 @@ from ..spec.job_key_rules import MAX_SWEEP_ROWS
 from ..spec.sweep_list import SEPARATOR, lines, sweep_value
 from .draft import Draft
 from .places import Places
-from .submit_arguments import arguments_column
+from .submit_arguments import argument_words, arguments_column
 from .submit_file import SubmitFile
 
 
@@ -27,6 +27,13 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
     if parsed.queue is None:
         draft.lost.append(f"{shown(parsed.shown)}: no queue statement (HTCondor queues nothing without one)")
         return []
+    if parsed.extra_queues and _blocks_of_arguments(parsed):
+        blocks = [argument_words(queued["arguments"].text) for _, queued in parsed.queued]
+        made = arguments_column(["arguments"], [(" ".join(words),) for words in blocks]) if _columns(blocks) else ""
+        if not isinstance(made, str):
+            parsed.extra_queues.clear()  # one sweep of them: no queue statement is lost
+            variables, rows, job["_arguments"] = made
+            return _as_sweep(draft, job, variables, rows, table)
     alone = re.fullmatch(r"(\d{1,6})?", qargs)
     if alone and parsed.queue_items is None:
         if int(qargs or "1") > 1:
@@ -93,6 +100,14 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         draft.lost.append(f"{where}queue {shown(qargs, 80)}: no row of its table can be carried (listed above)")
         job.pop("_arguments", None)
         return []
+    return _as_sweep(draft, job, variables, rows, table)
+
+
+def _as_sweep(
+    draft: Draft, job: dict[str, Any], variables: list[str], rows: list[tuple[str, ...]], table: str
+) -> list[str]:
+    """The rows as a sweep when they are every combination of their values, else as a file beside the
+    spec that sweep_from names."""
     columns = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(variables))]
     if rows and _every_combination(rows, columns):
         job["sweep"] = dict(zip(variables, columns))
@@ -100,6 +115,18 @@ def queue_of(draft: Draft, job: dict[str, Any], parsed: SubmitFile, table: str) 
         draft.files[table] = "".join(", ".join(row) + "\n" for row in rows)
         job["sweep_from"] = {"file": table, "variables": variables}
     return variables
+
+
+def _blocks_of_arguments(parsed: SubmitFile) -> bool:
+    """Whether every queue statement is a bare `queue` (or `queue 1`), all of them kept, and only the
+    arguments differ between them: `arguments = 900` `queue` `arguments = 1500` `queue`."""
+    if len(parsed.queued) != len(parsed.extra_queues) + 1 or any(q not in ("", "1") for q, _ in parsed.queued):
+        return False
+    first = {key: value.text for key, value in parsed.queued[0][1].items() if key != "arguments"}
+    return all(
+        {key: value.text for key, value in queued.items() if key != "arguments"} == first and "arguments" in queued
+        for _, queued in parsed.queued
+    )
 
 
 def _named_list(parsed: SubmitFile, items: str) -> str:
@@ -305,11 +332,16 @@ def _arguments_table(draft: Draft, job: dict[str, Any], lines: list[str], table:
     return variables
 
 
-def _as_columns(draft: Draft, words: list[list[str]], lines: list[str], where: str) -> bool:
-    """Whether every line splits into the same number of plain words (a sweep_from line's values)."""
+def _columns(words: list[list[str]]) -> bool:
+    """Whether every row holds as many words, each a plain one a sweep value may be."""
     counts = {len(row) for row in words}
     plain = all(re.fullmatch(r"[A-Za-z0-9._+:=/@%-]{1,200}", w) for row in words for w in row)
-    if words and len(counts) == 1 and 0 < len(words[0]) <= MAX_ARGUMENT_WORDS and plain and len(words) == len(lines):
+    return bool(words) and len(counts) == 1 and 0 < len(words[0]) <= MAX_ARGUMENT_WORDS and plain
+
+
+def _as_columns(draft: Draft, words: list[list[str]], lines: list[str], where: str) -> bool:
+    """Whether every line splits into the same number of plain words (a sweep_from line's values)."""
+    if _columns(words) and len(words) == len(lines):
         return True
     draft.lost.append(
         f"{where}queue arguments from ...: its lines differ in their number of words, or hold quotes or "
