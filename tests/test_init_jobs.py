@@ -528,3 +528,17 @@ def test_the_author_s_checkout_is_found_from_the_absolute_paths_a_file_names(tmp
     assert places.rebased("/ospool/u/alice/A/log/a.log") == "log/a.log"
     assert places.rebased("/ospool/u/alice/Other/a.log") is None
     assert places.rebased("/ospool/u/alice/A/../B/a.log") is None
+
+
+@pytest.mark.parametrize("option", ["--ntasks=4", "--ntasks-per-node=4", "-n 4"])
+def test_tasks_on_one_node_are_carried(tmp_path: Path, option: str) -> None:
+    """`--ntasks-per-node=4 --mem-per-cpu=8G` (a script that runs srun): the allocation stays four
+    tasks' (real22d s8 shrank to one); the sbatch says --ntasks=4 on --nodes=1."""
+    (tmp_path / ".git").mkdir()
+    text = f"#!/bin/bash\n#SBATCH {option}\n#SBATCH --mem-per-cpu=8G\nsrun python t.py\n"
+    spec, stderr = _moved(tmp_path, "job.sh", text)
+    assert "not carried" not in stderr, stderr
+    assert next(iter(spec["jobs"].values()))["slurm"]["ntasks"] == 4
+    assert run_cli("build", cwd=tmp_path).returncode == 0
+    sbatch = next((tmp_path / "build" / "slurm").glob("*.sbatch")).read_text()
+    assert "#SBATCH --ntasks=4\n" in sbatch and "#SBATCH --nodes=1\n" in sbatch and "--mem-per-cpu=8G" in sbatch

@@ -193,6 +193,9 @@ def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str
     if name in SLURM_KEYS and re.fullmatch(r"[A-Za-z0-9_.,:=&|()\[\]*%/@+-]+", value):
         slurm[SLURM_KEYS[name]] = value
         return True
+    if name in ("ntasks", "ntasks-per-node") and value.isdigit() and 1 < int(value) <= 4096:
+        slurm["ntasks"] = int(value)  # on one node (a --nodes over 1 is listed): the same tasks
+        return True
     if name == "time" and TIME.fullmatch(value) and re.search(r"[1-9]", value):
         slurm["time"] = value
         return True

@@ -183,6 +183,7 @@ class Slurm:
     memory_option: Literal["mem", "mem-per-cpu", "none"] = "mem"
     cpu_option: Literal["cpus-per-task", "cpus-per-gpu"] = "cpus-per-task"
     submit_dir: Literal["build", "task"] = "build"  # what SLURM_SUBMIT_DIR is for the command
+    ntasks: int = 1  # --ntasks on the job's one node
     # --output / --error: Slurm filename patterns (%x, %j, %A, %a...), project-root-relative; None: build/logs/<job>_%j
     # (an error of None goes to the output file when output is set, as sbatch does).
     output: str | None = None

@@ -157,7 +157,7 @@ def options(job: Job, layout: Layout) -> tuple[tuple[str, str | None], ...]:
     found += [
         ("open-mode", "append"),
         ("nodes", "1"),
-        ("ntasks", "1"),
+        ("ntasks", str(s.ntasks)),
         (s.cpu_option, str(job.resources.cpus)),
     ]
     if s.memory_option != "none":
