@@ -11,6 +11,9 @@ PIXI_HTC := $(BIN)/pixi-htc
 # Slurm cluster share one worker). PYTEST_PARALLEL= runs them in one process.
 PYTEST_PARALLEL ?= -n auto --dist loadgroup
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+# Two recipes at once: on a fresh machine `make test` installs the Python packages while apt installs
+# Slurm (both quiet, so their output does not interleave).
+MAKEFLAGS += --jobs=2
 
 .PHONY: build check test test-fast style lint slurm-packages lock pack image data submit status results bench clean-venv
 
