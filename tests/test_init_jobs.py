@@ -457,13 +457,15 @@ def test_a_slurm_script_submitted_from_the_top_finds_what_it_names_from_there(tm
         "python src/fit.py --config configs/a.json\ncp out.txt ../results/\n"
     )
     (root / "jobs" / "fit.sh").write_text(text)
+    (root / "fit.sh").write_text("echo another script of that name\n")  # linked at the top: no clash
     moved = run_cli("init", "--from", "fit.sh", cwd=root / "jobs")
     assert moved.returncode == 0, moved.stderr
     assert "fit.sh:5: ../results/ leads out of the directory the job runs in" in moved.stderr, moved.stderr
     from ruamel.yaml import YAML
 
     spec = YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())
-    assert {"src", "configs", "jobs/fit.sh"} <= set(spec["source"]), spec["source"]
+    assert {"src", "configs", "jobs"} <= set(spec["source"]), spec["source"]
+    assert next(iter(spec["jobs"].values()))["command"] == ["bash", "jobs/fit.sh"]  # as sbatch ran it
     assert run_cli("build", cwd=root).returncode == 0
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -517,6 +519,7 @@ def test_the_author_s_checkout_is_found_from_the_absolute_paths_a_file_names(tmp
     (root / "condor" / "Scripts").mkdir(parents=True)
     (root / "condor" / "Scripts" / "fetchFiles.py").write_text("")
     assert author_root(root, ["/ospool/u/alice/Wcb/logs/x.log"]) == ""  # logs/x.log is not in the project
+    assert author_root(root, ["--scratch /ospool/u/alice/Wcb"]) == ""  # the name alone says nothing (review28)
     assert author_root(root, ["/ospool/u/alice/Wcb/condor"]) == "/ospool/u/alice/Wcb"
     moved = tmp_path / "other-name"
     shutil.copytree(root, moved)

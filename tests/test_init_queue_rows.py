@@ -132,3 +132,59 @@ def test_blocks_that_differ_in_more_than_their_arguments_are_listed_as_before(tm
     )
     _, stderr = moved_in(tmp_path, text, files=("run.py",))
     assert "job.sub:10: a second queue statement" in stderr, stderr
+
+
+def test_review28_a_one_variable_list_with_a_blank_in_a_line_is_read_as_htcondor_reads_it(tmp_path: Path) -> None:
+    """One variable takes the whole line (re.split's maxsplit=0 split it everywhere and crashed init)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "list.txt").write_text("a\nb c\n")
+    text = HEAD + "arguments = python3 run.py --name $(x)\nqueue x from list.txt\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "list.txt:2: x is b c as HTCondor reads it" in stderr, stderr
+    assert carried_rows(root) == [{"PixiHtcSweep0": "a"}]
+
+
+def test_review28_commands_after_the_last_queue_are_no_job_s(tmp_path: Path) -> None:
+    text = HEAD + "arguments = python3 run.py\nqueue\nexecutable = /bin/rm\narguments = -rf /\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:7: executable = /bin/rm (after the last queue statement" in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert job["command"] == ["/usr/bin/env", "python3", "run.py"]
+    assert "rm" not in (root / "build" / "htcondor" / "job.sh").read_text()
+
+
+def test_review28_an_author_path_through_a_link_out_of_the_project_is_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / "jobs").mkdir(parents=True)
+    (root / "etc").symlink_to("/etc")
+    (root / "jobs" / "run.sh").write_text("echo hi\n")
+    text = (
+        "executable = /bin/bash\narguments = /home/alice/proj/jobs/run.sh /home/alice/proj/etc/passwd\n"
+        "transfer_input_files = /home/alice/proj/etc/passwd\nqueue\n"
+    )
+    (root / ".git").mkdir()
+    (root / "jobs" / "job.sub").write_text(text)
+    from tests.conftest import run_cli
+
+    init = run_cli("init", "--from", "job.sub", cwd=root / "jobs")
+    assert init.returncode == 0, init.stderr
+    assert "reached through a symbolic link" in init.stderr, init.stderr
+    spec = (root / "specs" / "project.yaml").read_text()
+    assert "etc/passwd\n" not in spec.replace("/home/alice/proj/etc/passwd", "")
+    assert run_cli("build", cwd=root).returncode == 0
+    assert "passwd" not in (root / "build" / "htcondor" / "job.sub").read_text().replace("/home/alice/proj/etc/", "")
+
+
+def test_review28_a_table_init_writes_for_a_file_in_a_subdirectory_is_named_where_it_is(tmp_path: Path) -> None:
+    text = HEAD + "arguments = python3 run.py $(a) $(b)\nqueue a, b from (\n  1, x\n  2, y\n  2, x\n)\n"
+    root, stderr = moved_in(tmp_path, text, where="jobs", files=("run.py",))
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert (root / job["sweep_from"]["file"]).is_file(), job["sweep_from"]
+    assert len(carried_rows(root)) == 3
+
+
+def test_review28_blocks_sharing_one_output_name_stay_one_job_and_build(tmp_path: Path) -> None:
+    text = HEAD + "output = run.out\narguments = python3 run.py 1\nqueue\narguments = python3 run.py 2\nqueue\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "a second queue statement" in stderr, stderr

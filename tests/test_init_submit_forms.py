@@ -335,3 +335,26 @@ def test_a_conditional_on_a_macro_the_file_never_sets_takes_the_branch_a_plain_c
     assert oracle.expand("arguments") == "python3 run.py --cpu --seed 7"  # condor_submit's own reading
     assert job_of(root)["command"] == ["/usr/bin/env", "python3", "run.py", "--cpu", "--seed", "7"]
     assert "gpus" not in job_of(root).get("resources", {}) or job_of(root)["resources"]["gpus"] == 0
+
+
+@pytest.mark.parametrize(("name", "taken"), [("Process", "then"), ("ClusterId", "then"), ("request_memory", "then")])
+def test_a_conditional_on_a_name_condor_submit_defines_for_every_job_takes_its_branch(
+    name: str, taken: str, tmp_path: Path
+) -> None:
+    text = (
+        BASE
+        + f"if defined {name}\n  MODE = then\nelse\n  MODE = else\nendif\narguments = python3 run.py $(MODE)\nqueue\n"
+    )
+    assert htcondor2.Submit(text).expand("arguments").endswith(taken)  # condor_submit's own reading
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert job_of(root)["command"][-1] == taken, stderr
+    assert "does not set it above" not in stderr
+
+
+@pytest.mark.parametrize("name", ["IsLinux", "OpSys", "Arch"])
+def test_a_conditional_on_the_submitting_machine_s_configuration_is_refused_with_its_line(name: str) -> None:
+    from pixi_htc.core.errors import UsageError
+    from pixi_htc.init.submit_file import parse_submit
+
+    with pytest.raises(UsageError, match="job.sub:1:"):
+        parse_submit(f"if defined {name}\n  X = 1\nendif\nqueue\n", "job.sub")

@@ -10,6 +10,7 @@ say is listed with its line.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ def from_slurm(path: Path, root: Path) -> Draft:
         "resources": {"gpus": 0},
     }
     for line, word in named:
-        if word == ".." or word.startswith("../"):
+        normal = posixpath.normpath(word)
+        if normal == ".." or normal.startswith("../"):
             draft.lost.append(
                 f"{where}:{line}: {shown(word, 80)} leads out of the directory the job runs in (the entries of "
                 f"{shown(places.base or '.', 80)} are linked into the task's; name it from there, or by its absolute path)"
@@ -135,6 +137,13 @@ def from_slurm(path: Path, root: Path) -> Draft:
     # Linked into the task's directory as they were where sbatch ran (source: linked, never unpacked).
     beside = named_files(submitted, places)
     draft.spec["source"] += [name for name in beside if name != script]
+    # A script in a directory linked whole (jobs/train.sh, submitted from the top) runs from there, as
+    # sbatch ran it; linked again under its own name it could meet a file of that name at the top.
+    within = os.path.relpath(path.resolve(), submitted).replace(os.sep, "/")
+    top = places.rebased(within.split("/", 1)[0])
+    if "/" in within and not within.startswith("../") and top in beside:
+        job["command"] = ["bash", within]
+        draft.spec["source"].remove(script)
     for entry, line in named_dot_entries(path.parent, text):
         draft.lost.append(
             f"{where}:{line}: {shown(entry, 60)} is not linked where the job runs (a dot entry, often a "
@@ -194,6 +203,8 @@ def _carried(job: dict[str, Any], slurm: dict[str, Any], draft: Draft, name: str
         slurm[SLURM_KEYS[name]] = value
         return True
     if name in ("ntasks", "ntasks-per-node") and value.isdigit() and 1 < int(value) <= 4096:
+        if slurm.get("ntasks", int(value)) != int(value):
+            return False  # --ntasks=8 and --ntasks-per-node=2 on one node: not one number; listed
         slurm["ntasks"] = int(value)  # on one node (a --nodes over 1 is listed): the same tasks
         return True
     if name == "time" and TIME.fullmatch(value) and re.search(r"[1-9]", value):

@@ -71,12 +71,18 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
             "the job's paths start from the directory it is submitted from)"
         )
         initialdir = None
-    places = Places.of(
-        root, submitted_from(path, root, macros.placed(commands.get("executable", ""))), initialdir, author
-    )
+    submitted = submitted_from(path, root, macros.placed(commands.get("executable", "")))
+    places = Places.of(root, submitted, initialdir, author)
+    if initialdir and places.base and places.through_a_link(places.base):
+        draft.lost.append(
+            f"{parsed.where(lines['initialdir'])}: initialdir {shown(initialdir, 120)} (reached through a symbolic "
+            "link, which init never follows: the job's paths start from the directory it is submitted from)"
+        )
+        places = Places.of(root, submitted, None, author)
     moved = Moved(draft, parsed, places)
     if "sweep_from" in job:
-        job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
+        if job["sweep_from"]["file"] not in draft.files:  # the user's list; one init writes is named already
+            job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
         whole = whole_row_variable(job, commands)
         arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ", whole or "arguments")
         list_rows(draft, job, root, f"{beside}{slug(path.stem)}.queue.txt", f"{parsed.where(parsed.queue_line)}: ")
@@ -218,6 +224,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     for key in sorted(set(commands) - same - macros.used):
         draft.lost.append(f"{parsed.where(lines[key])}: {key} = {shown(commands[key], 80)}{WHY_NOT.get(key, '')}")
     draft.lost += parsed.assumed  # a conditional on a macro the file leaves to the command line
+    draft.lost += parsed.after_queue
     paths_the_values_leave(draft, job, root, parsed, lines)
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
@@ -311,7 +318,7 @@ def _author_file(job: dict[str, Any], word: str, moved: Moved, *, shared: bool) 
     if not places.author or not word.startswith(places.author + "/"):
         return word
     path = places.rebased(word)
-    if path is None or not (places.root / path).is_file():
+    if path is None or places.through_a_link(path) or not (places.root / path).is_file():
         return word
     if shared:
         job["_in_place"] = True

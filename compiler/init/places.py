@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.foreign import ForeignFileError, read_bytes
+from ..core.foreign import ForeignFileError, link_inside, read_bytes
 
 SHEBANG_BYTES = 256
 # The interpreter for a script without a `#!` line, by suffix: what a shell would do for `.sh`
@@ -53,6 +53,17 @@ class Places:
             )
             base = "" if base in (".", "") else base
         return cls(root=root, base=base, author=author)
+
+    def through_a_link(self, rebased: str) -> bool:
+        """Whether a project path reaches its file through a symbolic link (which may lead out of the
+        project: a link is never followed for someone else's file)."""
+        if "://" in rebased:
+            return False
+        try:
+            link_inside(self.root / rebased.rstrip("/"), self.root)
+        except ForeignFileError:
+            return True
+        return False
 
     def outside(self, path: str) -> bool:
         """Whether an absolute path is neither in the project here nor under the author's root."""
@@ -122,8 +133,9 @@ MAX_AUTHOR_WORDS = 1_000
 
 
 def _tail_exists(root: Path, parts: list[str], start: int) -> bool:
-    """Whether parts[start:] is the project root itself or a path the project holds."""
-    return start == len(parts) or os.path.lexists(root.joinpath(*parts[start:]))
+    """Whether parts[start:] is a path the project holds (the root itself says nothing: a project
+    named `data` is no reason to read /data as it)."""
+    return start < len(parts) and os.path.lexists(root.joinpath(*parts[start:]))
 
 
 def _with(path: str, slash: str) -> str:

@@ -59,6 +59,7 @@ class SubmitFile:
     # Each queue statement's arguments and the commands in force there: a file of `arguments = ...`
     # `queue` blocks is one sweep when nothing else differs between them.
     queued: list[tuple[str, dict[str, Value]]] = field(default_factory=list)
+    after_queue: list[str] = field(default_factory=list)  # `file:line: ...` for commands no queue statement reads
     assumed: list[str] = field(default_factory=list)  # `file:line: why` for conditionals decided on an assumption
 
     def where(self, line: int) -> str:
@@ -78,7 +79,8 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
     result = SubmitFile(shown=shown_name)
     refused: list[str] = []
     lines = text.replace("\r\n", "\n").split("\n")
-    index, carried = 0, 0
+    index, carried, last_queue = 0, 0, 0
+    first: tuple[dict[str, Value], dict[str, Value]] = ({}, {})
     branches = Branches()
     while index < len(lines):
         start = index + 1
@@ -103,8 +105,11 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             continue
         queue = QUEUE.fullmatch(stripped)
         if queue and not COMMAND.fullmatch(stripped):
+            if result.queue is None:
+                first = (dict(result.commands), dict(result.attributes))
             if len(result.queued) < MAX_QUEUE_BLOCKS:
                 result.queued.append((queue.group(1).strip(), dict(result.commands)))
+            last_queue = start
             if result.queue is not None:
                 result.extra_queues.append(start)
                 index = _skip_table(lines, index, queue.group(1))
@@ -130,6 +135,16 @@ def parse_submit(text: str, shown_name: str) -> SubmitFile:
             break
         target = result.attributes if prefix else result.commands
         target[name if prefix else name.lower()] = Value(value.strip(), start)
+    if result.queue is not None:
+        # condor_submit makes each job from the commands above its queue statement: the spec is the
+        # first's job; a command after the last queue statement is read by none.
+        for key, found in [*result.commands.items(), *result.attributes.items()]:
+            if found.line > last_queue:
+                result.after_queue.append(
+                    f"{shown(shown_name)}:{found.line}: {shown(key, 40)} = {shown(found.text, 60)} "
+                    "(after the last queue statement: condor_submit queues no job with it)"
+                )
+        result.commands, result.attributes = first
     if branches.open:
         refused.append(f"{shown(shown_name)}: an `if` is never closed by `endif`")
     if refused:
@@ -190,6 +205,13 @@ class Branches:
 
 
 ASSUMED = "the file does not set it above"
+# Names condor_submit defines for every job (htcondor2.Submit, probed: `if defined Process` is true),
+# and names this machine's configuration defines (OpSys, IsLinux...), which only the pool can answer.
+JOB_MACROS = frozenset({"process", "procid", "cluster", "clusterid", "step", "row", "itemindex", "jobid"})
+JOB_MACROS |= frozenset({"request_cpus", "request_memory"})
+MACHINE_MACROS = frozenset(
+    {"islinux", "iswindows", "ismacos", "opsys", "arch", "opsysmajorver", "opsysver", "opsysandver", "spool"}
+)
 UNDECIDED = (
     "init decides a conditional only on a macro the file sets above it, or a literal; this one depends on "
     "how or where the file is submitted: keep the branch you use"
@@ -207,6 +229,10 @@ def _decided(condition: str, commands: dict[str, Value]) -> tuple[bool, str]:
         value = float(text) != 0
     elif len(words) == 2 and words[0].lower() == "defined" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", words[1]):
         name = words[1].lower()
+        if name in JOB_MACROS and name not in commands:
+            return not negated, ""  # condor_submit defines it for every job
+        if name in MACHINE_MACROS and name not in commands:
+            return False, UNDECIDED
         if name not in commands:
             return negated, (
                 f"{ASSUMED}: read as a plain `condor_submit` reads it, with {shown(words[1], 40)} undefined "

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.foreign import ForeignFileError, read_text, shown
 from ..spec.model import PLACEHOLDER, outside
-from ..spec.sweep_list import MAX_LIST_BYTES, SEPARATOR
+from ..spec.sweep_list import MAX_LIST_BYTES, split_row
 from ..spec.sweep_list import lines as sweep_lines
 from .draft import Draft
 from .places import Places
@@ -61,7 +61,7 @@ def _sweep_values(draft: Draft, job: dict[str, Any], root: Path) -> dict[str, li
         except ForeignFileError:
             return {}
     variables = sweep["variables"]
-    rows = [SEPARATOR.split(line.strip(" \t"), maxsplit=len(variables) - 1) for line in sweep_lines(text)]
+    rows = [split_row(line, len(variables)) for line in sweep_lines(text)]
     return {name: [row[i] for row in rows if i < len(row)] for i, name in enumerate(variables)}
 
 

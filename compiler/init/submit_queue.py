@@ -10,7 +10,7 @@ from typing import Any
 
 from ..core.foreign import ForeignFileError, link_inside, read_text, shown
 from ..spec.job_key_rules import MAX_SWEEP_ROWS
-from ..spec.sweep_list import SEPARATOR, lines, sweep_value
+from ..spec.sweep_list import SEPARATOR, lines, split_row, sweep_value
 from .draft import Draft
 from .places import Places
 from .submit_arguments import argument_words, arguments_column
@@ -123,6 +123,9 @@ def _blocks_of_arguments(parsed: SubmitFile) -> bool:
     if len(parsed.queued) != len(parsed.extra_queues) + 1 or any(q not in ("", "1") for q, _ in parsed.queued):
         return False
     first = {key: value.text for key, value in parsed.queued[0][1].items() if key != "arguments"}
+    for key in ("output", "error"):  # one name for every process: each would overwrite the one before
+        if key in first and not re.search(r"\$\((process|procid|jobid)\)", first[key], re.IGNORECASE):
+            return False
     return all(
         {key: value.text for key, value in queued.items() if key != "arguments"} == first and "arguments" in queued
         for _, queued in parsed.queued
@@ -291,10 +294,7 @@ def list_rows(draft: Draft, job: dict[str, Any], root: Path, table: str, where: 
     except ForeignFileError:
         return
     variables, listed = sweep["variables"], shown(sweep["file"], 80)
-    rows = [
-        (number, tuple(SEPARATOR.split(line.strip(" \t"), maxsplit=len(variables) - 1)))
-        for number, line in enumerate(lines(text), start=1)
-    ]
+    rows = [(number, split_row(line, len(variables))) for number, line in enumerate(lines(text), start=1)]
     rows = [(number, row + ("",) * (len(variables) - len(row))) for number, row in rows]
     if len(rows) > MAX_SWEEP_ROWS:
         return  # build says so, at the line past the bound

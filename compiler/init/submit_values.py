@@ -209,4 +209,10 @@ class Moved:
                 f"{self.parsed.where(line)}: {key} {shown(path, 120)} (outside the project: "
                 "copy it in, or fetch it by URL)"
             )
+        elif self.places.through_a_link(rebased):
+            self.draft.lost.append(
+                f"{self.parsed.where(line)}: {key} {shown(path, 120)} (reached through a symbolic link, which "
+                "init never follows: name the file itself)"
+            )
+            return None
         return rebased

@@ -68,7 +68,7 @@ def read_lists(project: Project, spec: LoadedSpec, root: Path, build_dir: str) -
                 found = list(_problems(job, text))
                 checked[shape] = (
                     found,
-                    (None if found else tuple(_split(line, len(job.sweep_variables)) for line in lines(text))),
+                    (None if found else tuple(split_row(line, len(job.sweep_variables)) for line in lines(text))),
                 )
             found, rows = checked[shape]
             own = format_key_path(("jobs", job.name, "sweep_from"))
@@ -107,7 +107,11 @@ def lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")] if text else []
 
 
-def _split(line: str, variables: int) -> tuple[str, ...]:
+def split_row(line: str, variables: int) -> tuple[str, ...]:
+    """A line's values as HTCondor reads them: one variable takes the whole line, the last of
+    several the rest of it (re.split's maxsplit=0 would split everywhere)."""
+    if variables == 1:
+        return (line.strip(" \t"),)
     return tuple(SEPARATOR.split(line.strip(" \t"), maxsplit=variables - 1))
 
 
@@ -142,7 +146,7 @@ def _problems(job: Job, text: str) -> Iterator[Diagnostic]:
                 number, start + 1, key, "HTCondor reads a '#' line as values, not as a comment; delete it", file
             )
             continue
-        fields = _split(content, len(names))
+        fields = split_row(content, len(names))
         if len(fields) < len(names):
             yield Diagnostic(
                 number,
