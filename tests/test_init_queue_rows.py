@@ -178,7 +178,7 @@ def test_review28_an_author_path_through_a_link_out_of_the_project_is_not_follow
 
 def test_review28_a_table_init_writes_for_a_file_in_a_subdirectory_is_named_where_it_is(tmp_path: Path) -> None:
     text = HEAD + "arguments = python3 run.py $(a) $(b)\nqueue a, b from (\n  1, x\n  2, y\n  2, x\n)\n"
-    root, stderr = moved_in(tmp_path, text, where="jobs", files=("run.py",))
+    root, _ = moved_in(tmp_path, text, where="jobs", files=("run.py",))
     job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
     assert (root / job["sweep_from"]["file"]).is_file(), job["sweep_from"]
     assert len(carried_rows(root)) == 3
@@ -186,5 +186,5 @@ def test_review28_a_table_init_writes_for_a_file_in_a_subdirectory_is_named_wher
 
 def test_review28_blocks_sharing_one_output_name_stay_one_job_and_build(tmp_path: Path) -> None:
     text = HEAD + "output = run.out\narguments = python3 run.py 1\nqueue\narguments = python3 run.py 2\nqueue\n"
-    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    _, stderr = moved_in(tmp_path, text, files=("run.py",))
     assert "a second queue statement" in stderr, stderr
