@@ -188,3 +188,34 @@ def test_review28_blocks_sharing_one_output_name_stay_one_job_and_build(tmp_path
     text = HEAD + "output = run.out\narguments = python3 run.py 1\nqueue\narguments = python3 run.py 2\nqueue\n"
     _, stderr = moved_in(tmp_path, text, files=("run.py",))
     assert "a second queue statement" in stderr, stderr
+
+
+def test_review28_one_output_name_for_every_process_goes_to_pixi_htc_s_own(tmp_path: Path) -> None:
+    """`queue 3` with `output = out.txt`: the processes would overwrite each other's; listed, and the
+    spec (which refuses the name) builds with pixi-htc's per-process logs."""
+    text = HEAD + "arguments = python3 run.py\noutput = out.txt\nerror = err.txt\nlog = job.log\nqueue 3\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: output = out.txt (one name for every process" in stderr, stderr
+    assert "job.sub:7: error = err.txt" in stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert job["count"] == 3 and job["logs"] == {"log": "job.log"}
+    assert "$(Process)" in submit(root)["output"]
+
+
+def test_review28_an_executable_name_a_spec_cannot_hold_is_listed_and_the_spec_builds(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "my job's.sh").write_text("#!/bin/sh\necho hi\n")
+    root, stderr = moved_in(tmp_path, "executable = my job's.sh\narguments = a\x00b c\nqueue\n")
+    assert "job.sub:1: executable my job's.sh (a spec names files by paths" in stderr, stderr
+    assert "job.sub:2: arguments: a word holds a control character" in stderr, stderr
+
+
+def test_review28_a_slurm_script_name_a_spec_cannot_hold_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "my job's.sh").write_text("#!/bin/bash\n#SBATCH --time=10\npython t.py\n")
+    result = run_cli("init", "--from", "my job's.sh", cwd=tmp_path)
+    assert result.returncode == 2 and "rename the script" in result.stderr, result.stderr
+    assert not (tmp_path / "specs").exists()

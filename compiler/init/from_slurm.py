@@ -19,6 +19,7 @@ from ..core.errors import UsageError
 from ..core.foreign import shown
 from ..spec.job_key_rules import RESERVED_JOB_NAMES
 from .draft import Draft, slug
+from .fits import fits
 from .job_origins import changed, said_keys
 from .places import Places
 from .slurm_script import (
@@ -86,6 +87,11 @@ def from_slurm(path: Path, root: Path) -> Draft:
     script = places.rebased(os.path.relpath(path.resolve(), submitted).replace(os.sep, "/"))
     if script is None:
         raise UsageError(f"{where}: the script is outside the project ({root}); run init from its repository")
+    if not fits(script, "properties/source/items"):
+        raise UsageError(
+            f"{where}: a spec names files by paths of letters, digits and . _ + - @ (a source entry); rename the "
+            "script (git mv) and move it in again"
+        )
     draft = Draft({"schema_version": 1, "name": slug(path.stem), "source": [script]})
     draft.lost += lost
     job: dict[str, Any] = {

@@ -11,13 +11,20 @@ from ..core.errors import UsageError
 from ..core.foreign import shown
 from ..schedulers.htcondor.jobfiles import parse_remaps
 from ..spec.job_key_rules import RESERVED_JOB_NAMES
+from ..spec.loader import CONTROL
 from ..spec.model import POLICY
 from .draft import Draft, slug
+from .fits import fits
 from .job_origins import submit_origins
 from .places import Places, author_root, interpreter
 from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
-from .submit_paths import outputs_land_beside_the_submit_file, paths_the_values_leave, submitted_from
+from .submit_paths import (
+    one_name_for_every_process,
+    outputs_land_beside_the_submit_file,
+    paths_the_values_leave,
+    submitted_from,
+)
 from .submit_queue import arguments_from, list_rows, matching, queue_of
 from .submit_resources import resources
 from .submit_values import Macros, Moved, Numbers, carry_getenv
@@ -226,6 +233,7 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     draft.lost += parsed.assumed  # a conditional on a macro the file leaves to the command line
     draft.lost += parsed.after_queue
     paths_the_values_leave(draft, job, root, parsed, lines)
+    one_name_for_every_process(draft, job, parsed, lines)
     for line in parsed.extra_queues:
         draft.lost.append(f"{parsed.where(line)}: a second queue statement (one job per spec job: split the file)")
     draft.lose(where, [f"{macro} (no such macro here: write its value)" for macro in sorted(macros.unknown)])
@@ -293,6 +301,9 @@ def _command(
     # No file transferred, none asked for: the job ran on the author's shared filesystem, in place.
     shared = "inputs" not in job and not commands.get("should_transfer_files", "").strip()
     arguments = [_author_file(job, word, moved, shared=shared) for word in arguments]
+    if any(CONTROL.search(word) for word in arguments):
+        draft.lost.append(f"{where}arguments: a word holds a control character (a NUL, a line break); left out")
+        arguments = [word for word in arguments if not CONTROL.search(word)]
     transferred = commands.pop("transfer_executable", "true").lower() != "false"
     if not executable:
         return arguments or ["true"]
@@ -301,6 +312,12 @@ def _command(
     if executable.startswith("/") and moved.places.rebased(executable) is None:
         return [executable, *arguments]  # a program on the execute point, e.g. /usr/bin/python3
     path = moved.path(executable, line, "executable")
+    if path is not None and not fits(path, "properties/source/items"):
+        draft.lost.append(
+            f"{moved.parsed.where(line)}: executable {shown(executable, 80)} (a spec names files by paths of letters, digits and "
+            ". _ + - @: rename it, git mv, and move the file in again)"
+        )
+        path = None
     if path is None:
         return [executable, *arguments]
     if path not in job.get("inputs", []):

@@ -91,3 +91,25 @@ def outputs_land_beside_the_submit_file(job: dict[str, Any], places: Places) -> 
             remaps[name] = target
     if not remaps:
         del job["output_remaps"]
+
+
+def one_name_for_every_process(draft: Draft, job: dict[str, Any], parsed: SubmitFile, lines: dict[str, int]) -> None:
+    """`queue 3` (or a sweep) with `output = out.txt`: HTCondor lets each process overwrite the one
+    before; the spec refuses the name. Such an output or error log, or a remap's target, is listed and
+    left to pixi-htc's own (a name a process), unless a placeholder in it may tell the processes apart."""
+    if not (job.get("count", 1) > 1 or "sweep_from" in job or any(len(v) > 1 for v in job.get("sweep", {}).values())):
+        return
+    why = "(one name for every process, each overwriting the one before: pixi-htc's own, a name a process, is used)"
+    logs = job.get("logs", {})
+    for key in [key for key in ("output", "error") if key in logs and not PLACEHOLDER.search(logs[key])]:
+        draft.lost.append(f"{parsed.where(lines.get(key, 0))}: {key} = {shown(logs.pop(key), 80)} {why}")
+    if "logs" in job and not job["logs"]:
+        del job["logs"]
+    remaps = job.get("output_remaps", {})
+    for name in [name for name, target in remaps.items() if not PLACEHOLDER.search(name + target)]:
+        draft.lost.append(
+            f"{parsed.where(lines.get('transfer_output_remaps', 0))}: transfer_output_remaps {shown(name, 60)} = "
+            f"{shown(remaps.pop(name), 80)} {why}"
+        )
+    if "output_remaps" in job and not remaps:
+        del job["output_remaps"]
