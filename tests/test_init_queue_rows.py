@@ -6,6 +6,7 @@ the submit file is the oracle for the rows that are carried."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import htcondor2
@@ -219,3 +220,22 @@ def test_review28_a_slurm_script_name_a_spec_cannot_hold_is_refused_and_nothing_
     result = run_cli("init", "--from", "my job's.sh", cwd=tmp_path)
     assert result.returncode == 2 and "rename the script" in result.stderr, result.stderr
     assert not (tmp_path / "specs").exists()
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "no-row"])
+def test_review28_a_list_init_cannot_carry_leaves_a_job_queued_once_that_builds(tmp_path: Path, kind: str) -> None:
+    """A list reached through a link, a FIFO, or one with no row a sweep can hold: listed, the queue's
+    variable left without a value (as condor_submit leaves an unset macro), and the spec builds."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    if kind == "link":
+        (root / "list.txt").symlink_to("/etc/hostname")
+    elif kind == "fifo":
+        os.mkfifo(root / "list.txt")
+    else:
+        (root / "list.txt").write_text('"a b"\n"c"\n')
+    text = HEAD + "arguments = python3 run.py --tag $(tag)\nqueue tag from list.txt\n"
+    root, stderr = moved_in(tmp_path, text, files=("run.py",))
+    assert "job.sub:6: queue" in stderr and "$(tag) (no such macro here" in stderr, stderr
+    job = next(iter(YAML(typ="safe").load((root / "specs" / "project.yaml").read_text())["jobs"].values()))
+    assert "sweep_from" not in job and job["command"] == ["/usr/bin/env", "python3", "run.py", "--tag"]

@@ -90,11 +90,17 @@ def from_submit(path: Path, beside: str = "", root: Path | None = None) -> Draft
     if "sweep_from" in job:
         if job["sweep_from"]["file"] not in draft.files:  # the user's list; one init writes is named already
             job["sweep_from"]["file"] = moved.path(job["sweep_from"]["file"], parsed.queue_line, "queue ... from")
+            if job["sweep_from"]["file"] is None:  # outside the project, or through a link: listed
+                del job["sweep_from"]
+    if "sweep_from" in job:
         whole = whole_row_variable(job, commands)
         arguments_from(draft, job, root, f"{parsed.where(parsed.queue_line)}: ", whole or "arguments")
+    if "sweep_from" in job:
         list_rows(draft, job, root, f"{beside}{slug(path.stem)}.queue.txt", f"{parsed.where(parsed.queue_line)}: ")
     if "_matching" in job:
         matching(draft, job, job.pop("_matching"), places, parsed.where(parsed.queue_line))
+    if "sweep" not in job and "sweep_from" not in job:
+        macros.without_queue()  # no row was carried: its variables have no value, as an unset macro has none
     attributes = {key: value.text for key, value in parsed.attributes.items()}
     # +SingularityImage: the OSPool's older way to name an image (a vanilla job that Apptainer runs).
     legacy = _classad(attributes.pop("SingularityImage")) if "SingularityImage" in attributes else None

@@ -291,7 +291,10 @@ def list_rows(draft: Draft, job: dict[str, Any], root: Path, table: str, where: 
         return
     try:
         text = read_text(root / sweep["file"], MAX_ARGUMENTS_BYTES, what="a queue file", within=root)
-    except ForeignFileError:
+    except ForeignFileError as error:
+        if error.kind != "missing":  # a list made at submit time builds; one that cannot be read does not
+            draft.lost.append(f"{where}queue ... from {shown(sweep['file'], 80)}: the list {error}")
+            del job["sweep_from"]
         return
     variables, listed = sweep["variables"], shown(sweep["file"], 80)
     rows = [(number, split_row(line, len(variables))) for number, line in enumerate(lines(text), start=1)]

@@ -119,6 +119,11 @@ class Macros:
         self._done: dict[str, str] = {}
         self._busy: set[str] = set()
 
+    def without_queue(self) -> None:
+        """The queue's variables are no longer placeholders (the queue statement was not carried)."""
+        self.queue = []
+        self._done.clear()
+
     def placed(self, text: str) -> str:
         out, total = [], 0
         position = 0
