@@ -1,5 +1,5 @@
 """Slurm: sbatch scripts and array tables (render.py), sbatch itself (submit.py), and what happened
-(follow.py, from the tasks' records and accounting.py's sacct and scontrol)."""
+(follow.py, from the tasks' records, records.py, and accounting.py's sacct and scontrol)."""
 
 from __future__ import annotations
 
