@@ -27,9 +27,8 @@ from .model import (
     SweepFrom,
 )
 from .sites import SITES
-from .workspace import (
-    Environment,
-    Workspace,
+from .workspace import Environment, Workspace
+from .workspace_building import (
     build_environment,
     build_tasks,
     build_workspace,
