@@ -20,6 +20,7 @@ from .places import Places, author_root, interpreter
 from .submit_arguments import argument_words, whole_row_variable
 from .submit_file import read_submit
 from .submit_paths import (
+    author_file,
     one_name_for_every_process,
     outputs_land_beside_the_submit_file,
     paths_the_values_leave,
@@ -306,7 +307,7 @@ def _command(
     arguments = [macros.placed(a) for a in job.pop("_arguments", arguments)]
     # No file transferred, none asked for: the job ran on the author's shared filesystem, in place.
     shared = "inputs" not in job and not commands.get("should_transfer_files", "").strip()
-    arguments = [_author_file(job, word, moved, shared=shared) for word in arguments]
+    arguments = [author_file(job, word, moved.places, shared=shared) for word in arguments]
     if any(CONTROL.search(word) for word in arguments):
         draft.lost.append(f"{where}arguments: a word holds a control character (a NUL, a line break); left out")
         arguments = [word for word in arguments if not CONTROL.search(word)]
@@ -331,23 +332,6 @@ def _command(
     name = path.rsplit("/", 1)[-1]
     started = interpreter(moved.places.root / path, moved.places.root)
     return [*started, name, *arguments] if started else [f"./{name}", *arguments]
-
-
-def _author_file(job: dict[str, Any], word: str, moved: Moved, *, shared: bool) -> str:
-    """An argument naming a file of the author's checkout by its absolute path (/home/alice/proj/run.sh):
-    the project's file, named from where the job starts; read in place on a shared filesystem where
-    the job transferred nothing, else transferred with it."""
-    places = moved.places
-    if not places.author or not word.startswith(places.author + "/"):
-        return word
-    path = places.rebased(word)
-    if path is None or places.through_a_link(path) or not (places.root / path).is_file():
-        return word
-    if shared:
-        job["_in_place"] = True
-    elif path not in job.setdefault("inputs", []):
-        job["inputs"].append(path)
-    return posixpath.relpath(path, places.base or ".")
 
 
 def _in_place(job: dict[str, Any], executable: str, arguments: list[str], moved: Moved) -> list[str]:

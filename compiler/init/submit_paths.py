@@ -1,9 +1,11 @@
 """Where a moved-in submit file's paths start and land: the directory condor_submit ran in, outputs
-returned beside the file as HTCondor returns them, and paths a queue variable's values would lead out
-of the project (an absolute directory of the author's), left out and listed."""
+returned beside the file as HTCondor returns them, an argument naming a file of the author's checkout,
+and paths a queue variable's values would lead out of the project (an absolute directory of the
+author's) or that every process would write alike, left out and listed."""
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,19 @@ def one_name_for_every_process(draft: Draft, job: dict[str, Any], parsed: Submit
         )
     if "output_remaps" in job and not remaps:
         del job["output_remaps"]
+
+
+def author_file(job: dict[str, Any], word: str, places: Places, *, shared: bool) -> str:
+    """An argument naming a file of the author's checkout by its absolute path (/home/alice/proj/run.sh):
+    the project's file, named from where the job starts; read in place on a shared filesystem where
+    the job transferred nothing, else transferred with it."""
+    if not places.author or not word.startswith(places.author + "/"):
+        return word
+    path = places.rebased(word)
+    if path is None or places.through_a_link(path) or not (places.root / path).is_file():
+        return word
+    if shared:
+        job["_in_place"] = True
+    elif path not in job.setdefault("inputs", []):
+        job["inputs"].append(path)
+    return posixpath.relpath(path, places.base or ".")
