@@ -526,6 +526,10 @@ def test_the_author_s_checkout_is_found_from_the_absolute_paths_a_file_names(tmp
     words = ["/ospool/u/alice/A/condor/Scripts/fetchFiles.py, /usr/bin/env", "/usr/bin/python3 run.py"]
     assert author_root(moved, words) == "/ospool/u/alice/A"
     assert author_root(moved, ["/usr/bin/env python3", "/data/Scripts/other.py", "/x"]) == ""
+    # Only a path's last 32 names are looked for: 2,000 parts of a hostile word cost 32 looks, not millions.
+    deep = "/" + "/".join(["a"] * 2_000)
+    assert author_root(moved, [f"{deep}/condor/Scripts/fetchFiles.py"] * 1_000) == deep
+    assert author_root(moved, ["/ospool/" + "/".join(["condor", "Scripts", "fetchFiles.py"] + ["x"] * 40)]) == ""
     places = Places.of(moved, moved, "/ospool/u/alice/A/condor", "/ospool/u/alice/A")
     assert places.base == "condor"
     assert places.rebased("/ospool/u/alice/A/log/a.log") == "log/a.log"

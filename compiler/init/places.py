@@ -115,11 +115,14 @@ def author_root(root: Path, texts: list[str]) -> str:
             if ".." in parts:
                 continue
             prefix = None
-            named = root.name in parts and _tail_exists(root, parts, len(parts) - parts[::-1].index(root.name))
+            named = root.name in parts[-MAX_TAIL:] and _tail_exists(
+                root, parts, len(parts) - parts[::-1].index(root.name)
+            )
             if named:
                 prefix = parts[: len(parts) - parts[::-1].index(root.name)]
             else:
-                for start in range(1, len(parts) - 1):
+                # A tail of at most MAX_TAIL names: a path of thousands of parts costs no more to look at.
+                for start in range(max(1, len(parts) - MAX_TAIL), len(parts) - 1):
                     if os.path.lexists(root.joinpath(*parts[start:])):
                         prefix = parts[:start]
                         break
@@ -130,6 +133,7 @@ def author_root(root: Path, texts: list[str]) -> str:
 
 
 MAX_AUTHOR_WORDS = 1_000
+MAX_TAIL = 32  # names of a path's tail looked for in the project
 
 
 def _tail_exists(root: Path, parts: list[str], start: int) -> bool:

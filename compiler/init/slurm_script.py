@@ -5,6 +5,7 @@ from (or --chdir's), and the entries there that the moved-in job links where it 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 from pathlib import Path
@@ -112,7 +113,8 @@ def submitted_from(path: Path, root: Path, words: list[str]) -> Path:
     def found(place: Path) -> int:
         if not place.is_relative_to(root):
             return -1
-        return sum(1 for word in words if not word.startswith("..") and os.path.lexists(place / word))
+        inside = [word for word in words if not posixpath.normpath(word).startswith("..")]  # never looks out
+        return sum(1 for word in inside if os.path.lexists(place / word))
 
     return max(places, key=found)  # the first of the most: the script's directory on a tie
 

@@ -203,9 +203,7 @@ def _carried(
     its line and left out (a queue row has no quoting: HTCondor keeps a quote as a character)."""
     carried = []
     for number, row in rows:
-        why = next(
-            (_why(variables, index, value) for index, value in enumerate(row) if _why(variables, index, value)), ""
-        )
+        why = next(filter(None, (_why(variables, index, value) for index, value in enumerate(row))), "")
         if why:
             draft.lost.append(f"{parsed.where(number)}: {why}; this row of the queue table is left out")
         else:
